@@ -1,0 +1,63 @@
+"""Predictive performance of the network from its logits.
+
+Binary: AUC, accuracy (decision at probability 0.5, i.e. logit > 0) and log
+loss; multiclass: accuracy and log loss; regression: RMSE, MAE and R².
+Log losses are computed from the logits (softplus / log-sum-exp), never from
+clipped probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.metrics import roc_auc_score
+
+from govreport.data import Task
+from govreport.network import FloatArray
+
+
+def auc_or_nan(y: FloatArray, score: FloatArray) -> float:
+    """ROC AUC of ``score`` for binary ``y``; NaN if ``y`` holds a single class."""
+    if np.unique(y).size < 2:
+        return math.nan
+    return float(roc_auc_score(y, score))
+
+
+def performance_metrics(task: Task, logits: FloatArray, y: FloatArray) -> dict[str, float]:
+    """Metrics of logits (N, K) against the target y (N,). Keys as in the metric registry."""
+    if task == "binary":
+        z = logits[:, 0]
+        return {
+            "auc": auc_or_nan(y, z),
+            "accuracy": float(np.mean((z > 0) == (y == 1))),
+            "log_loss": float(np.mean(np.logaddexp(0.0, z) - y * z)),
+        }
+    if task == "multiclass":
+        labels = y.astype(np.int64)
+        log_norm = logsumexp(logits, axis=1)
+        return {
+            "accuracy": float(np.mean(np.argmax(logits, axis=1) == labels)),
+            "log_loss": float(np.mean(log_norm - logits[np.arange(labels.size), labels])),
+        }
+    residual = logits[:, 0] - y
+    total = float(np.sum((y - y.mean()) ** 2))
+    return {
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "mae": float(np.mean(np.abs(residual))),
+        "r2": 1.0 - float(np.sum(residual**2)) / total if total > 0 else math.nan,
+    }
+
+
+def region_metric(task: Task, logits: FloatArray, y: FloatArray) -> float:
+    """The per-region metric of the LLM summary table: AUC, MSE or accuracy."""
+    if task == "binary":
+        return auc_or_nan(y, logits[:, 0])
+    if task == "multiclass":
+        return float(np.mean(np.argmax(logits, axis=1) == y.astype(np.int64)))
+    return float(np.mean((logits[:, 0] - y) ** 2))
+
+
+def region_metric_name(task: Task) -> str:
+    return {"binary": "AUC", "multiclass": "accuracy", "regression": "MSE"}[task]

@@ -1,0 +1,118 @@
+"""Local linear profile plot data (ALGORITHMS.md §1.5).
+
+For a feature j and the largest regions r, the upper panel draws the segment
+through the points (x_ij, w_rj · (x_ij − x̄_rj)) of the region's samples: slope
+w_rj, spanning the observed range of x_j in the region, centred on the
+region's mean (marginal effect, de-meaned). The lower panel shows each region's
+density of x_j (a Gaussian kernel estimate, Scott's bandwidth) or, with fewer
+than two distinct values, the values themselves. Plotting lives in the render
+layer; this module returns the numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from govreport.network import FloatArray
+from govreport.regions import RegionExtraction, top_region_members
+
+DENSITY_POINTS = 64
+MAX_VALUES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Density:
+    """Kernel density estimate on a grid: x (64,), y (64,) (integrates to 1)."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSegment:
+    """One region's segment: from (x_min, y_min) to (x_max, y_max), slope ``slope``."""
+
+    rank: int
+    count: int
+    slope: float
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+    density: Density | None
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureProfile:
+    """Profile of feature ``feature`` over the ``regions_drawn`` largest regions (output 0)."""
+
+    feature: str
+    importance_pct: float
+    regions_drawn: int
+    regions_total: int
+    regions: tuple[ProfileSegment, ...]
+
+
+def gaussian_kde(values: FloatArray, grid: FloatArray) -> FloatArray | None:
+    """Gaussian KDE of ``values`` (n,) on ``grid`` (m,), Scott's bandwidth; None if degenerate."""
+    if np.unique(values).size < 2:
+        return None
+    bandwidth = values.std(ddof=1) * values.size ** (-1.0 / 5.0)
+    scaled = (grid[:, None] - values[None, :]) / bandwidth
+    return np.exp(-0.5 * scaled**2).sum(axis=1) / (values.size * bandwidth * np.sqrt(2 * np.pi))
+
+
+def profile_features(
+    extraction: RegionExtraction,
+    x: FloatArray,
+    *,
+    features: Sequence[tuple[int, str, float]],
+    top_regions: int,
+) -> tuple[FeatureProfile, ...]:
+    """Profiles of ``features`` — (column index, name, importance %) — over the largest regions."""
+    table = extraction.table
+    drawn = min(top_regions, table.n_regions)
+    members, bounds = top_region_members(extraction, drawn)
+    profiles = []
+    for column, name, importance in features:
+        values_all = x[members, column]
+        low, high = float(values_all.min()), float(values_all.max())
+        pad = 0.1 * (high - low) if high > low else 1.0
+        grid = np.linspace(low - pad, high + pad, DENSITY_POINTS)
+        segments = []
+        for region in range(drawn):
+            values = x[members[bounds[region] : bounds[region + 1]], column]
+            slope = float(table.weights[region, 0, column])
+            centre = float(table.centers[region, column])
+            x_min, x_max = float(values.min()), float(values.max())
+            density = gaussian_kde(values, grid)
+            distinct = np.unique(values)
+            segments.append(
+                ProfileSegment(
+                    rank=region + 1,
+                    count=int(table.counts[region]),
+                    slope=slope,
+                    x_min=x_min,
+                    x_max=x_max,
+                    y_min=slope * (x_min - centre),
+                    y_max=slope * (x_max - centre),
+                    density=None
+                    if density is None
+                    else Density(x=tuple(map(float, grid)), y=tuple(map(float, density))),
+                    values=tuple(float(v) for v in distinct[:MAX_VALUES]),
+                )
+            )
+        profiles.append(
+            FeatureProfile(
+                feature=name,
+                importance_pct=importance,
+                regions_drawn=drawn,
+                regions_total=table.n_regions,
+                regions=tuple(segments),
+            )
+        )
+    return tuple(profiles)

@@ -1,0 +1,90 @@
+"""The LLM summary table (ALGORITHMS.md §1.3) for the largest regions.
+
+One row per region, largest first: count, response mean and standard deviation
+(ddof = 1, undefined for a single sample), the local metric (the region's own
+local model scored on the region's samples: AUC, MSE or accuracy) and the
+global metric (the same local model applied to *all* samples of the data set).
+
+Only the ``top`` largest regions are tabulated: the global metric costs one
+pass over the data per region, so memory stays O(N + top), never N × R.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from govreport.analyses.performance import region_metric, region_metric_name
+from govreport.data import Task
+from govreport.network import FloatArray
+from govreport.regions import RegionExtraction, top_region_members
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One region of the summary table; NaN where a statistic is undefined."""
+
+    rank: int
+    count: int
+    share: float
+    response_mean: float
+    response_std: float
+    local_metric: float
+    global_metric: float
+    constant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryTable:
+    """The ``shown`` largest of ``total_regions`` regions."""
+
+    local_metric: str
+    total_regions: int
+    shown: int
+    rows: tuple[SummaryRow, ...]
+
+
+def _response_summary(task: Task, extraction: RegionExtraction, region: int) -> tuple[float, float]:
+    """Mean and std of the response in ``region`` (multiclass: majority-class share, NaN)."""
+    table = extraction.table
+    if task == "multiclass":
+        return float(table.response_mean[region].max()), math.nan
+    return float(table.response_mean[region, 0]), float(table.response_std[region, 0])
+
+
+def summarize_top_regions(
+    extraction: RegionExtraction, x: FloatArray, y: FloatArray, *, task: Task, top: int
+) -> SummaryTable:
+    """Summary rows for the ``top`` largest regions of ``extraction``.
+
+    x: (N, d) features and y: (N,) target of the data set the regions come from.
+    """
+    table = extraction.table
+    shown = min(top, table.n_regions)
+    members, bounds = top_region_members(extraction, shown)
+    rows = []
+    for region in range(shown):
+        rows_in_region = members[bounds[region] : bounds[region + 1]]
+        local = region_metric(task, extraction.logits[rows_in_region], y[rows_in_region])
+        global_logits = x @ table.weights[region].T + table.biases[region]
+        mean, std = _response_summary(task, extraction, region)
+        rows.append(
+            SummaryRow(
+                rank=region + 1,
+                count=int(table.counts[region]),
+                share=float(table.counts[region] / extraction.n_samples),
+                response_mean=mean,
+                response_std=std,
+                local_metric=local,
+                global_metric=region_metric(task, global_logits, y),
+                constant=bool(table.constant[region]),
+            )
+        )
+    return SummaryTable(
+        local_metric=region_metric_name(task),
+        total_regions=table.n_regions,
+        shown=shown,
+        rows=tuple(rows),
+    )

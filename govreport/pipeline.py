@@ -1,0 +1,348 @@
+"""The pipeline: the only place where the stages meet.
+
+load (policy, model, data) -> regions -> analyses -> policy evaluation ->
+results document -> render (HTML, PDF) -> files. Every input is validated
+before any computation; no output file is written until everything has been
+computed and rendered, so bad input never leaves partial outputs behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from govreport import __version__
+from govreport.analyses.census import dead_neuron_share, summarize_census, summarize_neurons
+from govreport.analyses.importance import feature_importance
+from govreport.analyses.performance import performance_metrics
+from govreport.analyses.profiles import profile_features
+from govreport.analyses.summary import summarize_top_regions
+from govreport.data import Dataset, FileFingerprint, Task, check_dataset_for_model
+from govreport.data import fingerprint_file, load_dataset, task_for_link
+from govreport.metrics import MetricKey
+from govreport.model import LoadedModel, load_model, source_logits
+from govreport.network import FloatArray, OutputLink
+from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
+from govreport.regions import DEFAULT_CHUNK_SIZE, RegionExtraction, extract_regions
+from govreport.regions import match_patterns
+from govreport.results import SCHEMA_VERSION, dump_results, to_jsonable
+
+PACKAGES = (
+    "govreport", "torch", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "matplotlib",
+    "jinja2", "weasyprint", "pydantic", "pyyaml", "click", "safetensors",
+)
+
+PENDING = (
+    {"section": "sign_constraints", "title": "Sign and monotonicity constraints", "issue": 5,
+     "text": "Checking each sample's exact local slope against the expected sign of a feature "
+             "is not yet implemented in this version of govreport."},
+    {"section": "coefficient_distributions", "title": "Coefficient distributions across samples",
+     "issue": 3,
+     "text": "The distribution over all samples of each feature's local coefficient, the "
+             "parallel-coordinate, pair and intercept plots, and the test-exposure summary "
+             "table are not yet implemented in this version of govreport."},
+    {"section": "cluster_importance", "title": "Cluster feature importance", "issue": 4,
+     "text": "Cluster feature importance (Picchiotti & Gori 2021) is not yet implemented in "
+             "this version of govreport."},
+    {"section": "insens", "title": "Switched linear projections and Insens", "issue": 4,
+     "text": "Switched linear projections and the Insens attribution (Szymanski et al. 2019) "
+             "are not yet implemented in this version of govreport."},
+    {"section": "simplification", "title": "Simplification by merging regions", "issue": 3,
+     "text": "Merging regions into a few interpretable linear models (Aletheia's "
+             "MergerClassifier, Sudjianto et al. 2020 §1.6) is not yet implemented in this "
+             "version of govreport, so no simplified model is reported."},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """Everything one ``govreport run`` needs; ``run_time`` is passed in, never read here."""
+
+    model_path: Path
+    data_path: Path
+    target: str
+    policy_path: Path
+    run_time: datetime
+    command: str
+    spec_path: Path | None = None
+    allow_pickle: bool = False
+    link: OutputLink | None = None
+    test_data_path: Path | None = None
+    features: tuple[str, ...] | None = None
+    drop: tuple[str, ...] = ()
+    min_samples: int = 30
+    top_regions: int = 20
+    profile_features: int = 4
+    profile_regions: int = 10
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The results document (JSON-able) and the policy verdict."""
+
+    results: dict[str, Any]
+    evaluation: PolicyEvaluation
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetAnalysis:
+    """Everything computed on one data set."""
+
+    dataset: Dataset
+    extraction: RegionExtraction
+    document: dict[str, Any]
+    metrics: dict[str, float]
+
+
+def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
+    """Response columns for region statistics: y itself, or one-hot classes (N, K)."""
+    if task == "multiclass":
+        return np.eye(n_outputs)[y.astype(np.int64)]
+    return y[:, None]
+
+
+def _output_names(task: Task, n_outputs: int) -> list[str]:
+    if task == "multiclass":
+        return [f"class {k}" for k in range(n_outputs)]
+    return ["logit"] if task == "binary" else ["output"]
+
+
+def _target_summary(task: Task, y: FloatArray) -> dict[str, Any]:
+    if task == "regression":
+        return {"kind": "regression", "mean": float(y.mean()), "std": float(y.std()),
+                "min": float(y.min()), "max": float(y.max())}
+    values, counts = np.unique(y.astype(np.int64), return_counts=True)
+    summary: dict[str, Any] = {"kind": task,
+                               "counts": {str(v): int(c) for v, c in zip(values, counts)}}
+    if task == "binary":
+        summary["positive_share"] = float(y.mean())
+    return summary
+
+
+def _analyse_dataset(
+    config: RunConfig, loaded: LoadedModel, task: Task, dataset: Dataset
+) -> DatasetAnalysis:
+    network = loaded.network
+    extraction = extract_regions(
+        network, dataset.x, _response(task, dataset.y, network.output_dim),
+        chunk_size=config.chunk_size,
+    )
+    census = summarize_census(extraction, min_samples=config.min_samples)
+    neurons = summarize_neurons(extraction)
+    summary = summarize_top_regions(
+        extraction, dataset.x, dataset.y, task=task, top=config.top_regions
+    )
+    metrics = performance_metrics(task, extraction.logits, dataset.y)
+    document = {"census": to_jsonable(census), "neurons": to_jsonable(neurons),
+                "summary_table": to_jsonable(summary)}
+    top10 = next((p.share for p in census.top_coverage if p.k == 10), 1.0)
+    observed = {
+        "regions.max_abs_error": census.max_abs_error,
+        "regions.count": float(census.regions),
+        "regions.per_sample": census.regions_per_sample,
+        "regions.singleton_share": census.singleton_share,
+        "regions.min_samples_coverage": census.min_samples_coverage,
+        "regions.top10_coverage": top10,
+        "neurons.dead_share": dead_neuron_share(neurons),
+        **{f"performance.{name}": value for name, value in metrics.items()},
+    }
+    return DatasetAnalysis(dataset, extraction, document, observed)
+
+
+def _environment() -> dict[str, Any]:
+    packages = {}
+    for name in PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = "not installed"
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "packages": packages}
+
+
+def _report_id(fingerprints: list[FileFingerprint], options: dict[str, Any]) -> str:
+    digest = hashlib.sha256()
+    for fingerprint in fingerprints:
+        digest.update(fingerprint.sha256.encode())
+    digest.update(json.dumps(options, sort_keys=True).encode())
+    return "GR-" + digest.hexdigest()[:12]
+
+
+def run_pipeline(config: RunConfig) -> RunResult:
+    """Load, analyse, evaluate the policy and build the results document.
+
+    Raises InputError subclasses (exit 2) for bad input, before any heavy computation.
+    """
+    policy = load_policy(config.policy_path)
+    policy_fingerprint = fingerprint_file(config.policy_path)
+    loaded = load_model(config.model_path, config.spec_path, allow_pickle=config.allow_pickle,
+                        link=config.link)
+    network = loaded.network
+    task = task_for_link(network.output_link, network.output_dim)
+    model_file = config.model_path.name
+    train = load_dataset(config.data_path, name="train", target=config.target,
+                         features=config.features, drop=config.drop)
+    check_dataset_for_model(train, input_dim=network.input_dim, task=task,
+                            n_classes=network.output_dim, model_file=model_file)
+    test = None
+    if config.test_data_path is not None:
+        test = load_dataset(config.test_data_path, name="test", target=config.target,
+                            features=train.feature_names)
+        check_dataset_for_model(test, input_dim=network.input_dim, task=task,
+                                n_classes=network.output_dim, model_file=model_file)
+
+    analyses = [_analyse_dataset(config, loaded, task, train)]
+    if test is not None:
+        analyses.append(_analyse_dataset(config, loaded, task, test))
+    train_analysis = analyses[0]
+    conversion_error = float(
+        np.abs(source_logits(loaded, train.x, config.chunk_size) - train_analysis.extraction.logits)
+        .max()
+    )
+
+    observed: dict[MetricKey, float] = {("model.conversion_max_abs_error", ""): conversion_error}
+    for analysis in analyses:
+        for metric_id, value in analysis.metrics.items():
+            observed[(metric_id, analysis.dataset.name)] = value
+    regions_doc = {a.dataset.name: a.document for a in analyses}
+    if test is not None:
+        test_extraction = analyses[1].extraction
+        matches = match_patterns(train_analysis.extraction.table, test_extraction.table)
+        unseen = float(test_extraction.table.counts[matches < 0].sum() / test.n_rows)
+        regions_doc["test"]["unseen_share"] = unseen
+        observed[("regions.unseen_share", "test")] = unseen
+
+    output_names = _output_names(task, network.output_dim)
+    importance = feature_importance(train_analysis.extraction.table, train.x.std(axis=0),
+                                    train.feature_names, output_names)
+    top_features = [
+        (train.feature_names.index(f.name), f.name, f.raw_pct)
+        for f in importance[0].features[: config.profile_features]
+    ]
+    profiles = profile_features(train_analysis.extraction, train.x, features=top_features,
+                                top_regions=config.profile_regions)
+    evaluation = evaluate_policy(policy, observed, run_date=config.run_time.date(),
+                                 policy_file=config.policy_path.name,
+                                 policy_sha256=policy_fingerprint.sha256)
+
+    options = {"min_samples": config.min_samples, "top_regions": config.top_regions,
+               "chunk_size": config.chunk_size, "profile_features": config.profile_features,
+               "profile_regions": config.profile_regions}
+    model_fingerprint = fingerprint_file(config.model_path)
+    spec_fingerprint = fingerprint_file(config.spec_path) if config.spec_path else None
+    fingerprints = [model_fingerprint, policy_fingerprint] + [a.dataset.fingerprint
+                                                              for a in analyses]
+    if spec_fingerprint is not None:
+        fingerprints.append(spec_fingerprint)
+    activations = sorted({"ReLU" if s == 0.0 else f"LeakyReLU({s:g})"
+                          for s in network.negative_slopes})
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "govreport", "version": __version__},
+        "run": {
+            "report_id": _report_id(fingerprints, options),
+            "run_time": config.run_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "command": config.command,
+            "seed": config.seed,
+            "options": options,
+            "environment": _environment(),
+        },
+        "inputs": {
+            "model": {**to_jsonable(model_fingerprint), "format": loaded.source_format},
+            "spec": to_jsonable(spec_fingerprint),
+            "policy": to_jsonable(policy_fingerprint),
+            "datasets": [{"name": a.dataset.name, **to_jsonable(a.dataset.fingerprint)}
+                         for a in analyses],
+        },
+        "model": {
+            "task": task,
+            "output_link": network.output_link,
+            "input_dim": network.input_dim,
+            "output_dim": network.output_dim,
+            "hidden_widths": list(network.hidden_widths),
+            "parameter_count": network.parameter_count,
+            "output_names": output_names,
+            "source_layers": to_jsonable(loaded.source_layers),
+            "activation_check": (
+                f"All {len(network.negative_slopes)} hidden activations are piecewise linear "
+                f"({', '.join(activations)}); every other layer was an affine map or a no-op."
+            ),
+            "conversion_max_abs_error": conversion_error,
+        },
+        "features": list(train.feature_names),
+        "datasets": [_dataset_document(task, a.dataset) for a in analyses],
+        "performance": [{"dataset": a.dataset.name, "metrics": {
+            k.removeprefix("performance."): v for k, v in a.metrics.items()
+            if k.startswith("performance.")}} for a in analyses],
+        "regions": regions_doc,
+        "importance": {
+            "outputs": to_jsonable(importance),
+            "note": "raw: Aletheia's FI_j = 100 * sum_r n_r w_rj^2 / sum_k sum_r n_r w_rk^2 on "
+                    "the features' own units; scaled: the same with w_rj * std_j (effect of "
+                    "one standard deviation).",
+        },
+        "profiles": to_jsonable(profiles),
+        "policy": evaluation.to_dict(),
+        "pending": [dict(item) for item in PENDING],
+    }
+    return RunResult(results=to_jsonable(results), evaluation=evaluation)
+
+
+def _dataset_document(task: Task, dataset: Dataset) -> dict[str, Any]:
+    x = dataset.x
+    return {
+        "name": dataset.name,
+        "rows": dataset.n_rows,
+        "features": len(dataset.feature_names),
+        "target": dataset.target_name,
+        "missing_values": 0,  # load_dataset refuses NaN: a file with missing values never gets here
+        "target_summary": _target_summary(task, dataset.y),
+        "feature_stats": [
+            {"name": name, "mean": float(x[:, j].mean()), "std": float(x[:, j].std()),
+             "min": float(x[:, j].min()), "max": float(x[:, j].max())}
+            for j, name in enumerate(dataset.feature_names)
+        ],
+    }
+
+
+def render_outputs(
+    results: dict[str, Any], policy_path: Path | None = None, *, pdf: bool = True
+) -> dict[str, bytes]:
+    """All output files, in memory: results.json, report.html and (if ``pdf``) report.pdf."""
+    from govreport.render.html import render_html
+    from govreport.render.pdf import render_pdf
+
+    json_bytes = dump_results(results).encode("utf-8")
+    html = render_html(results)
+    attachments = {"results.json": json_bytes}
+    if policy_path is not None:
+        attachments[policy_path.name] = policy_path.read_bytes()
+    files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
+    if pdf:
+        files["report.pdf"] = render_pdf(html, attachments=attachments)
+    return files
+
+
+def write_outputs(files: dict[str, bytes], out_dir: Path) -> list[Path]:
+    """Write rendered files into ``out_dir``, each atomically (temp file + rename)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in files.items():
+        handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(content)
+        os.replace(temp_name, out_dir / name)
+        written.append(out_dir / name)
+    return written

@@ -1,0 +1,474 @@
+"""Activation regions and their exact local linear models (ALGORITHMS.md §1.1–1.2).
+
+A ReLU network is affine on each activation region. For every sample this
+module finds its activation pattern (neuron on iff pre-activation > 0), groups
+samples with identical patterns into regions, and computes each region's local
+linear model (LLM) ``eta(x) = W_r x + b_r`` on the logits.
+
+Scale shapes the design (PERFORMANCE.md): on real tabular data nearly every
+sample is its own region (R ≈ N). Nothing here builds an N × R structure; the
+work is streamed in chunks of rows, and each chunk goes through one pure
+function, :func:`extract_chunk`, giving a :class:`RegionPartial` (per-region
+sums keyed by the packed pattern). :func:`merge_partials` combines partials
+(sums are a commutative monoid), so a distributed engine can map
+``extract_chunk`` over partitions and reduce with ``merge_partials``.
+
+The local model of a pattern is accumulated from the output side,
+``W_r = W^(L) D^(L) W^(L-1) ... D^(1) W^(0)``, with the bias alongside
+(``b_r += G b^(l)`` at each layer). It depends on the pattern and the weights
+only, never on the forward values, so the exactness check
+``max |W_r x + b_r - eta(x)|`` against the forward pass is a real check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from govreport.network import FloatArray, PiecewiseLinearNetwork
+
+UInt8Array = npt.NDArray[np.uint8]
+UInt64Array = npt.NDArray[np.uint64]
+Int64Array = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+DEFAULT_CHUNK_SIZE = 65_536
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+_HASH_SEED = np.uint64(0x243F6A8885A308D3)
+_ONE = torch.tensor(1.0, dtype=torch.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class TorchNetwork:
+    """The canonical network as float64 torch tensors, ready for chunked passes."""
+
+    weights: tuple[torch.Tensor, ...]
+    biases: tuple[torch.Tensor, ...]
+    negative_slopes: tuple[float, ...]
+    hidden_widths: tuple[int, ...]
+
+    @staticmethod
+    def from_network(network: PiecewiseLinearNetwork) -> TorchNetwork:
+        return TorchNetwork(
+            weights=tuple(torch.from_numpy(np.array(m.weight)) for m in network.affine_maps),
+            biases=tuple(torch.from_numpy(np.array(m.bias)) for m in network.affine_maps),
+            negative_slopes=network.negative_slopes,
+            hidden_widths=network.hidden_widths,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPartial:
+    """Per-region statistics of a set of rows, keyed by the packed activation pattern.
+
+    G regions, B = ceil(H / 8) pattern bytes, d features, K logits, C response columns.
+
+    - ``patterns``: (G, B) uint8, the packed pattern (``np.packbits`` over the
+      hidden neurons, layer 1 first, big-endian bit order).
+    - ``hashes``: (G,) uint64, a 64-bit hash of ``patterns`` (grouping key; the
+      bytes are always compared too, so a collision cannot merge two regions).
+    - ``counts``: (G,) int64 sample counts; ``first_rows``: (G,) int64, the
+      smallest global row index in the region (the deterministic tie-break).
+    - ``sum_x``: (G, d) sums of the features, for the region centres.
+    - ``response_mean``, ``response_m2``: (G, C) mean and sum of squared
+      deviations of the response (C = 0 when no response was given).
+    - ``weights``: (G, K, d) and ``biases``: (G, K), the exact local model.
+    - ``constant``: (G,) bool, True if some ReLU layer is entirely off, so the
+      local model is constant (w = 0).
+    - ``neuron_on_counts``: (H,) int64, how many rows had each neuron on.
+    - ``n_rows``: rows summarised; ``max_abs_error``: max |W_r x + b_r - eta(x)|.
+    """
+
+    patterns: UInt8Array
+    hashes: UInt64Array
+    counts: Int64Array
+    first_rows: Int64Array
+    sum_x: FloatArray
+    response_mean: FloatArray
+    response_m2: FloatArray
+    weights: FloatArray
+    biases: FloatArray
+    constant: BoolArray
+    neuron_on_counts: Int64Array
+    n_rows: int
+    max_abs_error: float
+
+    @property
+    def n_regions(self) -> int:
+        return int(self.counts.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkExtraction:
+    """What one chunk yields: its partial plus the per-row results.
+
+    ``row_regions``: (n,) int64 index of each row's region in ``partial``.
+    ``logits``: (n, K) float64 network logits.
+    """
+
+    partial: RegionPartial
+    row_regions: Int64Array
+    logits: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class RegionTable:
+    """All regions of a data set, ordered by count (descending), then first row.
+
+    Region 0 is the largest. Shapes as in :class:`RegionPartial`; ``centers``
+    is (R, d), the mean x of each region; ``response_std`` is (R, C), the
+    sample standard deviation (ddof = 1; NaN for singleton regions).
+    """
+
+    patterns: UInt8Array
+    hashes: UInt64Array
+    counts: Int64Array
+    first_rows: Int64Array
+    centers: FloatArray
+    response_mean: FloatArray
+    response_std: FloatArray
+    weights: FloatArray
+    biases: FloatArray
+    constant: BoolArray
+
+    @property
+    def n_regions(self) -> int:
+        return int(self.counts.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class RegionExtraction:
+    """Regions of one data set plus what each sample maps to.
+
+    ``sample_regions``: (N,) int64 region index (into ``table``) of every sample.
+    ``logits``: (N, K) float64 network logits. ``neuron_on_counts``: (H,) int64.
+    ``max_abs_error``: max over all samples of |W_r x + b_r - eta(x)|.
+    """
+
+    table: RegionTable
+    sample_regions: Int64Array
+    logits: FloatArray
+    neuron_on_counts: Int64Array
+    n_samples: int
+    max_abs_error: float
+    hidden_widths: tuple[int, ...]
+
+
+def hash_patterns(patterns: UInt8Array) -> UInt64Array:
+    """64-bit hash of each packed pattern row. (n, B) uint8 -> (n,) uint64.
+
+    Multiply-xorshift over 8-byte words. For B <= 8 it is a bijection, so
+    there are no collisions; for longer patterns callers compare the bytes.
+    """
+    n_rows, n_bytes = patterns.shape
+    n_words = max(1, -(-n_bytes // 8))
+    padded = np.zeros((n_rows, n_words * 8), dtype=np.uint8)
+    padded[:, :n_bytes] = patterns
+    words = padded.view(np.uint64)
+    hashes = np.full(n_rows, _HASH_SEED, dtype=np.uint64)
+    for column in range(n_words):
+        hashes ^= words[:, column]
+        hashes *= _HASH_MULTIPLIER
+        hashes ^= hashes >> np.uint64(31)
+    return hashes
+
+
+def group_patterns(patterns: UInt8Array, hashes: UInt64Array) -> tuple[Int64Array, Int64Array]:
+    """Exact grouping of identical pattern rows.
+
+    Returns ``(codes, first)``: ``codes`` (n,) int64 group of each row, groups
+    numbered in order of first appearance; ``first`` (G,) int64 the first row of
+    each group. Groups by hash (a hash table, O(n)) and verifies every row's
+    bytes against its group's first row; on a collision it falls back to an
+    exact sort of the bytes.
+    """
+    codes, _ = pd.factorize(hashes, sort=False)
+    codes = codes.astype(np.int64, copy=False)
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    first = np.empty(n_groups, dtype=np.int64)
+    order = np.arange(codes.size - 1, -1, -1, dtype=np.int64)
+    first[codes[order]] = order
+    if np.array_equal(patterns, patterns[first[codes]]):
+        return codes, first
+    return _group_patterns_exactly(patterns)
+
+
+def _group_patterns_exactly(patterns: UInt8Array) -> tuple[Int64Array, Int64Array]:
+    """Hash-free exact grouping (slower): unique rows of the byte matrix."""
+    rows = np.ascontiguousarray(patterns)
+    keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
+    _, first_sorted, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    # Renumber groups by first appearance, matching group_patterns.
+    appearance = np.argsort(first_sorted, kind="stable")
+    renumber = np.empty_like(appearance)
+    renumber[appearance] = np.arange(appearance.size)
+    return renumber[inverse.ravel()].astype(np.int64), first_sorted[appearance].astype(np.int64)
+
+
+def _forward_with_patterns(
+    net: TorchNetwork, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward pass recording the pattern. x: (n, d) -> (logits (n, K), on (n, H) bool)."""
+    on = torch.empty((x.shape[0], sum(net.hidden_widths)), dtype=torch.bool)
+    activation = x
+    offset = 0
+    for weight, bias, slope in zip(net.weights[:-1], net.biases[:-1], net.negative_slopes):
+        pre = F.linear(activation, weight, bias)
+        width = pre.shape[1]
+        on[:, offset : offset + width] = pre > 0
+        offset += width
+        activation = pre.clamp_min_(0.0) if slope == 0.0 else F.leaky_relu(pre, slope)
+    logits = F.linear(activation, net.weights[-1], net.biases[-1])
+    return logits, on
+
+
+def local_models(net: TorchNetwork, on: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact local linear models of given patterns, accumulated from the output side.
+
+    on: (G, H) bool patterns. Returns (weights (G, K, d), biases (G, K)), float64.
+    Cost: G * K multiply-adds of one backward pass.
+    """
+    n_patterns = on.shape[0]
+    out_weight, out_bias = net.weights[-1], net.biases[-1]
+    n_out = out_weight.shape[0]
+    gradient = out_weight.unsqueeze(0).expand(n_patterns, -1, -1)  # (G, K, n_L)
+    bias = out_bias.unsqueeze(0).expand(n_patterns, -1).clone()  # (G, K)
+    offsets = np.cumsum((0, *net.hidden_widths))
+    for layer in range(len(net.hidden_widths) - 1, -1, -1):
+        mask = on[:, offsets[layer] : offsets[layer + 1]]
+        slope = net.negative_slopes[layer]
+        if slope == 0.0:
+            gate = mask.to(torch.float64)
+        else:  # D^(l) holds the slope, in float64, for inactive leaky units
+            gate = torch.where(mask, _ONE, torch.tensor(slope, dtype=torch.float64))
+        gradient = gradient * gate.unsqueeze(1)  # D^(l): (G, K, n_l)
+        bias += gradient @ net.biases[layer]
+        width = gradient.shape[2]
+        gradient = (gradient.reshape(-1, width) @ net.weights[layer]).reshape(
+            n_patterns, n_out, -1
+        )
+    return gradient, bias
+
+
+def _constant_patterns(net: TorchNetwork, on: torch.Tensor) -> BoolArray:
+    """(G,) True where some ReLU (slope 0) layer of the pattern is entirely off."""
+    constant = torch.zeros(on.shape[0], dtype=torch.bool)
+    offsets = np.cumsum((0, *net.hidden_widths))
+    for layer, slope in enumerate(net.negative_slopes):
+        if slope == 0.0:
+            constant |= ~on[:, offsets[layer] : offsets[layer + 1]].any(dim=1)
+    return constant.numpy()
+
+
+def _group_sums(codes: torch.Tensor, n_groups: int, values: torch.Tensor) -> torch.Tensor:
+    """Sum rows of ``values`` (n, m) by group code -> (G, m)."""
+    out = torch.zeros((n_groups, values.shape[1]), dtype=values.dtype)
+    return out.index_add_(0, codes, values)
+
+
+def extract_chunk(
+    net: TorchNetwork,
+    x: FloatArray,
+    response: FloatArray | None = None,
+    *,
+    row_offset: int = 0,
+) -> ChunkExtraction:
+    """Regions of one chunk of rows: the pure map step.
+
+    x: (n, d) float64; response: (n, C) float64 or None; ``row_offset`` is the
+    global index of the chunk's first row (for the deterministic tie-break).
+    """
+    x_tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    n_rows = x_tensor.shape[0]
+    with torch.no_grad():
+        logits, on = _forward_with_patterns(net, x_tensor)
+        on_numpy = on.numpy()
+        patterns = np.packbits(on_numpy, axis=1)
+        hashes = hash_patterns(patterns)
+        codes_np, first = group_patterns(patterns, hashes)
+        n_groups = first.shape[0]
+        codes = torch.from_numpy(codes_np)
+        unique_on = on[torch.from_numpy(first)]
+        weights, biases = local_models(net, unique_on)
+        predicted = torch.einsum("nkd,nd->nk", weights[codes], x_tensor) + biases[codes]
+        max_abs_error = float((predicted - logits).abs().max()) if n_rows else 0.0
+        counts = torch.bincount(codes, minlength=n_groups)
+        sum_x = _group_sums(codes, n_groups, x_tensor)
+        if response is None:
+            mean = torch.zeros((n_groups, 0), dtype=torch.float64)
+            m2 = torch.zeros((n_groups, 0), dtype=torch.float64)
+        else:
+            values = torch.from_numpy(np.ascontiguousarray(response, dtype=np.float64))
+            mean = _group_sums(codes, n_groups, values) / counts.unsqueeze(1)
+            m2 = _group_sums(codes, n_groups, (values - mean[codes]) ** 2)
+        neuron_on_counts = on.sum(dim=0, dtype=torch.int64)
+    partial = RegionPartial(
+        patterns=patterns[first],
+        hashes=hashes[first],
+        counts=counts.numpy(),
+        first_rows=first + row_offset,
+        sum_x=sum_x.numpy(),
+        response_mean=mean.numpy(),
+        response_m2=m2.numpy(),
+        weights=weights.numpy(),
+        biases=biases.numpy(),
+        constant=_constant_patterns(net, unique_on),
+        neuron_on_counts=neuron_on_counts.numpy(),
+        n_rows=int(n_rows),
+        max_abs_error=max_abs_error,
+    )
+    return ChunkExtraction(partial=partial, row_regions=codes_np, logits=logits.numpy())
+
+
+def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, list[Int64Array]]:
+    """Combine partials of disjoint row sets: the pure reduce step.
+
+    Returns the merged partial and, for each input partial, an (G_i,) int64
+    map from its region index to the merged region index. Regions are
+    numbered in order of first appearance across the inputs.
+    """
+    if not partials:
+        raise ValueError("merge_partials needs at least one partial")
+    patterns = np.concatenate([p.patterns for p in partials])
+    hashes = np.concatenate([p.hashes for p in partials])
+    codes_np, first = group_patterns(patterns, hashes)
+    n_groups = first.shape[0]
+    codes = torch.from_numpy(codes_np)
+    counts_in = torch.from_numpy(np.concatenate([p.counts for p in partials]))
+    counts = torch.zeros(n_groups, dtype=torch.int64).index_add_(0, codes, counts_in)
+    first_rows = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_rows, codes_np, np.concatenate([p.first_rows for p in partials]))
+    sum_x = _group_sums(codes, n_groups, torch.from_numpy(np.concatenate([p.sum_x for p in partials])))
+    mean_in = torch.from_numpy(np.concatenate([p.response_mean for p in partials]))
+    m2_in = torch.from_numpy(np.concatenate([p.response_m2 for p in partials]))
+    weight_in = counts_in.to(torch.float64).unsqueeze(1)
+    mean = _group_sums(codes, n_groups, mean_in * weight_in) / counts.to(torch.float64).unsqueeze(1)
+    # Chan et al.: M2 = sum M2_i + sum n_i (mean_i - mean)^2.
+    m2 = _group_sums(codes, n_groups, m2_in + weight_in * (mean_in - mean[codes]) ** 2)
+    merged = RegionPartial(
+        patterns=patterns[first],
+        hashes=hashes[first],
+        counts=counts.numpy(),
+        first_rows=first_rows,
+        sum_x=sum_x.numpy(),
+        response_mean=mean.numpy(),
+        response_m2=m2.numpy(),
+        weights=np.concatenate([p.weights for p in partials])[first],
+        biases=np.concatenate([p.biases for p in partials])[first],
+        constant=np.concatenate([p.constant for p in partials])[first],
+        neuron_on_counts=np.sum([p.neuron_on_counts for p in partials], axis=0),
+        n_rows=sum(p.n_rows for p in partials),
+        max_abs_error=max(p.max_abs_error for p in partials),
+    )
+    boundaries = np.cumsum([0] + [p.n_regions for p in partials])
+    maps = [codes_np[start:stop] for start, stop in zip(boundaries[:-1], boundaries[1:])]
+    return merged, maps
+
+
+def order_regions(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
+    """Order regions by count descending, ties by first row; derive centres and stds.
+
+    Returns the table and an (G,) int64 map from partial index to table index.
+    """
+    order = np.lexsort((partial.first_rows, -partial.counts))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    counts = partial.counts[order]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.sqrt(partial.response_m2[order] / (counts[:, None] - 1).astype(np.float64))
+    std[counts == 1] = np.nan
+    table = RegionTable(
+        patterns=partial.patterns[order],
+        hashes=partial.hashes[order],
+        counts=counts,
+        first_rows=partial.first_rows[order],
+        centers=partial.sum_x[order] / counts[:, None],
+        response_mean=partial.response_mean[order],
+        response_std=std,
+        weights=partial.weights[order],
+        biases=partial.biases[order],
+        constant=partial.constant[order],
+    )
+    for array in (
+        table.patterns, table.hashes, table.counts, table.first_rows, table.centers,
+        table.response_mean, table.response_std, table.weights, table.biases, table.constant,
+    ):
+        array.setflags(write=False)
+    return table, rank.astype(np.int64)
+
+
+def extract_regions(
+    network: PiecewiseLinearNetwork,
+    x: FloatArray,
+    response: FloatArray | None = None,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> RegionExtraction:
+    """Regions, exact local models and per-sample assignments of a data set.
+
+    x: (N, d) float64; response: (N, C) float64 or None. Processes
+    ``chunk_size`` rows at a time: peak extra memory is O(chunk_size * H) for
+    the patterns plus O(R * K * d) for the local models of the R regions found.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    net = TorchNetwork.from_network(network)
+    n_samples = int(x.shape[0])
+    chunks: list[ChunkExtraction] = []
+    for start in range(0, n_samples, chunk_size):
+        stop = min(start + chunk_size, n_samples)
+        chunk_response = None if response is None else response[start:stop]
+        chunks.append(extract_chunk(net, x[start:stop], chunk_response, row_offset=start))
+    merged, maps = merge_partials([c.partial for c in chunks])
+    table, rank = order_regions(merged)
+    sample_regions = np.concatenate(
+        [rank[local_to_merged][c.row_regions] for c, local_to_merged in zip(chunks, maps)]
+    )
+    logits = np.concatenate([c.logits for c in chunks])
+    for array in (sample_regions, logits):
+        array.setflags(write=False)
+    return RegionExtraction(
+        table=table,
+        sample_regions=sample_regions,
+        logits=logits,
+        neuron_on_counts=merged.neuron_on_counts,
+        n_samples=n_samples,
+        max_abs_error=merged.max_abs_error,
+        hidden_widths=network.hidden_widths,
+    )
+
+
+def match_patterns(reference: RegionTable, query: RegionTable) -> Int64Array:
+    """For each query region, the index of the reference region with the same pattern, or -1.
+
+    (Q,) int64. Matches by hash and confirms by comparing the pattern bytes.
+    """
+    index = pd.Index(reference.hashes)
+    if index.is_unique:
+        found = index.get_indexer(query.hashes).astype(np.int64)
+        hit = found >= 0
+        same = np.zeros(found.shape, dtype=bool)
+        same[hit] = (reference.patterns[found[hit]] == query.patterns[hit]).all(axis=1)
+        found[~same] = -1
+        return found
+    lookup = {bytes(row): i for i, row in enumerate(reference.patterns)}
+    return np.array([lookup.get(bytes(row), -1) for row in query.patterns], dtype=np.int64)
+
+
+def top_region_members(extraction: RegionExtraction, top: int) -> tuple[Int64Array, Int64Array]:
+    """Sample rows of the ``top`` largest regions, grouped by region.
+
+    Returns ``(rows, bounds)``: region r's samples are ``rows[bounds[r]:bounds[r + 1]]``
+    (ascending row order), for r < min(top, R). O(N) time, O(samples in those regions) memory.
+    """
+    shown = min(top, extraction.table.n_regions)
+    rows = np.flatnonzero(extraction.sample_regions < shown)
+    rows = rows[np.argsort(extraction.sample_regions[rows], kind="stable")]
+    bounds = np.searchsorted(extraction.sample_regions[rows], np.arange(shown + 1))
+    return rows.astype(np.int64), bounds.astype(np.int64)

@@ -1,0 +1,266 @@
+"""Figures of the report, drawn from the ``results`` dict as inline SVG.
+
+Every figure reads only the JSON twin of its data in ``results`` (the results
+contract), so ``govreport render results.json`` redraws it without
+recomputation. Figures use matplotlib's Agg machinery through an explicit
+:class:`~matplotlib.figure.Figure` (never ``pyplot``'s global state), an
+Okabe–Ito palette that survives colour-blindness, and line styles and markers
+that also tell series apart in greyscale.
+
+The SVG is deterministic: fixed ``svg.hashsalt``, no date metadata, text kept
+as text (``svg.fonttype = 'none'``), and element ids prefixed per figure so that
+several figures can share one HTML document. The XML prolog, DOCTYPE, RDF
+metadata and namespace declarations are stripped (inline SVG in HTML needs
+none of them, and the report must contain no URL of any kind).
+
+Figure ids (``coverage``, ``importance``, ``profile-1``...) match the ids that
+:func:`govreport.render.context.build_context` numbers and captions.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
+
+from govreport.render.context import IMPORTANCE_FIGURE_BARS
+
+__all__ = ["render_figures"]
+
+#: Okabe & Ito (2008) colour-blind-safe palette, yellow last (weak on white paper).
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#E69F00",  # orange
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+LINESTYLES = ("solid", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+GREY = "#6b6b6b"
+LABEL_MAX_CHARS = 32
+
+_RC = {
+    "svg.hashsalt": "govreport",
+    "svg.fonttype": "none",
+    "text.parse_math": False,  # feature names come from data files: "$" must stay a dollar
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"],
+    "font.size": 8.0,
+    "axes.titlesize": 9.0,
+    "axes.labelsize": 8.0,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "legend.fontsize": 7.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.6,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "grid.color": "#d9d9d9",
+    "grid.linewidth": 0.5,
+    "lines.linewidth": 1.4,
+    "hatch.linewidth": 0.6,
+    "figure.dpi": 72,
+    "savefig.dpi": 72,
+}
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(_RC):
+        yield
+
+
+def _label(name: str) -> str:
+    """Shorten long feature names for axis labels (tables carry the full name)."""
+    name = str(name)
+    return name if len(name) <= LABEL_MAX_CHARS else name[: LABEL_MAX_CHARS - 1] + "…"
+
+
+def _style_of(i: int) -> dict[str, Any]:
+    return {
+        "color": OKABE_ITO[i % len(OKABE_ITO)],
+        "linestyle": LINESTYLES[i % len(LINESTYLES)],
+        "marker": MARKERS[i % len(MARKERS)],
+    }
+
+
+_PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _to_svg(fig: Figure, fig_id: str) -> str:
+    """Serialise ``fig`` to an SVG string fit for inlining in HTML (see module docstring)."""
+    buf = io.StringIO()
+    FigureCanvasSVG(fig)
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = _PROLOG.sub("", svg, count=1)
+    svg = _METADATA.sub("", svg, count=1)
+    svg = _XMLNS.sub("", svg)
+    svg = svg.replace("xlink:href=", "href=")
+    prefix = f"gr-{fig_id}-"
+    ids = set(_ID.findall(svg))
+    if ids:
+        pattern = re.compile(r'(\bid="|href="#|url\(#)(' + "|".join(re.escape(i) for i in ids)
+                             + r')(?=["\)])')
+        svg = pattern.sub(lambda m: m.group(1) + prefix + m.group(2), svg)
+    svg = svg.replace("<svg ", f'<svg class="figure-svg" role="img" id="{prefix}svg" ', 1)
+    return svg.strip() + "\n"
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+# ---------------------------------------------------------------------------
+# figures
+
+
+def plot_coverage(census: Mapping[str, Any], test_census: Mapping[str, Any] | None) -> Figure:
+    """Share of samples in the k largest regions against k (log scale)."""
+    fig = _new_figure(6.5, 2.8)
+    ax = fig.add_subplot()
+    curve = census["coverage_curve"]
+    ax.plot(curve["k"], curve["share"], color=OKABE_ITO[0], linestyle="solid", marker="o",
+            markersize=2.5, markevery=max(1, len(curve["k"]) // 12),
+            label=f"train ({int(census['regions']):,} regions)")
+    if test_census and (test_census.get("coverage_curve") or {}).get("k"):
+        tcurve = test_census["coverage_curve"]
+        ax.plot(tcurve["k"], tcurve["share"], color=OKABE_ITO[1], linestyle=(0, (5, 2)),
+                marker="s", markersize=2.5, markevery=max(1, len(tcurve["k"]) // 12),
+                label=f"test ({int(test_census['regions']):,} regions)")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("k largest regions (log scale)")
+    ax.set_ylabel("share of samples")
+    ax.grid(True, which="major")
+    k_min = census.get("regions_with_min_samples")
+    if k_min:
+        ax.axvline(float(k_min), color=GREY, linestyle=(0, (1, 2)), linewidth=1.0,
+                   label=f"regions with ≥ {int(census['min_samples'])} samples")
+    ax.legend(loc="lower right", frameon=False)
+    return fig
+
+
+def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
+    """Horizontal bars of raw (solid) and scaled (hatched) importance, top features by raw."""
+    top = list(features[:IMPORTANCE_FIGURE_BARS])
+    height = max(1.6, 0.6 + 0.26 * len(top))
+    fig = _new_figure(6.5, height)
+    ax = fig.add_subplot()
+    ys = list(range(len(top)))
+    bar_h = 0.38
+    raw = [float(f["raw_pct"] or 0.0) for f in top]
+    scaled = [float(f["scaled_pct"] or 0.0) for f in top]
+    ax.barh([y - bar_h / 2 for y in ys], raw, height=bar_h, color=OKABE_ITO[0],
+            edgecolor=OKABE_ITO[0], label="raw")
+    ax.barh([y + bar_h / 2 for y in ys], scaled, height=bar_h, color="white",
+            edgecolor=OKABE_ITO[1], hatch="////", label="scaled")
+    ax.set_yticks(ys, [_label(f["name"]) for f in top])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
+    ax.set_xlabel("share of total importance")
+    ax.grid(True, axis="x")
+    ax.set_axisbelow(True)
+    ax.legend(loc="lower right", frameon=False)
+    return fig
+
+
+def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
+    """Aletheia's local linear profile: region segments above, per-region densities below."""
+    fig = _new_figure(6.5, 4.2)
+    grid = fig.add_gridspec(2, 1, height_ratios=(3, 2))
+    ax_top: Axes = fig.add_subplot(grid[0])
+    ax_low: Axes = fig.add_subplot(grid[1], sharex=ax_top)
+    regions = list(profile["regions"])
+    feature = _label(profile["feature"])
+    ax_top.axhline(0.0, color=GREY, linestyle=(0, (4, 3)), linewidth=0.8)
+    for i, r in enumerate(regions):
+        st = _style_of(i)
+        xs = [float(r["x_min"]), float(r["x_max"])]
+        ys = [float(r["y_min"]), float(r["y_max"])]
+        ax_top.plot(xs, ys, color=st["color"], linestyle=st["linestyle"], marker=st["marker"],
+                    markersize=3.5, label=f"R{r['rank']} (n={int(r['count']):,})")
+    ax_top.set_title(f"Feature importance of {feature}: {float(profile['importance_pct']):.1f}%",
+                     loc="left")
+    ax_top.set_ylabel(f"effect on {scale},\nw·(x − x̄)")
+    ax_top.grid(True)
+    ax_top.tick_params(labelbottom=False)
+    ax_top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                  ncols=1 if len(regions) <= 10 else 2, handlelength=2.6)
+
+    dens_max = 0.0
+    for r in regions:
+        dens = r.get("density")
+        if dens and dens.get("y"):
+            dens_max = max(dens_max, max(float(v) for v in dens["y"]))
+    rug_rows = [i for i, r in enumerate(regions) if not r.get("density")]
+    step = (dens_max if dens_max > 0 else 1.0) * 0.09
+    for i, r in enumerate(regions):
+        st = _style_of(i)
+        dens = r.get("density")
+        if dens and dens.get("x"):
+            ax_low.plot(dens["x"], dens["y"], color=st["color"], linestyle=st["linestyle"],
+                        linewidth=1.1)
+        else:
+            row = rug_rows.index(i) + 1
+            vals = [float(v) for v in r.get("values") or []]
+            ax_low.plot(vals, [-row * step] * len(vals), linestyle="none", marker="|",
+                        markersize=7, markeredgewidth=1.4, color=st["color"])
+    ax_low.set_ylabel("density" if dens_max > 0 else "values (rug)")
+    if dens_max <= 0:
+        ax_low.set_yticks([])
+    else:
+        ax_low.set_ylim(-(len(rug_rows) + 0.8) * step if rug_rows else 0.0, dens_max * 1.08)
+        ax_low.set_yticks([t for t in ax_low.get_yticks() if 0 <= t <= dens_max * 1.08])
+    ax_low.set_xlabel(feature)
+    ax_low.grid(True, axis="x")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# entry point
+
+
+def render_figures(results: Mapping[str, Any]) -> dict[str, str]:
+    """Draw every figure of the report.
+
+    Returns ``{figure id: inline SVG string}``. Ids: ``coverage`` (when the
+    training census carries a coverage curve), ``importance`` (when importance
+    has at least one output), ``profile-<i>`` for each profile, 1-based.
+    """
+    out: dict[str, str] = {}
+    with _style():
+        regions = results["regions"]
+        census = regions["train"]["census"]
+        test = regions.get("test") or None
+        if (census.get("coverage_curve") or {}).get("k"):
+            out["coverage"] = _to_svg(
+                plot_coverage(census, test["census"] if test else None), "coverage")
+        outputs = results["importance"]["outputs"]
+        if outputs:
+            out["importance"] = _to_svg(plot_importance(outputs[0]["features"]), "importance")
+        link = str(results["model"].get("output_link", "identity"))
+        scale = "output" if link == "identity" else "logit"
+        for i, profile in enumerate(results["profiles"]):
+            fig_id = f"profile-{i + 1}"
+            out[fig_id] = _to_svg(plot_profile(profile, scale), fig_id)
+    return out

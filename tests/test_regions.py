@@ -1,0 +1,285 @@
+"""Regions and exact local linear models against independent oracles.
+
+ALGORITHMS.md §4 invariants 1–4, 7 and 8: autograd Jacobians, a slow per-sample
+reference that multiplies masked matrices in forward order, and hand-built
+networks whose regions are known on paper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
+from govreport.regions import (
+    extract_chunk,
+    extract_regions,
+    group_patterns,
+    hash_patterns,
+    match_patterns,
+    merge_partials,
+    order_regions,
+    TorchNetwork,
+)
+
+ATOL = 1e-9
+
+
+def random_network(
+    widths: list[int], d: int, k: int = 1, slope: float = 0.0, seed: int = 0
+) -> PiecewiseLinearNetwork:
+    rng = np.random.default_rng(seed)
+    dims = [d, *widths, k]
+    maps = tuple(
+        AffineMap(readonly(rng.normal(size=(b, a)) / np.sqrt(a)), readonly(rng.normal(size=b) * 0.3))
+        for a, b in zip(dims, dims[1:])
+    )
+    return PiecewiseLinearNetwork(maps, (slope,) * len(widths), "identity")
+
+
+def hand_network(layers: list[tuple[list[list[float]], list[float]]]) -> PiecewiseLinearNetwork:
+    maps = tuple(AffineMap(readonly(w), readonly(b)) for w, b in layers)
+    return PiecewiseLinearNetwork(maps, (0.0,) * (len(maps) - 1), "identity")
+
+
+def torch_logits(network: PiecewiseLinearNetwork, x: torch.Tensor) -> torch.Tensor:
+    """The network as plain torch ops (an oracle independent of govreport.regions)."""
+    a = x
+    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes):
+        a = torch.nn.functional.leaky_relu(
+            a @ torch.from_numpy(np.array(m.weight)).T + torch.from_numpy(np.array(m.bias)), slope
+        )
+    last = network.affine_maps[-1]
+    return a @ torch.from_numpy(np.array(last.weight)).T + torch.from_numpy(np.array(last.bias))
+
+
+def slow_local_model(network: PiecewiseLinearNetwork, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample reference: M <- D W M and c <- D (W c + b) in forward order (ALGORITHMS §1.2)."""
+    matrix = np.eye(network.input_dim)
+    offset = np.zeros(network.input_dim)
+    a = x
+    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes):
+        z = m.weight @ a + m.bias
+        gate = np.where(z > 0, 1.0, slope)
+        matrix = gate[:, None] * (m.weight @ matrix)
+        offset = gate * (m.weight @ offset + m.bias)
+        a = gate * z
+    last = network.affine_maps[-1]
+    return last.weight @ matrix, last.weight @ offset + last.bias
+
+
+def reference_patterns(network: PiecewiseLinearNetwork, x: np.ndarray) -> np.ndarray:
+    """(N, H) bool: neuron on iff its pre-activation > 0."""
+    patterns = []
+    a = x
+    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes):
+        z = a @ m.weight.T + m.bias
+        patterns.append(z > 0)
+        a = np.where(z > 0, z, slope * z)
+    return np.concatenate(patterns, axis=1)
+
+
+@pytest.fixture(params=[(0.0, 1), (0.1, 1), (0.0, 3)], ids=["relu", "leaky", "three-logits"])
+def net_and_data(request: pytest.FixtureRequest) -> tuple[PiecewiseLinearNetwork, np.ndarray]:
+    slope, k = request.param
+    network = random_network([7, 5, 4], d=3, k=k, slope=slope)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 3))
+    x[:300] = np.round(x[:300])  # repeated points give regions with several samples
+    return network, x
+
+
+def test_every_sample_has_exactly_one_region_and_counts_add_up(net_and_data) -> None:
+    network, x = net_and_data
+    extraction = extract_regions(network, x, chunk_size=97)
+    table = extraction.table
+    assert extraction.sample_regions.shape == (x.shape[0],)
+    assert table.counts.sum() == x.shape[0]
+    np.testing.assert_array_equal(np.bincount(extraction.sample_regions), table.counts)
+    # Disjoint: distinct regions have distinct patterns.
+    assert len({bytes(row) for row in table.patterns}) == table.n_regions
+
+
+def test_regions_are_ordered_by_count_then_first_row(net_and_data) -> None:
+    network, x = net_and_data
+    table = extract_regions(network, x, chunk_size=50).table
+    keys = list(zip(-table.counts, table.first_rows))
+    assert keys == sorted(keys)
+    assert table.counts[0] > 1
+
+
+def test_samples_with_the_same_pattern_share_a_region(net_and_data) -> None:
+    network, x = net_and_data
+    extraction = extract_regions(network, x, chunk_size=64)
+    bits = reference_patterns(network, x)
+    by_pattern = pd.Series(range(len(x))).groupby([bytes(row) for row in np.packbits(bits, axis=1)])
+    for _, rows in by_pattern:
+        assert len(set(extraction.sample_regions[rows.to_numpy()])) == 1
+    unpacked = np.unpackbits(extraction.table.patterns, axis=1)[:, : network.n_hidden_neurons]
+    np.testing.assert_array_equal(unpacked[extraction.sample_regions], bits)
+
+
+def test_local_model_reproduces_every_logit(net_and_data) -> None:
+    network, x = net_and_data
+    extraction = extract_regions(network, x, chunk_size=128)
+    table = extraction.table
+    regions = extraction.sample_regions
+    predicted = np.einsum("nkd,nd->nk", table.weights[regions], x) + table.biases[regions]
+    oracle = torch_logits(network, torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(predicted, oracle, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(extraction.logits, oracle, rtol=0, atol=ATOL)
+    assert extraction.max_abs_error < ATOL
+
+
+def test_sigmoid_of_local_model_equals_predicted_probability() -> None:
+    network = random_network([6, 6], d=4, seed=3)
+    x = np.random.default_rng(3).normal(size=(300, 4))
+    extraction = extract_regions(network, x)
+    table, regions = extraction.table, extraction.sample_regions
+    logit = np.einsum("nd,nd->n", table.weights[regions, 0], x) + table.biases[regions, 0]
+    proba = torch.sigmoid(torch_logits(network, torch.from_numpy(x)))[:, 0].numpy()
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), proba, rtol=0, atol=1e-12)
+
+
+def test_local_model_matches_slow_per_sample_reference(net_and_data) -> None:
+    network, x = net_and_data
+    extraction = extract_regions(network, x, chunk_size=33)
+    for i in range(0, len(x), 7):
+        weight, bias = slow_local_model(network, x[i])
+        region = extraction.sample_regions[i]
+        np.testing.assert_allclose(extraction.table.weights[region], weight, rtol=0, atol=ATOL)
+        np.testing.assert_allclose(extraction.table.biases[region], bias, rtol=0, atol=ATOL)
+
+
+def test_local_weights_equal_autograd_jacobian(net_and_data) -> None:
+    network, x = net_and_data
+    extraction = extract_regions(network, x, chunk_size=200)
+    for i in range(0, len(x), 11):
+        jacobian = torch.autograd.functional.jacobian(
+            lambda v: torch_logits(network, v.unsqueeze(0))[0], torch.from_numpy(x[i])
+        ).numpy()
+        region = extraction.sample_regions[i]
+        np.testing.assert_allclose(extraction.table.weights[region], jacobian, rtol=0, atol=ATOL)
+
+
+def test_chunk_size_does_not_change_the_result(net_and_data) -> None:
+    network, x = net_and_data
+    whole = extract_regions(network, x, chunk_size=len(x))
+    for chunk_size in (1, 13, 256):
+        parts = extract_regions(network, x, chunk_size=chunk_size)
+        np.testing.assert_array_equal(parts.sample_regions, whole.sample_regions)
+        np.testing.assert_array_equal(parts.table.patterns, whole.table.patterns)
+        np.testing.assert_array_equal(parts.table.counts, whole.table.counts)
+        np.testing.assert_allclose(parts.table.weights, whole.table.weights, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(parts.table.centers, whole.table.centers, rtol=1e-12, atol=1e-12)
+
+
+def test_region_statistics_match_a_groupby_oracle(net_and_data) -> None:
+    network, x = net_and_data
+    y = np.random.default_rng(5).normal(size=len(x))
+    extraction = extract_regions(network, x, y[:, None], chunk_size=77)
+    frame = pd.DataFrame({"region": extraction.sample_regions, "y": y, "x0": x[:, 0]})
+    grouped = frame.groupby("region")
+    table = extraction.table
+    np.testing.assert_allclose(table.response_mean[:, 0], grouped["y"].mean(), rtol=1e-12)
+    np.testing.assert_allclose(table.response_std[:, 0], grouped["y"].std(ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(table.centers[:, 0], grouped["x0"].mean(), rtol=1e-12, atol=1e-12)
+    assert np.isnan(table.response_std[table.counts == 1]).all()
+    assert not np.isnan(table.response_std[table.counts > 1]).any()
+
+
+def test_known_regions_of_a_hand_built_one_dimensional_net() -> None:
+    # h1 = relu(x), h2 = relu(1 - x); eta = h1 + 2 h2. Breaks at x = 0 and x = 1.
+    network = hand_network([([[1.0], [-1.0]], [0.0, 1.0]), ([[1.0, 2.0]], [0.0])])
+    x = np.array([[-2.0], [-1.0], [-0.5], [0.25], [0.5], [0.75], [0.9], [3.0]])
+    extraction = extract_regions(network, x)
+    table = extraction.table
+    assert table.n_regions == 3
+    np.testing.assert_array_equal(table.counts, [4, 3, 1])
+    # (0, 1): both on, eta = x + 2 (1 - x) = 2 - x; x < 0: eta = 2 - 2x; x > 1: eta = x.
+    np.testing.assert_allclose(table.weights[:, 0, 0], [-1.0, -2.0, 1.0])
+    np.testing.assert_allclose(table.biases[:, 0], [2.0, 2.0, 0.0])
+    np.testing.assert_array_equal(extraction.sample_regions, [1, 1, 1, 0, 0, 0, 0, 2])
+
+
+def test_absolute_value_net_has_two_regions_with_slopes_plus_and_minus_one() -> None:
+    network = hand_network([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])
+    x = np.linspace(-1, 1, 20)[:, None]
+    table = extract_regions(network, x).table
+    assert sorted(table.weights[:, 0, 0].tolist()) == [-1.0, 1.0]
+    np.testing.assert_array_equal(table.biases[:, 0], [0.0, 0.0])
+
+
+def test_region_with_an_all_off_layer_is_constant() -> None:
+    # Layer 1 neuron is on only for x > 0; for x < 0 layer 1 is all off, so eta = relu(0*...) + 5.
+    network = hand_network([([[1.0]], [0.0]), ([[2.0]], [0.0]), ([[3.0]], [5.0])])
+    x = np.array([[-3.0], [-1.0], [-2.0], [1.0], [2.0]])
+    extraction = extract_regions(network, x)
+    table = extraction.table
+    off = extraction.sample_regions[0]
+    assert table.constant[off]
+    np.testing.assert_array_equal(table.weights[off], [[0.0]])
+    np.testing.assert_allclose(extraction.logits[:3, 0], 5.0)
+    on = extraction.sample_regions[-1]
+    assert not table.constant[on]
+    np.testing.assert_allclose(table.weights[on], [[6.0]])
+
+
+def test_purely_linear_net_has_one_region_equal_to_the_matrix_product() -> None:
+    rng = np.random.default_rng(7)
+    w0, w1, w2 = rng.normal(size=(5, 3)), rng.normal(size=(4, 5)), rng.normal(size=(2, 4))
+    b0 = np.full(5, 100.0)
+    b1 = np.abs(w1) @ np.full(5, 200.0) + 10.0  # large enough that every unit is on
+    b2 = rng.normal(size=2)
+    network = hand_network([(w0.tolist(), b0.tolist()), (w1.tolist(), b1.tolist()),
+                            (w2.tolist(), b2.tolist())])
+    x = rng.uniform(-1, 1, size=(500, 3))
+    table = extract_regions(network, x).table
+    assert table.n_regions == 1
+    np.testing.assert_allclose(table.weights[0], w2 @ w1 @ w0, rtol=1e-12)
+    np.testing.assert_allclose(table.biases[0], w2 @ (w1 @ b0 + b1) + b2, rtol=1e-12)
+
+
+def test_grouping_stays_exact_when_every_hash_collides() -> None:
+    patterns = np.array([[1, 2], [3, 4], [1, 2], [3, 4], [9, 9]], dtype=np.uint8)
+    codes, first = group_patterns(patterns, np.zeros(5, dtype=np.uint64))
+    np.testing.assert_array_equal(codes, [0, 1, 0, 1, 2])
+    np.testing.assert_array_equal(first, [0, 1, 4])
+
+
+def test_hash_distinguishes_patterns_that_differ_in_one_bit() -> None:
+    base = np.zeros((1, 20), dtype=np.uint8)
+    flipped = base.copy()
+    flipped[0, 19] = 1
+    assert hash_patterns(base)[0] != hash_patterns(flipped)[0]
+
+
+def test_merging_partials_in_any_grouping_gives_the_same_table() -> None:
+    network = random_network([6, 4], d=2, seed=11)
+    x = np.round(np.random.default_rng(11).normal(size=(400, 2)), 1)
+    net = TorchNetwork.from_network(network)
+    chunks = [extract_chunk(net, x[i : i + 50], row_offset=i).partial for i in range(0, 400, 50)]
+    flat, _ = merge_partials(chunks)
+    left, _ = merge_partials(chunks[:3])
+    right, _ = merge_partials(chunks[3:])
+    nested, _ = merge_partials([right, left])
+    table_flat, _ = order_regions(flat)
+    table_nested, _ = order_regions(nested)
+    np.testing.assert_array_equal(table_flat.patterns, table_nested.patterns)
+    np.testing.assert_array_equal(table_flat.counts, table_nested.counts)
+    np.testing.assert_array_equal(table_flat.first_rows, table_nested.first_rows)
+    np.testing.assert_allclose(table_flat.centers, table_nested.centers, rtol=1e-12)
+
+
+def test_test_patterns_are_matched_to_training_regions() -> None:
+    network = random_network([5, 3], d=2, seed=2)
+    rng = np.random.default_rng(2)
+    train = extract_regions(network, rng.normal(size=(300, 2))).table
+    query_x = np.concatenate([rng.normal(size=(50, 2)), 50 * rng.normal(size=(50, 2))])
+    query = extract_regions(network, query_x).table
+    found = match_patterns(train, query)
+    train_keys = {bytes(row): i for i, row in enumerate(train.patterns)}
+    expected = [train_keys.get(bytes(row), -1) for row in query.patterns]
+    np.testing.assert_array_equal(found, expected)
