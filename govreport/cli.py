@@ -78,43 +78,119 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--model", "model_path", type=EXISTING_FILE, required=True,
-              help="Network file: TorchScript (.pt), state_dict (.pt) or .safetensors.")
-@click.option("--spec", "spec_path", type=EXISTING_FILE,
-              help="Architecture spec (YAML/JSON) for a state_dict or .safetensors model.")
-@click.option("--data", "data_path", type=EXISTING_FILE, required=True,
-              help="Training (development) data: .csv or .parquet.")
-@click.option("--test-data", "test_data_path", type=EXISTING_FILE,
-              help="Holdout data with the same columns: .csv or .parquet.")
+@click.option(
+    "--model",
+    "model_path",
+    type=EXISTING_FILE,
+    required=True,
+    help="Network file: TorchScript (.pt), state_dict (.pt) or .safetensors.",
+)
+@click.option(
+    "--spec",
+    "spec_path",
+    type=EXISTING_FILE,
+    help="Architecture spec (YAML/JSON) for a state_dict or .safetensors model.",
+)
+@click.option(
+    "--data",
+    "data_path",
+    type=EXISTING_FILE,
+    required=True,
+    help="Training (development) data: .csv or .parquet.",
+)
+@click.option(
+    "--test-data",
+    "test_data_path",
+    type=EXISTING_FILE,
+    help="Holdout data with the same columns: .csv or .parquet.",
+)
 @click.option("--target", required=True, help="Name of the target column.")
-@click.option("--features", help="Comma-separated feature columns, in model input order "
-              "(default: every column but the target and --drop).")
+@click.option(
+    "--features",
+    help="Comma-separated feature columns, in model input order "
+    "(default: every column but the target and --drop).",
+)
 @click.option("--drop", help="Comma-separated columns that are not features (e.g. an id).")
-@click.option("--policy", "policy_path", type=EXISTING_FILE,
-              help="Policy YAML (default: the shipped policies/default.yaml).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("out"), show_default=True, help="Output directory.")
-@click.option("--link", type=click.Choice(["identity", "sigmoid", "softmax"]),
-              help="Output link when the model file has none (e.g. it outputs a logit).")
-@click.option("--min-samples", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Samples a region needs to count as large.")
-@click.option("--top-regions", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Regions shown in the LLM summary table.")
-@click.option("--profile-features", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Features with a local linear profile plot.")
-@click.option("--profile-regions", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Regions drawn in each profile plot.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=65_536, show_default=True,
-              help="Rows processed at a time (memory bound).")
-@click.option("--allow-pickle", is_flag=True,
-              help="Allow loading a pickled nn.Module (runs code from the file: trusted files only).")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=EXISTING_FILE,
+    help="Policy YAML (default: the shipped policies/default.yaml).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output directory.",
+)
+@click.option(
+    "--link",
+    type=click.Choice(["identity", "sigmoid", "softmax"]),
+    help="Output link when the model file has none (e.g. it outputs a logit).",
+)
+@click.option(
+    "--min-samples",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Samples a region needs to count as large.",
+)
+@click.option(
+    "--top-regions",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Regions shown in the LLM summary table.",
+)
+@click.option(
+    "--profile-features",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Features with a local linear profile plot.",
+)
+@click.option(
+    "--profile-regions",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Regions drawn in each profile plot.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=65_536,
+    show_default=True,
+    help="Rows processed at a time (memory bound).",
+)
+@click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="Allow loading a pickled nn.Module (runs code from the file: trusted files only).",
+)
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def run(
-    model_path: Path, spec_path: Path | None, data_path: Path, test_data_path: Path | None,
-    target: str, features: str | None, drop: str | None, policy_path: Path | None,
-    out_dir: Path, link: str | None, min_samples: int, top_regions: int, profile_features: int,
-    profile_regions: int, chunk_size: int, allow_pickle: bool, no_pdf: bool, debug: bool,
+    model_path: Path,
+    spec_path: Path | None,
+    data_path: Path,
+    test_data_path: Path | None,
+    target: str,
+    features: str | None,
+    drop: str | None,
+    policy_path: Path | None,
+    out_dir: Path,
+    link: str | None,
+    min_samples: int,
+    top_regions: int,
+    profile_features: int,
+    profile_regions: int,
+    chunk_size: int,
+    allow_pickle: bool,
+    no_pdf: bool,
+    debug: bool,
 ) -> None:
     """Analyse a model on data and write report.html, report.pdf and results.json to --out."""
     from govreport.pipeline import RunConfig, render_outputs, run_pipeline, write_outputs
@@ -123,12 +199,23 @@ def run(
     def action() -> int:
         policy_file = policy_path or default_policy_path()
         config = RunConfig(
-            model_path=model_path, spec_path=spec_path, data_path=data_path,
-            test_data_path=test_data_path, target=target, features=_split_names(features),
-            drop=_split_names(drop) or (), policy_path=policy_file, link=link,  # type: ignore[arg-type]
-            min_samples=min_samples, top_regions=top_regions, profile_features=profile_features,
-            profile_regions=profile_regions, chunk_size=chunk_size, allow_pickle=allow_pickle,
-            run_time=run_time_now(), command=shlex.join(["govreport", *sys.argv[1:]]),
+            model_path=model_path,
+            spec_path=spec_path,
+            data_path=data_path,
+            test_data_path=test_data_path,
+            target=target,
+            features=_split_names(features),
+            drop=_split_names(drop) or (),
+            policy_path=policy_file,
+            link=link,  # type: ignore[arg-type]
+            min_samples=min_samples,
+            top_regions=top_regions,
+            profile_features=profile_features,
+            profile_regions=profile_regions,
+            chunk_size=chunk_size,
+            allow_pickle=allow_pickle,
+            run_time=run_time_now(),
+            command=shlex.join(["govreport", *sys.argv[1:]]),
         )
         result = run_pipeline(config)
         files = render_outputs(result.results, policy_file, pdf=not no_pdf)

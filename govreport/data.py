@@ -101,8 +101,7 @@ def read_table(path: Path) -> pd.DataFrame:
             frame = pd.read_parquet(path, engine="pyarrow")
         else:
             raise DataError(
-                f"{path}: unsupported data file type '{suffix or '(none)'}'; "
-                "use .csv or .parquet"
+                f"{path}: unsupported data file type '{suffix or '(none)'}'; use .csv or .parquet"
             )
     except DataError:
         raise
@@ -236,9 +235,9 @@ def check_dataset_for_model(
         bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y >= n_classes))
         if bad.size:
             raise DataError(
-                f"{path}: target '{dataset.target_name}' must hold class indices 0..{n_classes - 1} "
-                f"for a {n_classes}-class softmax model, but row {int(bad[0]) + 1} holds "
-                f"{y[bad[0]]:g}; recode the target"
+                f"{path}: target '{dataset.target_name}' must hold class indices "
+                f"0..{n_classes - 1} for a {n_classes}-class softmax model, but row "
+                f"{int(bad[0]) + 1} holds {y[bad[0]]:g}; recode the target"
             )
 
 

@@ -15,6 +15,7 @@ its inactive side (0.0 for ReLU, alpha for LeakyReLU).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -24,9 +25,9 @@ OutputLink = Literal["identity", "sigmoid", "softmax"]
 FloatArray = npt.NDArray[np.float64]
 
 
-def readonly(array: npt.ArrayLike, dtype: type = np.float64) -> FloatArray:
+def readonly(array: npt.ArrayLike) -> FloatArray:
     """A C-contiguous read-only float64 copy of ``array``."""
-    out = np.array(array, dtype=dtype, copy=True, order="C")
+    out: FloatArray = np.array(array, dtype=np.float64, copy=True, order="C")
     out.setflags(write=False)
     return out
 
@@ -74,7 +75,7 @@ class PiecewiseLinearNetwork:
                 f"Need one more affine map than activations: {len(self.affine_maps)} maps, "
                 f"{len(self.negative_slopes)} activations"
             )
-        for index, (left, right) in enumerate(zip(self.affine_maps, self.affine_maps[1:])):
+        for index, (left, right) in enumerate(pairwise(self.affine_maps)):
             if left.n_out != right.n_in:
                 raise ValueError(
                     f"Invalid chain at map {index}: output width {left.n_out} feeds "
@@ -108,7 +109,7 @@ class PiecewiseLinearNetwork:
     def forward_logits(self, x: FloatArray) -> FloatArray:
         """Reference forward pass in float64. x: (N, d) -> logits (N, K)."""
         a = np.asarray(x, dtype=np.float64)
-        for affine, slope in zip(self.affine_maps[:-1], self.negative_slopes):
+        for affine, slope in zip(self.affine_maps[:-1], self.negative_slopes, strict=True):
             z = a @ affine.weight.T + affine.bias
             a = np.where(z > 0, z, slope * z)
         last = self.affine_maps[-1]

@@ -27,40 +27,77 @@ from govreport.analyses.importance import feature_importance
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.profiles import profile_features
 from govreport.analyses.summary import summarize_top_regions
-from govreport.data import Dataset, FileFingerprint, Task, check_dataset_for_model
-from govreport.data import fingerprint_file, load_dataset, task_for_link
+from govreport.data import (
+    Dataset,
+    FileFingerprint,
+    Task,
+    check_dataset_for_model,
+    fingerprint_file,
+    load_dataset,
+    task_for_link,
+)
 from govreport.metrics import MetricKey
 from govreport.model import LoadedModel, load_model, source_logits
 from govreport.network import FloatArray, OutputLink
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
-from govreport.regions import DEFAULT_CHUNK_SIZE, RegionExtraction, extract_regions
-from govreport.regions import match_patterns
+from govreport.regions import DEFAULT_CHUNK_SIZE, RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, dump_results, to_jsonable
 
 PACKAGES = (
-    "govreport", "torch", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "matplotlib",
-    "jinja2", "weasyprint", "pydantic", "pyyaml", "click", "safetensors",
+    "govreport",
+    "torch",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "scipy",
+    "matplotlib",
+    "jinja2",
+    "weasyprint",
+    "pydantic",
+    "pyyaml",
+    "click",
+    "safetensors",
 )
 
 PENDING = (
-    {"section": "sign_constraints", "title": "Sign and monotonicity constraints", "issue": 5,
-     "text": "Checking each sample's exact local slope against the expected sign of a feature "
-             "is not yet implemented in this version of govreport."},
-    {"section": "coefficient_distributions", "title": "Coefficient distributions across samples",
-     "issue": 3,
-     "text": "The distribution over all samples of each feature's local coefficient, the "
-             "parallel-coordinate, pair and intercept plots, and the test-exposure summary "
-             "table are not yet implemented in this version of govreport."},
-    {"section": "cluster_importance", "title": "Cluster feature importance", "issue": 4,
-     "text": "Cluster feature importance (Picchiotti & Gori 2021) is not yet implemented in "
-             "this version of govreport."},
-    {"section": "insens", "title": "Switched linear projections and Insens", "issue": 4,
-     "text": "Switched linear projections and the Insens attribution (Szymanski et al. 2019) "
-             "are not yet implemented in this version of govreport."},
-    {"section": "simplification", "title": "Simplification by merging regions", "issue": 3,
-     "text": "Merging regions into a few interpretable linear models (Aletheia's "
-             "MergerClassifier, Sudjianto et al. 2020 §1.6) is not yet implemented in this "
-             "version of govreport, so no simplified model is reported."},
+    {
+        "section": "sign_constraints",
+        "title": "Sign and monotonicity constraints",
+        "issue": 5,
+        "text": "Checking each sample's exact local slope against the expected sign of a feature "
+        "is not yet implemented in this version of govreport.",
+    },
+    {
+        "section": "coefficient_distributions",
+        "title": "Coefficient distributions across samples",
+        "issue": 3,
+        "text": "The distribution over all samples of each feature's local coefficient, the "
+        "parallel-coordinate, pair and intercept plots, and the test-exposure summary "
+        "table are not yet implemented in this version of govreport.",
+    },
+    {
+        "section": "cluster_importance",
+        "title": "Cluster feature importance",
+        "issue": 4,
+        "text": "Cluster feature importance (Picchiotti & Gori 2021) is not yet implemented in "
+        "this version of govreport.",
+    },
+    {
+        "section": "insens",
+        "title": "Switched linear projections and Insens",
+        "issue": 4,
+        "text": "Switched linear projections and the Insens attribution (Szymanski et al. 2019) "
+        "are not yet implemented in this version of govreport.",
+    },
+    {
+        "section": "simplification",
+        "title": "Simplification by merging regions",
+        "issue": 3,
+        "text": "Merging regions into a few interpretable linear models (Aletheia's "
+        "MergerClassifier, Sudjianto et al. 2020 §1.6) is not yet implemented in this "
+        "version of govreport, so no simplified model is reported.",
+    },
 )
 
 
@@ -121,11 +158,18 @@ def _output_names(task: Task, n_outputs: int) -> list[str]:
 
 def _target_summary(task: Task, y: FloatArray) -> dict[str, Any]:
     if task == "regression":
-        return {"kind": "regression", "mean": float(y.mean()), "std": float(y.std()),
-                "min": float(y.min()), "max": float(y.max())}
+        return {
+            "kind": "regression",
+            "mean": float(y.mean()),
+            "std": float(y.std()),
+            "min": float(y.min()),
+            "max": float(y.max()),
+        }
     values, counts = np.unique(y.astype(np.int64), return_counts=True)
-    summary: dict[str, Any] = {"kind": task,
-                               "counts": {str(v): int(c) for v, c in zip(values, counts)}}
+    summary: dict[str, Any] = {
+        "kind": task,
+        "counts": {str(v): int(c) for v, c in zip(values, counts, strict=True)},
+    }
     if task == "binary":
         summary["positive_share"] = float(y.mean())
     return summary
@@ -136,7 +180,9 @@ def _analyse_dataset(
 ) -> DatasetAnalysis:
     network = loaded.network
     extraction = extract_regions(
-        network, dataset.x, _response(task, dataset.y, network.output_dim),
+        network,
+        dataset.x,
+        _response(task, dataset.y, network.output_dim),
         chunk_size=config.chunk_size,
     )
     census = summarize_census(extraction, min_samples=config.min_samples)
@@ -145,8 +191,11 @@ def _analyse_dataset(
         extraction, dataset.x, dataset.y, task=task, top=config.top_regions
     )
     metrics = performance_metrics(task, extraction.logits, dataset.y)
-    document = {"census": to_jsonable(census), "neurons": to_jsonable(neurons),
-                "summary_table": to_jsonable(summary)}
+    document = {
+        "census": to_jsonable(census),
+        "neurons": to_jsonable(neurons),
+        "summary_table": to_jsonable(summary),
+    }
     top10 = next((p.share for p in census.top_coverage if p.k == 10), 1.0)
     observed = {
         "regions.max_abs_error": census.max_abs_error,
@@ -168,8 +217,11 @@ def _environment() -> dict[str, Any]:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = "not installed"
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "packages": packages}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": packages,
+    }
 
 
 def _report_id(fingerprints: list[FileFingerprint], options: dict[str, Any]) -> str:
@@ -187,29 +239,47 @@ def run_pipeline(config: RunConfig) -> RunResult:
     """
     policy = load_policy(config.policy_path)
     policy_fingerprint = fingerprint_file(config.policy_path)
-    loaded = load_model(config.model_path, config.spec_path, allow_pickle=config.allow_pickle,
-                        link=config.link)
+    loaded = load_model(
+        config.model_path, config.spec_path, allow_pickle=config.allow_pickle, link=config.link
+    )
     network = loaded.network
     task = task_for_link(network.output_link, network.output_dim)
     model_file = config.model_path.name
-    train = load_dataset(config.data_path, name="train", target=config.target,
-                         features=config.features, drop=config.drop)
-    check_dataset_for_model(train, input_dim=network.input_dim, task=task,
-                            n_classes=network.output_dim, model_file=model_file)
+    train = load_dataset(
+        config.data_path,
+        name="train",
+        target=config.target,
+        features=config.features,
+        drop=config.drop,
+    )
+    check_dataset_for_model(
+        train,
+        input_dim=network.input_dim,
+        task=task,
+        n_classes=network.output_dim,
+        model_file=model_file,
+    )
     test = None
     if config.test_data_path is not None:
-        test = load_dataset(config.test_data_path, name="test", target=config.target,
-                            features=train.feature_names)
-        check_dataset_for_model(test, input_dim=network.input_dim, task=task,
-                                n_classes=network.output_dim, model_file=model_file)
+        test = load_dataset(
+            config.test_data_path, name="test", target=config.target, features=train.feature_names
+        )
+        check_dataset_for_model(
+            test,
+            input_dim=network.input_dim,
+            task=task,
+            n_classes=network.output_dim,
+            model_file=model_file,
+        )
 
     analyses = [_analyse_dataset(config, loaded, task, train)]
     if test is not None:
         analyses.append(_analyse_dataset(config, loaded, task, test))
     train_analysis = analyses[0]
     conversion_error = float(
-        np.abs(source_logits(loaded, train.x, config.chunk_size) - train_analysis.extraction.logits)
-        .max()
+        np.abs(
+            source_logits(loaded, train.x, config.chunk_size) - train_analysis.extraction.logits
+        ).max()
     )
 
     observed: dict[MetricKey, float] = {("model.conversion_max_abs_error", ""): conversion_error}
@@ -225,29 +295,47 @@ def run_pipeline(config: RunConfig) -> RunResult:
         observed[("regions.unseen_share", "test")] = unseen
 
     output_names = _output_names(task, network.output_dim)
-    importance = feature_importance(train_analysis.extraction.table, train.x.std(axis=0),
-                                    train.feature_names, output_names)
+    importance = feature_importance(
+        train_analysis.extraction.table, train.x.std(axis=0), train.feature_names, output_names
+    )
+    # Profiles show the features that matter most on a common scale (coefficient x std):
+    # raw coefficients depend on each feature's unit (ALGORITHMS.md §1.4).
+    by_scaled = sorted(importance[0].features, key=lambda f: -f.scaled_pct)
     top_features = [
         (train.feature_names.index(f.name), f.name, f.raw_pct)
-        for f in importance[0].features[: config.profile_features]
+        for f in by_scaled[: config.profile_features]
     ]
-    profiles = profile_features(train_analysis.extraction, train.x, features=top_features,
-                                top_regions=config.profile_regions)
-    evaluation = evaluate_policy(policy, observed, run_date=config.run_time.date(),
-                                 policy_file=config.policy_path.name,
-                                 policy_sha256=policy_fingerprint.sha256)
+    profiles = profile_features(
+        train_analysis.extraction,
+        train.x,
+        features=top_features,
+        top_regions=config.profile_regions,
+    )
+    evaluation = evaluate_policy(
+        policy,
+        observed,
+        run_date=config.run_time.date(),
+        policy_file=config.policy_path.name,
+        policy_sha256=policy_fingerprint.sha256,
+    )
 
-    options = {"min_samples": config.min_samples, "top_regions": config.top_regions,
-               "chunk_size": config.chunk_size, "profile_features": config.profile_features,
-               "profile_regions": config.profile_regions}
+    options = {
+        "min_samples": config.min_samples,
+        "top_regions": config.top_regions,
+        "chunk_size": config.chunk_size,
+        "profile_features": config.profile_features,
+        "profile_regions": config.profile_regions,
+    }
     model_fingerprint = fingerprint_file(config.model_path)
     spec_fingerprint = fingerprint_file(config.spec_path) if config.spec_path else None
-    fingerprints = [model_fingerprint, policy_fingerprint] + [a.dataset.fingerprint
-                                                              for a in analyses]
+    fingerprints = [model_fingerprint, policy_fingerprint] + [
+        a.dataset.fingerprint for a in analyses
+    ]
     if spec_fingerprint is not None:
         fingerprints.append(spec_fingerprint)
-    activations = sorted({"ReLU" if s == 0.0 else f"LeakyReLU({s:g})"
-                          for s in network.negative_slopes})
+    activations = sorted(
+        {"ReLU" if s == 0.0 else f"LeakyReLU({s:g})" for s in network.negative_slopes}
+    )
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "govreport", "version": __version__},
@@ -263,8 +351,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
             "model": {**to_jsonable(model_fingerprint), "format": loaded.source_format},
             "spec": to_jsonable(spec_fingerprint),
             "policy": to_jsonable(policy_fingerprint),
-            "datasets": [{"name": a.dataset.name, **to_jsonable(a.dataset.fingerprint)}
-                         for a in analyses],
+            "datasets": [
+                {"name": a.dataset.name, **to_jsonable(a.dataset.fingerprint)} for a in analyses
+            ],
         },
         "model": {
             "task": task,
@@ -283,15 +372,23 @@ def run_pipeline(config: RunConfig) -> RunResult:
         },
         "features": list(train.feature_names),
         "datasets": [_dataset_document(task, a.dataset) for a in analyses],
-        "performance": [{"dataset": a.dataset.name, "metrics": {
-            k.removeprefix("performance."): v for k, v in a.metrics.items()
-            if k.startswith("performance.")}} for a in analyses],
+        "performance": [
+            {
+                "dataset": a.dataset.name,
+                "metrics": {
+                    k.removeprefix("performance."): v
+                    for k, v in a.metrics.items()
+                    if k.startswith("performance.")
+                },
+            }
+            for a in analyses
+        ],
         "regions": regions_doc,
         "importance": {
             "outputs": to_jsonable(importance),
             "note": "raw: Aletheia's FI_j = 100 * sum_r n_r w_rj^2 / sum_k sum_r n_r w_rk^2 on "
-                    "the features' own units; scaled: the same with w_rj * std_j (effect of "
-                    "one standard deviation).",
+            "the features' own units; scaled: the same with w_rj * std_j (effect of "
+            "one standard deviation).",
         },
         "profiles": to_jsonable(profiles),
         "policy": evaluation.to_dict(),
@@ -310,8 +407,13 @@ def _dataset_document(task: Task, dataset: Dataset) -> dict[str, Any]:
         "missing_values": 0,  # load_dataset refuses NaN: a file with missing values never gets here
         "target_summary": _target_summary(task, dataset.y),
         "feature_stats": [
-            {"name": name, "mean": float(x[:, j].mean()), "std": float(x[:, j].std()),
-             "min": float(x[:, j].min()), "max": float(x[:, j].max())}
+            {
+                "name": name,
+                "mean": float(x[:, j].mean()),
+                "std": float(x[:, j].std()),
+                "min": float(x[:, j].min()),
+                "max": float(x[:, j].max()),
+            }
             for j, name in enumerate(dataset.feature_names)
         ],
     }
@@ -335,14 +437,27 @@ def render_outputs(
     return files
 
 
+OUTPUT_FILES = ("results.json", "report.html", "report.pdf")
+
+
 def write_outputs(files: dict[str, bytes], out_dir: Path) -> list[Path]:
-    """Write rendered files into ``out_dir``, each atomically (temp file + rename)."""
+    """Write rendered files into ``out_dir``, each atomically (temp file + rename).
+
+    An output of an earlier run that this run did not produce (``report.pdf``
+    after ``--no-pdf``) is removed, so the directory never mixes two runs.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
     written = []
     for name, content in files.items():
         handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as temp:
             temp.write(content)
+        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
         os.replace(temp_name, out_dir / name)
         written.append(out_dir / name)
+    for name in OUTPUT_FILES:
+        if name not in files:
+            (out_dir / name).unlink(missing_ok=True)
     return written

@@ -42,6 +42,11 @@ DEFAULT_CHUNK_SIZE = 65_536
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _HASH_SEED = np.uint64(0x243F6A8885A308D3)
 _ONE = torch.tensor(1.0, dtype=torch.float64)
+# The per-region arrays of a RegionPartial (the rest are per-partial totals).
+_REGION_FIELDS = (
+    "patterns", "hashes", "counts", "first_rows", "sum_x", "response_mean", "response_m2",
+    "weights", "biases", "constant",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,17 +171,25 @@ def hash_patterns(patterns: UInt8Array) -> UInt64Array:
     Multiply-xorshift over 8-byte words. For B <= 8 it is a bijection, so
     there are no collisions; for longer patterns callers compare the bytes.
     """
-    n_rows, n_bytes = patterns.shape
-    n_words = max(1, -(-n_bytes // 8))
-    padded = np.zeros((n_rows, n_words * 8), dtype=np.uint8)
-    padded[:, :n_bytes] = patterns
-    words = padded.view(np.uint64)
-    hashes = np.full(n_rows, _HASH_SEED, dtype=np.uint64)
-    for column in range(n_words):
-        hashes ^= words[:, column]
+    words = _pattern_words(patterns)
+    hashes = np.bitwise_xor(words[:, 0], _HASH_SEED)
+    for column in range(words.shape[1]):
+        if column:
+            hashes ^= words[:, column]
         hashes *= _HASH_MULTIPLIER
         hashes ^= hashes >> np.uint64(31)
     return hashes
+
+
+def _pattern_words(patterns: UInt8Array) -> UInt64Array:
+    """(n, B) uint8 -> (n, ceil(B / 8)) uint64 little-endian words, zero-padded (a view if B % 8 == 0)."""
+    n_rows, n_bytes = patterns.shape
+    n_words = max(1, -(-n_bytes // 8))
+    if n_bytes == n_words * 8 and patterns.flags.c_contiguous:
+        return patterns.view(np.uint64)
+    padded = np.zeros((n_rows, n_words * 8), dtype=np.uint8)
+    padded[:, :n_bytes] = patterns
+    return padded.view(np.uint64)
 
 
 def group_patterns(patterns: UInt8Array, hashes: UInt64Array) -> tuple[Int64Array, Int64Array]:
@@ -190,11 +203,18 @@ def group_patterns(patterns: UInt8Array, hashes: UInt64Array) -> tuple[Int64Arra
     """
     codes, _ = pd.factorize(hashes, sort=False)
     codes = codes.astype(np.int64, copy=False)
-    n_groups = int(codes.max()) + 1 if codes.size else 0
+    n_rows = codes.size
+    n_groups = int(codes.max()) + 1 if n_rows else 0
+    if n_groups == n_rows:
+        # Every row is its own group (codes == arange): nothing was merged, nothing to verify.
+        return codes, np.arange(n_rows, dtype=np.int64)
     first = np.empty(n_groups, dtype=np.int64)
-    order = np.arange(codes.size - 1, -1, -1, dtype=np.int64)
-    first[codes[order]] = order
-    if np.array_equal(patterns, patterns[first[codes]]):
+    first[codes[::-1]] = np.arange(n_rows - 1, -1, -1, dtype=np.int64)
+    # Only rows merged into an earlier row's group need their bytes compared.
+    merged = np.ones(n_rows, dtype=np.bool_)
+    merged[first] = False
+    rows = np.flatnonzero(merged)
+    if np.array_equal(patterns[rows], patterns[first[codes[rows]]]):
         return codes, first
     return _group_patterns_exactly(patterns)
 
@@ -215,17 +235,18 @@ def _forward_with_patterns(
     net: TorchNetwork, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward pass recording the pattern. x: (n, d) -> (logits (n, K), on (n, H) bool)."""
-    on = torch.empty((x.shape[0], sum(net.hidden_widths)), dtype=torch.bool)
+    on = np.empty((x.shape[0], sum(net.hidden_widths)), dtype=np.bool_)
     activation = x
     offset = 0
     for weight, bias, slope in zip(net.weights[:-1], net.biases[:-1], net.negative_slopes):
         pre = F.linear(activation, weight, bias)
         width = pre.shape[1]
-        on[:, offset : offset + width] = pre > 0
+        # numpy's comparison writes the bools straight into the pattern (no temporary).
+        np.greater(pre.numpy(), 0.0, out=on[:, offset : offset + width])
         offset += width
-        activation = pre.clamp_min_(0.0) if slope == 0.0 else F.leaky_relu(pre, slope)
+        activation = pre.clamp_min_(0.0) if slope == 0.0 else F.leaky_relu_(pre, slope)
     logits = F.linear(activation, net.weights[-1], net.biases[-1])
-    return logits, on
+    return logits, torch.from_numpy(on)
 
 
 def local_models(net: TorchNetwork, on: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -237,22 +258,28 @@ def local_models(net: TorchNetwork, on: torch.Tensor) -> tuple[torch.Tensor, tor
     n_patterns = on.shape[0]
     out_weight, out_bias = net.weights[-1], net.biases[-1]
     n_out = out_weight.shape[0]
-    gradient = out_weight.unsqueeze(0).expand(n_patterns, -1, -1)  # (G, K, n_L)
-    bias = out_bias.unsqueeze(0).expand(n_patterns, -1).clone()  # (G, K)
+    masks = on.numpy()
     offsets = np.cumsum((0, *net.hidden_widths))
+    bias = out_bias.expand(n_patterns, n_out).clone()  # (G, K)
+    gradient = out_weight.expand(n_patterns, -1, -1)  # (G, K, n_L), a view until masked
     for layer in range(len(net.hidden_widths) - 1, -1, -1):
-        mask = on[:, offsets[layer] : offsets[layer + 1]]
+        mask = masks[:, None, offsets[layer] : offsets[layer + 1]]  # (G, 1, n_l)
         slope = net.negative_slopes[layer]
-        if slope == 0.0:
-            gate = mask.to(torch.float64)
-        else:  # D^(l) holds the slope, in float64, for inactive leaky units
-            gate = torch.where(mask, _ONE, torch.tensor(slope, dtype=torch.float64))
-        gradient = gradient * gate.unsqueeze(1)  # D^(l): (G, K, n_l)
+        # D^(l): 1 for active units, 0 (ReLU) or the slope in float64 (leaky) for inactive
+        # ones; numpy multiplies by the bool mask without a float copy of it.
+        gate = mask if slope == 0.0 else np.where(mask, 1.0, slope)
+        if layer == len(net.hidden_widths) - 1:
+            gradient = torch.from_numpy(np.multiply(gradient.numpy(), gate))
+        else:
+            values = gradient.numpy()
+            np.multiply(values, gate, out=values)
         bias += gradient @ net.biases[layer]
-        width = gradient.shape[2]
-        gradient = (gradient.reshape(-1, width) @ net.weights[layer]).reshape(
-            n_patterns, n_out, -1
+        weight = net.weights[layer]
+        gradient = (gradient.reshape(-1, weight.shape[0]) @ weight).reshape(
+            n_patterns, n_out, weight.shape[1]
         )
+    if not net.hidden_widths:
+        gradient = gradient.clone()
     return gradient, bias
 
 
@@ -293,13 +320,22 @@ def extract_chunk(
         hashes = hash_patterns(patterns)
         codes_np, first = group_patterns(patterns, hashes)
         n_groups = first.shape[0]
+        # R ≈ N is the common case: then every row is its own region and no gather is needed.
+        singletons = n_groups == n_rows
         codes = torch.from_numpy(codes_np)
-        unique_on = on[torch.from_numpy(first)]
+        unique_on = on if singletons else on[torch.from_numpy(first)]
+        unique_patterns = patterns if singletons else patterns[first]
         weights, biases = local_models(net, unique_on)
-        predicted = torch.einsum("nkd,nd->nk", weights[codes], x_tensor) + biases[codes]
+        row_weights = weights if singletons else weights[codes]
+        row_biases = biases if singletons else biases[codes]
+        predicted = torch.einsum("nkd,nd->nk", row_weights, x_tensor) + row_biases
         max_abs_error = float((predicted - logits).abs().max()) if n_rows else 0.0
-        counts = torch.bincount(codes, minlength=n_groups)
-        sum_x = _group_sums(codes, n_groups, x_tensor)
+        if singletons:
+            counts = torch.ones(n_rows, dtype=torch.int64)
+            sum_x = x_tensor.clone()
+        else:
+            counts = torch.bincount(codes, minlength=n_groups)
+            sum_x = _group_sums(codes, n_groups, x_tensor)
         if response is None:
             mean = torch.zeros((n_groups, 0), dtype=torch.float64)
             m2 = torch.zeros((n_groups, 0), dtype=torch.float64)
@@ -307,10 +343,9 @@ def extract_chunk(
             values = torch.from_numpy(np.ascontiguousarray(response, dtype=np.float64))
             mean = _group_sums(codes, n_groups, values) / counts.unsqueeze(1)
             m2 = _group_sums(codes, n_groups, (values - mean[codes]) ** 2)
-        neuron_on_counts = on.sum(dim=0, dtype=torch.int64)
     partial = RegionPartial(
-        patterns=patterns[first],
-        hashes=hashes[first],
+        patterns=unique_patterns,
+        hashes=hashes if singletons else hashes[first],
         counts=counts.numpy(),
         first_rows=first + row_offset,
         sum_x=sum_x.numpy(),
@@ -318,12 +353,53 @@ def extract_chunk(
         response_m2=m2.numpy(),
         weights=weights.numpy(),
         biases=biases.numpy(),
-        constant=_constant_patterns(net, unique_on),
-        neuron_on_counts=neuron_on_counts.numpy(),
+        constant=_constant_packed(net, unique_patterns),
+        neuron_on_counts=_count_on(on_numpy),
         n_rows=int(n_rows),
         max_abs_error=max_abs_error,
     )
     return ChunkExtraction(partial=partial, row_regions=codes_np, logits=logits.numpy())
+
+
+def _count_on(on: BoolArray) -> Int64Array:
+    """(n, H) bool -> (H,) int64 column counts.
+
+    Eight neurons per uint64 word: adding up to 255 rows of 0/1 bytes cannot carry
+    out of a byte, so blocks of 255 rows are summed as words, then split into bytes.
+    """
+    n_rows, n_hidden = on.shape
+    full = n_rows - n_rows % 255
+    if n_hidden % 8 or not on.flags.c_contiguous or full == 0:
+        return np.add.reduce(on.view(np.uint8), axis=0, dtype=np.int64)
+    words = on.view(np.uint64)[:full].reshape(-1, 255, n_hidden // 8)
+    block_sums = words.sum(axis=1, dtype=np.uint64)  # (blocks, H / 8), each byte <= 255
+    counts = block_sums.view(np.uint8).reshape(-1, n_hidden).sum(axis=0, dtype=np.int64)
+    counts += np.add.reduce(on[full:].view(np.uint8), axis=0, dtype=np.int64)
+    return counts
+
+
+def _constant_packed(net: TorchNetwork, patterns: UInt8Array) -> BoolArray:
+    """(G,) True where some ReLU (slope 0) layer of the packed pattern is entirely off.
+
+    Same as :func:`_constant_patterns` on the unpacked bits, but reads 64 neurons per word.
+    """
+    constant = np.zeros(patterns.shape[0], dtype=np.bool_)
+    if not patterns.shape[0]:
+        return constant
+    words = _pattern_words(patterns)
+    offsets = np.cumsum((0, *net.hidden_widths))
+    for layer, slope in enumerate(net.negative_slopes):
+        if slope != 0.0:
+            continue
+        bits = np.zeros(words.shape[1] * 64, dtype=np.bool_)
+        bits[offsets[layer] : offsets[layer + 1]] = True
+        layer_words = np.packbits(bits).view(np.uint64)  # the layer's bits, same layout
+        columns = np.flatnonzero(layer_words)
+        any_on = np.zeros(patterns.shape[0], dtype=np.bool_)
+        for column in columns:
+            any_on |= (words[:, column] & layer_words[column]) != 0
+        constant |= ~any_on
+    return constant
 
 
 def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, list[Int64Array]]:
@@ -335,33 +411,59 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
     """
     if not partials:
         raise ValueError("merge_partials needs at least one partial")
-    patterns = np.concatenate([p.patterns for p in partials])
-    hashes = np.concatenate([p.hashes for p in partials])
+    def joined(field: str) -> npt.NDArray[np.generic]:
+        arrays = [getattr(p, field) for p in partials]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+    patterns = joined("patterns")
+    hashes = joined("hashes")
     codes_np, first = group_patterns(patterns, hashes)
     n_groups = first.shape[0]
-    codes = torch.from_numpy(codes_np)
-    counts_in = torch.from_numpy(np.concatenate([p.counts for p in partials]))
-    counts = torch.zeros(n_groups, dtype=torch.int64).index_add_(0, codes, counts_in)
-    first_rows = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_rows, codes_np, np.concatenate([p.first_rows for p in partials]))
-    sum_x = _group_sums(codes, n_groups, torch.from_numpy(np.concatenate([p.sum_x for p in partials])))
-    mean_in = torch.from_numpy(np.concatenate([p.response_mean for p in partials]))
-    m2_in = torch.from_numpy(np.concatenate([p.response_m2 for p in partials]))
-    weight_in = counts_in.to(torch.float64).unsqueeze(1)
-    mean = _group_sums(codes, n_groups, mean_in * weight_in) / counts.to(torch.float64).unsqueeze(1)
-    # Chan et al.: M2 = sum M2_i + sum n_i (mean_i - mean)^2.
-    m2 = _group_sums(codes, n_groups, m2_in + weight_in * (mean_in - mean[codes]) ** 2)
+    counts_in = joined("counts")
+    first_rows_in = joined("first_rows")
+    sum_x_in = joined("sum_x")
+    mean_in = joined("response_mean")
+    m2_in = joined("response_m2")
+    weights = joined("weights")
+    biases = joined("biases")
+    constant = joined("constant")
+    if n_groups == codes_np.size:
+        # No pattern occurs in two inputs (the usual case, R ≈ N): the merge is a concatenation.
+        counts, first_rows, sum_x, mean, m2 = counts_in, first_rows_in, sum_x_in, mean_in, m2_in
+    else:
+        codes = torch.from_numpy(codes_np)
+        counts_t = torch.zeros(n_groups, dtype=torch.int64).index_add_(
+            0, codes, torch.from_numpy(counts_in)
+        )
+        counts = counts_t.numpy()
+        if np.all(first_rows_in[1:] > first_rows_in[:-1]):
+            first_rows = first_rows_in[first]  # a group's first entry holds its smallest row
+        else:
+            first_rows = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(first_rows, codes_np, first_rows_in)
+        sum_x = _group_sums(codes, n_groups, torch.from_numpy(sum_x_in)).numpy()
+        mean_t = torch.from_numpy(mean_in)
+        weight_in = torch.from_numpy(counts_in).to(torch.float64).unsqueeze(1)
+        mean_out = _group_sums(codes, n_groups, mean_t * weight_in) / counts_t.to(
+            torch.float64
+        ).unsqueeze(1)
+        # Chan et al.: M2 = sum M2_i + sum n_i (mean_i - mean)^2.
+        m2_t = torch.from_numpy(m2_in) + weight_in * (mean_t - mean_out[codes]) ** 2
+        m2 = _group_sums(codes, n_groups, m2_t).numpy()
+        mean = mean_out.numpy()
+        patterns, hashes = patterns[first], hashes[first]
+        weights, biases, constant = weights[first], biases[first], constant[first]
     merged = RegionPartial(
-        patterns=patterns[first],
-        hashes=hashes[first],
-        counts=counts.numpy(),
+        patterns=patterns,
+        hashes=hashes,
+        counts=counts,
         first_rows=first_rows,
-        sum_x=sum_x.numpy(),
-        response_mean=mean.numpy(),
-        response_m2=m2.numpy(),
-        weights=np.concatenate([p.weights for p in partials])[first],
-        biases=np.concatenate([p.biases for p in partials])[first],
-        constant=np.concatenate([p.constant for p in partials])[first],
+        sum_x=sum_x,
+        response_mean=mean,
+        response_m2=m2,
+        weights=weights,
+        biases=biases,
+        constant=constant,
         neuron_on_counts=np.sum([p.neuron_on_counts for p in partials], axis=0),
         n_rows=sum(p.n_rows for p in partials),
         max_abs_error=max(p.max_abs_error for p in partials),
@@ -420,26 +522,54 @@ def extract_regions(
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
     net = TorchNetwork.from_network(network)
     n_samples = int(x.shape[0])
-    chunks: list[ChunkExtraction] = []
-    for start in range(0, n_samples, chunk_size):
+    logits = np.empty((n_samples, net.weights[-1].shape[0]), dtype=np.float64)
+    row_codes = np.empty(n_samples, dtype=np.int64)  # region of each row in `joined` below
+    pieces: dict[str, list[npt.NDArray[np.generic]]] = {field: [] for field in _REGION_FIELDS}
+    neuron_on_counts = np.zeros(sum(net.hidden_widths), dtype=np.int64)
+    max_abs_error = 0.0
+    n_regions = 0
+    for start in range(0, max(n_samples, 1), chunk_size):
         stop = min(start + chunk_size, n_samples)
         chunk_response = None if response is None else response[start:stop]
-        chunks.append(extract_chunk(net, x[start:stop], chunk_response, row_offset=start))
-    merged, maps = merge_partials([c.partial for c in chunks])
-    table, rank = order_regions(merged)
-    sample_regions = np.concatenate(
-        [rank[local_to_merged][c.row_regions] for c, local_to_merged in zip(chunks, maps)]
+        chunk = extract_chunk(net, x[start:stop], chunk_response, row_offset=start)
+        partial = chunk.partial
+        for field, arrays in pieces.items():
+            arrays.append(getattr(partial, field))
+        neuron_on_counts += partial.neuron_on_counts
+        max_abs_error = max(max_abs_error, partial.max_abs_error)
+        logits[start:stop] = chunk.logits
+        np.add(chunk.row_regions, n_regions, out=row_codes[start:stop])
+        n_regions += partial.n_regions
+        del chunk, partial
+    # The chunks' partials, concatenated one field at a time (each field's pieces are freed
+    # as soon as it is joined), then merged as one partial: the same result as
+    # merge_partials over the chunk partials, without holding two copies of every field.
+    fields = {}
+    for field, arrays in pieces.items():
+        fields[field] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        arrays.clear()
+    joined = RegionPartial(
+        **fields,
+        neuron_on_counts=neuron_on_counts,
+        n_rows=n_samples,
+        max_abs_error=max_abs_error,
     )
-    logits = np.concatenate([c.logits for c in chunks])
+    del fields
+    merged, (joined_to_merged,) = merge_partials([joined])
+    del joined
+    table, rank = order_regions(merged)
+    del merged
+    sample_regions = np.take(rank[joined_to_merged], row_codes)
+    del row_codes
     for array in (sample_regions, logits):
         array.setflags(write=False)
     return RegionExtraction(
         table=table,
         sample_regions=sample_regions,
         logits=logits,
-        neuron_on_counts=merged.neuron_on_counts,
+        neuron_on_counts=neuron_on_counts,
         n_samples=n_samples,
-        max_abs_error=merged.max_abs_error,
+        max_abs_error=max_abs_error,
         hidden_widths=network.hidden_widths,
     )
 

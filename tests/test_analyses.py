@@ -23,7 +23,9 @@ from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import RegionTable, extract_regions
 
 
-def small_network(seed: int = 0, d: int = 3, zero_column: int | None = None) -> PiecewiseLinearNetwork:
+def small_network(
+    seed: int = 0, d: int = 3, zero_column: int | None = None
+) -> PiecewiseLinearNetwork:
     rng = np.random.default_rng(seed)
     w0 = rng.normal(size=(6, d))
     if zero_column is not None:
@@ -127,7 +129,7 @@ def slow_importance(table: RegionTable, regions: np.ndarray) -> np.ndarray:
 
 
 def test_feature_importance_is_the_per_sample_sum_of_squared_coefficients(data) -> None:
-    x, y = data
+    x, _ = data
     extraction = extract_regions(small_network(), x)
     raw = importance_percent(extraction.table)[0]
     np.testing.assert_allclose(raw, slow_importance(extraction.table, extraction.sample_regions))
@@ -184,7 +186,9 @@ def test_profile_segments_have_the_region_slope_range_and_zero_mean(data) -> Non
 def test_binary_performance_matches_scikit_learn() -> None:
     rng = np.random.default_rng(9)
     logits = rng.normal(size=(500, 1)) * 3
-    y = (rng.uniform(size=500) < torch.sigmoid(torch.from_numpy(logits[:, 0])).numpy()).astype(float)
+    y = (rng.uniform(size=500) < torch.sigmoid(torch.from_numpy(logits[:, 0])).numpy()).astype(
+        float
+    )
     metrics = performance_metrics("binary", logits, y)
     proba = 1 / (1 + np.exp(-logits[:, 0]))
     assert metrics["auc"] == pytest.approx(roc_auc_score(y, logits[:, 0]))

@@ -29,14 +29,23 @@ def save_model(path: Path, layers: list[torch.nn.Module]) -> Path:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A small binary problem: model.pt (3 -> 8 -> 4 -> 1, sigmoid) and data.csv."""
-    save_model(tmp_path / "model.pt", [
-        torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4), torch.nn.ReLU(),
-        torch.nn.Linear(4, 1), torch.nn.Sigmoid(),
-    ])
+    save_model(
+        tmp_path / "model.pt",
+        [
+            torch.nn.Linear(3, 8),
+            torch.nn.ReLU(),
+            torch.nn.Linear(8, 4),
+            torch.nn.ReLU(),
+            torch.nn.Linear(4, 1),
+            torch.nn.Sigmoid(),
+        ],
+    )
     rng = np.random.default_rng(0)
     x = np.round(rng.normal(size=(300, 3)), 1)
     y = (x[:, 0] + 0.5 * rng.normal(size=300) > 0).astype(int)
-    lines = ["id,a,b,c,y"] + [f"{i},{r[0]},{r[1]},{r[2]},{t}" for i, (r, t) in enumerate(zip(x, y))]
+    lines = ["id,a,b,c,y"] + [
+        f"{i},{r[0]},{r[1]},{r[2]},{t}" for i, (r, t) in enumerate(zip(x, y, strict=True))
+    ]
     (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
     return tmp_path
 
@@ -46,8 +55,21 @@ def invoke(*args: str | Path) -> Result:
 
 
 def run_args(workdir: Path, *extra: str | Path) -> list[str | Path]:
-    return ["run", "--model", workdir / "model.pt", "--data", workdir / "data.csv",
-            "--target", "y", "--drop", "id", "--out", workdir / "out", "--no-pdf", *extra]
+    return [
+        "run",
+        "--model",
+        workdir / "model.pt",
+        "--data",
+        workdir / "data.csv",
+        "--target",
+        "y",
+        "--drop",
+        "id",
+        "--out",
+        workdir / "out",
+        "--no-pdf",
+        *extra,
+    ]
 
 
 def lenient_policy(workdir: Path, *, auc_min: float) -> Path:
@@ -93,22 +115,35 @@ def test_run_that_fails_a_gating_check_exits_1_and_still_writes_the_report(workd
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        (lambda w: (w / "data.csv").write_text("id,a,b,c,y\n1,1,2,,0\n"),
-         "feature column 'c' has a missing (NaN) value at row 1 (line 2)"),
-        (lambda w: (w / "data.csv").write_text("id,a,b,c,label\n1,1,2,3,0\n"),
-         "target column 'y' not found"),
-        (lambda w: (w / "data.csv").write_text("id,a,b,c,y\n1,1,x,3,0\n"),
-         "feature column 'b' is not numeric"),
-        (lambda w: (w / "data.csv").write_text("id,a,b,y\n1,1,2,0\n"),
-         "2 feature column(s) selected but model 'model.pt' takes 3 inputs"),
-        (lambda w: save_model(w / "model.pt", [torch.nn.Linear(3, 4), torch.nn.Tanh(),
-                                               torch.nn.Linear(4, 1)]),
-         "Tanh"),
+        (
+            lambda w: (w / "data.csv").write_text("id,a,b,c,y\n1,1,2,,0\n"),
+            "feature column 'c' has a missing (NaN) value at row 1 (line 2)",
+        ),
+        (
+            lambda w: (w / "data.csv").write_text("id,a,b,c,label\n1,1,2,3,0\n"),
+            "target column 'y' not found",
+        ),
+        (
+            lambda w: (w / "data.csv").write_text("id,a,b,c,y\n1,1,x,3,0\n"),
+            "feature column 'b' is not numeric",
+        ),
+        (
+            lambda w: (w / "data.csv").write_text("id,a,b,y\n1,1,2,0\n"),
+            "2 feature column(s) selected but model 'model.pt' takes 3 inputs",
+        ),
+        (
+            lambda w: save_model(
+                w / "model.pt", [torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)]
+            ),
+            "Tanh",
+        ),
         (lambda w: (w / "model.pt").write_bytes(b"not a model"), "model.pt"),
     ],
     ids=["nan", "no-target", "non-numeric", "width", "tanh", "garbage-model"],
 )
-def test_bad_input_exits_2_with_one_line_and_no_output(workdir: Path, change, fragment: str) -> None:
+def test_bad_input_exits_2_with_one_line_and_no_output(
+    workdir: Path, change, fragment: str
+) -> None:
     change(workdir)
     result = invoke(*run_args(workdir))
     assert result.exit_code == 2, result.output
@@ -153,8 +188,19 @@ def test_missing_required_option_is_a_usage_error_with_exit_2(workdir: Path) -> 
 
 def test_titanic_example_end_to_end_writes_a_paginated_pdf_with_the_census(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = invoke("run", "--model", TITANIC / "model.pt", "--data", TITANIC / "train.csv",
-                    "--test-data", TITANIC / "test.csv", "--target", "survived", "--out", out)
+    result = invoke(
+        "run",
+        "--model",
+        TITANIC / "model.pt",
+        "--data",
+        TITANIC / "train.csv",
+        "--test-data",
+        TITANIC / "test.csv",
+        "--target",
+        "survived",
+        "--out",
+        out,
+    )
     assert result.exit_code in (0, 1), result.output
     html = (out / "report.html").read_text()
     results = json.loads((out / "results.json").read_text())
@@ -166,6 +212,34 @@ def test_titanic_example_end_to_end_writes_a_paginated_pdf_with_the_census(tmp_p
     assert len(reader.pages) >= 5
     assert "results.json" in reader.attachments
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True,
-                              text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert "Region census" in text
+
+
+def test_no_pdf_run_removes_a_stale_pdf_of_an_earlier_run(workdir: Path) -> None:
+    out = workdir / "out"
+    out.mkdir()
+    (out / "report.pdf").write_bytes(b"%PDF stale")
+    result = invoke(*run_args(workdir, "--policy", lenient_policy(workdir, auc_min=0.1)))
+    assert result.exit_code == 0, result.output
+    assert not (out / "report.pdf").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json"]
+
+
+def test_same_inputs_give_byte_identical_json_and_html(workdir: Path) -> None:
+    policy = lenient_policy(workdir, auc_min=0.1)
+    outputs = []
+    for name in ("first", "second"):
+        args = run_args(workdir, "--policy", policy)
+        args[args.index(workdir / "out")] = workdir / name
+        result = CliRunner().invoke(
+            cli, [str(a) for a in args], env={"SOURCE_DATE_EPOCH": "1767225600"}
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(workdir / name)
+    for file in ("results.json", "report.html"):
+        assert (outputs[0] / file).read_bytes() == (outputs[1] / file).read_bytes()
+    results = json.loads((outputs[0] / "results.json").read_text())
+    assert results["run"]["run_time"] == "2026-01-01T00:00:00Z"

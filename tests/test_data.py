@@ -119,19 +119,21 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 def test_feature_count_must_match_the_model_input_width(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.csv", "a,b,y\n1,2,0\n")
     dataset = load_dataset(path, name="train", target="y")
-    with pytest.raises(DataError, match="2 feature column\\(s\\) selected but model 'm.pt' takes 3"):
+    with pytest.raises(DataError, match=r"2 feature column\(s\) selected but model 'm.pt' takes 3"):
         check_dataset_for_model(dataset, input_dim=3, task="binary", n_classes=1, model_file="m.pt")
 
 
 def test_binary_target_must_be_zero_or_one(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.csv", "a,y\n1,0\n2,2\n")
     dataset = load_dataset(path, name="train", target="y")
-    with pytest.raises(DataError, match="must be 0 or 1 .* row 2 holds 2"):
+    with pytest.raises(DataError, match=r"must be 0 or 1 .* row 2 holds 2"):
         check_dataset_for_model(dataset, input_dim=1, task="binary", n_classes=1, model_file="m")
 
 
 def test_multiclass_target_must_be_a_class_index(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.csv", "a,y\n1,0\n2,3\n")
     dataset = load_dataset(path, name="train", target="y")
-    with pytest.raises(DataError, match="class indices 0..2"):
-        check_dataset_for_model(dataset, input_dim=1, task="multiclass", n_classes=3, model_file="m")
+    with pytest.raises(DataError, match=r"class indices 0..2"):
+        check_dataset_for_model(
+            dataset, input_dim=1, task="multiclass", n_classes=3, model_file="m"
+        )

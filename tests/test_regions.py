@@ -7,6 +7,8 @@ networks whose regions are known on paper.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ import torch
 
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import (
+    TorchNetwork,
     extract_chunk,
     extract_regions,
     group_patterns,
@@ -21,7 +24,6 @@ from govreport.regions import (
     match_patterns,
     merge_partials,
     order_regions,
-    TorchNetwork,
 )
 
 ATOL = 1e-9
@@ -33,8 +35,10 @@ def random_network(
     rng = np.random.default_rng(seed)
     dims = [d, *widths, k]
     maps = tuple(
-        AffineMap(readonly(rng.normal(size=(b, a)) / np.sqrt(a)), readonly(rng.normal(size=b) * 0.3))
-        for a, b in zip(dims, dims[1:])
+        AffineMap(
+            readonly(rng.normal(size=(b, a)) / np.sqrt(a)), readonly(rng.normal(size=b) * 0.3)
+        )
+        for a, b in pairwise(dims)
     )
     return PiecewiseLinearNetwork(maps, (slope,) * len(widths), "identity")
 
@@ -47,7 +51,7 @@ def hand_network(layers: list[tuple[list[list[float]], list[float]]]) -> Piecewi
 def torch_logits(network: PiecewiseLinearNetwork, x: torch.Tensor) -> torch.Tensor:
     """The network as plain torch ops (an oracle independent of govreport.regions)."""
     a = x
-    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes):
+    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes, strict=True):
         a = torch.nn.functional.leaky_relu(
             a @ torch.from_numpy(np.array(m.weight)).T + torch.from_numpy(np.array(m.bias)), slope
         )
@@ -55,12 +59,14 @@ def torch_logits(network: PiecewiseLinearNetwork, x: torch.Tensor) -> torch.Tens
     return a @ torch.from_numpy(np.array(last.weight)).T + torch.from_numpy(np.array(last.bias))
 
 
-def slow_local_model(network: PiecewiseLinearNetwork, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def slow_local_model(
+    network: PiecewiseLinearNetwork, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample reference: M <- D W M and c <- D (W c + b) in forward order (ALGORITHMS §1.2)."""
     matrix = np.eye(network.input_dim)
     offset = np.zeros(network.input_dim)
     a = x
-    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes):
+    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes, strict=True):
         z = m.weight @ a + m.bias
         gate = np.where(z > 0, 1.0, slope)
         matrix = gate[:, None] * (m.weight @ matrix)
@@ -74,7 +80,7 @@ def reference_patterns(network: PiecewiseLinearNetwork, x: np.ndarray) -> np.nda
     """(N, H) bool: neuron on iff its pre-activation > 0."""
     patterns = []
     a = x
-    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes):
+    for m, slope in zip(network.affine_maps[:-1], network.negative_slopes, strict=True):
         z = a @ m.weight.T + m.bias
         patterns.append(z > 0)
         a = np.where(z > 0, z, slope * z)
@@ -105,7 +111,7 @@ def test_every_sample_has_exactly_one_region_and_counts_add_up(net_and_data) -> 
 def test_regions_are_ordered_by_count_then_first_row(net_and_data) -> None:
     network, x = net_and_data
     table = extract_regions(network, x, chunk_size=50).table
-    keys = list(zip(-table.counts, table.first_rows))
+    keys = list(zip(-table.counts, table.first_rows, strict=True))
     assert keys == sorted(keys)
     assert table.counts[0] > 1
 
@@ -233,8 +239,9 @@ def test_purely_linear_net_has_one_region_equal_to_the_matrix_product() -> None:
     b0 = np.full(5, 100.0)
     b1 = np.abs(w1) @ np.full(5, 200.0) + 10.0  # large enough that every unit is on
     b2 = rng.normal(size=2)
-    network = hand_network([(w0.tolist(), b0.tolist()), (w1.tolist(), b1.tolist()),
-                            (w2.tolist(), b2.tolist())])
+    network = hand_network(
+        [(w0.tolist(), b0.tolist()), (w1.tolist(), b1.tolist()), (w2.tolist(), b2.tolist())]
+    )
     x = rng.uniform(-1, 1, size=(500, 3))
     table = extract_regions(network, x).table
     assert table.n_regions == 1

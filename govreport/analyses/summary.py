@@ -14,8 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from govreport.analyses.performance import region_metric, region_metric_name
 from govreport.data import Task
 from govreport.network import FloatArray

@@ -11,11 +11,12 @@ contract (never arrays or dataclasses), so a report can be rebuilt from
 optional (``regions.test``, ``inputs.spec``, a ``null`` density...) are read
 with ``.get`` and their absence is *said* in the report, never silently skipped.
 
-Pending analyses (``results["pending"]``) are placed by their ``section`` key:
-``monotonicity`` / ``sign`` / ``slopes`` -> 4.5, ``clusters`` -> 4.6,
-``insens`` / ``projections`` -> 4.7, ``simplification`` / ``merging`` -> 6,
-``outcomes`` / ``weak_regions`` -> 5; any other key becomes an extra
-subsection of 4 with the entry's own title.
+Pending analyses (``results["pending"]``) are placed by their ``section`` key
+(see ``_PENDING_SLOTS``): ``coefficient_distributions`` -> 4.5,
+``sign_constraints`` -> 4.6, ``cluster_importance`` -> 4.7, ``insens`` -> 4.8,
+``simplification`` -> 6, ``outcomes`` -> 5; any other key becomes an extra
+subsection of 4 with the entry's own title. A slot with no entry and no data
+prints a sentence saying the results file holds nothing for it.
 """
 
 from __future__ import annotations
@@ -37,17 +38,36 @@ EXPIRY_WARNING_DAYS = 90
 IMPORTANCE_TABLE_ROWS = 30
 #: Bars drawn in the feature-importance figure (plots.py uses the same constant).
 IMPORTANCE_FIGURE_BARS = 15
+#: Tables with at most this many rows are kept on one page; longer ones break and repeat
+#: their header.
+KEEP_TOGETHER_ROWS = 18
 
 _REQUIRED_KEYS = (
-    "schema_version", "generator", "run", "inputs", "model", "features", "datasets",
-    "performance", "regions", "importance", "profiles", "policy", "pending",
+    "schema_version",
+    "generator",
+    "run",
+    "inputs",
+    "model",
+    "features",
+    "datasets",
+    "performance",
+    "regions",
+    "importance",
+    "profiles",
+    "policy",
+    "pending",
 )
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 _METRIC_LABELS = {
-    "auc": "AUC", "accuracy": "Accuracy", "log_loss": "Log loss", "rmse": "RMSE",
-    "r2": "R²", "mae": "MAE", "mse": "MSE",
+    "auc": "AUC",
+    "accuracy": "Accuracy",
+    "log_loss": "Log loss",
+    "rmse": "RMSE",
+    "r2": "R²",
+    "mae": "MAE",
+    "mse": "MSE",
 }
 _METRIC_ORDER = ("auc", "accuracy", "log_loss", "rmse", "mae", "mse", "r2")
 
@@ -68,13 +88,17 @@ _TASK_WORDS = {
     "regression": "regression",
 }
 
-# Pending-entry section keys -> fixed outline slot.
+# Pending-entry section keys (pipeline.PENDING) -> fixed outline slot.
 _PENDING_SLOTS = {
-    "monotonicity": "sign", "sign": "sign", "slopes": "sign", "sign_monotonicity": "sign",
-    "clusters": "clusters", "cluster_importance": "clusters", "cluster": "clusters",
-    "insens": "insens", "projections": "insens", "switched_projections": "insens",
-    "simplification": "simplification", "merging": "simplification",
-    "outcomes": "outcomes", "weak_regions": "outcomes",
+    "coefficient_distributions": "coefficients",
+    "sign_constraints": "sign",
+    "monotonicity": "sign",
+    "cluster_importance": "clusters",
+    "clusters": "clusters",
+    "insens": "insens",
+    "simplification": "simplification",
+    "outcomes": "outcomes",
+    "weak_regions": "outcomes",
 }
 
 
@@ -111,9 +135,7 @@ def fmt_sci(value: Any, digits: int = 2) -> str:
         return fmt_num(v)
     mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
     exp = str(int(exponent)).translate(_SUPERSCRIPT)
-    if mantissa.rstrip("0").rstrip(".") in ("1", "-1"):
-        sign = "-" if v < 0 else ""
-        return f"{sign}10{exp}"
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
     return f"{mantissa} × 10{exp}"
 
 
@@ -209,6 +231,10 @@ def metric_label(key: str) -> str:
     return _METRIC_LABELS.get(key, key.replace("_", " "))
 
 
+def _have(n: int) -> str:
+    return f"{fmt_int(n)} {'has' if n == 1 else 'have'}"
+
+
 def _severity_label(value: Any) -> str:
     return DASH if _is_missing(value) else str(value)
 
@@ -227,6 +253,29 @@ class _Counter:
     def next(self) -> tuple[int, str]:
         self.n += 1
         return self.n, f"{self.prefix} {self.n}"
+
+
+class _Numbering:
+    """Table and figure numbers of one report, handed out in document order."""
+
+    def __init__(self) -> None:
+        self.tables = _Counter("Table")
+        self.figures = _Counter("Figure")
+        self.figure_list: list[dict[str, Any]] = []
+
+    def figure(self, fig_id: str, caption: str, alt: str) -> dict[str, Any]:
+        """A numbered figure; ``fig_id`` is the key of its SVG in ``render_figures``."""
+        number, label = self.figures.next()
+        entry = {
+            "id": fig_id,
+            "number": number,
+            "label": label,
+            "caption": caption,
+            "alt": alt,
+            "anchor": f"figure-{fig_id}",
+        }
+        self.figure_list.append(entry)
+        return entry
 
 
 def _table(
@@ -249,8 +298,15 @@ def _table(
         if len(r) != len(head):
             raise ValueError(f"row {r!r} does not have the {len(head)} columns of table {title!r}")
     return {
-        "number": number, "label": label, "title": title, "head": list(head),
-        "rows": body, "align": list(align), "note": note, "css": css,
+        "number": number,
+        "label": label,
+        "title": title,
+        "head": list(head),
+        "rows": body,
+        "align": list(align),
+        "note": note,
+        "css": css,
+        "keep": len(body) <= KEEP_TOGETHER_ROWS,
         "anchor": anchor or f"table-{number}",
     }
 
@@ -266,11 +322,14 @@ def _badge(text: str, kind: str) -> dict[str, str]:
 
 def _require(results: Mapping[str, Any]) -> None:
     if not isinstance(results, Mapping):
-        raise ResultsError(f"results must be a mapping (results.json object), got {type(results).__name__}")
+        raise ResultsError(
+            f"results must be a mapping (results.json object), got {type(results).__name__}"
+        )
     missing = [k for k in _REQUIRED_KEYS if k not in results]
     if missing:
         raise ResultsError(
-            "results is missing required key(s) " + ", ".join(repr(k) for k in missing)
+            "results is missing required key(s) "
+            + ", ".join(repr(k) for k in missing)
             + f" (results.json schema {SCHEMA_VERSION})"
         )
     if results["schema_version"] != SCHEMA_VERSION:
@@ -284,25 +343,18 @@ def _by_name(items: Iterable[Mapping[str, Any]], key: str = "name") -> dict[str,
     return {str(item[key]): item for item in items}
 
 
-def _dataset_names(results: Mapping[str, Any]) -> list[str]:
-    return [str(d["name"]) for d in results["datasets"]]
-
-
-def _test_name(results: Mapping[str, Any]) -> str | None:
-    """The held-out data set: ``test`` when region results exist for it."""
-    return "test" if results["regions"].get("test") else None
-
-
 def _pending(results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     slots: dict[str, list[dict[str, Any]]] = {}
     for entry in results["pending"]:
         slot = _PENDING_SLOTS.get(str(entry.get("section", "")), "other")
         issue = entry.get("issue")
-        slots.setdefault(slot, []).append({
-            "title": str(entry.get("title") or entry.get("section") or "Pending analysis"),
-            "text": str(entry["text"]),
-            "issue": f"tracked as issue #{issue}" if issue is not None else "",
-        })
+        slots.setdefault(slot, []).append(
+            {
+                "title": str(entry.get("title") or entry.get("section") or "Pending analysis"),
+                "text": str(entry["text"]),
+                "issue": f"tracked as issue #{issue}" if issue is not None else "",
+            }
+        )
     return slots
 
 
@@ -316,28 +368,28 @@ def _pending_or_default(
 
 
 def _parse_date(text: Any) -> _dt.date | None:
+    """An ISO date (or the date part of an ISO timestamp); ``None`` stays ``None``."""
     if _is_missing(text):
         return None
     try:
         return _dt.date.fromisoformat(str(text)[:10])
     except ValueError:
-        return None
+        raise ResultsError(f"results holds {text!r} where an ISO date was expected") from None
 
 
 # ---------------------------------------------------------------------------
 # sections
 
 
-def _policy_checks(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return list(results["policy"]["checks"])
+def _waiver_applied(check: Mapping[str, Any]) -> bool:
+    """A waiver capped this check's failure (it exists, has not expired, and the check failed)."""
+    waiver: Any = check.get("waiver")
+    return bool(waiver) and not waiver.get("expired") and check["status"] == "fail"
 
 
 def _check_status(check: Mapping[str, Any]) -> str:
-    """pass | fail | waived | not_evaluated (waived = failed with a waiver that caps it)."""
-    status = str(check["status"])
-    if status == "fail" and check.get("waiver"):
-        return "waived"
-    return status
+    """pass | fail | waived | not_evaluated (waived = failed, with a waiver that capped it)."""
+    return "waived" if _waiver_applied(check) else str(check["status"])
 
 
 def _check_badge(check: Mapping[str, Any]) -> dict[str, str]:
@@ -361,53 +413,93 @@ def _waiver_text(waiver: Mapping[str, Any] | None) -> str:
     if who:
         parts.append(f"approved by {who}" + (f" on {by['date']}" if by.get("date") else ""))
     if waiver.get("expires"):
-        parts.append(("EXPIRED " if waiver.get("expired") else "expires ") + str(waiver["expires"]))
+        parts.append(
+            f"expired on {waiver['expires']}, not applied"
+            if waiver.get("expired")
+            else f"expires {waiver['expires']}"
+        )
     return "; ".join(parts)
 
 
 def _outcome(results: Mapping[str, Any]) -> dict[str, Any]:
     policy = results["policy"]
-    text, kind = _OUTCOME_BADGES.get(str(policy["outcome"]), (str(policy["outcome"]).upper(), "pending"))
+    text, kind = _OUTCOME_BADGES.get(
+        str(policy["outcome"]), (str(policy["outcome"]).upper(), "pending")
+    )
     counts = policy["counts"]
-    parts = [f"{fmt_int(counts.get('passed', 0))} passed", f"{fmt_int(counts.get('failed', 0))} failed"]
-    if counts.get("waived"):
-        parts.append(f"{fmt_int(counts['waived'])} waived")
-    parts.append(f"{fmt_int(counts.get('not_evaluated', 0))} not evaluated")
-    gate_words = {
-        "pass": "No check at or above the gate severity failed.",
-        "pass_with_waivers": "Checks failed, but waivers cap every one of them below the gate "
-        "severity; the waivers are listed in section 7.",
-        "fail": "At least one check failed at or above the gate severity.",
-    }
+    parts = [
+        f"{fmt_int(counts.get(key, 0))} {label}"
+        for key, label in (
+            ("passed", "passed"),
+            ("failed", "failed"),
+            ("waived", "failed but waived"),
+            ("not_evaluated", "not evaluated"),
+        )
+    ]
+    checks = list(policy["checks"])
+    gating = [str(c["id"]) for c in checks if c.get("gating")]
+    failed = [str(c["id"]) for c in checks if _check_status(c) == "fail" and not c.get("gating")]
+    waived = [str(c["id"]) for c in checks if _check_status(c) == "waived"]
+    gate = str(policy["gate"])
+    if gating:
+        sentence = (
+            f"{_checks_word(gating)} failed at or above the gate severity ({gate}): "
+            f"{', '.join(gating)}."
+        )
+    elif waived:
+        sentence = (
+            f"No check fails at or above the gate severity ({gate}) once waivers are applied; "
+            f"{_checks_word(waived)} failed but {'is' if len(waived) == 1 else 'are'} waived: "
+            f"{', '.join(waived)}."
+        )
+    else:
+        sentence = f"No check failed at or above the gate severity ({gate})."
+    if failed:
+        sentence += f" {_checks_word(failed)} failed below the gate: {', '.join(failed)}."
+    if failed or waived or gating:
+        sentence += " Section 7 gives the evidence."
     return {
         "badge": _badge(text, kind),
         "counts": " · ".join(parts),
-        "gate": f"fail on {policy['gate']} or above",
-        "sentence": gate_words.get(str(policy["outcome"]), ""),
+        "gate": f"fail on {gate} or above",
+        "sentence": sentence,
     }
+
+
+def _checks_word(ids: Sequence[str]) -> str:
+    return "1 check" if len(ids) == 1 else f"{fmt_int(len(ids))} checks"
 
 
 def _regime_sentence(census: Mapping[str, Any]) -> str:
     n, r = census["samples"], census["regions"]
     head = f"{fmt_int(r)} regions for {fmt_int(n)} samples"
     regime = str(census.get("regime", ""))
-    ratio = census.get("regions_per_sample")
-    if _is_missing(ratio):
-        ratio = r / n if n else 0.0
+    given: Any = census.get("regions_per_sample")
+    ratio = float(given) if not _is_missing(given) else (r / n if n else 0.0)
     per_region = n / r if r else 0.0
     if regime == "fragmented":
         if ratio >= 0.9:
             return f"{head}: nearly every sample has its own linear model (fragmented regime)."
-        return (f"{head}: most regions hold one or two samples, so most local linear models rest "
-                f"on very few observations (fragmented regime).")
+        singles: Any = census.get("singleton_share")
+        detail = f"on average {per_region:,.1f} samples per region"
+        if not _is_missing(singles):
+            detail += f", and {fmt_share(singles)} of the regions hold a single sample"
+        return (
+            f"{head}: {detail}, so most local linear models rest on very few observations "
+            "(fragmented regime)."
+        )
     if regime == "coarse":
-        return (f"{head}: the data falls into comparatively few regions, on average "
-                f"{per_region:,.0f} samples each, so the network acts like a small set of linear "
-                f"models (coarse regime).")
+        return (
+            f"{head}: the data falls into comparatively few regions, on average "
+            f"{per_region:,.0f} samples each, so the network acts like a small set of linear "
+            f"models (coarse regime)."
+        )
     if regime == "intermediate":
-        return (f"{head}: on average {per_region:,.1f} samples per region; the largest regions "
-                f"carry a useful share of the data but a long tail of small regions remains "
-                f"(intermediate regime).")
+        return (
+            f"{head}: on average {per_region:,.1f} samples per region; the largest regions "
+            f"carry a useful share of the data but a long tail of small regions remains "
+            f"(intermediate regime)."
+        )
     return f"{head} (regime: {regime or DASH})."
 
 
@@ -424,25 +516,36 @@ def _census_rows(census: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Activation regions", fmt_int(census["regions"])),
         ("Regions per sample", fmt_num(round(float(census["regions_per_sample"]), 4))),
         ("Regime", str(census["regime"])),
-        ("Singleton regions (one sample)",
-         f"{fmt_int(census['singleton_regions'])} ({fmt_share(census['singleton_share'])} of regions)"),
+        (
+            "Singleton regions (one sample)",
+            f"{fmt_int(census['singleton_regions'])} "
+            f"({fmt_share(census['singleton_share'])} of regions)",
+        ),
         ("Samples alone in their region", fmt_share(census["samples_in_singletons_share"])),
-        (f"Regions with ≥ {fmt_int(census['min_samples'])} samples",
-         fmt_int(census["regions_with_min_samples"])),
-        (f"Samples in regions with ≥ {fmt_int(census['min_samples'])} samples",
-         fmt_share(census["min_samples_coverage"])),
+        (
+            f"Regions with ≥ {fmt_int(census['min_samples'])} samples",
+            fmt_int(census["regions_with_min_samples"]),
+        ),
+        (
+            f"Samples in regions with ≥ {fmt_int(census['min_samples'])} samples",
+            fmt_share(census["min_samples_coverage"]),
+        ),
         ("Constant regions (a layer entirely off)", fmt_int(census["constant_regions"])),
     ]
     for item in census.get("top_coverage") or []:
         k = int(item["k"])
-        label = "Samples in the largest region" if k == 1 else f"Samples in the {k:,} largest regions"
+        label = (
+            "Samples in the largest region" if k == 1 else f"Samples in the {k:,} largest regions"
+        )
         rows.append((label, fmt_share(item["share"])))
     rows.append(("Exactness: max |local linear model − network|", fmt_sci(census["max_abs_error"])))
     return rows
 
 
 def _neuron_table(
-    counter: _Counter, neurons: Sequence[Mapping[str, Any]], test: Sequence[Mapping[str, Any]] | None
+    counter: _Counter,
+    neurons: Sequence[Mapping[str, Any]],
+    test: Sequence[Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
     head = ["Hidden layer", "Width", "Dead (train)", "Always on (train)", "Switching (train)"]
     align = "rrrrr"
@@ -453,14 +556,23 @@ def _neuron_table(
     rows = []
     for n in neurons:
         width, dead, on = int(n["width"]), int(n["dead"]), int(n["always_on"])
-        row = [fmt_int(n["layer"]), fmt_int(width), fmt_int(dead), fmt_int(on),
-               fmt_int(width - dead - on)]
+        row = [
+            fmt_int(n["layer"]),
+            fmt_int(width),
+            fmt_int(dead),
+            fmt_int(on),
+            fmt_int(width - dead - on),
+        ]
         if test is not None:
             t = test_by_layer.get(int(n["layer"]))
             row += [fmt_int(t["dead"]) if t else DASH, fmt_int(t["always_on"]) if t else DASH]
         rows.append(row)
     return _table(
-        counter, "Dead and always-on neurons per hidden layer", head, rows, align=align,
+        counter,
+        "Dead and always-on neurons per hidden layer",
+        head,
+        rows,
+        align=align,
         note="Dead: never active on the data set (the neuron contributes nothing). Always on: "
         "active on every sample (the neuron acts as a plain linear unit). Switching: neither; "
         "only these neurons create region boundaries within the data.",
@@ -473,22 +585,40 @@ def _summary_table(
     metric = str(summary["local_metric"])
     rows = []
     for r in summary["rows"]:
-        rows.append([
-            fmt_int(r["rank"]), fmt_int(r["count"]), fmt_share(r["share"]),
-            fmt_metric(r["response_mean"]), fmt_metric(r["response_std"]),
-            fmt_metric(r["local_metric"]), fmt_metric(r["global_metric"]),
-            fmt_bool(r["constant"]),
-        ])
+        rows.append(
+            [
+                fmt_int(r["rank"]),
+                fmt_int(r["count"]),
+                fmt_share(r["share"]),
+                fmt_metric(r["response_mean"]),
+                fmt_metric(r["response_std"]),
+                fmt_metric(r["local_metric"]),
+                fmt_metric(r["global_metric"]),
+                fmt_bool(r["constant"]),
+            ]
+        )
     shown, total = int(summary["shown"]), int(summary["total_regions"])
     return _table(
-        counter, title,
-        ["Region", "Samples", "Share", "Response mean", "Response std", f"Local {metric}",
-         f"Global {metric}", "Constant"],
-        rows, align="rrrrrrrc",
-        note=(f"The {fmt_int(shown)} largest of {fmt_int(total)} regions on the {dataset} data. "
-              f"Local {metric}: the region's linear model scored on the region's own samples; "
-              f"Global {metric}: the same linear model scored on all {dataset} samples. "
-              "— marks a value that is undefined (a single-class region, or a single sample)."),
+        counter,
+        title,
+        [
+            "Region",
+            "Samples",
+            "Share",
+            "Response mean",
+            "Response std",
+            f"Local {metric}",
+            f"Global {metric}",
+            "Constant",
+        ],
+        rows,
+        align="rrrrrrrc",
+        note=(
+            f"The {fmt_int(shown)} largest of {fmt_int(total)} regions on the {dataset} data. "
+            f"Local {metric}: the region's linear model scored on the region's own samples; "
+            f"Global {metric}: the same linear model scored on all {dataset} samples. "
+            "— marks a value that is undefined (a single-class region, or a single sample)."
+        ),
     )
 
 
@@ -498,14 +628,28 @@ def _importance_tables(counter: _Counter, importance: Mapping[str, Any]) -> list
     for out in outputs:
         feats = list(out["features"])
         shown = feats[:IMPORTANCE_TABLE_ROWS]
-        rows = [[fmt_int(i + 1), str(f["name"]), fmt_pct(f["raw_pct"]), fmt_pct(f["scaled_pct"])]
-                for i, f in enumerate(shown)]
+        rows = [
+            [fmt_int(i + 1), str(f["name"]), fmt_pct(f["raw_pct"]), fmt_pct(f["scaled_pct"])]
+            for i, f in enumerate(shown)
+        ]
         title = "Feature importance" + (f", output {out['output']}" if len(outputs) > 1 else "")
-        note = (f"All {fmt_int(len(feats))} features." if len(shown) == len(feats)
-                else f"The {fmt_int(len(shown))} most important of {fmt_int(len(feats))} features; "
-                "the rest are in results.json.")
-        tables.append(_table(counter, title, ["Rank", "Feature", "Raw", "Scaled"], rows,
-                             align="rlrr", note=note))
+        note = (
+            f"All {fmt_int(len(feats))} features."
+            if len(shown) == len(feats)
+            else f"The {fmt_int(len(shown))} most important of {fmt_int(len(feats))} features; "
+            "the rest are in results.json."
+        )
+        tables.append(
+            _table(
+                counter,
+                title,
+                ["Rank", "Feature", "Raw", "Scaled"],
+                rows,
+                align="rlrr",
+                note=note,
+                css="narrow",
+            )
+        )
     return tables
 
 
@@ -516,10 +660,17 @@ def _performance_table(counter: _Counter, results: Mapping[str, Any]) -> dict[st
         for k in p["metrics"]:
             if k not in keys:
                 keys.append(k)
-    keys.sort(key=lambda k: (_METRIC_ORDER.index(k) if k in _METRIC_ORDER else len(_METRIC_ORDER), k))
+    keys.sort(
+        key=lambda k: (_METRIC_ORDER.index(k) if k in _METRIC_ORDER else len(_METRIC_ORDER), k)
+    )
     rows = [[str(p["dataset"])] + [fmt_metric(p["metrics"].get(k)) for k in keys] for p in perf]
-    return _table(counter, "Performance of the network per data set",
-                  ["Data set"] + [metric_label(k) for k in keys], rows, align="l" + "r" * len(keys))
+    return _table(
+        counter,
+        "Performance of the network per data set",
+        ["Data set"] + [metric_label(k) for k in keys],
+        rows,
+        align="l" + "r" * len(keys),
+    )
 
 
 def _target_balance(summary: Mapping[str, Any] | None) -> str:
@@ -533,8 +684,10 @@ def _target_balance(summary: Mapping[str, Any] | None) -> str:
         extra = f" ({fmt_int(pos)} of {fmt_int(total)})" if pos is not None and total else ""
         return f"{fmt_share(summary.get('positive_share'))} positive{extra}"
     if kind == "regression":
-        return (f"mean {fmt_num(summary.get('mean'))}, std {fmt_num(summary.get('std'))}, "
-                f"range {fmt_num(summary.get('min'))} to {fmt_num(summary.get('max'))}")
+        return (
+            f"mean {fmt_num(summary.get('mean'))}, std {fmt_num(summary.get('std'))}, "
+            f"range {fmt_num(summary.get('min'))} to {fmt_num(summary.get('max'))}"
+        )
     counts = summary.get("counts") or {}
     total = sum(int(v) for v in counts.values())
     if total:
@@ -561,83 +714,75 @@ def _performance_fact(results: Mapping[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------
-# main entry
+# sections, in document order
 
 
-def build_context(results: Mapping[str, Any]) -> dict[str, Any]:
-    """Format the ``results`` dict for the templates.
+_SECTIONS = (
+    ("summary", "1", "Executive summary"),
+    ("scope", "2", "Scope and use"),
+    ("model-data", "3", "Model and data"),
+    ("soundness", "4", "Conceptual soundness: the network opened up"),
+    ("outcomes", "5", "Outcomes analysis"),
+    ("simplification", "6", "Simplification"),
+    ("findings", "7", "Findings and waivers"),
+    ("app-policy", "A", "Policy results"),
+    ("app-repro", "B", "Reproducibility"),
+    ("app-methods", "C", "Methods"),
+)
+_SOUNDNESS_SUBSECTIONS = (
+    ("census", "4.1", "Region census"),
+    ("llm-table", "4.2", "Local linear models of the largest regions"),
+    ("importance", "4.3", "Feature importance"),
+    ("profiles", "4.4", "Local linear profiles"),
+    ("coefficients", "4.5", "Coefficient distributions across samples"),
+    ("sign", "4.6", "Sign and monotonicity"),
+    ("clusters", "4.7", "Cluster feature importance"),
+    ("insens", "4.8", "Insens and switched linear projections"),
+)
 
-    Returns a dict of strings, lists and small dicts only; every number the
-    report prints is already a string here. Raises :class:`ResultsError` when a
-    key the contract requires is missing.
-    """
-    _require(results)
-    tables = _Counter("Table")
-    figures = _Counter("Figure")
-    run, inputs, model, policy = results["run"], results["inputs"], results["model"], results["policy"]
-    regions = results["regions"]
-    train_regions = regions["train"]
-    train_census = train_regions["census"]
-    test_regions = regions.get("test") or None
-    has_test = test_regions is not None
-    pending = _pending(results)
-    checks = _policy_checks(results)
-    run_date = _parse_date(policy.get("run_date")) or _parse_date(run.get("run_time"))
-    datasets = list(results["datasets"])
-    input_sets = _by_name(inputs["datasets"])
-    model_file = str(inputs["model"]["file"])
 
-    # ---- sections (numbering and the table of contents) -------------------
-    sections = [
-        ("summary", "1", "Executive summary"),
-        ("scope", "2", "Scope and use"),
-        ("model-data", "3", "Model and data"),
-        ("soundness", "4", "Conceptual soundness: the network opened up"),
-        ("outcomes", "5", "Outcomes analysis"),
-        ("simplification", "6", "Simplification"),
-        ("findings", "7", "Findings and waivers"),
-        ("app-policy", "A", "Policy results"),
-        ("app-repro", "B", "Reproducibility"),
-        ("app-methods", "C", "Methods"),
-    ]
+def _outline(
+    extra_pending: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Section and subsection headings, and the table of contents."""
     sec = {
-        key: {"id": f"sec-{key}", "number": num,
-              "title": title, "heading": (f"Appendix {num}. {title}" if num.isalpha()
-                                          else f"{num} {title}")}
-        for key, num, title in sections
+        key: {
+            "id": f"sec-{key}",
+            "number": num,
+            "title": title,
+            "heading": f"Appendix {num}. {title}" if num.isalpha() else f"{num} {title}",
+        }
+        for key, num, title in _SECTIONS
     }
-    soundness_subs = [
-        ("census", "4.1", "Region census"),
-        ("llm-table", "4.2", "Local linear models of the largest regions"),
-        ("importance", "4.3", "Feature importance"),
-        ("profiles", "4.4", "Local linear profiles"),
-        ("sign", "4.5", "Sign and monotonicity"),
-        ("clusters", "4.6", "Cluster feature importance"),
-        ("insens", "4.7", "Insens and switched linear projections"),
-    ]
-    extra_pending = pending.get("other", [])
+    subs = list(_SOUNDNESS_SUBSECTIONS)
     for i, entry in enumerate(extra_pending):
-        soundness_subs.append((f"pending-{i + 1}", f"4.{8 + i}", entry["title"]))
-    sub = {key: {"id": f"sec-{key}", "number": num, "title": title, "heading": f"{num} {title}"}
-           for key, num, title in soundness_subs}
+        subs.append(
+            (f"pending-{i + 1}", f"4.{len(_SOUNDNESS_SUBSECTIONS) + 1 + i}", entry["title"])
+        )
+    sub = {
+        key: {"id": f"sec-{key}", "number": num, "title": title, "heading": f"{num} {title}"}
+        for key, num, title in subs
+    }
     toc = []
-    for key, _num, _title in sections:
+    for key, _num, _title in _SECTIONS:
         entry = dict(sec[key])
-        entry["children"] = [sub[k] for k, _, _ in soundness_subs] if key == "soundness" else []
+        entry["children"] = [sub[k] for k, _, _ in subs] if key == "soundness" else []
         toc.append(entry)
+    return sec, sub, toc
 
-    # ---- control page ------------------------------------------------------
-    outcome = _outcome(results)
-    control = {
+
+def _control(results: Mapping[str, Any], outcome: Mapping[str, Any]) -> dict[str, Any]:
+    run, inputs, model, policy = (results[k] for k in ("run", "inputs", "model", "policy"))
+    task = _TASK_WORDS.get(str(model["task"]), str(model["task"]))
+    return {
         "title": "Model validation report",
         "subtitle": "ReLU network opened exactly: activation regions and local linear models",
         "facts": [
             ("Report id", str(run["report_id"])),
-            ("Model file", model_file),
+            ("Model file", str(inputs["model"]["file"])),
             ("Model SHA-256", short_hash(inputs["model"]["sha256"])),
             ("Model format", str(inputs["model"].get("format") or DASH)),
-            ("Task", f"{_TASK_WORDS.get(str(model['task']), str(model['task']))}, "
-                     f"output link {model['output_link']}"),
+            ("Task", f"{task}, output link {model['output_link']}"),
             ("Policy", f"{policy['id']} version {policy['version']}"),
             ("Policy file", f"{policy['file']} (SHA-256 {short_hash(policy['sha256'])})"),
             ("Policy owner", str(policy.get("owner") or DASH)),
@@ -645,368 +790,609 @@ def build_context(results: Mapping[str, Any]) -> dict[str, Any]:
             ("Generated by", f"{results['generator']['name']} {results['generator']['version']}"),
         ],
         "report_id": str(run["report_id"]),
-        "model_file": model_file,
+        "model_file": str(inputs["model"]["file"]),
         "outcome": outcome,
         "signoff_roles": ["Validator", "Reviewer", "Approver"],
         "decisions": "fit / fit with conditions / not fit",
     }
 
-    # ---- executive summary -------------------------------------------------
-    levels = list(policy["severity_levels"])
+
+def _findings_by_severity(num: _Numbering, policy: Mapping[str, Any]) -> dict[str, Any]:
+    checks = list(policy["checks"])
+    levels = [str(level) for level in policy["severity_levels"]]
     gate = str(policy["gate"])
     gate_index = levels.index(gate) if gate in levels else len(levels)
-    sev_rows = []
+
+    def count(status: str, key: str, level: str) -> int:
+        return sum(1 for c in checks if _check_status(c) == status and c.get(key) == level)
+
+    rows = []
     for idx in range(len(levels) - 1, -1, -1):
         level = levels[idx]
-        open_n = sum(1 for c in checks if _check_status(c) == "fail"
-                     and c.get("effective_severity") == level)
-        waived_n = sum(1 for c in checks if _check_status(c) == "waived" and c.get("severity") == level)
-        pend_n = sum(1 for c in checks if _check_status(c) == "not_evaluated"
-                     and c.get("severity") == level)
-        sev_rows.append([level + (" (gate)" if idx == gate_index else ""),
-                         "yes" if idx >= gate_index else "no",
-                         fmt_int(open_n), fmt_int(waived_n), fmt_int(pend_n)])
-    pend_unsev = sum(1 for c in checks if _check_status(c) == "not_evaluated"
-                     and c.get("severity") not in levels)
-    if pend_unsev:
-        sev_rows.append(["no severity", "no", "0", "0", fmt_int(pend_unsev)])
-    findings_table = _table(
-        tables, "Findings by severity",
-        ["Severity", "Blocks approval", "Failed, open", "Failed, waived", "Not evaluated"],
-        sev_rows, align="lcrrr",
-        note="Open failures count at their effective severity; waived failures at their severity "
-        "before the waiver. A check that could not be evaluated is a finding in its own right.",
+        rows.append(
+            [
+                level + (" (gate)" if idx == gate_index else ""),
+                "yes" if idx >= gate_index else "no",
+                fmt_int(count("fail", "effective_severity", level)),
+                fmt_int(count("waived", "severity", level)),
+            ]
+        )
+    return _table(
+        num.tables,
+        "Failed checks by severity",
+        ["Severity", "Blocks approval", "Failed", "Failed but waived"],
+        rows,
+        align="lcrr",
+        css="narrow",
+        note="Failed checks count at their effective severity; waived failures at their "
+        "severity before the waiver.",
     )
 
-    waivers = []
-    for c in checks:
+
+def _not_evaluated_sentence(policy: Mapping[str, Any]) -> str:
+    ids = [str(c["id"]) for c in policy["checks"] if _check_status(c) == "not_evaluated"]
+    if not ids:
+        return "Every check of the policy was evaluated."
+    verb = "was" if len(ids) == 1 else "were"
+    return (
+        f"{_checks_word(ids)} {verb} not evaluated because this run did not produce the metric: "
+        f"{', '.join(ids)}. A check that is not evaluated never blocks approval, but it is "
+        "evidence missing from this review."
+    )
+
+
+def _waiver_state(check: Mapping[str, Any], run_date: _dt.date | None) -> dict[str, str]:
+    waiver = check["waiver"]
+    expires = _parse_date(waiver.get("expires"))
+    if waiver.get("expired") or (expires and run_date and expires < run_date):
+        return _badge("expired", "fail")
+    if expires is not None and run_date is not None:
+        days = (expires - run_date).days
+        if days <= EXPIRY_WARNING_DAYS:
+            return _badge(f"expires in {days} day{'' if days == 1 else 's'}", "waived")
+    if check["status"] != "fail":
+        return _badge("not needed: check passed", "pass")
+    return _badge("in force", "pass")
+
+
+def _waivers_table(
+    num: _Numbering, policy: Mapping[str, Any], run_date: _dt.date | None
+) -> dict[str, Any] | None:
+    rows = []
+    for c in policy["checks"]:
         w = c.get("waiver")
         if not w:
             continue
-        expires = _parse_date(w.get("expires"))
-        state = "in force"
-        if w.get("expired"):
-            state = "EXPIRED"
-        elif expires is not None and run_date is not None:
-            days = (expires - run_date).days
-            if days < 0:
-                state = "EXPIRED"
-            elif days <= EXPIRY_WARNING_DAYS:
-                state = f"expires in {days} days"
         by = w.get("approved_by") or {}
-        waivers.append({
-            "check": str(c["id"]),
-            "state": state,
-            "state_badge": _badge(state, "fail" if state == "EXPIRED" else
-                                  "waived" if state.startswith("expires") else "pass"),
-            "expires": str(w.get("expires") or DASH),
-            "severities": f"{_severity_label(c.get('severity'))} → "
-                          f"{_severity_label(c.get('effective_severity'))}",
-            "justification": str(w.get("justification") or DASH),
-            "approved_by": ", ".join(str(x) for x in (by.get("name"), by.get("role"), by.get("date"))
-                                     if x) or DASH,
-        })
+        approver = [str(x) for x in (by.get("name"), by.get("role"), by.get("date")) if x]
+        severities = (
+            f"{_severity_label(c.get('severity'))} → {_severity_label(c.get('effective_severity'))}"
+        )
+        rows.append(
+            [
+                str(c["id"]),
+                severities,
+                str(w.get("expires") or DASH),
+                _waiver_state(c, run_date),
+                ", ".join(approver) or DASH,
+                str(w.get("justification") or DASH),
+            ]
+        )
+    if not rows:
+        return None
+    return _table(
+        num.tables,
+        "Waivers",
+        ["Check", "Severity → capped", "Expires", "State", "Approved by", "Justification"],
+        rows,
+        align="lllcll",
+        css="waivers",
+        note=f"Expiry is judged against the policy run date, {run_date or DASH}; a waiver "
+        f"expiring within {EXPIRY_WARNING_DAYS} days is flagged. An expired waiver no longer "
+        "caps its check.",
+    )
 
-    imp_outputs = results["importance"]["outputs"]
-    top = list(imp_outputs[0]["features"][:3]) if imp_outputs else []
-    drivers = ", ".join(f"{f['name']} ({fmt_pct(f['raw_pct'])})" for f in top) if top else \
-        "no feature importance in this results file"
-    slots_simpl = _pending_or_default(
-        pending, "simplification", "Simplification",
-        "This results file holds no simplification results.")
-    key_facts = [
-        ("Regions", _regime_sentence(train_census)),
-        ("Exactness", f"The local linear models reproduce the network to "
-                      f"{fmt_sci(train_census['max_abs_error'])} (largest absolute difference of "
-                      f"the {'logit' if model['output_link'] != 'identity' else 'output'} over "
-                      f"{fmt_int(train_census['samples'])} training samples)."),
-        ("Top drivers", (f"{drivers} of raw importance." if top else drivers + ".")),
-        ("Performance", _performance_fact(results)),
-        ("Simplification", slots_simpl[0]["text"]),
-    ]
-    summary = {
+
+def _summary(
+    results: Mapping[str, Any],
+    num: _Numbering,
+    outcome: Mapping[str, Any],
+    simplification: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    policy, model = results["policy"], results["model"]
+    census = results["regions"]["train"]["census"]
+    run_date = _parse_date(policy.get("run_date")) or _parse_date(results["run"].get("run_time"))
+    outputs = results["importance"]["outputs"]
+    by_scaled = sorted(outputs[0]["features"], key=lambda f: -f["scaled_pct"]) if outputs else []
+    top = by_scaled[:3]
+    if top:
+        drivers = ", ".join(f"{f['name']} ({fmt_pct(f['scaled_pct'])})" for f in top)
+        drivers += (
+            " of scale-aware importance (coefficient × feature standard deviation); "
+            "raw coefficients depend on each feature's unit (section 4.3 shows both)."
+        )
+    else:
+        drivers = "This results file holds no feature importance."
+    scale = "output" if model["output_link"] == "identity" else "logit"
+    exactness = (
+        f"The local linear models reproduce the network to {fmt_sci(census['max_abs_error'])} "
+        f"(largest absolute difference of the {scale} over {fmt_int(census['samples'])} "
+        "training samples)."
+    )
+    return {
         "result_sentence": outcome["sentence"],
-        "findings_table": findings_table,
-        "waivers": waivers,
-        "key_facts": key_facts,
+        "findings_table": _findings_by_severity(num, policy),
+        "not_evaluated": _not_evaluated_sentence(policy),
+        "waivers_table": _waivers_table(num, policy, run_date),
+        "key_facts": [
+            ("Regions", _regime_sentence(census)),
+            ("Exactness", exactness),
+            ("Top drivers", drivers),
+            ("Performance", _performance_fact(results)),
+            ("Simplification", str(simplification[0]["text"])),
+        ],
     }
 
-    # ---- scope and use ----------------------------------------------------
-    ds_rows = []
-    for d in datasets:
+
+def _scope(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+    files = _by_name(results["inputs"]["datasets"])
+    roles = {
+        "train": "training data: regions, local models, importance, profiles",
+        "test": "held-out data: outcomes analysis, region exposure",
+    }
+    rows = []
+    for d in results["datasets"]:
         name = str(d["name"])
-        inp = input_sets.get(name, {})
-        role = {"train": "training data: regions, local models, importance, profiles",
-                "test": "held-out data: outcomes analysis, region exposure"}.get(name, "additional data")
-        ds_rows.append([name, str(inp.get("file", DASH)), fmt_int(d["rows"]), role, DASH])
-    scope = {
+        file = str(files[name]["file"]) if name in files else DASH
+        rows.append([name, file, fmt_int(d["rows"]), roles.get(name, "additional data"), DASH])
+    trace = [
+        [
+            str(c["id"]),
+            str(c["metric"]),
+            _check_dataset(c),
+            "; ".join(str(r) for r in c.get("refs") or []) or DASH,
+        ]
+        for c in results["policy"]["checks"]
+    ]
+    return {
         "datasets_table": _table(
-            tables, "Data sets used in this review", ["Data set", "File", "Rows", "Used for", "Window"],
-            ds_rows, align="llrll",
-            note="govreport does not record data windows; the validator states them here."),
+            num.tables,
+            "Data sets used in this review",
+            ["Data set", "File", "Rows", "Used for", "Window"],
+            rows,
+            align="llrll",
+            note="govreport does not record data windows; the validator states them here.",
+        ),
         "trace_table": _table(
-            tables, "Traceability: policy checks and the requirements they evidence",
+            num.tables,
+            "Traceability: policy checks and the requirements they evidence",
             ["Check", "Metric", "Data set", "Evidences"],
-            [[str(c["id"]), str(c["metric"]), _check_dataset(c),
-              "; ".join(str(r) for r in c.get("refs") or []) or DASH] for c in checks],
+            trace,
             align="llll",
         ),
     }
 
-    # ---- model and data ----------------------------------------------------
-    arch_rows = [[fmt_int(layer["index"]), str(layer["kind"]), str(layer.get("detail") or DASH),
-                  str(layer.get("treatment") or DASH)] for layer in model["source_layers"]]
-    model_facts = [
-        ("Task", f"{_TASK_WORDS.get(str(model['task']), str(model['task']))}; output link "
-                 f"{model['output_link']}; outputs: {', '.join(str(o) for o in model['output_names'])}"),
+
+def _model_data(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+    model, inputs = results["model"], results["inputs"]
+    task = _TASK_WORDS.get(str(model["task"]), str(model["task"]))
+    outputs = ", ".join(str(o) for o in model["output_names"])
+    model_file = inputs["model"]
+    facts = [
+        ("Task", f"{task}; output link {model['output_link']}; outputs: {outputs}"),
         ("Inputs", f"{fmt_int(model['input_dim'])} features"),
         ("Hidden widths", ", ".join(fmt_int(w) for w in model["hidden_widths"]) or DASH),
         ("Parameters", fmt_int(model["parameter_count"])),
         ("Activation check", str(model["activation_check"])),
-        ("File", f"{model_file} ({fmt_bytes(inputs['model'].get('bytes'))}, "
-                 f"format {inputs['model'].get('format') or DASH})"),
-        ("SHA-256", str(inputs["model"]["sha256"])),
-        ("Conversion error", f"{fmt_sci(model['conversion_max_abs_error'])} (largest absolute "
-                             "difference between govreport's canonical network and the source model "
-                             "on the training rows, float64)"),
+        (
+            "File",
+            f"{model_file['file']} ({fmt_bytes(model_file.get('bytes'))}, "
+            f"format {model_file.get('format') or DASH})",
+        ),
+        ("SHA-256", str(model_file["sha256"])),
+        (
+            "Conversion error",
+            f"{fmt_sci(model['conversion_max_abs_error'])} (largest absolute difference "
+            "between govreport's canonical network and the source model on the training "
+            "rows, float64)",
+        ),
     ]
+    arch_rows = [
+        [
+            fmt_int(layer["index"]),
+            str(layer["kind"]),
+            str(layer.get("detail") or DASH),
+            str(layer.get("treatment") or DASH),
+        ]
+        for layer in model["source_layers"]
+    ]
+    files = _by_name(inputs["datasets"])
     data_rows = []
-    for d in datasets:
-        inp = input_sets.get(str(d["name"]), {})
-        data_rows.append([str(d["name"]), short_hash(inp.get("sha256")), fmt_int(d["rows"]),
-                          fmt_int(d["features"]), str(d.get("target") or DASH),
-                          _target_balance(d.get("target_summary")), fmt_int(d["missing_values"])])
-    model_data: dict[str, Any] = {
-        "facts": model_facts,
-        "arch_table": _table(tables, "Architecture as read from the model file",
-                             ["Layer", "Kind", "Detail", "Treatment by govreport"], arch_rows,
-                             align="rlll"),
-        "data_table": _table(
-            tables, "Data sets", ["Data set", "SHA-256", "Rows", "Features", "Target",
-                                  "Target balance", "Missing values"],
-            data_rows, align="lmrrlrr", note="Full SHA-256 digests are in Appendix B."),
-        "feature_tables": [],
-        "performance_table": _performance_table(tables, results),
-    }
-    for d in datasets:
+    for d in results["datasets"]:
+        digest = files[str(d["name"])].get("sha256") if str(d["name"]) in files else None
+        data_rows.append(
+            [
+                str(d["name"]),
+                short_hash(digest),
+                fmt_int(d["rows"]),
+                fmt_int(d["features"]),
+                str(d.get("target") or DASH),
+                _target_balance(d.get("target_summary")),
+                fmt_int(d["missing_values"]),
+            ]
+        )
+    arch_table = _table(
+        num.tables,
+        "Architecture as read from the model file",
+        ["Layer", "Kind", "Detail", "Treatment by govreport"],
+        arch_rows,
+        align="rlll",
+    )
+    data_table = _table(
+        num.tables,
+        "Data sets",
+        ["Data set", "SHA-256", "Rows", "Features", "Target", "Target balance", "Missing values"],
+        data_rows,
+        align="lmrrlrr",
+        note="Full SHA-256 digests are in Appendix B.",
+    )
+    feature_tables = []
+    for d in results["datasets"]:
         stats = d.get("feature_stats") or []
         if not stats:
             continue
-        model_data["feature_tables"].append(_table(
-            tables, f"Feature statistics, {d['name']} data", ["Feature", "Mean", "Std", "Min", "Max"],
-            [[str(s["name"]), fmt_num(s["mean"]), fmt_num(s["std"]), fmt_num(s["min"]),
-              fmt_num(s["max"])] for s in stats],
-            align="lrrrr"))
-
-    # ---- conceptual soundness ------------------------------------------------
-    fig_list: list[dict[str, Any]] = []
-
-    def add_figure(fig_id: str, caption: str, alt: str) -> dict[str, Any]:
-        number, label = figures.next()
-        entry = {"id": fig_id, "number": number, "label": label, "caption": caption, "alt": alt,
-                 "anchor": f"figure-{fig_id}"}
-        fig_list.append(entry)
-        return entry
-
-    curve = train_census.get("coverage_curve") or {}
-    coverage_fig = None
-    if curve.get("k"):
-        test_curve = (test_regions or {}).get("census", {}).get("coverage_curve") or {}
-        cap = (f"Coverage curve: share of training samples held by the k largest regions, k on a "
-               f"log scale from 1 to all {fmt_int(train_census['regions'])} regions "
-               f"({fmt_int(len(curve['k']))} stored points).")
-        if test_curve.get("k"):
-            cap += (f" Dashed: the same curve for the test data "
-                    f"({fmt_int(test_regions['census']['regions'])} regions), regions ranked "
-                    f"on the test data itself.")
-        cap += (f" The dotted line marks the {fmt_int(train_census['min_samples'])}-sample "
-                f"threshold: regions left of where it meets the curve hold at least that many samples.")
-        coverage_fig = add_figure("coverage", cap, "Coverage curve of the activation regions")
-    ten = _top_share(train_census, 10)
-    regime = _regime_sentence(train_census)
-    if ten is not None:
-        regime += (f" The 10 largest regions hold {fmt_share(ten)} of the training samples; "
-                   f"{fmt_share(train_census['samples_in_singletons_share'])} of the samples sit "
-                   f"alone in a region of their own.")
-    census = {
-        "table": _table(tables, "Region census, training data", ["Quantity", "Value"],
-                        _census_rows(train_census), align="lr", css="narrow"),
-        "regime": regime,
-        "figure": coverage_fig,
-        "neurons_table": _neuron_table(
-            tables, train_regions["neurons"], test_regions["neurons"] if test_regions else None),
+        rows = [
+            [
+                str(s["name"]),
+                fmt_num(s["mean"]),
+                fmt_num(s["std"]),
+                fmt_num(s["min"]),
+                fmt_num(s["max"]),
+            ]
+            for s in stats
+        ]
+        feature_tables.append(
+            _table(
+                num.tables,
+                f"Feature statistics, {d['name']} data",
+                ["Feature", "Mean", "Std", "Min", "Max"],
+                rows,
+                align="lrrrr",
+            )
+        )
+    return {
+        "facts": facts,
+        "arch_table": arch_table,
+        "data_table": data_table,
+        "feature_tables": feature_tables,
+        "performance_table": _performance_table(num.tables, results),
     }
-    llm_table = _summary_table(tables, train_regions["summary_table"], "training",
-                               "Local linear model summary, largest training regions")
 
+
+def _census_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+    train = results["regions"]["train"]
+    census = train["census"]
+    test = results["regions"].get("test") or None
+    figure = None
+    curve = census.get("coverage_curve") or {}
+    if curve.get("k"):
+        caption = (
+            "Coverage curve: share of training samples held by the k largest regions, k on a "
+            f"log scale from 1 to all {fmt_int(census['regions'])} regions "
+            f"({fmt_int(len(curve['k']))} stored points)."
+        )
+        if test and (test["census"].get("coverage_curve") or {}).get("k"):
+            caption += (
+                " Dashed: the same curve for the test data "
+                f"({fmt_int(test['census']['regions'])} regions), regions ranked on the test "
+                "data itself."
+            )
+        if census.get("regions_with_min_samples"):
+            caption += (
+                f" Dotted vertical line: the {fmt_int(census['regions_with_min_samples'])} "
+                f"regions holding at least {fmt_int(census['min_samples'])} samples."
+            )
+        figure = num.figure("coverage", caption, "Coverage curve of the activation regions")
+    regime = _regime_sentence(census)
+    ten = _top_share(census, 10)
+    if ten is not None:
+        regime += (
+            f" The 10 largest regions hold {fmt_share(ten)} of the training samples; "
+            f"{fmt_share(census['samples_in_singletons_share'])} of the samples sit alone in a "
+            "region of their own."
+        )
+    table = _table(
+        num.tables,
+        "Region census, training data",
+        ["Quantity", "Value"],
+        _census_rows(census),
+        align="lr",
+        css="narrow",
+    )
+    return {
+        "table": table,
+        "regime": regime,
+        "figure": figure,
+        "neurons_table": _neuron_table(
+            num.tables, train["neurons"], test["neurons"] if test else None
+        ),
+    }
+
+
+def _importance_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
     imp = results["importance"]
-    importance: dict[str, Any] = {"tables": [], "figure": None, "note": str(imp.get("note") or ""),
-                                  "absent": []}
-    if imp_outputs:
-        importance["tables"] = _importance_tables(tables, imp)
-        feats0 = imp_outputs[0]["features"]
-        n_bars = min(len(feats0), IMPORTANCE_FIGURE_BARS)
-        shown = (f"all {fmt_int(n_bars)} features" if n_bars == len(feats0)
-                 else f"the {fmt_int(n_bars)} features with the largest raw importance of "
-                      f"{fmt_int(len(feats0))}")
-        importance["figure"] = add_figure(
-            "importance",
-            f"Feature importance for output {imp_outputs[0]['output']}: {shown}, sorted by raw "
-            f"importance. Solid bars: raw importance (sample-weighted squared local slopes); "
-            f"hatched bars: scaled importance (slopes multiplied by the feature's standard "
-            f"deviation). Each set sums to 100% over all features.",
-            "Horizontal bar chart of feature importance")
-    else:
-        importance["absent"] = [{"title": "Feature importance", "issue": "",
-                                 "text": "This results file holds no feature importance."}]
+    outputs = imp["outputs"]
+    if not outputs:
+        return {
+            "tables": [],
+            "figure": None,
+            "absent": [
+                {
+                    "title": "Feature importance",
+                    "issue": "",
+                    "text": "This results file holds no feature importance.",
+                }
+            ],
+        }
+    feats = outputs[0]["features"]
+    n_bars = min(len(feats), IMPORTANCE_FIGURE_BARS)
+    shown = (
+        f"all {fmt_int(n_bars)} features"
+        if n_bars == len(feats)
+        else f"the {fmt_int(n_bars)} features with the largest raw importance of "
+        f"{fmt_int(len(feats))}"
+    )
+    figure = num.figure(
+        "importance",
+        f"Feature importance for output {outputs[0]['output']}: {shown}, sorted by raw "
+        "importance. Solid bars: raw importance (sample-weighted squared local slopes); "
+        "hatched bars: scaled importance (slopes multiplied by the feature's standard "
+        "deviation). Each set sums to 100% over all features.",
+        "Horizontal bar chart of feature importance",
+    )
+    return {"tables": _importance_tables(num.tables, imp), "figure": figure, "absent": []}
 
+
+def _slope_sentence(profile: Mapping[str, Any]) -> str:
+    slopes = [float(r["slope"]) for r in profile["regions"] if not _is_missing(r.get("slope"))]
+    if not slopes:
+        return ""
+    pos = sum(1 for s in slopes if s > 0)
+    neg = sum(1 for s in slopes if s < 0)
+    return (
+        f"Of the {fmt_int(len(slopes))} regions drawn, {_have(pos)} a positive and {_have(neg)} "
+        f"a negative slope for {profile['feature']} (slopes from {fmt_num(min(slopes))} to "
+        f"{fmt_num(max(slopes))})."
+    )
+
+
+def _profiles_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
     profiles = []
     for i, p in enumerate(results["profiles"]):
-        drawn, total = int(p["regions_drawn"]), int(p["regions_total"])
-        rug = sum(1 for r in p["regions"] if not r.get("density"))
-        lower = ("lower panel: distribution of the feature within each region (kernel density"
-                 + ("; rug ticks at the distinct values for regions with too few distinct "
-                    "values for a density" if rug else "") + ")")
-        fig = add_figure(
-            f"profile-{i + 1}",
-            f"Local linear profile of {p['feature']} (raw importance {fmt_pct(p['importance_pct'])}). "
-            f"Upper panel: the effect w·(x − x̄) of {p['feature']} inside each of the "
-            f"{fmt_int(drawn)} largest of {fmt_int(total)} regions, one segment per region over "
-            f"the range the region covers, centred on the region's mean; the slope of a segment "
-            f"is the region's local coefficient. {lower[0].upper()}{lower[1:]}. Colours, line "
-            f"styles and markers identify regions (R1 = largest).",
-            f"Local linear profile of {p['feature']}")
-        slopes = [r["slope"] for r in p["regions"] if not _is_missing(r.get("slope"))]
-        signs = ""
-        if slopes:
-            pos = sum(1 for s in slopes if s > 0)
-            neg = sum(1 for s in slopes if s < 0)
-            signs = (f"Of the {fmt_int(len(slopes))} regions drawn, {fmt_int(pos)} have a positive "
-                     f"and {fmt_int(neg)} a negative slope for {p['feature']} (range "
-                     f"{fmt_num(min(slopes))} to {fmt_num(max(slopes))}).")
-        profiles.append({"feature": str(p["feature"]), "figure": fig, "signs": signs})
+        feature = str(p["feature"])
+        rug = any(not r.get("density") for r in p["regions"])
+        lower = "Lower panel: distribution of the feature within each region (kernel density"
+        if rug:
+            lower += "; rug ticks at the distinct values of regions with too few for a density"
+        caption = (
+            f"Local linear profile of {feature} (raw importance "
+            f"{fmt_pct(p['importance_pct'])}). Upper panel: the effect w·(x − x̄) of {feature} "
+            f"inside each of the {fmt_int(p['regions_drawn'])} largest of "
+            f"{fmt_int(p['regions_total'])} regions, one segment per region over the range "
+            "the region covers, centred on the region's mean; the slope of a segment is the "
+            f"region's local coefficient. {lower}). Colours, line styles and markers identify "
+            "regions (R1 = largest)."
+        )
+        figure = num.figure(f"profile-{i + 1}", caption, f"Local linear profile of {feature}")
+        profiles.append({"feature": feature, "figure": figure, "signs": _slope_sentence(p)})
+    absent = (
+        []
+        if profiles
+        else [
+            {
+                "title": "Local linear profiles",
+                "issue": "",
+                "text": "This results file holds no local linear profiles.",
+            }
+        ]
+    )
+    return {"figures": profiles, "absent": absent}
 
-    soundness = {
+
+def _soundness(
+    results: Mapping[str, Any],
+    num: _Numbering,
+    pending: Mapping[str, list[dict[str, Any]]],
+    sub: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    census = _census_section(results, num)
+    llm_table = _summary_table(
+        num.tables,
+        results["regions"]["train"]["summary_table"],
+        "training",
+        "Local linear model summary, largest training regions",
+    )
+    importance = _importance_section(results, num)
+    profiles = _profiles_section(results, num)
+    defaults = {
+        "coefficients": "This results file holds no coefficient distributions.",
+        "sign": "This results file holds no sign or monotonicity results.",
+        "clusters": "This results file holds no cluster feature importance.",
+        "insens": "This results file holds no Insens results.",
+    }
+    return {
         "census": census,
         "llm_table": llm_table,
         "importance": importance,
         "profiles": profiles,
-        "profiles_absent": [] if profiles else [{
-            "title": "Local linear profiles", "issue": "",
-            "text": "This results file holds no local linear profiles."}],
-        "min_samples": fmt_int(train_census["min_samples"]),
         "pending": {
-            "sign": _pending_or_default(pending, "sign", sub["sign"]["title"],
-                                        "This results file holds no sign or monotonicity results."),
-            "clusters": _pending_or_default(pending, "clusters", sub["clusters"]["title"],
-                                            "This results file holds no cluster feature importance."),
-            "insens": _pending_or_default(pending, "insens", sub["insens"]["title"],
-                                          "This results file holds no Insens results."),
+            slot: _pending_or_default(pending, slot, sub[slot]["title"], text)
+            for slot, text in defaults.items()
         },
-        "extra": [{"sub": sub[f"pending-{i + 1}"], "entries": [e]}
-                  for i, e in enumerate(extra_pending)],
+        "extra": [
+            {"sub": sub[f"pending-{i + 1}"], "entries": [entry]}
+            for i, entry in enumerate(pending.get("other", []))
+        ],
     }
 
-    # ---- outcomes ------------------------------------------------------------
-    outcomes: dict[str, Any] = {
-        "has_test": has_test,
+
+def _outcomes(
+    results: Mapping[str, Any], num: _Numbering, pending: Mapping[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    test = results["regions"].get("test") or None
+    out: dict[str, Any] = {
+        "has_test": test is not None,
         "no_test": "No test data was supplied: the outcomes analysis rests on the training data "
-                   "alone, and neither holdout performance nor region exposure can be assessed.",
-        "performance_table": _performance_table(tables, results),
+        "alone, and neither holdout performance nor region exposure can be assessed.",
+        "performance_table": _performance_table(num.tables, results),
         "pending": pending.get("outcomes", []),
     }
-    if test_regions is not None:
-        tc = test_regions["census"]
-        rows = []
-        train_rows = dict(_census_rows(train_census))
-        for label, value in _census_rows(tc):
-            rows.append([label, train_rows.get(label, DASH), value])
-        unseen = test_regions.get("unseen_share")
-        outcomes.update({
-            "unseen": fmt_share(unseen),
-            "unseen_sentence": (
-                f"{fmt_share(unseen)} of the {fmt_int(tc['samples'])} test samples fall in "
-                f"activation regions that never occur in the training data. For those samples "
-                f"the network applies a local linear model that no training sample supports: "
-                f"its behaviour there is an extrapolation of the fit, not an interpolation."),
-            "census_table": _table(tables, "Region census, training versus test data",
-                                   ["Quantity", "Train", "Test"], rows, align="lrr"),
-            "test_llm_table": _summary_table(tables, test_regions["summary_table"], "test",
-                                             "Local linear model summary, largest test regions"),
-        })
+    if test is None:
+        return out
+    census = test["census"]
+    train_rows = dict(_census_rows(results["regions"]["train"]["census"]))
+    rows = [[label, train_rows.get(label, DASH), value] for label, value in _census_rows(census)]
+    unseen = test.get("unseen_share")
+    out["unseen_sentence"] = (
+        f"{fmt_share(unseen)} of the {fmt_int(census['samples'])} test samples fall in "
+        "activation regions that never occur in the training data. For those samples the "
+        "network applies a local linear model that no training sample supports: its behaviour "
+        "there is an extrapolation of the fit, not an interpolation."
+    )
+    out["census_table"] = _table(
+        num.tables,
+        "Region census, training versus test data",
+        ["Quantity", "Train", "Test"],
+        rows,
+        align="lrr",
+    )
+    out["test_llm_table"] = _summary_table(
+        num.tables,
+        test["summary_table"],
+        "test",
+        "Local linear model summary, largest test regions",
+    )
+    return out
 
-    # ---- simplification ------------------------------------------------------
-    simplification = {"pending": slots_simpl}
 
-    # ---- findings and appendix A -------------------------------------------
+def _findings(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    policy = results["policy"]
     findings = []
-    for c in checks:
-        status = _check_status(c)
-        if status == "pass" and not c.get("waiver"):
+    for c in policy["checks"]:
+        waiver = c.get("waiver")
+        expired = bool(waiver) and bool(waiver.get("expired"))
+        if _check_status(c) == "pass" and not expired:
             continue
-        findings.append({
-            "id": str(c["id"]),
-            "badge": _check_badge(c),
-            "description": str(c.get("description") or DASH),
-            "facts": [
-                ("Metric", f"{c['metric']}" + (f" on {c['dataset']} data" if c.get("dataset") else "")),
-                ("Observed", fmt_num(c.get("observed")) if not _is_missing(c.get("observed"))
-                 else "not evaluated"),
-                ("Bound", fmt_bound(c.get("bound"))),
-                ("Severity", _severity_label(c.get("severity"))),
-                ("Effective severity", _severity_label(c.get("effective_severity"))
-                 + (" (blocks approval: at or above the gate)" if c.get("gating") else "")),
-                ("Message", str(c.get("message") or DASH)),
-                ("Evidences", "; ".join(str(r) for r in c.get("refs") or []) or DASH),
-                ("Owner", str(policy.get("owner") or DASH)),
-            ],
-            "waiver": None if not c.get("waiver") else {
-                "justification": str(c["waiver"].get("justification") or DASH),
-                "detail": _waiver_text(c["waiver"]),
-            },
-        })
-    policy_rows = []
-    for c in checks:
-        policy_rows.append([
-            str(c["id"]), str(c["metric"]), _check_dataset(c), fmt_num(c.get("observed")),
-            fmt_bound(c.get("bound")), _severity_label(c.get("severity")),
-            _severity_label(c.get("effective_severity")), _check_badge(c),
-            _waiver_text(c.get("waiver")),
-        ])
-    appendix_a = {
-        "policy_facts": [
-            ("Policy", f"{policy['id']} version {policy['version']}, effective "
-                       f"{policy.get('effective') or DASH}"),
-            ("Owner", str(policy.get("owner") or DASH)),
-            ("File", f"{policy['file']}"),
-            ("SHA-256", str(policy["sha256"])),
-            ("Severity levels", " < ".join(levels)),
-            ("Gate", outcome["gate"]),
-            ("Evaluated on", str(policy.get("run_date") or DASH)),
-            ("Outcome", outcome["badge"]["text"] + " (" + outcome["counts"] + ")"),
-        ],
-        "table": _table(
-            tables, "Every policy check",
-            ["Check", "Metric", "Data set", "Observed", "Bound", "Severity", "Effective",
-             "Status", "Waiver"],
-            policy_rows, align="lllrlllll", css="policy"),
-    }
+        observed = c.get("observed")
+        effective = _severity_label(c.get("effective_severity"))
+        if c.get("gating"):
+            effective += " (blocks approval: at or above the gate)"
+        metric = str(c["metric"]) + (f" on {c['dataset']} data" if c.get("dataset") else "")
+        findings.append(
+            {
+                "id": str(c["id"]),
+                "badge": _check_badge(c),
+                "description": str(c.get("description") or DASH),
+                "facts": [
+                    ("Metric", metric),
+                    (
+                        "Observed",
+                        "not produced by this run" if _is_missing(observed) else fmt_num(observed),
+                    ),
+                    ("Bound", fmt_bound(c.get("bound"))),
+                    ("Severity", _severity_label(c.get("severity"))),
+                    ("Effective severity", effective),
+                    ("Message", str(c.get("message") or DASH)),
+                    ("Evidences", "; ".join(str(r) for r in c.get("refs") or []) or DASH),
+                    ("Owner", str(policy.get("owner") or DASH)),
+                ],
+                "waiver": None
+                if not waiver
+                else {
+                    "justification": str(waiver.get("justification") or DASH),
+                    "detail": _waiver_text(waiver),
+                    "expired": expired,
+                },
+            }
+        )
+    return findings
 
-    # ---- appendix B ------------------------------------------------------------
-    hash_rows = [["model", str(inputs["model"]["file"]), fmt_bytes(inputs["model"].get("bytes")),
-                  str(inputs["model"]["sha256"])]]
-    spec = inputs.get("spec")
-    hash_rows.append(["spec", str(spec["file"]), fmt_bytes(spec.get("bytes")), str(spec["sha256"])]
-                     if spec else ["spec", "none supplied", DASH, DASH])
-    hash_rows.append(["policy", str(inputs["policy"]["file"]),
-                      fmt_bytes(inputs["policy"].get("bytes")), str(inputs["policy"]["sha256"])])
-    for d in inputs["datasets"]:
-        hash_rows.append([f"data: {d['name']}", str(d["file"]), fmt_bytes(d.get("bytes")),
-                          str(d["sha256"])])
+
+def _appendix_a(
+    results: Mapping[str, Any], num: _Numbering, outcome: Mapping[str, Any]
+) -> dict[str, Any]:
+    policy = results["policy"]
+    rows = [
+        [
+            str(c["id"]),
+            str(c["metric"]),
+            _check_dataset(c),
+            fmt_num(c.get("observed")),
+            fmt_bound(c.get("bound")),
+            _severity_label(c.get("severity")),
+            _severity_label(c.get("effective_severity")),
+            _check_badge(c),
+            _waiver_text(c.get("waiver")),
+        ]
+        for c in policy["checks"]
+    ]
+    facts = [
+        (
+            "Policy",
+            f"{policy['id']} version {policy['version']}, effective "
+            f"{policy.get('effective') or DASH}",
+        ),
+        ("Owner", str(policy.get("owner") or DASH)),
+        ("File", str(policy["file"])),
+        ("SHA-256", str(policy["sha256"])),
+        ("Severity levels", " < ".join(str(x) for x in policy["severity_levels"])),
+        ("Gate", outcome["gate"]),
+        ("Evaluated on", str(policy.get("run_date") or DASH)),
+        ("Outcome", f"{outcome['badge']['text']} ({outcome['counts']})"),
+    ]
+    table = _table(
+        num.tables,
+        "Every policy check",
+        [
+            "Check",
+            "Metric",
+            "Data set",
+            "Observed",
+            "Bound",
+            "Severity",
+            "Effective",
+            "Status",
+            "Waiver",
+        ],
+        rows,
+        align="lllrlllll",
+        css="policy",
+    )
+    return {"policy_facts": facts, "table": table}
+
+
+def _hash_row(label: str, entry: Mapping[str, Any] | None) -> list[str]:
+    if not entry:
+        return [label, "none supplied", DASH, DASH]
+    return [label, str(entry["file"]), fmt_bytes(entry.get("bytes")), str(entry["sha256"])]
+
+
+def _appendix_b(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+    run, inputs = results["run"], results["inputs"]
+    hash_rows = [
+        _hash_row("model", inputs["model"]),
+        _hash_row("spec", inputs.get("spec")),
+        _hash_row("policy", inputs["policy"]),
+    ]
+    hash_rows += [_hash_row(f"data: {d['name']}", d) for d in inputs["datasets"]]
     env = run.get("environment") or {}
     packages = env.get("packages") or {}
     options = run.get("options") or {}
-    appendix_b = {
+    option_rows = [
+        [str(k), str(v) if isinstance(v, bool | str) else fmt_num(v)]
+        for k, v in sorted(options.items())
+    ]
+    return {
         "command": str(run["command"]),
         "facts": [
             ("Report id", str(run["report_id"])),
@@ -1017,52 +1403,102 @@ def build_context(results: Mapping[str, Any]) -> dict[str, Any]:
             ("Python", str(env.get("python") or DASH)),
             ("Platform", str(env.get("platform") or DASH)),
         ],
-        "hash_table": _table(tables, "Inputs and their SHA-256 digests",
-                             ["Input", "File", "Size", "SHA-256"], hash_rows, align="llrm",
-                             css="hashes"),
-        "packages_table": _table(tables, "Package versions",
-                                 ["Package", "Version"],
-                                 [[str(k), str(packages[k])] for k in sorted(packages)],
-                                 align="ll", css="narrow"),
-        "options_table": _table(tables, "Run options", ["Option", "Value"],
-                                [[str(k), fmt_num(v) if isinstance(v, int | float)
-                                  and not isinstance(v, bool) else str(v)]
-                                 for k, v in sorted(options.items())],
-                                align="lr", css="narrow"),
+        "hash_table": _table(
+            num.tables,
+            "Inputs and their SHA-256 digests",
+            ["Input", "File", "Size", "SHA-256"],
+            hash_rows,
+            align="llrm",
+            css="hashes",
+        ),
+        "packages_table": _table(
+            num.tables,
+            "Package versions",
+            ["Package", "Version"],
+            [[str(k), str(packages[k])] for k in sorted(packages)],
+            align="ll",
+            css="narrow",
+        ),
+        "options_table": _table(
+            num.tables, "Run options", ["Option", "Value"], option_rows, align="lr", css="narrow"
+        ),
     }
 
-    # ---- appendix C: values the methods text quotes -------------------------
-    methods = {
-        "min_samples": fmt_int(options.get("min_samples", train_census["min_samples"])),
-        "profile_regions": fmt_int(options.get("profile_regions")) if "profile_regions" in options
-        else DASH,
-        "top_regions": fmt_int(options.get("top_regions")) if "top_regions" in options else DASH,
+
+def _methods(results: Mapping[str, Any]) -> dict[str, str]:
+    """Values the methods text (Appendix C) quotes."""
+    options = results["run"].get("options") or {}
+    census = results["regions"]["train"]["census"]
+
+    def option(key: str) -> str:
+        return fmt_int(options[key]) if key in options else DASH
+
+    return {
+        "min_samples": fmt_int(options.get("min_samples", census["min_samples"])),
+        "profile_regions": option("profile_regions"),
+        "top_regions": option("top_regions"),
     }
 
+
+# ---------------------------------------------------------------------------
+# main entry
+
+
+def build_context(results: Mapping[str, Any]) -> dict[str, Any]:
+    """Format the ``results`` dict for the templates.
+
+    Returns a dict of strings, lists and small dicts only; every number the
+    report prints is already a string here. Tables and figures are numbered in
+    document order. Raises :class:`ResultsError` when a key the contract
+    requires is missing.
+    """
+    _require(results)
+    num = _Numbering()
+    run, policy = results["run"], results["policy"]
+    model_file = str(results["inputs"]["model"]["file"])
+    pending = _pending(results)
+    sec, sub, toc = _outline(pending.get("other", []))
+    outcome = _outcome(results)
+    simplification = _pending_or_default(
+        pending,
+        "simplification",
+        "Simplification",
+        "This results file holds no simplification results.",
+    )
+    # Built in document order: the numbering of tables and figures follows it.
+    summary = _summary(results, num, outcome, simplification)
+    scope = _scope(results, num)
+    model_data = _model_data(results, num)
+    soundness = _soundness(results, num, pending, sub)
+    outcomes = _outcomes(results, num, pending)
+    findings = _findings(results)
+    appendix_a = _appendix_a(results, num, outcome)
+    appendix_b = _appendix_b(results, num)
+    generator = f"{results['generator']['name']} {results['generator']['version']}"
     return {
         "meta": {
             "title": f"Model validation report {run['report_id']}: {model_file}",
             "report_id": str(run["report_id"]),
             "model_file": model_file,
             "created": str(run["run_time"]),
-            "generator": f"{results['generator']['name']} {results['generator']['version']}",
+            "generator": generator,
             "description": f"Validation report for {model_file} under policy {policy['id']} "
-                           f"{policy['version']}",
+            f"{policy['version']}",
         },
         "sections": sec,
         "subsections": sub,
         "toc": toc,
-        "control": control,
+        "control": _control(results, outcome),
         "summary": summary,
         "scope": scope,
         "model_data": model_data,
         "soundness": soundness,
         "outcomes": outcomes,
-        "simplification": simplification,
+        "simplification": {"pending": simplification},
         "findings": findings,
         "findings_none": "No check failed, was waived or could not be evaluated.",
         "appendix_a": appendix_a,
         "appendix_b": appendix_b,
-        "methods": methods,
-        "figures": fig_list,
+        "methods": _methods(results),
+        "figures": num.figure_list,
     }

@@ -30,9 +30,16 @@ PDF_VARIANT = "pdf/a-3b"
 _NO_ATTACHMENTS: Mapping[str, bytes] = MappingProxyType({})
 _CREATED_META = re.compile(r'<meta\s+name="dcterms\.created"\s+content="([^"]+)"')
 _DESCRIPTIONS = {
-    "results.json": "Every number, table and check result of this report (govreport results.json)",
-    "checks.xml": "Policy check results in JUnit XML",
+    ".json": "Every number, table and check result of this report (govreport results.json)",
+    ".xml": "Policy check results in JUnit XML",
+    ".yaml": "The policy file the checks were evaluated against",
+    ".yml": "The policy file the checks were evaluated against",
 }
+
+
+def _describe(name: str) -> str | None:
+    """The attachment's /Desc entry, by file type (PDF/A-3 recommends one)."""
+    return _DESCRIPTIONS.get(os.path.splitext(name)[1].lower())
 
 
 def _document_time(html: str) -> _dt.datetime:
@@ -73,8 +80,12 @@ def render_pdf(
     stamp = _document_time(html)
     files = [
         weasyprint.Attachment(
-            string=bytes(data), name=name, description=_DESCRIPTIONS.get(name),
-            created=stamp, modified=stamp, relationship="Supplement",
+            string=bytes(data),
+            name=name,
+            description=_describe(name),
+            created=stamp,
+            modified=stamp,
+            relationship="Supplement",
         )
         for name, data in sorted(attachments.items())
     ]

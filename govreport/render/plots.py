@@ -23,15 +23,18 @@ import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
 from govreport.render.context import IMPORTANCE_FIGURE_BARS
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["render_figures"]
 
@@ -50,8 +53,10 @@ LINESTYLES = ("solid", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 GREY = "#6b6b6b"
 LABEL_MAX_CHARS = 32
+#: Height of one rug row in the lower panel of a profile plot (regions without a density).
+RUG_ROW_INCHES = 0.16
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": "govreport",
     "svg.fonttype": "none",
     "text.parse_math": False,  # feature names come from data files: "$" must stay a dollar
@@ -99,8 +104,49 @@ def _style_of(i: int) -> dict[str, Any]:
 
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_STYLE_ELEMENT = re.compile(r"\s*<defs>\s*<style[^>]*>.*?</style>\s*</defs>", re.S)
+_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+#: SVG properties matplotlib writes in ``style=""`` that are also presentation attributes.
+_PRESENTATION = frozenset(
+    {
+        "fill",
+        "fill-opacity",
+        "stroke",
+        "stroke-width",
+        "stroke-linecap",
+        "stroke-linejoin",
+        "stroke-dasharray",
+        "stroke-dashoffset",
+        "stroke-opacity",
+        "stroke-miterlimit",
+        "opacity",
+        "font-size",
+        "font-family",
+        "font-weight",
+        "font-style",
+        "text-anchor",
+        "clip-path",
+    }
+)
 _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 _ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _style_to_attributes(match: re.Match[str]) -> str:
+    """``style="fill: #fff; stroke: none"`` -> ``fill="#fff" stroke="none"``."""
+    attributes, rest = [], []
+    for declaration in match.group(1).split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip(), value.strip()
+        if not name:
+            continue
+        if name in _PRESENTATION:
+            attributes.append(f' {name}="{value}"')
+        else:
+            rest.append(f"{name}: {value}")
+    if rest:
+        attributes.append(f' style="{"; ".join(rest)}"')
+    return "".join(attributes)
 
 
 def _to_svg(fig: Figure, fig_id: str) -> str:
@@ -111,15 +157,26 @@ def _to_svg(fig: Figure, fig_id: str) -> str:
     svg = buf.getvalue()
     svg = _PROLOG.sub("", svg, count=1)
     svg = _METADATA.sub("", svg, count=1)
+    # Inline SVG shares the HTML page: a <style> element inside it would apply to the whole
+    # document, and WeasyPrint's HTML pass warns on every SVG property in a style="" attribute.
+    # Presentation attributes say the same thing to any SVG renderer, without either effect.
+    svg = _STYLE_ELEMENT.sub("", svg, count=1)
+    svg = _STYLE_ATTR.sub(_style_to_attributes, svg)
     svg = _XMLNS.sub("", svg)
     svg = svg.replace("xlink:href=", "href=")
     prefix = f"gr-{fig_id}-"
     ids = set(_ID.findall(svg))
     if ids:
-        pattern = re.compile(r'(\bid="|href="#|url\(#)(' + "|".join(re.escape(i) for i in ids)
-                             + r')(?=["\)])')
+        pattern = re.compile(
+            r'(\bid="|href="#|url\(#)(' + "|".join(re.escape(i) for i in ids) + r')(?=["\)])'
+        )
         svg = pattern.sub(lambda m: m.group(1) + prefix + m.group(2), svg)
-    svg = svg.replace("<svg ", f'<svg class="figure-svg" role="img" id="{prefix}svg" ', 1)
+    svg = svg.replace(
+        "<svg ",
+        f'<svg class="figure-svg" role="img" id="{prefix}svg" '
+        'stroke-linejoin="round" stroke-linecap="butt" ',
+        1,
+    )
     return svg.strip() + "\n"
 
 
@@ -136,14 +193,28 @@ def plot_coverage(census: Mapping[str, Any], test_census: Mapping[str, Any] | No
     fig = _new_figure(6.5, 2.8)
     ax = fig.add_subplot()
     curve = census["coverage_curve"]
-    ax.plot(curve["k"], curve["share"], color=OKABE_ITO[0], linestyle="solid", marker="o",
-            markersize=2.5, markevery=max(1, len(curve["k"]) // 12),
-            label=f"train ({int(census['regions']):,} regions)")
+    ax.plot(
+        curve["k"],
+        curve["share"],
+        color=OKABE_ITO[0],
+        linestyle="solid",
+        marker="o",
+        markersize=2.5,
+        markevery=max(1, len(curve["k"]) // 12),
+        label=f"train ({int(census['regions']):,} regions)",
+    )
     if test_census and (test_census.get("coverage_curve") or {}).get("k"):
         tcurve = test_census["coverage_curve"]
-        ax.plot(tcurve["k"], tcurve["share"], color=OKABE_ITO[1], linestyle=(0, (5, 2)),
-                marker="s", markersize=2.5, markevery=max(1, len(tcurve["k"]) // 12),
-                label=f"test ({int(test_census['regions']):,} regions)")
+        ax.plot(
+            tcurve["k"],
+            tcurve["share"],
+            color=OKABE_ITO[1],
+            linestyle=(0, (5, 2)),
+            marker="s",
+            markersize=2.5,
+            markevery=max(1, len(tcurve["k"]) // 12),
+            label=f"test ({int(test_census['regions']):,} regions)",
+        )
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
@@ -154,8 +225,13 @@ def plot_coverage(census: Mapping[str, Any], test_census: Mapping[str, Any] | No
     ax.grid(True, which="major")
     k_min = census.get("regions_with_min_samples")
     if k_min:
-        ax.axvline(float(k_min), color=GREY, linestyle=(0, (1, 2)), linewidth=1.0,
-                   label=f"regions with ≥ {int(census['min_samples'])} samples")
+        ax.axvline(
+            float(k_min),
+            color=GREY,
+            linestyle=(0, (1, 2)),
+            linewidth=1.0,
+            label=f"regions with ≥ {int(census['min_samples'])} samples",
+        )
     ax.legend(loc="lower right", frameon=False)
     return fig
 
@@ -170,10 +246,23 @@ def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
     bar_h = 0.38
     raw = [float(f["raw_pct"] or 0.0) for f in top]
     scaled = [float(f["scaled_pct"] or 0.0) for f in top]
-    ax.barh([y - bar_h / 2 for y in ys], raw, height=bar_h, color=OKABE_ITO[0],
-            edgecolor=OKABE_ITO[0], label="raw")
-    ax.barh([y + bar_h / 2 for y in ys], scaled, height=bar_h, color="white",
-            edgecolor=OKABE_ITO[1], hatch="////", label="scaled")
+    ax.barh(
+        [y - bar_h / 2 for y in ys],
+        raw,
+        height=bar_h,
+        color=OKABE_ITO[0],
+        edgecolor=OKABE_ITO[0],
+        label="raw",
+    )
+    ax.barh(
+        [y + bar_h / 2 for y in ys],
+        scaled,
+        height=bar_h,
+        color="white",
+        edgecolor=OKABE_ITO[1],
+        hatch="////",
+        label="scaled",
+    )
     ax.set_yticks(ys, [_label(f["name"]) for f in top])
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
@@ -185,52 +274,85 @@ def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
 
 
 def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
-    """Aletheia's local linear profile: region segments above, per-region densities below."""
-    fig = _new_figure(6.5, 4.2)
-    grid = fig.add_gridspec(2, 1, height_ratios=(3, 2))
+    """Aletheia's local linear profile: region segments above, per-region distributions below.
+
+    The lower panel draws each region's kernel density of the feature; a region
+    whose ``density`` is null (fewer than two distinct values) gets a labelled
+    rug row below the densities instead, one tick per distinct value.
+    """
+    regions = list(profile["regions"])
+    densities = [r.get("density") if (r.get("density") or {}).get("x") else None for r in regions]
+    rug_rows = [i for i, d in enumerate(densities) if d is None]
+    dens_max = max((max(float(v) for v in d["y"]) for d in densities if d), default=0.0)
+    dens_h = 1.3 if dens_max > 0 else 0.0  # inches of the density part of the lower panel
+    rug_h = RUG_ROW_INCHES * (len(rug_rows) + 0.6) if rug_rows else 0.0
+    top_h = 2.5
+    fig = _new_figure(6.5, top_h + dens_h + rug_h + 0.75)
+    grid = fig.add_gridspec(2, 1, height_ratios=(top_h, dens_h + rug_h))
     ax_top: Axes = fig.add_subplot(grid[0])
     ax_low: Axes = fig.add_subplot(grid[1], sharex=ax_top)
-    regions = list(profile["regions"])
     feature = _label(profile["feature"])
+
     ax_top.axhline(0.0, color=GREY, linestyle=(0, (4, 3)), linewidth=0.8)
     for i, r in enumerate(regions):
         st = _style_of(i)
-        xs = [float(r["x_min"]), float(r["x_max"])]
-        ys = [float(r["y_min"]), float(r["y_max"])]
-        ax_top.plot(xs, ys, color=st["color"], linestyle=st["linestyle"], marker=st["marker"],
-                    markersize=3.5, label=f"R{r['rank']} (n={int(r['count']):,})")
-    ax_top.set_title(f"Feature importance of {feature}: {float(profile['importance_pct']):.1f}%",
-                     loc="left")
-    ax_top.set_ylabel(f"effect on {scale},\nw·(x − x̄)")
+        ax_top.plot(
+            [float(r["x_min"]), float(r["x_max"])],
+            [float(r["y_min"]), float(r["y_max"])],
+            color=st["color"],
+            linestyle=st["linestyle"],
+            marker=st["marker"],
+            markersize=3.5,
+            label=f"R{r['rank']} (n={int(r['count']):,})",
+        )
+    ax_top.set_title(
+        f"Feature importance of {feature}: {float(profile['importance_pct']):.1f}%", loc="left"
+    )
+    ax_top.set_ylabel(f"centred effect\non {scale}")
     ax_top.grid(True)
     ax_top.tick_params(labelbottom=False)
-    ax_top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  ncols=1 if len(regions) <= 10 else 2, handlelength=2.6)
+    ax_top.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        ncols=1 if len(regions) <= 10 else 2,
+        handlelength=2.6,
+    )
 
-    dens_max = 0.0
-    for r in regions:
-        dens = r.get("density")
-        if dens and dens.get("y"):
-            dens_max = max(dens_max, max(float(v) for v in dens["y"]))
-    rug_rows = [i for i, r in enumerate(regions) if not r.get("density")]
-    step = (dens_max if dens_max > 0 else 1.0) * 0.09
+    # One rug row is RUG_ROW_INCHES tall whatever the density scale.
+    step = dens_max * RUG_ROW_INCHES / dens_h if dens_max > 0 else 1.0
+    ticks: list[float] = []
+    labels: list[str] = []
+    if dens_max > 0:
+        ticks = [t for t in MaxNLocator(nbins=3).tick_values(0.0, dens_max) if 0 <= t <= dens_max]
+        labels = [f"{t:g}" for t in ticks]
     for i, r in enumerate(regions):
         st = _style_of(i)
-        dens = r.get("density")
-        if dens and dens.get("x"):
-            ax_low.plot(dens["x"], dens["y"], color=st["color"], linestyle=st["linestyle"],
-                        linewidth=1.1)
-        else:
-            row = rug_rows.index(i) + 1
-            vals = [float(v) for v in r.get("values") or []]
-            ax_low.plot(vals, [-row * step] * len(vals), linestyle="none", marker="|",
-                        markersize=7, markeredgewidth=1.4, color=st["color"])
-    ax_low.set_ylabel("density" if dens_max > 0 else "values (rug)")
-    if dens_max <= 0:
-        ax_low.set_yticks([])
-    else:
-        ax_low.set_ylim(-(len(rug_rows) + 0.8) * step if rug_rows else 0.0, dens_max * 1.08)
-        ax_low.set_yticks([t for t in ax_low.get_yticks() if 0 <= t <= dens_max * 1.08])
+        dens = densities[i]
+        if dens is not None:
+            ax_low.plot(
+                dens["x"], dens["y"], color=st["color"], linestyle=st["linestyle"], linewidth=1.1
+            )
+            continue
+        y = -(rug_rows.index(i) + 0.8) * step
+        vals = [float(v) for v in r.get("values") or []]
+        ax_low.plot(
+            vals,
+            [y] * len(vals),
+            linestyle="none",
+            marker="|",
+            markersize=6,
+            markeredgewidth=1.6,
+            color=st["color"],
+        )
+        ticks.append(y)
+        labels.append(f"R{r['rank']}")
+    bottom = -(len(rug_rows) + 0.4) * step if rug_rows else 0.0
+    ax_low.set_ylim(bottom, dens_max * 1.08 if dens_max > 0 else 0.0)
+    ax_low.set_yticks(ticks, labels)
+    if rug_rows and dens_max > 0:
+        ax_low.axhline(0.0, color=GREY, linewidth=0.5)
+    ax_low.set_ylabel("density" if dens_max > 0 else "distinct values")
     ax_low.set_xlabel(feature)
     ax_low.grid(True, axis="x")
     return fig
@@ -254,7 +376,8 @@ def render_figures(results: Mapping[str, Any]) -> dict[str, str]:
         test = regions.get("test") or None
         if (census.get("coverage_curve") or {}).get("k"):
             out["coverage"] = _to_svg(
-                plot_coverage(census, test["census"] if test else None), "coverage")
+                plot_coverage(census, test["census"] if test else None), "coverage"
+            )
         outputs = results["importance"]["outputs"]
         if outputs:
             out["importance"] = _to_svg(plot_importance(outputs[0]["features"]), "importance")
