@@ -244,33 +244,25 @@ def run_pipeline(config: RunConfig) -> RunResult:
     )
     network = loaded.network
     task = task_for_link(network.output_link, network.output_dim)
-    model_file = config.model_path.name
-    train = load_dataset(
-        config.data_path,
-        name="train",
-        target=config.target,
-        features=config.features,
-        drop=config.drop,
-    )
-    check_dataset_for_model(
-        train,
-        input_dim=network.input_dim,
-        task=task,
-        n_classes=network.output_dim,
-        model_file=model_file,
-    )
-    test = None
-    if config.test_data_path is not None:
-        test = load_dataset(
-            config.test_data_path, name="test", target=config.target, features=train.feature_names
-        )
+
+    def load_checked(
+        path: Path, name: str, features: tuple[str, ...] | None, drop: tuple[str, ...]
+    ) -> Dataset:
+        dataset = load_dataset(path, name=name, target=config.target, features=features, drop=drop)
         check_dataset_for_model(
-            test,
+            dataset,
             input_dim=network.input_dim,
             task=task,
             n_classes=network.output_dim,
-            model_file=model_file,
+            model_file=config.model_path.name,
         )
+        return dataset
+
+    train = load_checked(config.data_path, "train", config.features, config.drop)
+    # The test file must carry the training features; its other columns are not used.
+    test = None
+    if config.test_data_path is not None:
+        test = load_checked(config.test_data_path, "test", train.feature_names, ())
 
     analyses = [_analyse_dataset(config, loaded, task, train)]
     if test is not None:
