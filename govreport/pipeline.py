@@ -294,7 +294,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
     # raw coefficients depend on each feature's unit (ALGORITHMS.md §1.4).
     by_scaled = sorted(importance[0].features, key=lambda f: -f.scaled_pct)
     top_features = [
-        (train.feature_names.index(f.name), f.name, f.raw_pct)
+        (train.feature_names.index(f.name), f.name, f.raw_pct, f.scaled_pct)
         for f in by_scaled[: config.profile_features]
     ]
     profiles = profile_features(

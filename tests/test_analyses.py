@@ -165,7 +165,7 @@ def test_scaled_importance_uses_coefficient_times_feature_std(data) -> None:
 def test_profile_segments_have_the_region_slope_range_and_zero_mean(data) -> None:
     x, _ = data
     extraction = extract_regions(small_network(), x)
-    (profile,) = profile_features(extraction, x, features=[(2, "c", 40.0)], top_regions=4)
+    (profile,) = profile_features(extraction, x, features=[(2, "c", 40.0, 30.0)], top_regions=4)
     assert profile.regions_drawn == 4
     for segment in profile.regions:
         region = segment.rank - 1

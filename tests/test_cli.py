@@ -243,3 +243,43 @@ def test_same_inputs_give_byte_identical_json_and_html(workdir: Path) -> None:
         assert (outputs[0] / file).read_bytes() == (outputs[1] / file).read_bytes()
     results = json.loads((outputs[0] / "results.json").read_text())
     assert results["run"]["run_time"] == "2026-01-01T00:00:00Z"
+
+
+def test_readme_documents_every_option_of_every_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert f"govreport {name}" in readme
+        for param in command.params:
+            for option in param.opts:
+                if option.startswith("--"):
+                    assert f"`{option}" in readme, f"README does not document {name} {option}"
+
+
+def test_state_dict_with_spec_runs_like_the_same_torchscript_model(workdir: Path) -> None:
+    torch.manual_seed(1)
+    layers = [torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 1)]
+    model = torch.nn.Sequential(*layers).eval()
+    torch.save(model.state_dict(), workdir / "weights.pt")
+    (workdir / "spec.yaml").write_text(
+        "spec_version: 1\n"
+        "layers:\n"
+        "  - {type: linear, in: 3, out: 5}\n"
+        "  - {type: relu}\n"
+        "  - {type: linear, in: 5, out: 1}\n"
+        "output_link: sigmoid\n"
+    )
+    save_model(workdir / "model.pt", [*layers, torch.nn.Sigmoid()])
+    policy = lenient_policy(workdir, auc_min=0.1)
+    # run_args points --model at model.pt; the spec run swaps in the state_dict file.
+    spec_args = run_args(workdir, "--policy", policy, "--spec", workdir / "spec.yaml")
+    spec_args[spec_args.index(workdir / "model.pt")] = workdir / "weights.pt"
+    by_spec = invoke(*spec_args)
+    assert by_spec.exit_code == 0, by_spec.output
+    spec_results = json.loads((workdir / "out" / "results.json").read_text())
+    scripted = invoke(*run_args(workdir, "--policy", policy))
+    assert scripted.exit_code == 0, scripted.output
+    script_results = json.loads((workdir / "out" / "results.json").read_text())
+    assert spec_results["inputs"]["model"]["format"] == "state_dict"
+    assert script_results["inputs"]["model"]["format"] == "torchscript"
+    assert spec_results["regions"] == script_results["regions"]
+    assert spec_results["performance"] == script_results["performance"]

@@ -56,8 +56,8 @@ waivers:
 
 KNOWN = (
     "model.conversion_max_abs_error, neurons.dead_share, performance.accuracy, "
-    "performance.auc, performance.log_loss, performance.mae, performance.r2, performance.rmse, regions.count, "
-    "regions.max_abs_error, regions.min_samples_coverage, regions.per_sample, "
+    "performance.auc, performance.log_loss, performance.mae, performance.r2, performance.rmse, "
+    "regions.count, regions.max_abs_error, regions.min_samples_coverage, regions.per_sample, "
     "regions.singleton_share, regions.top10_coverage, regions.unseen_share"
 )
 CHECK_KEYS = "id, metric, dataset, min, max, severity, bands, on_missing, params, refs, description"

@@ -48,10 +48,15 @@ class ProfileSegment:
 
 @dataclass(frozen=True, slots=True)
 class FeatureProfile:
-    """Profile of feature ``feature`` over the ``regions_drawn`` largest regions (output 0)."""
+    """Profile of feature ``feature`` over the ``regions_drawn`` largest regions (output 0).
+
+    ``importance_pct`` is Aletheia's raw importance, ``scaled_importance_pct`` the
+    scale-aware one (coefficient × feature std), both in per cent.
+    """
 
     feature: str
     importance_pct: float
+    scaled_importance_pct: float
     regions_drawn: int
     regions_total: int
     regions: tuple[ProfileSegment, ...]
@@ -70,15 +75,18 @@ def profile_features(
     extraction: RegionExtraction,
     x: FloatArray,
     *,
-    features: Sequence[tuple[int, str, float]],
+    features: Sequence[tuple[int, str, float, float]],
     top_regions: int,
 ) -> tuple[FeatureProfile, ...]:
-    """Profiles of ``features`` — (column index, name, importance %) — over the largest regions."""
+    """Profiles of ``features`` over the largest regions.
+
+    ``features``: (column index, name, raw importance %, scale-aware importance %).
+    """
     table = extraction.table
     drawn = min(top_regions, table.n_regions)
     members, bounds = top_region_members(extraction, drawn)
     profiles = []
-    for column, name, importance in features:
+    for column, name, importance, scaled_importance in features:
         values_all = x[members, column]
         low, high = float(values_all.min()), float(values_all.max())
         pad = 0.1 * (high - low) if high > low else 1.0
@@ -110,6 +118,7 @@ def profile_features(
             FeatureProfile(
                 feature=name,
                 importance_pct=importance,
+                scaled_importance_pct=scaled_importance,
                 regions_drawn=drawn,
                 regions_total=table.n_regions,
                 regions=tuple(segments),

@@ -1175,8 +1175,9 @@ def _profiles_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, 
         if rug:
             lower += "; rug ticks at the distinct values of regions with too few for a density"
         caption = (
-            f"Local linear profile of {feature} (raw importance "
-            f"{fmt_pct(p['importance_pct'])}). Upper panel: the effect w·(x − x̄) of {feature} "
+            f"Local linear profile of {feature} (importance {fmt_pct(p['importance_pct'])} "
+            f"raw, {fmt_pct(p['scaled_importance_pct'])} scale-aware). Upper panel: the "
+            f"effect w·(x − x̄) of {feature} "
             f"inside each of the {fmt_int(p['regions_drawn'])} largest of "
             f"{fmt_int(p['regions_total'])} regions, one segment per region over the range "
             "the region covers, centred on the region's mean; the slope of a segment is the "

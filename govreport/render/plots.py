@@ -306,7 +306,9 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
             label=f"R{r['rank']} (n={int(r['count']):,})",
         )
     ax_top.set_title(
-        f"Feature importance of {feature}: {float(profile['importance_pct']):.1f}%", loc="left"
+        f"Feature importance of {feature}: {float(profile['importance_pct']):.1f}% raw, "
+        f"{float(profile['scaled_importance_pct']):.1f}% scale-aware",
+        loc="left",
     )
     ax_top.set_ylabel(f"centred effect\non {scale}")
     ax_top.grid(True)
