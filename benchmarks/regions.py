@@ -10,18 +10,22 @@ torch's default ``nn.Linear`` init under a fixed seed, ReLU) and the same
 synthetic standard-normal rows, it times in one process, interleaved round by
 round:
 
-- the baseline: a plain torch float64 forward pass over the rows, chunked like
-  the extraction (govreport computes in float64 because it claims exactness);
+- the baseline: a plain torch float64 forward pass (``model(x)`` of an
+  ``nn.Sequential``) over the rows, in chunks of ``--chunk-size`` rows like the
+  extraction (govreport computes in float64 because it claims exactness);
+- the same forward pass in chunks of each ``--baseline-chunks`` size, so that
+  the ratio can also be read against the fastest chunking of the forward pass
+  (the extraction works in cache-sized row blocks inside each chunk);
 - a float32 forward pass, for context only;
 - ``extract_regions(network, x, chunk_size=...)``: patterns, exact grouping,
   exact local models and the exactness check.
 
-It prints the median seconds, the ratio extraction / float64 baseline, the
-regions found, the exactness error (``max_abs_error`` of the extraction, plus an
-independent chunked recomputation ``max |W_r x + b_r - f(x)|`` against the
-baseline's logits) and the peak RSS (``resource.getrusage``). Each network runs
-in its own child process so that its peak RSS is its own; the baseline and
-the extraction of a network always share a process.
+It prints median seconds, the ratio extraction / float64 forward, the regions
+found, the exactness error (the extraction's own ``max_abs_error``, and an
+independent chunked recomputation of ``max |W_r x + b_r - f(x)|`` against the
+baseline's logits) and peak RSS (``resource.getrusage``). Each network runs in
+its own child process so that its peak RSS is its own; the baseline and the
+extraction of a network always share a process.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ import statistics
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -44,7 +50,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly  # noqa: E402
-from govreport.regions import DEFAULT_CHUNK_SIZE, extract_regions  # noqa: E402
+from govreport.regions import DEFAULT_CHUNK_SIZE, RegionExtraction, extract_regions  # noqa: E402
 
 NETWORKS = {"w64": (64, 64, 64), "w256": (256, 256, 256)}
 N_FEATURES = 20
@@ -58,18 +64,18 @@ def build_network(widths: tuple[int, ...]) -> tuple[torch.nn.Sequential, Piecewi
     torch.manual_seed(NET_SEED)
     dims = (N_FEATURES, *widths, N_OUTPUTS)
     layers: list[torch.nn.Module] = []
-    for index, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
+    for index, (n_in, n_out) in enumerate(pairwise(dims)):
         if index:
             layers.append(torch.nn.ReLU())
         layers.append(torch.nn.Linear(n_in, n_out))
     model = torch.nn.Sequential(*layers).eval()
-    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     maps = tuple(
         AffineMap(
             weight=readonly(m.weight.detach().double().numpy()),
             bias=readonly(m.bias.detach().double().numpy()),
         )
-        for m in linears
+        for m in model
+        if isinstance(m, torch.nn.Linear)
     )
     network = PiecewiseLinearNetwork(
         affine_maps=maps, negative_slopes=(0.0,) * len(widths), output_link="identity"
@@ -91,10 +97,11 @@ def forward_chunked(model: torch.nn.Module, x: torch.Tensor, chunk_size: int) ->
     return out
 
 
-def independent_error(extraction, x: np.ndarray, reference: np.ndarray, chunk_size: int) -> float:
+def independent_error(
+    extraction: RegionExtraction, x: np.ndarray, reference: np.ndarray, chunk_size: int
+) -> float:
     """max |W_r x + b_r - f(x)| against the baseline's float64 logits, in chunks."""
-    weights = np.asarray(extraction.table.weights)
-    biases = np.asarray(extraction.table.biases)
+    weights, biases = extraction.table.weights, extraction.table.biases
     worst = 0.0
     for start in range(0, x.shape[0], chunk_size):
         stop = min(start + chunk_size, x.shape[0])
@@ -104,88 +111,96 @@ def independent_error(extraction, x: np.ndarray, reference: np.ndarray, chunk_si
     return worst
 
 
-def run_network(name: str, args: argparse.Namespace) -> dict[str, object]:
+def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, network = build_network(NETWORKS[name])
+    widths = NETWORKS[name]
+    model64, network = build_network(widths)
+    model64 = model64.double()
+    model32 = build_network(widths)[0].float()
     x = np.random.default_rng(DATA_SEED).standard_normal((args.rows, N_FEATURES))
-    x_tensor = torch.from_numpy(x)
-    x32 = x_tensor.float()
-    model64 = model.double()  # in place; same parameters as ``network``
-    model32 = torch.nn.Sequential(*[m for m in model64]).float() if False else None
-    _, model32_source = build_network(NETWORKS[name])  # keep types simple for mypy
-    del model32, model32_source
-    model32 = build_network(NETWORKS[name])[0].float()
+    x64 = torch.from_numpy(x)
+    x32 = x64.float()
+    baseline_chunks = sorted({args.chunk_size, *args.baseline_chunks})
 
     # Warm up (allocator, thread pool, lazy imports) on a small slice.
-    warm = min(args.rows, args.chunk_size)
-    forward_chunked(model64, x_tensor[:warm], args.chunk_size)
+    warm = min(args.rows, 20_000)
+    for size in baseline_chunks:
+        forward_chunked(model64, x64[:warm], size)
     forward_chunked(model32, x32[:warm], args.chunk_size)
     extract_regions(network, x[:warm], chunk_size=args.chunk_size)
 
-    times: dict[str, list[float]] = {"f64": [], "f32": [], "extract": []}
-    rss_before_extraction = 0.0
+    f64: dict[int, list[float]] = {size: [] for size in baseline_chunks}
+    f32: list[float] = []
+    extract: list[float] = []
+    rss_before = peak_rss_mib()
     extraction = None
-    reference = None
+    reference = forward_chunked(model64, x64, args.chunk_size).numpy()
     for _ in range(args.rounds):
         extraction = None  # free the previous round's result before timing again
-        start = time.perf_counter()
-        reference = forward_chunked(model64, x_tensor, args.chunk_size)
-        times["f64"].append(time.perf_counter() - start)
-
+        for size in baseline_chunks:
+            start = time.perf_counter()
+            forward_chunked(model64, x64, size)
+            f64[size].append(time.perf_counter() - start)
         start = time.perf_counter()
         forward_chunked(model32, x32, args.chunk_size)
-        times["f32"].append(time.perf_counter() - start)
-
-        rss_before_extraction = max(rss_before_extraction, peak_rss_mib())
+        f32.append(time.perf_counter() - start)
         start = time.perf_counter()
         extraction = extract_regions(network, x, chunk_size=args.chunk_size)
-        times["extract"].append(time.perf_counter() - start)
-    assert extraction is not None and reference is not None
+        extract.append(time.perf_counter() - start)
+    assert extraction is not None
     peak = peak_rss_mib()
-    check = independent_error(extraction, x, reference.numpy(), args.chunk_size)
-    median = {key: statistics.median(value) for key, value in times.items()}
+    f64_median = {size: statistics.median(times) for size, times in f64.items()}
+    best_size = min(f64_median, key=f64_median.__getitem__)
+    extract_s = statistics.median(extract)
+    same = f64_median[args.chunk_size]
     return {
         "network": name,
-        "widths": list(NETWORKS[name]),
+        "widths": list(widths),
         "rows": args.rows,
         "regions": extraction.table.n_regions,
-        "f64_s": median["f64"],
-        "f32_s": median["f32"],
-        "extract_s": median["extract"],
-        "ratio": median["extract"] / median["f64"],
-        "ratio_f32": median["extract"] / median["f32"],
+        "chunk_size": args.chunk_size,
+        "f64_s": same,
+        "extract_s": extract_s,
+        "ratio": extract_s / same,
+        "best_f64_chunk": best_size,
+        "best_f64_s": f64_median[best_size],
+        "ratio_best": extract_s / f64_median[best_size],
+        "f32_s": statistics.median(f32),
         "max_abs_error": extraction.max_abs_error,
-        "independent_error": check,
-        "rss_before_mib": rss_before_extraction,
+        "independent_error": independent_error(extraction, x, reference, args.chunk_size),
+        "rss_before_mib": rss_before,
         "peak_rss_mib": peak,
         "threads": torch.get_num_threads(),
-        "chunk_size": args.chunk_size,
-        "all_times": times,
+        "times": {"f64": {str(k): v for k, v in f64.items()}, "f32": f32, "extract": extract},
     }
 
 
-def print_table(rows: list[dict[str, object]]) -> None:
+def print_table(results: list[dict[str, Any]]) -> None:
     header = (
-        f"{'network':<16}{'rows':>10}{'regions':>10}{'f64 fwd s':>11}{'extract s':>11}"
-        f"{'ratio':>8}{'max err':>10}{'indep err':>10}{'RSS pre MiB':>12}{'peak MiB':>10}"
+        f"{'network':<15}{'rows':>10}{'regions':>10}{'fwd f64 s':>10}{'extract s':>10}"
+        f"{'ratio':>7}{'best fwd s':>15}{'ratio':>7}{'max err':>9}{'indep err':>10}"
+        f"{'RSS pre':>9}{'peak RSS':>9}"
     )
     print(header)
     print("-" * len(header))
-    for r in rows:
-        label = "[" + ",".join(str(w) for w in r["widths"]) + "]"  # type: ignore[union-attr]
+    for r in results:
+        label = "[" + ",".join(str(w) for w in r["widths"]) + "]"
+        best = f"{r['best_f64_s']:.3f} @{r['best_f64_chunk']}"
         print(
-            f"{label:<16}{r['rows']:>10,}{r['regions']:>10,}{r['f64_s']:>11.3f}"
-            f"{r['extract_s']:>11.3f}{r['ratio']:>7.2f}x{r['max_abs_error']:>10.1e}"
-            f"{r['independent_error']:>10.1e}{r['rss_before_mib']:>12.0f}{r['peak_rss_mib']:>10.0f}"
+            f"{label:<15}{r['rows']:>10,}{r['regions']:>10,}{r['f64_s']:>10.3f}"
+            f"{r['extract_s']:>10.3f}{r['ratio']:>6.2f}x{best:>15}{r['ratio_best']:>6.2f}x"
+            f"{r['max_abs_error']:>9.1e}{r['independent_error']:>10.1e}"
+            f"{r['rss_before_mib']:>6.0f}MiB{r['peak_rss_mib']:>6.0f}MiB"
         )
     print()
     print("float32 forward, for context only (govreport computes in float64):")
-    for r in rows:
-        label = "[" + ",".join(str(w) for w in r["widths"]) + "]"  # type: ignore[union-attr]
+    for r in results:
+        label = "[" + ",".join(str(w) for w in r["widths"]) + "]"
         print(
-            f"  {label:<16} f32 fwd {r['f32_s']:.3f} s, f64/f32 {r['f64_s'] / r['f32_s']:.2f}x, "
-            f"extraction / f32 forward {r['ratio_f32']:.2f}x"
+            f"  {label:<15} f32 fwd {r['f32_s']:.3f} s (chunks of {r['chunk_size']}); "
+            f"f64/f32 forward {r['f64_s'] / r['f32_s']:.2f}x; "
+            f"extraction / f32 forward {r['extract_s'] / r['f32_s']:.2f}x"
         )
 
 
@@ -193,32 +208,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=lambda s: int(float(s)), default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    parser.add_argument(
+        "--baseline-chunks",
+        type=int,
+        nargs="*",
+        default=[1024, 4096],
+        help="extra chunk sizes for the float64 forward pass (the best one is reported too)",
+    )
     parser.add_argument("--networks", nargs="+", choices=sorted(NETWORKS), default=list(NETWORKS))
     parser.add_argument("--json", action="store_true", help="print JSON results only")
-    parser.add_argument(
-        "--in-process", action="store_true", help="run all networks in this process"
-    )
     args = parser.parse_args()
 
-    results: list[dict[str, object]] = []
-    if args.in_process or len(args.networks) == 1:
-        results = [run_network(name, args) for name in args.networks]
-    else:
+    if len(args.networks) == 1:
+        results = [run_network(args.networks[0], args)]
+    else:  # one child process per network, so that each peak RSS is the network's own
+        results = []
         for name in args.networks:
             command = [sys.executable, __file__, "--json", "--networks", name]
             command += ["--rows", str(args.rows), "--rounds", str(args.rounds)]
             command += ["--threads", str(args.threads), "--chunk-size", str(args.chunk_size)]
-            done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)
+            command += ["--baseline-chunks", *map(str, args.baseline_chunks)]
+            done = subprocess.run(
+                command, check=True, capture_output=True, text=True, env=os.environ
+            )
             results.extend(json.loads(done.stdout))
     if args.json:
         print(json.dumps(results))
         return
+    threads = args.threads or torch.get_num_threads()
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads() if not args.threads else args.threads}"
-        f" threads, chunk_size {args.chunk_size}, median of {args.rounds} interleaved rounds, "
-        f"d = {N_FEATURES}, K = {N_OUTPUTS}"
+        f"torch {torch.__version__}, {threads} threads, chunk_size {args.chunk_size}, "
+        f"median of {args.rounds} interleaved rounds, d = {N_FEATURES}, K = {N_OUTPUTS}"
     )
     print_table(results)
 

@@ -186,7 +186,8 @@ def source_logits(model: LoadedModel, x: np.ndarray, chunk_size: int = 65536) ->
     out = np.empty((data.shape[0], k), dtype=np.float64)
     with torch.no_grad():
         for start in range(0, data.shape[0], chunk_size):
-            chunk = torch.from_numpy(data[start : start + chunk_size])
+            # A copy: x is read-only by design, and torch wants writable memory for a tensor.
+            chunk = torch.from_numpy(data[start : start + chunk_size].copy())
             result = model.source_module(chunk)
             out[start : start + chunk.shape[0]] = result.detach().cpu().numpy().reshape(-1, k)
     return out

@@ -22,8 +22,12 @@ only, never on the forward values, so the exactness check
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,14 +42,26 @@ UInt64Array = npt.NDArray[np.uint64]
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-DEFAULT_CHUNK_SIZE = 65_536
+DEFAULT_CHUNK_SIZE = 16_384
+# Inner row blocks of the forward and backward passes: about this many bytes of float64
+# activations per layer, so that they stay in cache (see BENCHMARKS.md).
+_BLOCK_BYTES = 1 << 21
+# extract_regions gathers the regions of its chunks in blocks of about this many bytes.
+_REGION_BLOCK_BYTES = 1 << 30
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _HASH_SEED = np.uint64(0x243F6A8885A308D3)
-_ONE = torch.tensor(1.0, dtype=torch.float64)
 # The per-region arrays of a RegionPartial (the rest are per-partial totals).
 _REGION_FIELDS = (
-    "patterns", "hashes", "counts", "first_rows", "sum_x", "response_mean", "response_m2",
-    "weights", "biases", "constant",
+    "patterns",
+    "hashes",
+    "counts",
+    "first_rows",
+    "sum_x",
+    "response_mean",
+    "response_m2",
+    "weights",
+    "biases",
+    "constant",
 )
 
 
@@ -182,7 +198,10 @@ def hash_patterns(patterns: UInt8Array) -> UInt64Array:
 
 
 def _pattern_words(patterns: UInt8Array) -> UInt64Array:
-    """(n, B) uint8 -> (n, ceil(B / 8)) uint64 little-endian words, zero-padded (a view if B % 8 == 0)."""
+    """(n, B) uint8 -> (n, ceil(B / 8)) uint64 little-endian words, zero-padded.
+
+    A view when B is a multiple of 8 (no copy).
+    """
     n_rows, n_bytes = patterns.shape
     n_words = max(1, -(-n_bytes // 8))
     if n_bytes == n_words * 8 and patterns.flags.c_contiguous:
@@ -201,13 +220,17 @@ def group_patterns(patterns: UInt8Array, hashes: UInt64Array) -> tuple[Int64Arra
     bytes against its group's first row; on a collision it falls back to an
     exact sort of the bytes.
     """
+    n_rows = hashes.shape[0]
+    ordered = np.sort(hashes)  # a vectorised sort is ~7x faster than a hash table here
+    if not (ordered[1:] == ordered[:-1]).any():
+        # All hashes distinct (usual with R ≈ N): every row is its own group, in order, and
+        # rows with distinct hashes have distinct bytes, so there is nothing to verify.
+        identity = np.arange(n_rows, dtype=np.int64)
+        return identity, identity.copy()
+    del ordered
     codes, _ = pd.factorize(hashes, sort=False)
     codes = codes.astype(np.int64, copy=False)
-    n_rows = codes.size
-    n_groups = int(codes.max()) + 1 if n_rows else 0
-    if n_groups == n_rows:
-        # Every row is its own group (codes == arange): nothing was merged, nothing to verify.
-        return codes, np.arange(n_rows, dtype=np.int64)
+    n_groups = int(codes.max()) + 1
     first = np.empty(n_groups, dtype=np.int64)
     first[codes[::-1]] = np.arange(n_rows - 1, -1, -1, dtype=np.int64)
     # Only rows merged into an earlier row's group need their bytes compared.
@@ -231,21 +254,34 @@ def _group_patterns_exactly(patterns: UInt8Array) -> tuple[Int64Array, Int64Arra
     return renumber[inverse.ravel()].astype(np.int64), first_sorted[appearance].astype(np.int64)
 
 
-def _forward_with_patterns(
-    net: TorchNetwork, x: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _block_rows(net: TorchNetwork, n_out: int = 1) -> int:
+    """Rows per block so that one layer's float64 block (rows x width x n_out) stays in cache."""
+    widest = max((w.shape[1] for w in net.weights), default=1)
+    widest = max(widest, net.weights[-1].shape[0])
+    return max(64, _BLOCK_BYTES // (8 * n_out * widest))
+
+
+def _forward_with_patterns(net: TorchNetwork, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward pass recording the pattern. x: (n, d) -> (logits (n, K), on (n, H) bool)."""
-    on = np.empty((x.shape[0], sum(net.hidden_widths)), dtype=np.bool_)
-    activation = x
-    offset = 0
-    for weight, bias, slope in zip(net.weights[:-1], net.biases[:-1], net.negative_slopes):
-        pre = F.linear(activation, weight, bias)
-        width = pre.shape[1]
-        # numpy's comparison writes the bools straight into the pattern (no temporary).
-        np.greater(pre.numpy(), 0.0, out=on[:, offset : offset + width])
-        offset += width
-        activation = pre.clamp_min_(0.0) if slope == 0.0 else F.leaky_relu_(pre, slope)
-    logits = F.linear(activation, net.weights[-1], net.biases[-1])
+    n_rows = x.shape[0]
+    on = np.empty((n_rows, sum(net.hidden_widths)), dtype=np.bool_)
+    out_weight, out_bias = net.weights[-1], net.biases[-1]
+    logits = torch.empty((n_rows, out_weight.shape[0]), dtype=torch.float64)
+    block = _block_rows(net)
+    # Row blocks keep each layer's activations in cache (BLAS is much faster on them).
+    for start in range(0, n_rows, block):
+        stop = min(start + block, n_rows)
+        activation = x[start:stop]
+        offset = 0
+        layers = zip(net.weights[:-1], net.biases[:-1], net.negative_slopes, strict=True)
+        for weight, bias, slope in layers:
+            pre = F.linear(activation, weight, bias)
+            width = pre.shape[1]
+            # numpy's comparison writes the bools straight into the pattern (no temporary).
+            np.greater(pre.numpy(), 0.0, out=on[start:stop, offset : offset + width])
+            offset += width
+            activation = pre.clamp_min_(0.0) if slope == 0.0 else F.leaky_relu_(pre, slope)
+        torch.addmm(out_bias, activation, out_weight.t(), out=logits[start:stop])
     return logits, torch.from_numpy(on)
 
 
@@ -258,29 +294,48 @@ def local_models(net: TorchNetwork, on: torch.Tensor) -> tuple[torch.Tensor, tor
     n_patterns = on.shape[0]
     out_weight, out_bias = net.weights[-1], net.biases[-1]
     n_out = out_weight.shape[0]
-    masks = on.numpy()
+    n_in = net.weights[0].shape[1]
+    # 0/1 bytes: numpy multiplies float64 by uint8 faster than by bool, same values.
+    masks = on.numpy().view(np.uint8)
     offsets = np.cumsum((0, *net.hidden_widths))
-    bias = out_bias.expand(n_patterns, n_out).clone()  # (G, K)
-    gradient = out_weight.expand(n_patterns, -1, -1)  # (G, K, n_L), a view until masked
-    for layer in range(len(net.hidden_widths) - 1, -1, -1):
-        mask = masks[:, None, offsets[layer] : offsets[layer + 1]]  # (G, 1, n_l)
-        slope = net.negative_slopes[layer]
-        # D^(l): 1 for active units, 0 (ReLU) or the slope in float64 (leaky) for inactive
-        # ones; numpy multiplies by the bool mask without a float copy of it.
-        gate = mask if slope == 0.0 else np.where(mask, 1.0, slope)
-        if layer == len(net.hidden_widths) - 1:
-            gradient = torch.from_numpy(np.multiply(gradient.numpy(), gate))
-        else:
-            values = gradient.numpy()
-            np.multiply(values, gate, out=values)
-        bias += gradient @ net.biases[layer]
-        weight = net.weights[layer]
-        gradient = (gradient.reshape(-1, weight.shape[0]) @ weight).reshape(
-            n_patterns, n_out, weight.shape[1]
-        )
+    weights = torch.empty((n_patterns, n_out, n_in), dtype=torch.float64)
+    biases = torch.empty((n_patterns, n_out), dtype=torch.float64)
     if not net.hidden_widths:
-        gradient = gradient.clone()
-    return gradient, bias
+        weights.copy_(out_weight)
+        biases.copy_(out_bias)
+        return weights, biases
+    last = len(net.hidden_widths) - 1
+    # G @ W^(l) as F.linear(G, W^(l)^T): BLAS prefers this layout (same products).
+    transposed = [weight.t().contiguous() for weight in net.weights[:-1]]
+    block = max(1, min(_block_rows(net, n_out), n_patterns))
+    masked_out = np.empty((block, n_out, net.hidden_widths[-1]), dtype=np.float64)
+    # Row blocks keep the (rows, K, width) products in cache.
+    for start in range(0, n_patterns, block):
+        stop = min(start + block, n_patterns)
+        rows = stop - start
+        bias = biases[start:stop].view(rows * n_out)  # accumulated in place
+        bias.copy_(out_bias.repeat(rows))
+        gradient = None
+        for layer in range(last, -1, -1):
+            mask = masks[start:stop, None, offsets[layer] : offsets[layer + 1]]
+            slope = net.negative_slopes[layer]
+            # D^(l): 1 for active units, 0 (ReLU) or the slope in float64 (leaky) for
+            # inactive ones.
+            gate = mask if slope == 0.0 else np.where(mask, 1.0, slope)
+            if gradient is None:
+                values = np.multiply(out_weight.numpy(), gate, out=masked_out[:rows])
+            else:
+                values = gradient.numpy()
+                np.multiply(values, gate, out=values)
+            flat = torch.from_numpy(values).view(rows * n_out, -1)  # (rows K, n_l)
+            torch.addmv(bias, flat, net.biases[layer], out=bias)
+            if layer:
+                gradient = F.linear(flat, transposed[layer]).view(rows, n_out, -1)
+            else:
+                # (d, rows K) then transposed into place: faster than a (rows K, d) product.
+                product = transposed[0] @ flat.t()
+                weights[start:stop].view(rows * n_out, n_in).copy_(product.t())
+    return weights, biases
 
 
 def _constant_patterns(net: TorchNetwork, on: torch.Tensor) -> BoolArray:
@@ -299,6 +354,17 @@ def _group_sums(codes: torch.Tensor, n_groups: int, values: torch.Tensor) -> tor
     return out.index_add_(0, codes, values)
 
 
+def _as_tensor(array: FloatArray) -> torch.Tensor:
+    """A float64 torch view of ``array``; a copy if it is read-only (torch needs writable memory).
+
+    The inputs are read-only by design (Dataset.x); the chunk copy costs ~1 ms per 16k rows.
+    """
+    contiguous = np.ascontiguousarray(array, dtype=np.float64)
+    if not contiguous.flags.writeable:
+        contiguous = contiguous.copy()
+    return torch.from_numpy(contiguous)
+
+
 def extract_chunk(
     net: TorchNetwork,
     x: FloatArray,
@@ -311,7 +377,7 @@ def extract_chunk(
     x: (n, d) float64; response: (n, C) float64 or None; ``row_offset`` is the
     global index of the chunk's first row (for the deterministic tie-break).
     """
-    x_tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    x_tensor = _as_tensor(x)
     n_rows = x_tensor.shape[0]
     with torch.no_grad():
         logits, on = _forward_with_patterns(net, x_tensor)
@@ -340,7 +406,7 @@ def extract_chunk(
             mean = torch.zeros((n_groups, 0), dtype=torch.float64)
             m2 = torch.zeros((n_groups, 0), dtype=torch.float64)
         else:
-            values = torch.from_numpy(np.ascontiguousarray(response, dtype=np.float64))
+            values = _as_tensor(response)
             mean = _group_sums(codes, n_groups, values) / counts.unsqueeze(1)
             m2 = _group_sums(codes, n_groups, (values - mean[codes]) ** 2)
     partial = RegionPartial(
@@ -411,7 +477,8 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
     """
     if not partials:
         raise ValueError("merge_partials needs at least one partial")
-    def joined(field: str) -> npt.NDArray[np.generic]:
+
+    def joined(field: str) -> Any:  # the field's own array type
         arrays = [getattr(p, field) for p in partials]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
@@ -469,7 +536,7 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
         max_abs_error=max(p.max_abs_error for p in partials),
     )
     boundaries = np.cumsum([0] + [p.n_regions for p in partials])
-    maps = [codes_np[start:stop] for start, stop in zip(boundaries[:-1], boundaries[1:])]
+    maps = [codes_np[start:stop] for start, stop in pairwise(boundaries)]
     return merged, maps
 
 
@@ -481,28 +548,129 @@ def order_regions(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
     order = np.lexsort((partial.first_rows, -partial.counts))
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    counts = partial.counts[order]
+    # At R ≈ N every count is 1 and the order is usually the identity: then the table
+    # takes the partial's arrays as they are instead of copying ~R * (K + 1) * d floats.
+    in_order = bool((rank == np.arange(order.size)).all())
+
+    def take(array: np.ndarray) -> np.ndarray:
+        return array if in_order else array[order]
+
+    counts = take(partial.counts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        std = np.sqrt(partial.response_m2[order] / (counts[:, None] - 1).astype(np.float64))
+        std = np.sqrt(take(partial.response_m2) / (counts[:, None] - 1).astype(np.float64))
     std[counts == 1] = np.nan
     table = RegionTable(
-        patterns=partial.patterns[order],
-        hashes=partial.hashes[order],
+        patterns=take(partial.patterns),
+        hashes=take(partial.hashes),
         counts=counts,
-        first_rows=partial.first_rows[order],
-        centers=partial.sum_x[order] / counts[:, None],
-        response_mean=partial.response_mean[order],
+        first_rows=take(partial.first_rows),
+        centers=take(partial.sum_x) / counts[:, None],
+        response_mean=take(partial.response_mean),
         response_std=std,
-        weights=partial.weights[order],
-        biases=partial.biases[order],
-        constant=partial.constant[order],
+        weights=take(partial.weights),
+        biases=take(partial.biases),
+        constant=take(partial.constant),
     )
     for array in (
-        table.patterns, table.hashes, table.counts, table.first_rows, table.centers,
-        table.response_mean, table.response_std, table.weights, table.biases, table.constant,
+        table.patterns,
+        table.hashes,
+        table.counts,
+        table.first_rows,
+        table.centers,
+        table.response_mean,
+        table.response_std,
+        table.weights,
+        table.biases,
+        table.constant,
     ):
         array.setflags(write=False)
     return table, rank.astype(np.int64)
+
+
+class _RegionBlocks:
+    """The per-region arrays of successive partials, copied into preallocated blocks.
+
+    Saves holding every chunk's partial plus their concatenation: with R ≈ N the
+    per-region arrays are most of the memory. A block holds up to ``block_rows``
+    regions; pages of a block that no region reaches are never touched.
+    """
+
+    def __init__(self, block_rows: int) -> None:
+        self.block_rows = block_rows
+        self.blocks: list[dict[str, npt.NDArray[np.generic]]] = []
+        self.used = 0  # regions in the last block
+
+    def append(self, partial: RegionPartial) -> None:
+        offset = 0
+        while offset < partial.n_regions:
+            if not self.blocks or self.used == self.block_rows:
+                self.blocks.append(
+                    {
+                        field: np.empty(
+                            (self.block_rows, *getattr(partial, field).shape[1:]),
+                            dtype=getattr(partial, field).dtype,
+                        )
+                        for field in _REGION_FIELDS
+                    }
+                )
+                self.used = 0
+            take = min(partial.n_regions - offset, self.block_rows - self.used)
+            block = self.blocks[-1]
+            for field in _REGION_FIELDS:
+                block[field][self.used : self.used + take] = getattr(partial, field)[
+                    offset : offset + take
+                ]
+            self.used += take
+            offset += take
+
+    def joined(self, empty: RegionPartial) -> dict[str, Any]:
+        """All regions appended so far, field by field (``empty``: a partial for dtypes)."""
+        if not self.blocks:
+            return {field: getattr(empty, field) for field in _REGION_FIELDS}
+        sizes = [self.block_rows] * (len(self.blocks) - 1) + [self.used]
+        fields: dict[str, Any] = {}
+        for field in _REGION_FIELDS:
+            parts = [block[field][:size] for block, size in zip(self.blocks, sizes, strict=True)]
+            fields[field] = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            for block in self.blocks:
+                del block[field]  # free this field of every block before joining the next
+        self.blocks.clear()
+        return fields
+
+
+def _map_chunks(
+    net: TorchNetwork, x: FloatArray, response: FloatArray | None, chunk_size: int
+) -> Iterator[tuple[int, ChunkExtraction]]:
+    """``(start, extract_chunk(...))`` for the chunks of ``x`` in order.
+
+    With T > 1 torch threads, T chunks run at once, each on one thread: chunks are
+    independent, and the numpy steps (patterns, grouping, masks) are single-threaded,
+    so this uses the cores better than threading inside each matrix product. Torch's
+    thread setting is restored afterwards. At most 2T chunks are in flight.
+    """
+    n_samples = int(x.shape[0])
+    starts = range(0, max(n_samples, 1), chunk_size)
+
+    def run(start: int) -> tuple[int, ChunkExtraction]:
+        stop = min(start + chunk_size, n_samples)
+        chunk_response = None if response is None else response[start:stop]
+        return start, extract_chunk(net, x[start:stop], chunk_response, row_offset=start)
+
+    threads = torch.get_num_threads()
+    if threads <= 1 or len(starts) < threads:  # too few chunks: thread inside each one
+        yield from map(run, starts)
+        return
+    try:
+        with ThreadPoolExecutor(threads, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            pending: deque[Future[tuple[int, ChunkExtraction]]] = deque()
+            for start in starts:
+                pending.append(pool.submit(run, start))
+                if len(pending) >= 2 * threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def extract_regions(
@@ -522,39 +690,40 @@ def extract_regions(
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
     net = TorchNetwork.from_network(network)
     n_samples = int(x.shape[0])
-    logits = np.empty((n_samples, net.weights[-1].shape[0]), dtype=np.float64)
+    n_out = net.weights[-1].shape[0]
+    n_in = net.weights[0].shape[1]
+    n_response = 0 if response is None else int(np.shape(response)[1])
+    logits = np.empty((n_samples, n_out), dtype=np.float64)
     row_codes = np.empty(n_samples, dtype=np.int64)  # region of each row in `joined` below
-    pieces: dict[str, list[npt.NDArray[np.generic]]] = {field: [] for field in _REGION_FIELDS}
+    # Bytes of one region's arrays (patterns, hashes, counts, first_rows, sum_x, means,
+    # weights, biases, constant); blocks of about _REGION_BLOCK_BYTES, N regions at most.
+    region_bytes = sum(net.hidden_widths) // 8 + 34 + 8 * (n_in + 2 * n_response + n_out * n_in)
+    blocks = _RegionBlocks(
+        max(1, min(n_samples, max(chunk_size, _REGION_BLOCK_BYTES // region_bytes)))
+    )
     neuron_on_counts = np.zeros(sum(net.hidden_widths), dtype=np.int64)
     max_abs_error = 0.0
     n_regions = 0
-    for start in range(0, max(n_samples, 1), chunk_size):
-        stop = min(start + chunk_size, n_samples)
-        chunk_response = None if response is None else response[start:stop]
-        chunk = extract_chunk(net, x[start:stop], chunk_response, row_offset=start)
+    for start, chunk in _map_chunks(net, x, response, chunk_size):
+        stop = start + chunk.row_regions.shape[0]
         partial = chunk.partial
-        for field, arrays in pieces.items():
-            arrays.append(getattr(partial, field))
+        blocks.append(partial)
         neuron_on_counts += partial.neuron_on_counts
         max_abs_error = max(max_abs_error, partial.max_abs_error)
         logits[start:stop] = chunk.logits
         np.add(chunk.row_regions, n_regions, out=row_codes[start:stop])
         n_regions += partial.n_regions
+        last = partial
         del chunk, partial
-    # The chunks' partials, concatenated one field at a time (each field's pieces are freed
-    # as soon as it is joined), then merged as one partial: the same result as
-    # merge_partials over the chunk partials, without holding two copies of every field.
-    fields = {}
-    for field, arrays in pieces.items():
-        fields[field] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        arrays.clear()
+    # All chunks as one partial, merged: the same result as merge_partials over the
+    # chunk partials, without holding the partials and their concatenation at once.
     joined = RegionPartial(
-        **fields,
+        **blocks.joined(last),
         neuron_on_counts=neuron_on_counts,
         n_rows=n_samples,
         max_abs_error=max_abs_error,
     )
-    del fields
+    del last
     merged, (joined_to_merged,) = merge_partials([joined])
     del joined
     table, rank = order_regions(merged)
@@ -581,7 +750,7 @@ def match_patterns(reference: RegionTable, query: RegionTable) -> Int64Array:
     """
     index = pd.Index(reference.hashes)
     if index.is_unique:
-        found = index.get_indexer(query.hashes).astype(np.int64)
+        found = index.get_indexer(pd.Index(query.hashes)).astype(np.int64)
         hit = found >= 0
         same = np.zeros(found.shape, dtype=bool)
         same[hit] = (reference.patterns[found[hit]] == query.patterns[hit]).all(axis=1)
