@@ -121,6 +121,7 @@ def select_features(
     target: str,
     features: Sequence[str] | None,
     drop: Sequence[str],
+    features_origin: str = "from --features",
 ) -> tuple[str, ...]:
     """The feature columns: ``features`` if given, else every column but target and ``drop``."""
     columns = list(frame.columns)
@@ -139,7 +140,7 @@ def select_features(
         missing = [name for name in features if name not in frame.columns]
         if missing:
             raise DataError(
-                f"{path}: feature column '{missing[0]}' (from --features) not found; "
+                f"{path}: feature column '{missing[0]}' ({features_origin}) not found; "
                 f"columns are: {shown}"
             )
         if target in features:
@@ -188,14 +189,18 @@ def load_dataset(
     target: str,
     features: Sequence[str] | None = None,
     drop: Sequence[str] = (),
+    features_origin: str = "from --features",
 ) -> Dataset:
     """Read and check one data file.
 
     Returns a :class:`Dataset` whose ``x`` is (N, d) float64 in the order of the
-    selected features. Raises :class:`DataError` on any problem.
+    selected features. Raises :class:`DataError` on any problem; ``features_origin``
+    says in error messages where an explicit feature list came from.
     """
     frame = read_table(path)
-    feature_names = select_features(frame, path, target=target, features=features, drop=drop)
+    feature_names = select_features(
+        frame, path, target=target, features=features, drop=drop, features_origin=features_origin
+    )
     if not feature_names:
         raise DataError(f"{path}: no feature columns are left after removing the target and --drop")
     x = np.empty((frame.shape[0], len(feature_names)), dtype=np.float64)

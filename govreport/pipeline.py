@@ -246,9 +246,20 @@ def run_pipeline(config: RunConfig) -> RunResult:
     task = task_for_link(network.output_link, network.output_dim)
 
     def load_checked(
-        path: Path, name: str, features: tuple[str, ...] | None, drop: tuple[str, ...]
+        path: Path,
+        name: str,
+        features: tuple[str, ...] | None,
+        drop: tuple[str, ...],
+        origin: str = "from --features",
     ) -> Dataset:
-        dataset = load_dataset(path, name=name, target=config.target, features=features, drop=drop)
+        dataset = load_dataset(
+            path,
+            name=name,
+            target=config.target,
+            features=features,
+            drop=drop,
+            features_origin=origin,
+        )
         check_dataset_for_model(
             dataset,
             input_dim=network.input_dim,
@@ -262,7 +273,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
     # The test file must carry the training features; its other columns are not used.
     test = None
     if config.test_data_path is not None:
-        test = load_checked(config.test_data_path, "test", train.feature_names, ())
+        test = load_checked(
+            config.test_data_path, "test", train.feature_names, (), "a feature of the training data"
+        )
 
     analyses = [_analyse_dataset(config, loaded, task, train)]
     if test is not None:

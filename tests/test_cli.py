@@ -283,3 +283,11 @@ def test_state_dict_with_spec_runs_like_the_same_torchscript_model(workdir: Path
     assert script_results["inputs"]["model"]["format"] == "torchscript"
     assert spec_results["regions"] == script_results["regions"]
     assert spec_results["performance"] == script_results["performance"]
+
+
+def test_test_data_missing_a_training_feature_is_an_error_naming_it(workdir: Path) -> None:
+    (workdir / "test.csv").write_text("id,a,c,y\n1,0.5,1.0,1\n")
+    result = invoke(*run_args(workdir, "--test-data", workdir / "test.csv"))
+    assert result.exit_code == 2, result.output
+    assert "feature column 'b' (a feature of the training data) not found" in result.output
+    assert not (workdir / "out").exists()
