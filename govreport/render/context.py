@@ -22,25 +22,41 @@ prints a sentence saying the results file holds nothing for it.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from govreport.errors import InputError
+from govreport.render.formatting import (
+    DASH,
+    Numbering,
+    TableCounter,
+    badge,
+    fmt_bool,
+    fmt_bound,
+    fmt_bytes,
+    fmt_int,
+    fmt_metric,
+    fmt_num,
+    fmt_pct,
+    fmt_sci,
+    fmt_share,
+    have,
+    is_missing,
+    make_table,
+    metric_label,
+    severity_label,
+    short_hash,
+)
 
 __all__ = ["ResultsError", "build_context"]
 
 SCHEMA_VERSION = 1
-DASH = "—"
 #: Waivers that expire within this many days of the run date are flagged "expiring soon".
 EXPIRY_WARNING_DAYS = 90
 #: Largest number of rows printed in the feature-importance table (the rest stay in results.json).
 IMPORTANCE_TABLE_ROWS = 30
 #: Bars drawn in the feature-importance figure (plots.py uses the same constant).
 IMPORTANCE_FIGURE_BARS = 15
-#: Tables with at most this many rows are kept on one page; longer ones break and repeat
-#: their header.
-KEEP_TOGETHER_ROWS = 18
 
 _REQUIRED_KEYS = (
     "schema_version",
@@ -58,17 +74,7 @@ _REQUIRED_KEYS = (
     "pending",
 )
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
-_METRIC_LABELS = {
-    "auc": "AUC",
-    "accuracy": "Accuracy",
-    "log_loss": "Log loss",
-    "rmse": "RMSE",
-    "r2": "R²",
-    "mae": "MAE",
-    "mse": "MSE",
-}
 _METRIC_ORDER = ("auc", "accuracy", "log_loss", "rmse", "mae", "mse", "r2")
 
 _STATUS_BADGES = {
@@ -104,216 +110,6 @@ _PENDING_SLOTS = {
 
 class ResultsError(InputError):
     """The results dict does not follow the results.json contract (schema 1)."""
-
-
-# ---------------------------------------------------------------------------
-# number formatting
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt_int(value: Any) -> str:
-    """``23873`` -> ``"23,873"``; ``None`` -> ``"—"``."""
-    if _is_missing(value):
-        return DASH
-    return f"{int(value):,}"
-
-
-def fmt_sci(value: Any, digits: int = 2) -> str:
-    """Scientific notation with real superscripts: ``2.2e-15`` -> ``"2.2 × 10⁻¹⁵"``.
-
-    Values between 1e-3 and 1e4 in magnitude print plainly (``fmt_num``).
-    """
-    if _is_missing(value):
-        return DASH
-    v = float(value)
-    if v == 0.0:
-        return "0"
-    if 1e-3 <= abs(v) < 1e4:
-        return fmt_num(v)
-    mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
-    exp = str(int(exponent)).translate(_SUPERSCRIPT)
-    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    return f"{mantissa} × 10{exp}"
-
-
-def fmt_num(value: Any) -> str:
-    """General number: integers with thousands separators, else 4 significant digits.
-
-    Very small or very large magnitudes switch to :func:`fmt_sci`.
-    """
-    if _is_missing(value):
-        return DASH
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    v = float(value)
-    if v == 0.0:
-        return "0"
-    if abs(v) < 1e-3 or abs(v) >= 1e9:
-        return fmt_sci(v)
-    if v.is_integer():
-        return f"{int(v):,}"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    text = f"{v:.4g}"
-    return text if "e" not in text else fmt_sci(v)
-
-
-def fmt_metric(value: Any, digits: int = 3) -> str:
-    """A performance metric with a fixed number of decimals: ``0.78123`` -> ``"0.781"``."""
-    if _is_missing(value):
-        return DASH
-    return f"{float(value):.{digits}f}"
-
-
-def fmt_share(value: Any) -> str:
-    """A share in [0, 1] as a percentage: ``0.9965`` -> ``"99.7%"``, ``4e-5`` -> ``"0.004%"``.
-
-    Values that would round to 0% or 100% without being exactly that keep
-    enough digits to show they are not.
-    """
-    if _is_missing(value):
-        return DASH
-    p = float(value) * 100.0
-    if p == 0.0:
-        return "0%"
-    if p == 100.0:
-        return "100%"
-    if 0 < abs(p) < 0.1:
-        return f"{p:.2g}%"
-    if 99.9 < p < 100.0:
-        text = f"{p:.2f}"
-        return "> 99.99%" if text == "100.00" else f"{text}%"
-    return f"{p:.1f}%"
-
-
-def fmt_pct(value: Any) -> str:
-    """A value already in percent: ``31.2`` -> ``"31.2%"``."""
-    if _is_missing(value):
-        return DASH
-    return f"{float(value):.1f}%"
-
-
-def fmt_bool(value: Any) -> str:
-    if _is_missing(value):
-        return DASH
-    return "yes" if value else "no"
-
-
-def short_hash(value: Any, length: int = 12) -> str:
-    if _is_missing(value) or not value:
-        return DASH
-    text = str(value)
-    return text if len(text) <= length else f"{text[:length]}…"
-
-
-def fmt_bytes(value: Any) -> str:
-    if _is_missing(value):
-        return DASH
-    n = float(value)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{int(n):,} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def fmt_bound(text: Any) -> str:
-    """Policy bound text with typographic comparison signs: ``<= 1e-06`` -> ``≤ 1e-06``."""
-    if _is_missing(text) or text == "":
-        return DASH
-    return str(text).replace("<=", "≤").replace(">=", "≥").replace("!=", "≠")
-
-
-def metric_label(key: str) -> str:
-    return _METRIC_LABELS.get(key, key.replace("_", " "))
-
-
-def _have(n: int) -> str:
-    return f"{fmt_int(n)} {'has' if n == 1 else 'have'}"
-
-
-def _severity_label(value: Any) -> str:
-    return DASH if _is_missing(value) else str(value)
-
-
-# ---------------------------------------------------------------------------
-# numbering
-
-
-class _Counter:
-    """Numbers tables and figures in document order."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.n = 0
-
-    def next(self) -> tuple[int, str]:
-        self.n += 1
-        return self.n, f"{self.prefix} {self.n}"
-
-
-class _Numbering:
-    """Table and figure numbers of one report, handed out in document order."""
-
-    def __init__(self) -> None:
-        self.tables = _Counter("Table")
-        self.figures = _Counter("Figure")
-        self.figure_list: list[dict[str, Any]] = []
-
-    def figure(self, fig_id: str, caption: str, alt: str) -> dict[str, Any]:
-        """A numbered figure; ``fig_id`` is the key of its SVG in ``render_figures``."""
-        number, label = self.figures.next()
-        entry = {
-            "id": fig_id,
-            "number": number,
-            "label": label,
-            "caption": caption,
-            "alt": alt,
-            "anchor": f"figure-{fig_id}",
-        }
-        self.figure_list.append(entry)
-        return entry
-
-
-def _table(
-    counter: _Counter,
-    title: str,
-    head: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    align: str,
-    note: str = "",
-    css: str = "",
-    anchor: str = "",
-) -> dict[str, Any]:
-    """A numbered table. ``align`` is one letter per column: l(eft), r(ight), c(entre), m(ono)."""
-    if len(align) != len(head):
-        raise ValueError(f"align {align!r} does not match {len(head)} columns of table {title!r}")
-    number, label = counter.next()
-    body = [list(r) for r in rows]
-    for r in body:
-        if len(r) != len(head):
-            raise ValueError(f"row {r!r} does not have the {len(head)} columns of table {title!r}")
-    return {
-        "number": number,
-        "label": label,
-        "title": title,
-        "head": list(head),
-        "rows": body,
-        "align": list(align),
-        "note": note,
-        "css": css,
-        "keep": len(body) <= KEEP_TOGETHER_ROWS,
-        "anchor": anchor or f"table-{number}",
-    }
-
-
-def _badge(text: str, kind: str) -> dict[str, str]:
-    """A status cell: the template prints ``text`` inside a ``badge badge-<kind>`` span."""
-    return {"text": text, "badge": kind}
 
 
 # ---------------------------------------------------------------------------
@@ -369,7 +165,7 @@ def _pending_or_default(
 
 def _parse_date(text: Any) -> _dt.date | None:
     """An ISO date (or the date part of an ISO timestamp); ``None`` stays ``None``."""
-    if _is_missing(text):
+    if is_missing(text):
         return None
     try:
         return _dt.date.fromisoformat(str(text)[:10])
@@ -397,7 +193,7 @@ def _check_badge(check: Mapping[str, Any]) -> dict[str, str]:
     text, kind = _STATUS_BADGES.get(status, (status.replace("_", " "), "pending"))
     if check.get("gating"):
         text = f"{text} · gating"
-    return _badge(text, kind)
+    return badge(text, kind)
 
 
 def _check_dataset(check: Mapping[str, Any]) -> str:
@@ -459,7 +255,7 @@ def _outcome(results: Mapping[str, Any]) -> dict[str, Any]:
     if failed or waived or gating:
         sentence += " Section 7 gives the evidence."
     return {
-        "badge": _badge(text, kind),
+        "badge": badge(text, kind),
         "counts": " · ".join(parts),
         "gate": f"fail on {gate} or above",
         "sentence": sentence,
@@ -475,14 +271,14 @@ def _regime_sentence(census: Mapping[str, Any]) -> str:
     head = f"{fmt_int(r)} regions for {fmt_int(n)} samples"
     regime = str(census.get("regime", ""))
     given: Any = census.get("regions_per_sample")
-    ratio = float(given) if not _is_missing(given) else (r / n if n else 0.0)
+    ratio = float(given) if not is_missing(given) else (r / n if n else 0.0)
     per_region = n / r if r else 0.0
     if regime == "fragmented":
         if ratio >= 0.9:
             return f"{head}: nearly every sample has its own linear model (fragmented regime)."
         singles: Any = census.get("singleton_share")
         detail = f"on average {per_region:,.1f} samples per region"
-        if not _is_missing(singles):
+        if not is_missing(singles):
             detail += f", and {fmt_share(singles)} of the regions hold a single sample"
         return (
             f"{head}: {detail}, so most local linear models rest on very few observations "
@@ -543,7 +339,7 @@ def _census_rows(census: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _neuron_table(
-    counter: _Counter,
+    counter: TableCounter,
     neurons: Sequence[Mapping[str, Any]],
     test: Sequence[Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
@@ -567,7 +363,7 @@ def _neuron_table(
             t = test_by_layer.get(int(n["layer"]))
             row += [fmt_int(t["dead"]) if t else DASH, fmt_int(t["always_on"]) if t else DASH]
         rows.append(row)
-    return _table(
+    return make_table(
         counter,
         "Dead and always-on neurons per hidden layer",
         head,
@@ -580,7 +376,7 @@ def _neuron_table(
 
 
 def _summary_table(
-    counter: _Counter, summary: Mapping[str, Any], dataset: str, title: str
+    counter: TableCounter, summary: Mapping[str, Any], dataset: str, title: str
 ) -> dict[str, Any]:
     metric = str(summary["local_metric"])
     rows = []
@@ -598,7 +394,7 @@ def _summary_table(
             ]
         )
     shown, total = int(summary["shown"]), int(summary["total_regions"])
-    return _table(
+    return make_table(
         counter,
         title,
         [
@@ -622,7 +418,9 @@ def _summary_table(
     )
 
 
-def _importance_tables(counter: _Counter, importance: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _importance_tables(
+    counter: TableCounter, importance: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     tables = []
     outputs = importance["outputs"]
     for out in outputs:
@@ -640,7 +438,7 @@ def _importance_tables(counter: _Counter, importance: Mapping[str, Any]) -> list
             "the rest are in results.json."
         )
         tables.append(
-            _table(
+            make_table(
                 counter,
                 title,
                 ["Rank", "Feature", "Raw", "Scaled"],
@@ -653,7 +451,7 @@ def _importance_tables(counter: _Counter, importance: Mapping[str, Any]) -> list
     return tables
 
 
-def _performance_table(counter: _Counter, results: Mapping[str, Any]) -> dict[str, Any]:
+def _performance_table(counter: TableCounter, results: Mapping[str, Any]) -> dict[str, Any]:
     perf = list(results["performance"])
     keys: list[str] = []
     for p in perf:
@@ -664,7 +462,7 @@ def _performance_table(counter: _Counter, results: Mapping[str, Any]) -> dict[st
         key=lambda k: (_METRIC_ORDER.index(k) if k in _METRIC_ORDER else len(_METRIC_ORDER), k)
     )
     rows = [[str(p["dataset"])] + [fmt_metric(p["metrics"].get(k)) for k in keys] for p in perf]
-    return _table(
+    return make_table(
         counter,
         "Performance of the network per data set",
         ["Data set"] + [metric_label(k) for k in keys],
@@ -797,7 +595,7 @@ def _control(results: Mapping[str, Any], outcome: Mapping[str, Any]) -> dict[str
     }
 
 
-def _findings_by_severity(num: _Numbering, policy: Mapping[str, Any]) -> dict[str, Any]:
+def _findings_by_severity(num: Numbering, policy: Mapping[str, Any]) -> dict[str, Any]:
     checks = list(policy["checks"])
     levels = [str(level) for level in policy["severity_levels"]]
     gate = str(policy["gate"])
@@ -817,7 +615,7 @@ def _findings_by_severity(num: _Numbering, policy: Mapping[str, Any]) -> dict[st
                 fmt_int(count("waived", "severity", level)),
             ]
         )
-    return _table(
+    return make_table(
         num.tables,
         "Failed checks by severity",
         ["Severity", "Blocks approval", "Failed", "Failed but waived"],
@@ -845,18 +643,18 @@ def _waiver_state(check: Mapping[str, Any], run_date: _dt.date | None) -> dict[s
     waiver = check["waiver"]
     expires = _parse_date(waiver.get("expires"))
     if waiver.get("expired") or (expires and run_date and expires < run_date):
-        return _badge("expired", "fail")
+        return badge("expired", "fail")
     if expires is not None and run_date is not None:
         days = (expires - run_date).days
         if days <= EXPIRY_WARNING_DAYS:
-            return _badge(f"expires in {days} day{'' if days == 1 else 's'}", "waived")
+            return badge(f"expires in {days} day{'' if days == 1 else 's'}", "waived")
     if check["status"] != "fail":
-        return _badge("not needed: check passed", "pass")
-    return _badge("in force", "pass")
+        return badge("not needed: check passed", "pass")
+    return badge("in force", "pass")
 
 
 def _waivers_table(
-    num: _Numbering, policy: Mapping[str, Any], run_date: _dt.date | None
+    num: Numbering, policy: Mapping[str, Any], run_date: _dt.date | None
 ) -> dict[str, Any] | None:
     rows = []
     for c in policy["checks"]:
@@ -866,7 +664,7 @@ def _waivers_table(
         by = w.get("approved_by") or {}
         approver = [str(x) for x in (by.get("name"), by.get("role"), by.get("date")) if x]
         severities = (
-            f"{_severity_label(c.get('severity'))} → {_severity_label(c.get('effective_severity'))}"
+            f"{severity_label(c.get('severity'))} → {severity_label(c.get('effective_severity'))}"
         )
         rows.append(
             [
@@ -880,7 +678,7 @@ def _waivers_table(
         )
     if not rows:
         return None
-    return _table(
+    return make_table(
         num.tables,
         "Waivers",
         ["Check", "Severity → capped", "Expires", "State", "Approved by", "Justification"],
@@ -895,7 +693,7 @@ def _waivers_table(
 
 def _summary(
     results: Mapping[str, Any],
-    num: _Numbering,
+    num: Numbering,
     outcome: Mapping[str, Any],
     simplification: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
@@ -934,7 +732,7 @@ def _summary(
     }
 
 
-def _scope(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+def _scope(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
     files = _by_name(results["inputs"]["datasets"])
     roles = {
         "train": "training data: regions, local models, importance, profiles",
@@ -955,7 +753,7 @@ def _scope(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
         for c in results["policy"]["checks"]
     ]
     return {
-        "datasets_table": _table(
+        "datasets_table": make_table(
             num.tables,
             "Data sets used in this review",
             ["Data set", "File", "Rows", "Used for", "Window"],
@@ -963,7 +761,7 @@ def _scope(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
             align="llrll",
             note="govreport does not record data windows; the validator states them here.",
         ),
-        "trace_table": _table(
+        "trace_table": make_table(
             num.tables,
             "Traceability: policy checks and the requirements they evidence",
             ["Check", "Metric", "Data set", "Evidences"],
@@ -973,7 +771,7 @@ def _scope(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
     }
 
 
-def _model_data(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+def _model_data(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
     model, inputs = results["model"], results["inputs"]
     task = _TASK_WORDS.get(str(model["task"]), str(model["task"]))
     outputs = ", ".join(str(o) for o in model["output_names"])
@@ -1021,14 +819,14 @@ def _model_data(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
                 fmt_int(d["missing_values"]),
             ]
         )
-    arch_table = _table(
+    arch_table = make_table(
         num.tables,
         "Architecture as read from the model file",
         ["Layer", "Kind", "Detail", "Treatment by govreport"],
         arch_rows,
         align="rlll",
     )
-    data_table = _table(
+    data_table = make_table(
         num.tables,
         "Data sets",
         ["Data set", "SHA-256", "Rows", "Features", "Target", "Target balance", "Missing values"],
@@ -1052,7 +850,7 @@ def _model_data(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
             for s in stats
         ]
         feature_tables.append(
-            _table(
+            make_table(
                 num.tables,
                 f"Feature statistics, {d['name']} data",
                 ["Feature", "Mean", "Std", "Min", "Max"],
@@ -1069,7 +867,7 @@ def _model_data(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
     }
 
 
-def _census_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+def _census_section(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
     train = results["regions"]["train"]
     census = train["census"]
     test = results["regions"].get("test") or None
@@ -1101,7 +899,7 @@ def _census_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, An
             f"{fmt_share(census['samples_in_singletons_share'])} of the samples sit alone in a "
             "region of their own."
         )
-    table = _table(
+    table = make_table(
         num.tables,
         "Region census, training data",
         ["Quantity", "Value"],
@@ -1119,7 +917,7 @@ def _census_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, An
     }
 
 
-def _importance_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+def _importance_section(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
     imp = results["importance"]
     outputs = imp["outputs"]
     if not outputs:
@@ -1154,19 +952,19 @@ def _importance_section(results: Mapping[str, Any], num: _Numbering) -> dict[str
 
 
 def _slope_sentence(profile: Mapping[str, Any]) -> str:
-    slopes = [float(r["slope"]) for r in profile["regions"] if not _is_missing(r.get("slope"))]
+    slopes = [float(r["slope"]) for r in profile["regions"] if not is_missing(r.get("slope"))]
     if not slopes:
         return ""
     pos = sum(1 for s in slopes if s > 0)
     neg = sum(1 for s in slopes if s < 0)
     return (
-        f"Of the {fmt_int(len(slopes))} regions drawn, {_have(pos)} a positive and {_have(neg)} "
+        f"Of the {fmt_int(len(slopes))} regions drawn, {have(pos)} a positive and {have(neg)} "
         f"a negative slope for {profile['feature']} (slopes from {fmt_num(min(slopes))} to "
         f"{fmt_num(max(slopes))})."
     )
 
 
-def _profiles_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+def _profiles_section(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
     profiles = []
     for i, p in enumerate(results["profiles"]):
         feature = str(p["feature"])
@@ -1202,7 +1000,7 @@ def _profiles_section(results: Mapping[str, Any], num: _Numbering) -> dict[str, 
 
 def _soundness(
     results: Mapping[str, Any],
-    num: _Numbering,
+    num: Numbering,
     pending: Mapping[str, list[dict[str, Any]]],
     sub: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
@@ -1238,7 +1036,7 @@ def _soundness(
 
 
 def _outcomes(
-    results: Mapping[str, Any], num: _Numbering, pending: Mapping[str, list[dict[str, Any]]]
+    results: Mapping[str, Any], num: Numbering, pending: Mapping[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
     test = results["regions"].get("test") or None
     out: dict[str, Any] = {
@@ -1260,7 +1058,7 @@ def _outcomes(
         "network applies a local linear model that no training sample supports: its behaviour "
         "there is an extrapolation of the fit, not an interpolation."
     )
-    out["census_table"] = _table(
+    out["census_table"] = make_table(
         num.tables,
         "Region census, training versus test data",
         ["Quantity", "Train", "Test"],
@@ -1285,7 +1083,7 @@ def _findings(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         if _check_status(c) == "pass" and not expired:
             continue
         observed = c.get("observed")
-        effective = _severity_label(c.get("effective_severity"))
+        effective = severity_label(c.get("effective_severity"))
         if c.get("gating"):
             effective += " (blocks approval: at or above the gate)"
         metric = str(c["metric"]) + (f" on {c['dataset']} data" if c.get("dataset") else "")
@@ -1298,10 +1096,10 @@ def _findings(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                     ("Metric", metric),
                     (
                         "Observed",
-                        "not produced by this run" if _is_missing(observed) else fmt_num(observed),
+                        "not produced by this run" if is_missing(observed) else fmt_num(observed),
                     ),
                     ("Bound", fmt_bound(c.get("bound"))),
-                    ("Severity", _severity_label(c.get("severity"))),
+                    ("Severity", severity_label(c.get("severity"))),
                     ("Effective severity", effective),
                     ("Message", str(c.get("message") or DASH)),
                     ("Evidences", "; ".join(str(r) for r in c.get("refs") or []) or DASH),
@@ -1320,7 +1118,7 @@ def _findings(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _appendix_a(
-    results: Mapping[str, Any], num: _Numbering, outcome: Mapping[str, Any]
+    results: Mapping[str, Any], num: Numbering, outcome: Mapping[str, Any]
 ) -> dict[str, Any]:
     policy = results["policy"]
     rows = [
@@ -1330,8 +1128,8 @@ def _appendix_a(
             _check_dataset(c),
             fmt_num(c.get("observed")),
             fmt_bound(c.get("bound")),
-            _severity_label(c.get("severity")),
-            _severity_label(c.get("effective_severity")),
+            severity_label(c.get("severity")),
+            severity_label(c.get("effective_severity")),
             _check_badge(c),
             _waiver_text(c.get("waiver")),
         ]
@@ -1351,7 +1149,7 @@ def _appendix_a(
         ("Evaluated on", str(policy.get("run_date") or DASH)),
         ("Outcome", f"{outcome['badge']['text']} ({outcome['counts']})"),
     ]
-    table = _table(
+    table = make_table(
         num.tables,
         "Every policy check",
         [
@@ -1378,7 +1176,7 @@ def _hash_row(label: str, entry: Mapping[str, Any] | None) -> list[str]:
     return [label, str(entry["file"]), fmt_bytes(entry.get("bytes")), str(entry["sha256"])]
 
 
-def _appendix_b(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
+def _appendix_b(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
     run, inputs = results["run"], results["inputs"]
     hash_rows = [
         _hash_row("model", inputs["model"]),
@@ -1404,7 +1202,7 @@ def _appendix_b(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
             ("Python", str(env.get("python") or DASH)),
             ("Platform", str(env.get("platform") or DASH)),
         ],
-        "hash_table": _table(
+        "hash_table": make_table(
             num.tables,
             "Inputs and their SHA-256 digests",
             ["Input", "File", "Size", "SHA-256"],
@@ -1412,7 +1210,7 @@ def _appendix_b(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
             align="llrm",
             css="hashes",
         ),
-        "packages_table": _table(
+        "packages_table": make_table(
             num.tables,
             "Package versions",
             ["Package", "Version"],
@@ -1420,7 +1218,7 @@ def _appendix_b(results: Mapping[str, Any], num: _Numbering) -> dict[str, Any]:
             align="ll",
             css="narrow",
         ),
-        "options_table": _table(
+        "options_table": make_table(
             num.tables, "Run options", ["Option", "Value"], option_rows, align="lr", css="narrow"
         ),
     }
@@ -1454,7 +1252,7 @@ def build_context(results: Mapping[str, Any]) -> dict[str, Any]:
     requires is missing.
     """
     _require(results)
-    num = _Numbering()
+    num = Numbering()
     run, policy = results["run"], results["policy"]
     model_file = str(results["inputs"]["model"]["file"])
     pending = _pending(results)

@@ -19,170 +19,29 @@ Figure ids (``coverage``, ``importance``, ``profile-1``...) match the ids that
 
 from __future__ import annotations
 
-import io
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
 from govreport.render.context import IMPORTANCE_FIGURE_BARS
+from govreport.render.plotting import (
+    GREY,
+    OKABE_ITO,
+    RUG_ROW_INCHES,
+    figure_style,
+    figure_to_svg,
+    new_figure,
+    series_style,
+    short_label,
+)
 
 if TYPE_CHECKING:
-    from matplotlib.typing import RcKeyType
+    pass
 
 __all__ = ["render_figures"]
-
-#: Okabe & Ito (2008) colour-blind-safe palette, yellow last (weak on white paper).
-OKABE_ITO = (
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#009E73",  # bluish green
-    "#E69F00",  # orange
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#000000",  # black
-    "#F0E442",  # yellow
-)
-LINESTYLES = ("solid", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)))
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
-GREY = "#6b6b6b"
-LABEL_MAX_CHARS = 32
-#: Height of one rug row in the lower panel of a profile plot (regions without a density).
-RUG_ROW_INCHES = 0.16
-
-_RC: dict[RcKeyType, Any] = {
-    "svg.hashsalt": "govreport",
-    "svg.fonttype": "none",
-    "text.parse_math": False,  # feature names come from data files: "$" must stay a dollar
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"],
-    "font.size": 8.0,
-    "axes.titlesize": 9.0,
-    "axes.labelsize": 8.0,
-    "xtick.labelsize": 7.5,
-    "ytick.labelsize": 7.5,
-    "legend.fontsize": 7.0,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.linewidth": 0.6,
-    "xtick.major.width": 0.6,
-    "ytick.major.width": 0.6,
-    "grid.color": "#d9d9d9",
-    "grid.linewidth": 0.5,
-    "lines.linewidth": 1.4,
-    "hatch.linewidth": 0.6,
-    "figure.dpi": 72,
-    "savefig.dpi": 72,
-}
-
-
-@contextmanager
-def _style() -> Iterator[None]:
-    with matplotlib.rc_context(_RC):
-        yield
-
-
-def _label(name: str) -> str:
-    """Shorten long feature names for axis labels (tables carry the full name)."""
-    name = str(name)
-    return name if len(name) <= LABEL_MAX_CHARS else name[: LABEL_MAX_CHARS - 1] + "…"
-
-
-def _style_of(i: int) -> dict[str, Any]:
-    return {
-        "color": OKABE_ITO[i % len(OKABE_ITO)],
-        "linestyle": LINESTYLES[i % len(LINESTYLES)],
-        "marker": MARKERS[i % len(MARKERS)],
-    }
-
-
-_PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
-_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
-_STYLE_ELEMENT = re.compile(r"\s*<defs>\s*<style[^>]*>.*?</style>\s*</defs>", re.S)
-_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
-#: SVG properties matplotlib writes in ``style=""`` that are also presentation attributes.
-_PRESENTATION = frozenset(
-    {
-        "fill",
-        "fill-opacity",
-        "stroke",
-        "stroke-width",
-        "stroke-linecap",
-        "stroke-linejoin",
-        "stroke-dasharray",
-        "stroke-dashoffset",
-        "stroke-opacity",
-        "stroke-miterlimit",
-        "opacity",
-        "font-size",
-        "font-family",
-        "font-weight",
-        "font-style",
-        "text-anchor",
-        "clip-path",
-    }
-)
-_XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
-_ID = re.compile(r'\bid="([^"]+)"')
-
-
-def _style_to_attributes(match: re.Match[str]) -> str:
-    """``style="fill: #fff; stroke: none"`` -> ``fill="#fff" stroke="none"``."""
-    attributes, rest = [], []
-    for declaration in match.group(1).split(";"):
-        name, _, value = declaration.partition(":")
-        name, value = name.strip(), value.strip()
-        if not name:
-            continue
-        if name in _PRESENTATION:
-            attributes.append(f' {name}="{value}"')
-        else:
-            rest.append(f"{name}: {value}")
-    if rest:
-        attributes.append(f' style="{"; ".join(rest)}"')
-    return "".join(attributes)
-
-
-def _to_svg(fig: Figure, fig_id: str) -> str:
-    """Serialise ``fig`` to an SVG string fit for inlining in HTML (see module docstring)."""
-    buf = io.StringIO()
-    FigureCanvasSVG(fig)
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = _PROLOG.sub("", svg, count=1)
-    svg = _METADATA.sub("", svg, count=1)
-    # Inline SVG shares the HTML page: a <style> element inside it would apply to the whole
-    # document, and WeasyPrint's HTML pass warns on every SVG property in a style="" attribute.
-    # Presentation attributes say the same thing to any SVG renderer, without either effect.
-    svg = _STYLE_ELEMENT.sub("", svg, count=1)
-    svg = _STYLE_ATTR.sub(_style_to_attributes, svg)
-    svg = _XMLNS.sub("", svg)
-    svg = svg.replace("xlink:href=", "href=")
-    prefix = f"gr-{fig_id}-"
-    ids = set(_ID.findall(svg))
-    if ids:
-        pattern = re.compile(
-            r'(\bid="|href="#|url\(#)(' + "|".join(re.escape(i) for i in ids) + r')(?=["\)])'
-        )
-        svg = pattern.sub(lambda m: m.group(1) + prefix + m.group(2), svg)
-    svg = svg.replace(
-        "<svg ",
-        f'<svg class="figure-svg" role="img" id="{prefix}svg" '
-        'stroke-linejoin="round" stroke-linecap="butt" ',
-        1,
-    )
-    return svg.strip() + "\n"
-
-
-def _new_figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
-
 
 # ---------------------------------------------------------------------------
 # figures
@@ -190,7 +49,7 @@ def _new_figure(width: float, height: float) -> Figure:
 
 def plot_coverage(census: Mapping[str, Any], test_census: Mapping[str, Any] | None) -> Figure:
     """Share of samples in the k largest regions against k (log scale)."""
-    fig = _new_figure(6.5, 2.8)
+    fig = new_figure(6.5, 2.8)
     ax = fig.add_subplot()
     curve = census["coverage_curve"]
     ax.plot(
@@ -240,7 +99,7 @@ def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
     """Horizontal bars of raw (solid) and scaled (hatched) importance, top features by raw."""
     top = list(features[:IMPORTANCE_FIGURE_BARS])
     height = max(1.6, 0.6 + 0.26 * len(top))
-    fig = _new_figure(6.5, height)
+    fig = new_figure(6.5, height)
     ax = fig.add_subplot()
     ys = list(range(len(top)))
     bar_h = 0.38
@@ -263,7 +122,7 @@ def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
         hatch="////",
         label="scaled",
     )
-    ax.set_yticks(ys, [_label(f["name"]) for f in top])
+    ax.set_yticks(ys, [short_label(f["name"]) for f in top])
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
     ax.set_xlabel("share of total importance")
@@ -287,15 +146,15 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
     dens_h = 1.3 if dens_max > 0 else 0.0  # inches of the density part of the lower panel
     rug_h = RUG_ROW_INCHES * (len(rug_rows) + 0.6) if rug_rows else 0.0
     top_h = 2.5
-    fig = _new_figure(6.5, top_h + dens_h + rug_h + 0.75)
+    fig = new_figure(6.5, top_h + dens_h + rug_h + 0.75)
     grid = fig.add_gridspec(2, 1, height_ratios=(top_h, dens_h + rug_h))
     ax_top: Axes = fig.add_subplot(grid[0])
     ax_low: Axes = fig.add_subplot(grid[1], sharex=ax_top)
-    feature = _label(profile["feature"])
+    feature = short_label(profile["feature"])
 
     ax_top.axhline(0.0, color=GREY, linestyle=(0, (4, 3)), linewidth=0.8)
     for i, r in enumerate(regions):
-        st = _style_of(i)
+        st = series_style(i)
         ax_top.plot(
             [float(r["x_min"]), float(r["x_max"])],
             [float(r["y_min"]), float(r["y_max"])],
@@ -329,7 +188,7 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
         ticks = [t for t in MaxNLocator(nbins=3).tick_values(0.0, dens_max) if 0 <= t <= dens_max]
         labels = [f"{t:g}" for t in ticks]
     for i, r in enumerate(regions):
-        st = _style_of(i)
+        st = series_style(i)
         dens = densities[i]
         if dens is not None:
             ax_low.plot(
@@ -372,20 +231,20 @@ def render_figures(results: Mapping[str, Any]) -> dict[str, str]:
     has at least one output), ``profile-<i>`` for each profile, 1-based.
     """
     out: dict[str, str] = {}
-    with _style():
+    with figure_style():
         regions = results["regions"]
         census = regions["train"]["census"]
         test = regions.get("test") or None
         if (census.get("coverage_curve") or {}).get("k"):
-            out["coverage"] = _to_svg(
+            out["coverage"] = figure_to_svg(
                 plot_coverage(census, test["census"] if test else None), "coverage"
             )
         outputs = results["importance"]["outputs"]
         if outputs:
-            out["importance"] = _to_svg(plot_importance(outputs[0]["features"]), "importance")
+            out["importance"] = figure_to_svg(plot_importance(outputs[0]["features"]), "importance")
         link = str(results["model"].get("output_link", "identity"))
         scale = "output" if link == "identity" else "logit"
         for i, profile in enumerate(results["profiles"]):
             fig_id = f"profile-{i + 1}"
-            out[fig_id] = _to_svg(plot_profile(profile, scale), fig_id)
+            out[fig_id] = figure_to_svg(plot_profile(profile, scale), fig_id)
     return out

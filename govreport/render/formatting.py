@@ -1,0 +1,240 @@
+"""Formatting primitives shared by every part of the render context.
+
+Numbers become strings (``fmt_*``), tables and figures are numbered in
+document order (:class:`Numbering`, :func:`make_table`), statuses become
+badges. Section builders (``render/context.py`` and the ``context_*`` modules)
+use these and nothing else to print a number, so the report formats every
+value the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+DASH = "—"
+#: Tables with at most this many rows are kept on one page; longer ones break and repeat
+#: their header.
+KEEP_TOGETHER_ROWS = 18
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+_METRIC_LABELS = {
+    "auc": "AUC",
+    "accuracy": "Accuracy",
+    "log_loss": "Log loss",
+    "rmse": "RMSE",
+    "r2": "R²",
+    "mae": "MAE",
+    "mse": "MSE",
+}
+
+# ---------------------------------------------------------------------------
+# number formatting
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_int(value: Any) -> str:
+    """``23873`` -> ``"23,873"``; ``None`` -> ``"—"``."""
+    if is_missing(value):
+        return DASH
+    return f"{int(value):,}"
+
+
+def fmt_sci(value: Any, digits: int = 2) -> str:
+    """Scientific notation with real superscripts: ``2.2e-15`` -> ``"2.2 × 10⁻¹⁵"``.
+
+    Values between 1e-3 and 1e4 in magnitude print plainly (``fmt_num``).
+    """
+    if is_missing(value):
+        return DASH
+    v = float(value)
+    if v == 0.0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e4:
+        return fmt_num(v)
+    mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
+    exp = str(int(exponent)).translate(_SUPERSCRIPT)
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa} × 10{exp}"
+
+
+def fmt_num(value: Any) -> str:
+    """General number: integers with thousands separators, else 4 significant digits.
+
+    Very small or very large magnitudes switch to :func:`fmt_sci`.
+    """
+    if is_missing(value):
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    v = float(value)
+    if v == 0.0:
+        return "0"
+    if abs(v) < 1e-3 or abs(v) >= 1e9:
+        return fmt_sci(v)
+    if v.is_integer():
+        return f"{int(v):,}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    text = f"{v:.4g}"
+    return text if "e" not in text else fmt_sci(v)
+
+
+def fmt_metric(value: Any, digits: int = 3) -> str:
+    """A performance metric with a fixed number of decimals: ``0.78123`` -> ``"0.781"``."""
+    if is_missing(value):
+        return DASH
+    return f"{float(value):.{digits}f}"
+
+
+def fmt_share(value: Any) -> str:
+    """A share in [0, 1] as a percentage: ``0.9965`` -> ``"99.7%"``, ``4e-5`` -> ``"0.004%"``.
+
+    Values that would round to 0% or 100% without being exactly that keep
+    enough digits to show they are not.
+    """
+    if is_missing(value):
+        return DASH
+    p = float(value) * 100.0
+    if p == 0.0:
+        return "0%"
+    if p == 100.0:
+        return "100%"
+    if 0 < abs(p) < 0.1:
+        return f"{p:.2g}%"
+    if 99.9 < p < 100.0:
+        text = f"{p:.2f}"
+        return "> 99.99%" if text == "100.00" else f"{text}%"
+    return f"{p:.1f}%"
+
+
+def fmt_pct(value: Any) -> str:
+    """A value already in percent: ``31.2`` -> ``"31.2%"``."""
+    if is_missing(value):
+        return DASH
+    return f"{float(value):.1f}%"
+
+
+def fmt_bool(value: Any) -> str:
+    if is_missing(value):
+        return DASH
+    return "yes" if value else "no"
+
+
+def short_hash(value: Any, length: int = 12) -> str:
+    if is_missing(value) or not value:
+        return DASH
+    text = str(value)
+    return text if len(text) <= length else f"{text[:length]}…"
+
+
+def fmt_bytes(value: Any) -> str:
+    if is_missing(value):
+        return DASH
+    n = float(value)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{int(n):,} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def fmt_bound(text: Any) -> str:
+    """Policy bound text with typographic comparison signs: ``<= 1e-06`` -> ``≤ 1e-06``."""
+    if is_missing(text) or text == "":
+        return DASH
+    return str(text).replace("<=", "≤").replace(">=", "≥").replace("!=", "≠")
+
+
+def metric_label(key: str) -> str:
+    return _METRIC_LABELS.get(key, key.replace("_", " "))
+
+
+def have(n: int) -> str:
+    return f"{fmt_int(n)} {'has' if n == 1 else 'have'}"
+
+
+def severity_label(value: Any) -> str:
+    return DASH if is_missing(value) else str(value)
+
+
+# ---------------------------------------------------------------------------
+# numbering
+
+
+class TableCounter:
+    """Numbers tables and figures in document order."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.n = 0
+
+    def next(self) -> tuple[int, str]:
+        self.n += 1
+        return self.n, f"{self.prefix} {self.n}"
+
+
+class Numbering:
+    """Table and figure numbers of one report, handed out in document order."""
+
+    def __init__(self) -> None:
+        self.tables = TableCounter("Table")
+        self.figures = TableCounter("Figure")
+        self.figure_list: list[dict[str, Any]] = []
+
+    def figure(self, fig_id: str, caption: str, alt: str) -> dict[str, Any]:
+        """A numbered figure; ``fig_id`` is the key of its SVG in ``render_figures``."""
+        number, label = self.figures.next()
+        entry = {
+            "id": fig_id,
+            "number": number,
+            "label": label,
+            "caption": caption,
+            "alt": alt,
+            "anchor": f"figure-{fig_id}",
+        }
+        self.figure_list.append(entry)
+        return entry
+
+
+def make_table(
+    counter: TableCounter,
+    title: str,
+    head: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    align: str,
+    note: str = "",
+    css: str = "",
+    anchor: str = "",
+) -> dict[str, Any]:
+    """A numbered table. ``align`` is one letter per column: l(eft), r(ight), c(entre), m(ono)."""
+    if len(align) != len(head):
+        raise ValueError(f"align {align!r} does not match {len(head)} columns of table {title!r}")
+    number, label = counter.next()
+    body = [list(r) for r in rows]
+    for r in body:
+        if len(r) != len(head):
+            raise ValueError(f"row {r!r} does not have the {len(head)} columns of table {title!r}")
+    return {
+        "number": number,
+        "label": label,
+        "title": title,
+        "head": list(head),
+        "rows": body,
+        "align": list(align),
+        "note": note,
+        "css": css,
+        "keep": len(body) <= KEEP_TOGETHER_ROWS,
+        "anchor": anchor or f"table-{number}",
+    }
+
+
+def badge(text: str, kind: str) -> dict[str, str]:
+    """A status cell: the template prints ``text`` inside a ``badge badge-<kind>`` span."""
+    return {"text": text, "badge": kind}
