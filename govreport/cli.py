@@ -138,6 +138,13 @@ def cli() -> None:
     help="Samples a region needs to count as large.",
 )
 @click.option(
+    "--disclosure-min-samples",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Samples a region or cluster needs before any statistic of its inputs is shown.",
+)
+@click.option(
     "--top-regions",
     type=click.IntRange(min=1),
     default=20,
@@ -184,6 +191,7 @@ def run(
     out_dir: Path,
     link: str | None,
     min_samples: int,
+    disclosure_min_samples: int,
     top_regions: int,
     profile_features: int,
     profile_regions: int,
@@ -209,6 +217,7 @@ def run(
             policy_path=policy_file,
             link=link,  # type: ignore[arg-type]
             min_samples=min_samples,
+            disclosure_min_samples=disclosure_min_samples,
             top_regions=top_regions,
             profile_features=profile_features,
             profile_regions=profile_regions,

@@ -118,6 +118,9 @@ class RunConfig:
     features: tuple[str, ...] | None = None
     drop: tuple[str, ...] = ()
     min_samples: int = 30
+    #: Regions/clusters with fewer samples never have statistics of their inputs (means, ranges,
+    #: values) in any output: no raw data rows leave the run (see govreport.disclosure).
+    disclosure_min_samples: int = 10
     top_regions: int = 20
     profile_features: int = 4
     profile_regions: int = 10
@@ -326,6 +329,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
 
     options = {
         "min_samples": config.min_samples,
+        "disclosure_min_samples": config.disclosure_min_samples,
         "top_regions": config.top_regions,
         "chunk_size": config.chunk_size,
         "profile_features": config.profile_features,
