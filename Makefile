@@ -16,13 +16,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The example network was trained without monotonicity constraints and breaks the sign
+# checks of policies/credit-risk.yaml, so the policy gate fails: govreport exits 1 after
+# writing the full report. That is the demo's expected result; exit 2 or 3 still fails make.
 demo: $(STAMP)
 	$(BIN)/govreport run \
 	  --model examples/taiwan_credit/model.pt \
 	  --data examples/taiwan_credit/train.csv \
 	  --test-data examples/taiwan_credit/test.csv \
 	  --target default.payment.next.month --drop ID \
-	  --out out/taiwan_credit
+	  --policy policies/credit-risk.yaml \
+	  --review examples/taiwan_credit/review.yaml \
+	  --out out/taiwan_credit; \
+	status=$$?; \
+	if [ $$status -eq 1 ]; then \
+	  echo "demo: exit code 1 = the policy gate failed (summary above); expected for this model, see README"; \
+	elif [ $$status -ne 0 ]; then exit $$status; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check govreport tests benchmarks examples

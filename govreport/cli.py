@@ -23,6 +23,7 @@ from govreport.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GovReportError
 from govreport.resources import default_policy_path
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+TEMPLATES_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -69,6 +70,23 @@ def _split_names(value: str | None) -> tuple[str, ...] | None:
     if not names:
         raise click.BadParameter("give at least one column name")
     return names
+
+
+def _merge_grid(value: str) -> tuple[int, ...]:
+    """``"2,4,8"`` -> ``(2, 4, 8)``: positive integers, at least one."""
+    try:
+        grid = tuple(sorted({int(part) for part in value.split(",") if part.strip()}))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a comma-separated list of integers, e.g. 2,4,8",
+            param_hint="--merge-clusters",
+        ) from None
+    if not grid or grid[0] < 1:
+        raise click.BadParameter(
+            f"{value!r}: give at least one number of clusters, each at least 1",
+            param_hint="--merge-clusters",
+        )
+    return grid
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -173,9 +191,57 @@ def cli() -> None:
     help="Rows processed at a time (memory bound).",
 )
 @click.option(
+    "--merge-mode",
+    type=click.Choice(["auto", "aletheia", "scalable"]),
+    default="auto",
+    show_default=True,
+    help="Region merging: 'aletheia' (Ward over all regions, as the reference code), "
+    "'scalable' (through micro-clusters), 'auto' (scalable above 20,000 regions).",
+)
+@click.option(
+    "--merge-clusters",
+    default="2,4,6,8,10,15,20",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _merge_grid(value),
+    help="Comma-separated numbers of merged clusters K to choose from on held-out data.",
+)
+@click.option(
+    "--merge-neighbors",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Neighbours of each region centre in the merging connectivity graph.",
+)
+@click.option(
+    "--merge-min-samples",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Merged clusters with at most this many samples are absorbed by the nearest larger one.",
+)
+@click.option(
     "--allow-pickle",
     is_flag=True,
     help="Allow loading a pickled nn.Module (runs code from the file: trusted files only).",
+)
+@click.option(
+    "--explain-rows",
+    help="Comma-separated 0-based training rows to show as worked switched-projection "
+    "examples in section 4.8 (opt-in: the report then shows these rows' values).",
+)
+@click.option(
+    "--review",
+    "review_path",
+    type=EXISTING_FILE,
+    help="Review metadata YAML: report id, model id/version, review type, intended use, "
+    "sign-off (missing fields print as blank lines).",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=TEMPLATES_DIR,
+    help="Directory of template files overriding the default ones of the same name "
+    "(see docs/templates.md).",
 )
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -196,11 +262,19 @@ def run(
     profile_features: int,
     profile_regions: int,
     chunk_size: int,
+    merge_mode: str,
+    merge_clusters: tuple[int, ...],
+    merge_neighbors: int,
+    merge_min_samples: int,
     allow_pickle: bool,
+    explain_rows: str | None,
+    review_path: Path | None,
+    templates_dir: Path | None,
     no_pdf: bool,
     debug: bool,
 ) -> None:
     """Analyse a model on data and write report.html, report.pdf and results.json to --out."""
+    from govreport.explain import parse_rows
     from govreport.pipeline import RunConfig, render_outputs, run_pipeline, write_outputs
     from govreport.policy import format_policy_summary
 
@@ -222,16 +296,122 @@ def run(
             profile_features=profile_features,
             profile_regions=profile_regions,
             chunk_size=chunk_size,
+            merge_mode=merge_mode,
+            merge_clusters=merge_clusters,
+            merge_neighbors=merge_neighbors,
+            merge_min_samples=merge_min_samples,
             allow_pickle=allow_pickle,
+            review_path=review_path,
+            explain_rows=parse_rows(explain_rows) if explain_rows is not None else (),
             run_time=run_time_now(),
             command=shlex.join(["govreport", *sys.argv[1:]]),
         )
         result = run_pipeline(config)
-        files = render_outputs(result.results, policy_file, pdf=not no_pdf)
+        files = render_outputs(result.results, policy_file, pdf=not no_pdf, templates=templates_dir)
         for path in write_outputs(files, out_dir):
             click.echo(f"wrote {path}")
         click.echo(format_policy_summary(result.evaluation))
         return result.evaluation.exit_code
+
+    _guarded(debug, action)
+
+
+@cli.command()
+@click.argument("results_path", metavar="RESULTS_JSON", type=EXISTING_FILE)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output directory.",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=TEMPLATES_DIR,
+    help="Directory of template files overriding the default ones of the same name.",
+)
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def render(
+    results_path: Path, out_dir: Path, templates_dir: Path | None, no_pdf: bool, debug: bool
+) -> None:
+    """Rebuild report.html and report.pdf from a results.json alone, without recomputation."""
+    from govreport.pipeline import render_outputs, write_outputs
+    from govreport.render.validate import load_results
+
+    def action() -> int:
+        results = load_results(results_path)
+        files = render_outputs(results, pdf=not no_pdf, templates=templates_dir)
+        for path in write_outputs(files, out_dir):
+            click.echo(f"wrote {path}")
+        return 0
+
+    _guarded(debug, action)
+
+
+@cli.command()
+@click.option("--model", "model_path", type=EXISTING_FILE, required=True, help="Network file.")
+@click.option(
+    "--spec", "spec_path", type=EXISTING_FILE, help="Architecture spec for a state_dict model."
+)
+@click.option("--data", "data_path", type=EXISTING_FILE, required=True, help="Data: .csv/.parquet.")
+@click.option("--target", required=True, help="Name of the target column.")
+@click.option("--features", help="Comma-separated feature columns, in model input order.")
+@click.option("--drop", help="Comma-separated columns that are not features (e.g. an id).")
+@click.option("--link", type=click.Choice(["identity", "sigmoid", "softmax"]), help="Output link.")
+@click.option("--rows", required=True, help="Comma-separated 0-based data rows, e.g. 0,5,17.")
+@click.option(
+    "--neuron",
+    default="output",
+    show_default=True,
+    help="'output', 'output:K' or 'LAYER:INDEX' (hidden layers 1..L).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON file to write.",
+)
+@click.option("--allow-pickle", is_flag=True, help="Allow loading a pickled nn.Module.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def explain(
+    model_path: Path,
+    spec_path: Path | None,
+    data_path: Path,
+    target: str,
+    features: str | None,
+    drop: str | None,
+    link: str | None,
+    rows: str,
+    neuron: str,
+    out_path: Path,
+    allow_pickle: bool,
+    debug: bool,
+) -> None:
+    """Explain chosen rows by a neuron's exact switched linear projection (JSON)."""
+    import json
+
+    from govreport.explain import explain_document, parse_rows
+
+    def action() -> int:
+        document = explain_document(
+            model_path,
+            data_path,
+            target,
+            parse_rows(rows),
+            neuron=neuron,
+            spec_path=spec_path,
+            features=_split_names(features),
+            drop=_split_names(drop) or (),
+            link=link,  # type: ignore[arg-type]
+            allow_pickle=allow_pickle,
+        )
+        out_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+        click.echo(f"wrote {out_path}")
+        return 0
 
     _guarded(debug, action)
 
@@ -260,6 +440,8 @@ def list_metrics() -> None:
         scope = "per data set" if spec.per_dataset else "model"
         click.echo(f"{spec.metric_id:34} [{spec.unit}; {spec.better} is better; {scope}]")
         click.echo(f"    {spec.description}")
+        if spec.params:
+            click.echo(f"    params: {', '.join(spec.params)}")
 
 
 def main() -> None:

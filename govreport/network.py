@@ -114,3 +114,19 @@ class PiecewiseLinearNetwork:
             a = np.where(z > 0, z, slope * z)
         last = self.affine_maps[-1]
         return np.asarray(a @ last.weight.T + last.bias, dtype=np.float64)
+
+    def activation_patterns(self, x: FloatArray) -> npt.NDArray[np.bool_]:
+        """Reference activation patterns in float64. x: (N, d) -> (N, H) bool, z > 0 per neuron.
+
+        For a few points (a region centre, a perturbed sample); regions.py captures
+        patterns of whole data sets in its streaming pass.
+        """
+        a = np.asarray(x, dtype=np.float64)
+        parts = []
+        for affine, slope in zip(self.affine_maps[:-1], self.negative_slopes, strict=True):
+            z = a @ affine.weight.T + affine.bias
+            parts.append(z > 0)
+            a = np.where(z > 0, z, slope * z)
+        if not parts:
+            return np.zeros((a.shape[0], 0), dtype=np.bool_)
+        return np.concatenate(parts, axis=1)

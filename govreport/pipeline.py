@@ -23,9 +23,13 @@ import numpy as np
 
 from govreport import __version__
 from govreport.analyses.census import dead_neuron_share, summarize_census, summarize_neurons
+from govreport.analyses.clusters import MergedGrouping
 from govreport.analyses.importance import feature_importance
+from govreport.analyses.insens_stage import check_rows, insens_stage
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.profiles import profile_features
+from govreport.analyses.simplify import DEFAULT_GRID, DataForMerge, StageOutput, run_simplification
+from govreport.analyses.slopes import plan_sign_checks, run_sign_checks
 from govreport.analyses.summary import summarize_top_regions
 from govreport.data import (
     Dataset,
@@ -39,9 +43,12 @@ from govreport.data import (
 from govreport.metrics import MetricKey
 from govreport.model import LoadedModel, load_model, source_logits
 from govreport.network import FloatArray, OutputLink
+from govreport.pipeline_aletheia import run_aletheia
+from govreport.pipeline_clusters import run_clusters
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
 from govreport.regions import DEFAULT_CHUNK_SIZE, RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, dump_results, to_jsonable
+from govreport.review import empty_review, load_review
 
 PACKAGES = (
     "govreport",
@@ -58,47 +65,10 @@ PACKAGES = (
     "pyyaml",
     "click",
     "safetensors",
+    "captum",
 )
 
-PENDING = (
-    {
-        "section": "sign_constraints",
-        "title": "Sign and monotonicity constraints",
-        "issue": 5,
-        "text": "Checking each sample's exact local slope against the expected sign of a feature "
-        "is not yet implemented in this version of govreport.",
-    },
-    {
-        "section": "coefficient_distributions",
-        "title": "Coefficient distributions across samples",
-        "issue": 3,
-        "text": "The distribution over all samples of each feature's local coefficient, the "
-        "parallel-coordinate, pair and intercept plots, and the test-exposure summary "
-        "table are not yet implemented in this version of govreport.",
-    },
-    {
-        "section": "cluster_importance",
-        "title": "Cluster feature importance",
-        "issue": 4,
-        "text": "Cluster feature importance (Picchiotti & Gori 2021) is not yet implemented in "
-        "this version of govreport.",
-    },
-    {
-        "section": "insens",
-        "title": "Switched linear projections and Insens",
-        "issue": 4,
-        "text": "Switched linear projections and the Insens attribution (Szymanski et al. 2019) "
-        "are not yet implemented in this version of govreport.",
-    },
-    {
-        "section": "simplification",
-        "title": "Simplification by merging regions",
-        "issue": 3,
-        "text": "Merging regions into a few interpretable linear models (Aletheia's "
-        "MergerClassifier, Sudjianto et al. 2020 §1.6) is not yet implemented in this "
-        "version of govreport, so no simplified model is reported.",
-    },
-)
+PENDING: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +96,16 @@ class RunConfig:
     profile_regions: int = 10
     chunk_size: int = DEFAULT_CHUNK_SIZE
     seed: int = 0
+    #: Review metadata (report id, model id, review type, sign-off; govreport.review).
+    review_path: Path | None = None
+    #: Training rows (0-based) the user chose to show as worked switched-projection examples.
+    explain_rows: tuple[int, ...] = ()
+    #: Merging (simplification): "auto" picks "scalable" above
+    #: govreport.analyses.merging.SCALABLE_REGION_THRESHOLD training regions.
+    merge_mode: str = "auto"
+    merge_clusters: tuple[int, ...] = DEFAULT_GRID
+    merge_neighbors: int = 5
+    merge_min_samples: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +193,23 @@ def _analyse_dataset(
     return DatasetAnalysis(dataset, extraction, document, observed)
 
 
+def _merged_grouping(simplification: StageOutput) -> MergedGrouping | None:
+    """The merged clusters of the simplification, as a coarser grouping for cluster FI.
+
+    Cluster feature importance (Picchiotti & Gori) groups samples by identical activation
+    pattern; when those clusters are too small to interpret it falls back on these.
+    """
+    if simplification.sample_labels is None:
+        return None
+    n_models = int(simplification.sample_labels.max()) + 1
+    return MergedGrouping(
+        labels=simplification.sample_labels,
+        source=f"Aletheia merging (section 6), {n_models} merged models",
+        weights=None if simplification.coefs is None else simplification.coefs[:, None, :],
+        biases=None if simplification.intercepts is None else simplification.intercepts[:, None],
+    )
+
+
 def _environment() -> dict[str, Any]:
     packages = {}
     for name in PACKAGES:
@@ -242,6 +239,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
     """
     policy = load_policy(config.policy_path)
     policy_fingerprint = fingerprint_file(config.policy_path)
+    review = load_review(config.review_path) if config.review_path else empty_review()
     loaded = load_model(
         config.model_path, config.spec_path, allow_pickle=config.allow_pickle, link=config.link
     )
@@ -273,12 +271,17 @@ def run_pipeline(config: RunConfig) -> RunResult:
         return dataset
 
     train = load_checked(config.data_path, "train", config.features, config.drop)
+    check_rows(config.explain_rows, train.n_rows, "--explain-rows")
     # The test file must carry the training features; its other columns are not used.
     test = None
     if config.test_data_path is not None:
         test = load_checked(
             config.test_data_path, "test", train.feature_names, (), "a feature of the training data"
         )
+    # Sign checks name features: resolve them now, so a name the data lacks is bad input (exit 2).
+    sign_plans = plan_sign_checks(
+        policy, train.feature_names, _output_names(task, network.output_dim)
+    )
 
     analyses = [_analyse_dataset(config, loaded, task, train)]
     if test is not None:
@@ -318,6 +321,67 @@ def run_pipeline(config: RunConfig) -> RunResult:
         train.x,
         features=top_features,
         top_regions=config.profile_regions,
+        disclosure_min_samples=config.disclosure_min_samples,
+    )
+    aletheia = run_aletheia(
+        task=task,
+        train=(train, train_analysis.extraction, train_analysis.document, train_analysis.metrics),
+        test=None
+        if test is None
+        else (test, analyses[1].extraction, analyses[1].document, analyses[1].metrics),
+        importance=importance,
+        output_names=output_names,
+        top_regions=config.top_regions,
+        profile_regions=config.profile_regions,
+        disclosure_min_samples=config.disclosure_min_samples,
+    )
+    for name, fragment in aletheia.regions.items():
+        regions_doc[name]["census"].update(fragment.pop("census"))
+        regions_doc[name].update(fragment)
+    observed.update(aletheia.observed)
+    insens = insens_stage(
+        network,
+        task,
+        train.feature_names,
+        train.x,
+        train.y,
+        train_analysis.extraction.table,
+        test_x=None if test is None else test.x,
+        test_y=None if test is None else test.y,
+        disclosure_min_samples=config.disclosure_min_samples,
+        seed=config.seed,
+        explain_rows=config.explain_rows,
+        chunk_size=config.chunk_size,
+    )
+    observed.update(insens.observed)
+    simplification = run_simplification(
+        task,
+        DataForMerge("train", train_analysis.extraction, train.x, train.y, None),
+        [DataForMerge("test", analyses[1].extraction, test.x, test.y, matches)]
+        if test is not None
+        else [],
+        train.feature_names,
+        grid=config.merge_clusters,
+        n_neighbors=config.merge_neighbors,
+        min_samples=config.merge_min_samples,
+        mode=config.merge_mode,  # type: ignore[arg-type]
+        seed=config.seed,
+        disclosure_min_samples=config.disclosure_min_samples,
+    )
+    observed.update(simplification.observed)
+    clusters_doc, clusters_observed = run_clusters(
+        task=task,
+        extraction=train_analysis.extraction,
+        x=train.x,
+        feature_names=train.feature_names,
+        output_names=output_names,
+        min_samples=config.min_samples,
+        disclosure_min_samples=config.disclosure_min_samples,
+        merged=_merged_grouping(simplification),
+    )
+    observed.update(clusters_observed)
+    sign_doc, sign_observed = run_sign_checks(
+        sign_plans, {a.dataset.name: a.extraction.table for a in analyses}, train.x.std(axis=0)
     )
     evaluation = evaluate_policy(
         policy,
@@ -325,6 +389,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         run_date=config.run_time.date(),
         policy_file=config.policy_path.name,
         policy_sha256=policy_fingerprint.sha256,
+        check_values=sign_observed,
     )
 
     options = {
@@ -334,6 +399,13 @@ def run_pipeline(config: RunConfig) -> RunResult:
         "chunk_size": config.chunk_size,
         "profile_features": config.profile_features,
         "profile_regions": config.profile_regions,
+        "merge_mode": config.merge_mode,
+        "merge_clusters": ",".join(map(str, config.merge_clusters)),
+        "merge_neighbors": config.merge_neighbors,
+        "merge_min_samples": config.merge_min_samples,
+        **(
+            {"explain_rows": ",".join(map(str, config.explain_rows))} if config.explain_rows else {}
+        ),
     }
     model_fingerprint = fingerprint_file(config.model_path)
     spec_fingerprint = fingerprint_file(config.spec_path) if config.spec_path else None
@@ -359,7 +431,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
         "inputs": {
             "model": {**to_jsonable(model_fingerprint), "format": loaded.source_format},
             "spec": to_jsonable(spec_fingerprint),
-            "policy": to_jsonable(policy_fingerprint),
+            # The policy text travels in results.json, so `govreport render` attaches it to the
+            # PDF exactly as the run did (it is small; the SHA-256 above identifies it).
+            "policy": {
+                **to_jsonable(policy_fingerprint),
+                "text": config.policy_path.read_bytes().decode("utf-8"),
+            },
             "datasets": [
                 {"name": a.dataset.name, **to_jsonable(a.dataset.fingerprint)} for a in analyses
             ],
@@ -400,8 +477,14 @@ def run_pipeline(config: RunConfig) -> RunResult:
             "one standard deviation).",
         },
         "profiles": to_jsonable(profiles),
+        **aletheia.results,
+        "sign_constraints": sign_doc,
+        "clusters": clusters_doc,
+        "insens": insens.document,
+        "simplification": simplification.document,
         "policy": evaluation.to_dict(),
         "pending": [dict(item) for item in PENDING],
+        "review": review,
     }
     return RunResult(results=to_jsonable(results), evaluation=evaluation)
 
@@ -429,24 +512,41 @@ def _dataset_document(task: Task, dataset: Dataset) -> dict[str, Any]:
 
 
 def render_outputs(
-    results: dict[str, Any], policy_path: Path | None = None, *, pdf: bool = True
+    results: dict[str, Any],
+    policy_path: Path | None = None,
+    *,
+    pdf: bool = True,
+    templates: Path | None = None,
 ) -> dict[str, bytes]:
-    """All output files, in memory: results.json, report.html and (if ``pdf``) report.pdf."""
+    """All output files, in memory: results.json, report.html, checks.xml, report.pdf (if ``pdf``).
+
+    The report is rendered from the results as results.json stores them (the
+    canonical JSON read back), so ``govreport render results.json`` rebuilds
+    byte-identical files. The policy is attached from the text results.json
+    carries (``inputs.policy.text``), else from ``policy_path``. ``templates``:
+    a directory of template files overriding the default set (``--templates``).
+    """
     from govreport.render.html import render_html
+    from govreport.render.junit import render_junit
     from govreport.render.pdf import render_pdf
 
     json_bytes = dump_results(results).encode("utf-8")
-    html = render_html(results)
+    results = json.loads(json_bytes)
+    html = render_html(results, overrides=templates)
     attachments = {"results.json": json_bytes}
-    if policy_path is not None:
+    policy_input = results["inputs"].get("policy") or {}
+    if isinstance(policy_input.get("text"), str) and policy_input.get("file"):
+        attachments[str(policy_input["file"])] = policy_input["text"].encode("utf-8")
+    elif policy_path is not None:
         attachments[policy_path.name] = policy_path.read_bytes()
     files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
+    files["checks.xml"] = render_junit(results)  # JUnit, one test case per policy check
     if pdf:
         files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files
 
 
-OUTPUT_FILES = ("results.json", "report.html", "report.pdf")
+OUTPUT_FILES = ("results.json", "report.html", "report.pdf", "checks.xml")
 
 
 def write_outputs(files: dict[str, bytes], out_dir: Path) -> list[Path]:

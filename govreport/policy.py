@@ -31,6 +31,12 @@ Evaluation rules, in short:
 * A waiver caps the severity of a failed check (``min(severity, cap)``) while
   its ``expires`` date is on or after the run date. Waived checks stay visible
   with both severities. An expired waiver is not applied and says so.
+* A waiver on a sign check may have a ``scope``: the features (names or
+  shell-style patterns) it covers. The cap then applies to those features only;
+  the largest share among the features outside the scope is judged against the
+  check's bands on its own and keeps its severity (the effective severity is the
+  higher of the two). Such a waiver counts as applied only if it lowered the
+  severity.
 * A failed check gates when its effective severity is at or above
   ``gate.fail_on``. The outcome is ``fail`` if any check gates, else
   ``pass_with_waivers`` if a waiver was applied to a failed check, else
@@ -45,6 +51,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, NoReturn, get_args, get_origin
@@ -55,7 +62,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from govreport.errors import EXIT_PASS, EXIT_POLICY_FAILED, PolicyError
-from govreport.metrics import DATASETS, METRICS, MetricKey
+from govreport.metrics import DATASETS, METRICS, SIGN_VIOLATION_METRIC, MetricKey
 
 __all__ = [
     "DEFAULT_SEVERITY_LEVELS",
@@ -63,6 +70,7 @@ __all__ = [
     "Approval",
     "Band",
     "Check",
+    "CheckObservation",
     "CheckResult",
     "Policy",
     "PolicyEvaluation",
@@ -144,6 +152,24 @@ class CheckModel(_FileModel):
     description: _Text | None = None
 
 
+class SignParamsModel(_FileModel):
+    """``params`` of a ``slopes.sign_violation_share`` check.
+
+    ``expected`` maps a feature name, or a shell-style pattern (``*``, ``?``,
+    ``[0-9]``; matched case-sensitively against the whole name), to ``"+"``
+    (the local slope must not be negative) or ``"-"`` (must not be positive).
+    ``output`` names the output whose slopes are checked (needed only when the
+    model has several outputs). Feature names are resolved against the data at
+    run time, before any heavy computation.
+    """
+
+    expected: dict[_Text, Literal["+", "-"]] = Field(min_length=1)
+    output: _Text | None = None
+
+
+_PARAMS_MODELS: dict[str, type[_FileModel]] = {SIGN_VIOLATION_METRIC: SignParamsModel}
+
+
 class ApprovalModel(_FileModel):
     """Who approved a waiver, and when."""
 
@@ -156,6 +182,7 @@ class WaiverModel(_FileModel):
     """One entry of ``waivers:`` as written in the file."""
 
     check: _Text
+    scope: list[_Text] | None = Field(default=None, min_length=1)
     cap_severity: _Text
     justification: _Text
     approved_by: ApprovalModel
@@ -241,7 +268,11 @@ class Check:
     band with ``banded=False``; ``bands`` keeps the file's order.
     ``dataset`` is ``"train"``/``"test"`` for per-data-set metrics and ``""``
     for metrics not tied to a data set, so that ``key`` matches the
-    pipeline's :data:`~govreport.metrics.MetricKey`.
+    pipeline's :data:`~govreport.metrics.MetricKey`. ``loc`` is the check's
+    key path in the file (``("checks", 3)``) and ``lines`` the 1-based line of
+    every key path under it (``"checks[3].params.expected.PAY_0"`` -> 41), so
+    that problems found at run time (a feature the data lacks) still point at
+    the file's line and key.
     """
 
     id: str
@@ -253,6 +284,8 @@ class Check:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     refs: tuple[str, ...] = ()
     description: str | None = None
+    loc: Loc = ()
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def key(self) -> MetricKey:
@@ -289,6 +322,12 @@ class Waiver:
     justification: str
     approved_by: Approval
     expires: dt.date
+    #: Features (names or patterns) of a sign check that the waiver covers; empty: all of it.
+    scope: tuple[str, ...] = ()
+
+    def covers(self, feature: str) -> bool:
+        """True if ``feature`` is within the scope (always, for a waiver without scope)."""
+        return not self.scope or any(fnmatchcase(feature, key) for key in self.scope)
 
     def is_expired(self, run_date: dt.date) -> bool:
         """True once ``run_date`` is after ``expires`` (the expiry day itself is covered)."""
@@ -307,6 +346,9 @@ class Policy:
     fail_on: str
     checks: tuple[Check, ...]
     waivers: tuple[Waiver, ...] = ()
+    source: str = "<policy>"
+    #: 1-based line of every key path in the file (formatted, e.g. ``"waivers[0].scope[1]"``).
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def rank(self, severity: str) -> int:
         """Position of ``severity`` in ``severity_levels`` (0 = lowest)."""
@@ -319,6 +361,31 @@ class Policy:
     def waiver_for(self, check_id: str) -> Waiver | None:
         """The waiver naming ``check_id``, if any (at most one per check)."""
         return next((w for w in self.waivers if w.check == check_id), None)
+
+    def error_at(self, check: Check, sub: Loc, message: str) -> PolicyError:
+        """A PolicyError ``<file>:<line>: <key path>: <message>`` for a problem found after loading.
+
+        ``sub`` is the key path below the check (``("params", "expected", "PAY_1")``);
+        the line is that of the deepest part of the path present in the file.
+        """
+        loc: Loc = (*check.loc, *sub)
+        line = 1
+        for depth in range(len(loc), 0, -1):
+            found = check.lines.get(format_loc(loc[:depth]))
+            if found is not None:
+                line = found
+                break
+        return PolicyError(f"{self.source}:{line}: {format_loc(loc)}: {message}")
+
+    def error_at_loc(self, loc: Loc, message: str) -> PolicyError:
+        """Like :meth:`error_at` for any key path of the file (``("waivers", 0, "scope", 1)``)."""
+        line = 1
+        for depth in range(len(loc), 0, -1):
+            found = self.lines.get(format_loc(loc[:depth]))
+            if found is not None:
+                line = found
+                break
+        return PolicyError(f"{self.source}:{line}: {format_loc(loc)}: {message}")
 
 
 # ---------------------------------------------------------------------------
@@ -417,7 +484,7 @@ def load_policy_text(text: str, *, source: str = "<policy>") -> Policy:
     semantic = [(_line_of(root, loc), loc, msg) for loc, msg in _semantic_problems(model, root)]
     if semantic:
         _raise(source, semantic)
-    return _build_policy(model)
+    return _build_policy(model, root, source)
 
 
 def _raise(source: str, problems: list[tuple[int, Loc, str]]) -> NoReturn:
@@ -426,7 +493,7 @@ def _raise(source: str, problems: list[tuple[int, Loc, str]]) -> NoReturn:
     line, loc, message = first
     more = len(problems) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file)" if more else ""
-    raise PolicyError(f"{source}:{line}: {_format_loc(loc)}: {message}{suffix}")
+    raise PolicyError(f"{source}:{line}: {format_loc(loc)}: {message}{suffix}")
 
 
 def _parse_yaml(text: str, source: str) -> tuple[Node, Any]:
@@ -450,7 +517,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Node, Any]:
     except _ScalarError as exc:
         loc = (_loc_of_node(root, exc.node) if root is not None else None) or ()
         line = exc.node.start_mark.line + 1
-        raise PolicyError(f"{source}:{line}: {_format_loc(loc)}: {exc.message}") from None
+        raise PolicyError(f"{source}:{line}: {format_loc(loc)}: {exc.message}") from None
     except yaml.reader.ReaderError as exc:  # control characters in the text
         line = text.count("\n", 0, exc.position) + 1
         raise PolicyError(
@@ -468,6 +535,8 @@ def _yaml_error_line(source: str, exc: yaml.MarkedYAMLError) -> str:
     line = mark.line + 1 if mark is not None else 1
     problem = exc.problem or "invalid YAML"
     problem = problem.removeprefix("but ")
+    if problem == "sequence entries are not allowed here":
+        problem += ' (a lone "-" is a list item in YAML: quote it, e.g. LIMIT_BAL: "-")'
     if exc.context:
         where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
         problem = f"{problem} ({exc.context}{where})"
@@ -508,12 +577,12 @@ def _check_mapping_keys(root: Node, source: str) -> None:
             if not (isinstance(key, ScalarNode) and key.tag == _STR_TAG):
                 shown = key.value if isinstance(key, ScalarNode) else "a collection"
                 raise PolicyError(
-                    f"{source}:{line}: {_format_loc(loc)}: keys must be text, got {shown!r}; "
+                    f"{source}:{line}: {format_loc(loc)}: keys must be text, got {shown!r}; "
                     f"quote it"
                 )
             if key.value in first_line:
                 raise PolicyError(
-                    f"{source}:{line}: {_format_loc((*loc, key.value))}: duplicate key "
+                    f"{source}:{line}: {format_loc((*loc, key.value))}: duplicate key "
                     f"(first at line {first_line[key.value]})"
                 )
             first_line[key.value] = line
@@ -554,7 +623,7 @@ def _line_of(root: Node, loc: Loc) -> int:
     return line + 1
 
 
-def _format_loc(loc: Loc) -> str:
+def format_loc(loc: Loc) -> str:
     """``("checks", 1, "metric")`` -> ``checks[1].metric``; ``()`` -> ``top level``."""
     text = ""
     for step in loc:
@@ -707,6 +776,7 @@ def _semantic_problems(model: PolicyFileModel, root: Node) -> list[tuple[Loc, st
         else:
             first_index[check.id] = i
         problems.extend(_metric_problems(check, base))
+        problems.extend(_params_problems(check, base))
         problems.extend(_bound_problems(check, base, check_severity))
 
     waived: dict[str, int] = {}
@@ -732,6 +802,17 @@ def _semantic_problems(model: PolicyFileModel, root: Node) -> list[tuple[Loc, st
             )
         else:
             waived[waiver.check] = i
+        if waiver.scope and waiver.check in first_index:
+            metric = model.checks[first_index[waiver.check]].metric
+            if metric != SIGN_VIOLATION_METRIC:
+                problems.append(
+                    (
+                        (*base, "scope"),
+                        f"a scope names the features of a sign check ({SIGN_VIOLATION_METRIC}) "
+                        f"the waiver covers; check {waiver.check!r} bounds {metric!r}: "
+                        f"remove scope",
+                    )
+                )
         check_severity((*base, "cap_severity"), waiver.cap_severity)
         if waiver.expires < waiver.approved_by.date:
             problems.append(
@@ -768,6 +849,51 @@ def _metric_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
                 f"(got {check.dataset!r})",
             )
         ]
+    return []
+
+
+def _params_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
+    """``params`` must be those the metric takes (none for most metrics), with the right types."""
+    spec = METRICS.get(check.metric)
+    if spec is None:
+        return []  # reported as an unknown metric
+    loc: Loc = (*base, "params")
+    params_model = _PARAMS_MODELS.get(check.metric)
+    if params_model is None:
+        if check.params:
+            return [(loc, f"metric {check.metric!r} takes no params; remove params")]
+        return []
+    try:
+        params_model.model_validate(check.params)
+    except ValidationError as exc:
+        problems: list[tuple[Loc, str]] = []
+        errors = exc.errors()
+        if any(err["type"] == "extra_forbidden" for err in errors):
+            # A misspelt key (expect:) also leaves the right one missing: report the spelling.
+            errors = [err for err in errors if err["type"] != "missing"]
+        for err in errors:
+            err_loc: Loc = (*loc, *err["loc"])
+            if err["type"] == "extra_forbidden":
+                key = str(err["loc"][-1])
+                hint = _did_you_mean(key, spec.params)
+                message = (
+                    f"unknown key {key!r}{hint}; metric {check.metric!r} takes params: "
+                    f"{', '.join(spec.params)}"
+                )
+            elif err["type"] == "literal_error" and err["loc"][:1] == ("expected",):
+                message = (
+                    f"expected '+' (the local slope must not be negative) or '-' (must not be "
+                    f"positive); got {_describe_value(err.get('input'))}"
+                )
+            elif err["type"] == "missing" and err["loc"] == ("expected",):
+                message = (
+                    "missing required key: give the expected sign of each feature, "
+                    'e.g. expected: {PAY_0: "+", LIMIT_BAL: "-"}'
+                )
+            else:
+                message = _explain(err)
+            problems.append((err_loc, message))
+        return problems
     return []
 
 
@@ -811,10 +937,27 @@ def _bound_problems(
     return problems
 
 
-def _build_policy(model: PolicyFileModel) -> Policy:
+def _all_lines(root: Node) -> dict[str, int]:
+    """The 1-based line of every key path in the document (keys: formatted paths)."""
+    return {format_loc(loc): _line_of(root, loc) for _node, loc in _walk(root) if loc}
+
+
+def _check_lines(root: Node) -> list[dict[str, int]]:
+    """For each check, the 1-based line of every key path under it (keys: formatted paths)."""
+    lines: list[dict[str, int]] = []
+    for _node, loc in _walk(root):
+        if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int):
+            while len(lines) <= loc[1]:
+                lines.append({})
+            lines[loc[1]][format_loc(loc)] = _line_of(root, loc)
+    return lines
+
+
+def _build_policy(model: PolicyFileModel, root: Node, source: str) -> Policy:
     """Normalise a validated file model into a :class:`Policy`."""
     checks: list[Check] = []
-    for item in model.checks:
+    lines = _check_lines(root)
+    for index, item in enumerate(model.checks):
         if item.bands is not None:
             bands = tuple(Band(b.severity, b.min, b.max) for b in item.bands)
         else:
@@ -832,6 +975,8 @@ def _build_policy(model: PolicyFileModel) -> Policy:
                 params=MappingProxyType(dict(item.params)),
                 refs=tuple(item.refs),
                 description=item.description,
+                loc=("checks", index),
+                lines=MappingProxyType(lines[index] if index < len(lines) else {}),
             )
         )
     waivers = tuple(
@@ -841,6 +986,7 @@ def _build_policy(model: PolicyFileModel) -> Policy:
             justification=w.justification,
             approved_by=Approval(w.approved_by.name, w.approved_by.role, w.approved_by.date),
             expires=w.expires,
+            scope=tuple(w.scope or ()),
         )
         for w in model.waivers
     )
@@ -853,12 +999,29 @@ def _build_policy(model: PolicyFileModel) -> Policy:
         fail_on=model.gate.fail_on,
         checks=tuple(checks),
         waivers=waivers,
+        source=source,
+        lines=MappingProxyType(_all_lines(root)),
     )
 
 
 # ---------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckObservation:
+    """The observed value of one check, when it depends on the check itself (its ``params``).
+
+    ``value`` is ``None`` when the run could not produce it; ``note`` is a short
+    text appended to the check's message (e.g. ``"worst feature: PAY_0"``);
+    ``value`` is the largest of ``parts``, when given.
+    """
+
+    value: float | None
+    note: str = ""
+    #: The value's parts, by feature (a sign check's share per feature); judges waiver scopes.
+    parts: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -905,6 +1068,7 @@ class CheckResult:
                 "expires": self.waiver.expires.isoformat(),
                 "expired": self.waiver_expired,
                 "cap_severity": self.waiver.cap_severity,
+                "scope": list(self.waiver.scope),
             }
         return {
             "id": self.check.id,
@@ -918,9 +1082,24 @@ class CheckResult:
             "effective_severity": self.effective_severity,
             "gating": self.gating,
             "waiver": waiver,
+            "waiver_applied": self.waiver_applied,
+            "params": _plain(self.check.params),
             "refs": list(self.check.refs),
             "message": self.message,
         }
+
+
+def _plain(value: Any) -> Any:
+    """A params value as plain JSON (mappings to dicts, dates to ISO text)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -993,14 +1172,22 @@ def evaluate_policy(
     run_date: dt.date,
     policy_file: str,
     policy_sha256: str,
+    check_values: Mapping[str, CheckObservation] | None = None,
 ) -> PolicyEvaluation:
     """Evaluate every check of ``policy`` against observed ``metrics``.
 
     ``metrics`` maps ``(metric_id, dataset)`` to the observed value; a key that
     is absent (or maps to ``None``) is a metric the run did not produce.
-    ``run_date`` decides which waivers are in force. Pure: no clock, no I/O.
+    ``check_values`` maps a check id to its own observation, for metrics whose
+    value depends on the check's params (sign constraints); it takes precedence
+    over ``metrics``. ``run_date`` decides which waivers are in force. Pure: no
+    clock, no I/O.
     """
-    results = tuple(_evaluate_check(policy, check, metrics, run_date) for check in policy.checks)
+    own = check_values or {}
+    results = tuple(
+        _evaluate_check(policy, check, metrics, run_date, own.get(check.id))
+        for check in policy.checks
+    )
     outcome: Outcome
     if any(result.gating for result in results):
         outcome = "fail"
@@ -1023,18 +1210,20 @@ def _evaluate_check(
     check: Check,
     metrics: Mapping[MetricKey, float | None],
     run_date: dt.date,
+    own: CheckObservation | None = None,
 ) -> CheckResult:
-    value = metrics.get(check.key)
+    value = own.value if own is not None else metrics.get(check.key)
     observed = None if value is None else float(value)
+    note = f" ({own.note})" if own is not None and own.note else ""
     waiver = policy.waiver_for(check.id)
     expired = waiver is not None and waiver.is_expired(run_date)
 
     status: Status
     severity: str | None = None
     if observed is None:
-        detail = f"{check.target} not produced (on_missing: {check.on_missing})"
+        detail = f"{check.target} not produced{note} (on_missing: {check.on_missing})"
         message = (
-            f"not evaluated: {check.target} was not produced by this run "
+            f"not evaluated: {check.target} was not produced by this run{note} "
             f"(on_missing: {check.on_missing})"
         )
         if check.on_missing == "fail":
@@ -1063,6 +1252,7 @@ def _evaluate_check(
                 detail = f"{_num(observed)}, within every band"
             else:
                 detail = check.bands[0].compare(observed)
+        detail += note
         message = f"observed {detail}"
 
     effective = severity
@@ -1070,7 +1260,7 @@ def _evaluate_check(
     if waiver is not None:
         if expired:
             message += f"; waiver expired on {waiver.expires.isoformat()}, not applied"
-        elif severity is not None:
+        elif severity is not None and not waiver.scope:
             applied = True
             effective = min(severity, waiver.cap_severity, key=policy.rank)
             message += (
@@ -1078,6 +1268,11 @@ def _evaluate_check(
                 f"{waiver.expires.isoformat()} (approved by {waiver.approved_by.name}, "
                 f"{waiver.approved_by.role})"
             )
+        elif severity is not None:
+            effective, applied, text = _scoped_waiver(
+                policy, check, waiver, severity, own.parts if own is not None else {}
+            )
+            message += text
     gating = (
         status == "fail"
         and effective is not None
@@ -1096,6 +1291,46 @@ def _evaluate_check(
         message=message,
         detail=detail,
     )
+
+
+def _band_severity(policy: Policy, check: Check, value: float) -> tuple[str | None, str]:
+    """Severity of the worst band ``value`` violates (``None`` if none) and its comparison."""
+    failed = [band for band in check.bands if band.violated_by(value)]
+    if not failed:
+        return None, ""
+    decisive = max(failed, key=lambda band: policy.rank(band.severity))
+    return decisive.severity, decisive.compare(value)
+
+
+def _scoped_waiver(
+    policy: Policy, check: Check, waiver: Waiver, severity: str, parts: Mapping[str, float]
+) -> tuple[str, bool, str]:
+    """Apply a waiver that covers only some features of a check.
+
+    The cap applies to the features in scope; the largest part outside the scope is judged
+    against the check's bands on its own and keeps its severity. Returns the effective
+    severity, whether the waiver lowered it, and the text for the message.
+    """
+    scope = ", ".join(waiver.scope)
+    if not parts:
+        return severity, False, f"; waiver (scope: {scope}) not applied: no per-feature values"
+    outside = {name: value for name, value in parts.items() if not waiver.covers(name)}
+    capped = min(severity, waiver.cap_severity, key=policy.rank)
+    residual: str | None = None
+    text = (
+        f"; waived within scope {scope}: {severity} capped at {waiver.cap_severity} until "
+        f"{waiver.expires.isoformat()} (approved by {waiver.approved_by.name}, "
+        f"{waiver.approved_by.role})"
+    )
+    if outside:
+        name = max(outside, key=lambda n: outside[n])  # first of equals, in feature order
+        residual, comparison = _band_severity(policy, check, outside[name])
+        if residual is not None:
+            text += f"; outside the scope {comparison} ({name}) still fails at {residual}"
+    if residual is None:
+        return capped, True, text
+    effective = max(capped, residual, key=policy.rank)
+    return effective, policy.rank(effective) < policy.rank(severity), text
 
 
 # ---------------------------------------------------------------------------
@@ -1129,12 +1364,27 @@ def _severity_note(result: CheckResult) -> str:
     return note
 
 
+SUMMARY_CHECK_LINES = 20
+"""Most check lines :func:`format_policy_summary` prints (the whole summary fits one screen)."""
+
+_SUMMARY_WIDTH = 120
+
+
+def _check_line(result: CheckResult, width: int) -> str:
+    note = _severity_note(result)
+    line = f"  {_label(result):<6}  {result.check.id:<{width}}  {result.detail}"
+    return f"{line}  [{note}]" if note else line
+
+
 def format_policy_summary(evaluation: PolicyEvaluation) -> str:
     """A plain-text summary for the terminal: the outcome, then one line per check.
 
     Each check line shows the status, the check id, the observed value against
     the bound (or why it was not evaluated), and for failures the severity,
-    any waiver cap and whether it gates the run.
+    any waiver cap and whether it gates the run. When there are more than
+    :data:`SUMMARY_CHECK_LINES` checks, only failed, waived, not evaluated and
+    expired-waiver checks get a line (gating ones first) and the passed checks
+    are named on one line, so the summary never needs more than 23 lines.
     """
     policy = evaluation.policy
     counts = evaluation.counts
@@ -1145,9 +1395,25 @@ def format_policy_summary(evaluation: PolicyEvaluation) -> str:
         f"failed, {counts['waived']} waived, {counts['not_evaluated']} not evaluated; "
         f"gate: the run fails on {policy.fail_on} or above",
     ]
-    width = max(len(result.check.id) for result in evaluation.results)
-    for result in evaluation.results:
-        note = _severity_note(result)
-        line = f"  {_label(result):<6}  {result.check.id:<{width}}  {result.detail}"
-        lines.append(f"{line}  [{note}]" if note else line)
+    results = evaluation.results
+    width = max(len(result.check.id) for result in results)
+    if len(results) <= SUMMARY_CHECK_LINES:
+        lines.extend(_check_line(result, width) for result in results)
+        return "\n".join(lines)
+    noteworthy = [r for r in results if r.status != "pass" or r.waiver_expired]
+    noteworthy.sort(key=lambda r: not r.gating)  # stable: gating first, then file order
+    passed = [r.check.id for r in results if r.status == "pass" and not r.waiver_expired]
+    room = SUMMARY_CHECK_LINES - (1 if passed else 0)
+    if len(noteworthy) > room:
+        shown, hidden = noteworthy[: room - 1], len(noteworthy) - (room - 1)
+    else:
+        shown, hidden = noteworthy, 0
+    lines.extend(_check_line(result, width) for result in shown)
+    if hidden:
+        lines.append(f"  ... and {hidden} more failed or not evaluated checks (see the report)")
+    if passed:
+        text = f"  PASS    {len(passed)} other checks: {', '.join(passed)}"
+        if len(text) > _SUMMARY_WIDTH:
+            text = text[: _SUMMARY_WIDTH - 3].rsplit(",", 1)[0] + ", ..."
+        lines.append(text)
     return "\n".join(lines)

@@ -225,7 +225,7 @@ def test_no_pdf_run_removes_a_stale_pdf_of_an_earlier_run(workdir: Path) -> None
     result = invoke(*run_args(workdir, "--policy", lenient_policy(workdir, auc_min=0.1)))
     assert result.exit_code == 0, result.output
     assert not (out / "report.pdf").exists()
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["checks.xml", "report.html", "results.json"]
 
 
 def test_same_inputs_give_byte_identical_json_and_html(workdir: Path) -> None:
@@ -239,7 +239,7 @@ def test_same_inputs_give_byte_identical_json_and_html(workdir: Path) -> None:
         )
         assert result.exit_code == 0, result.output
         outputs.append(workdir / name)
-    for file in ("results.json", "report.html"):
+    for file in ("results.json", "report.html", "checks.xml"):
         assert (outputs[0] / file).read_bytes() == (outputs[1] / file).read_bytes()
     results = json.loads((outputs[0] / "results.json").read_text())
     assert results["run"]["run_time"] == "2026-01-01T00:00:00Z"

@@ -23,6 +23,7 @@ from govreport.policy import (
 )
 from govreport.resources import default_policy_path
 
+REPO = Path(__file__).resolve().parent.parent
 INVALID_DIR = Path(__file__).parent / "policies" / "invalid"
 RUN_DATE = dt.date(2026, 11, 23)
 SHA = "0" * 64
@@ -54,12 +55,9 @@ waivers:
     expires: 2026-12-31
 """
 
-KNOWN = (
-    "model.conversion_max_abs_error, neurons.dead_share, performance.accuracy, "
-    "performance.auc, performance.log_loss, performance.mae, performance.r2, performance.rmse, "
-    "regions.count, regions.max_abs_error, regions.min_samples_coverage, regions.per_sample, "
-    "regions.singleton_share, regions.top10_coverage, regions.unseen_share"
-)
+# Every metric id in the registry (other issues add metrics; the message lists them all).
+KNOWN = ", ".join(sorted(METRICS))
+SIGN_PARAMS = "expected, output"
 CHECK_KEYS = "id, metric, dataset, min, max, severity, bands, on_missing, params, refs, description"
 LEVELS = "info, minor, major, critical"
 
@@ -107,6 +105,26 @@ EXPECTED_ERRORS: dict[str, str] = {
     "no_bound.yaml": "no_bound.yaml:9: checks[0]: expected a bound: min and/or max with "
     "severity, or bands",
     "non_text_key.yaml": "non_text_key.yaml:13: checks[0]: keys must be text, got '1'; quote it",
+    "params_on_metric_without_params.yaml": "params_on_metric_without_params.yaml:13: "
+    "checks[0].params: metric 'performance.auc' takes no params; remove params",
+    "sign_bad_value.yaml": "sign_bad_value.yaml:12: checks[0].params.expected.LIMIT_BAL: "
+    "expected '+' (the local slope must not be negative) or '-' (must not be positive); "
+    "got text 'up'",
+    "sign_empty_expected.yaml": "sign_empty_expected.yaml:12: checks[0].params.expected: "
+    "must not be empty",
+    "sign_expected_list.yaml": "sign_expected_list.yaml:12: checks[0].params.expected: "
+    "expected a mapping, got a list",
+    "sign_missing_params.yaml": "sign_missing_params.yaml:9: checks[0].params.expected: "
+    'missing required key: give the expected sign of each feature, e.g. expected: {PAY_0: "+", '
+    'LIMIT_BAL: "-"}',
+    "sign_output_not_text.yaml": "sign_output_not_text.yaml:13: checks[0].params.output: "
+    "expected text, got the number 1; quote it: '1'",
+    "sign_unknown_param.yaml": "sign_unknown_param.yaml:12: checks[0].params.expect: unknown "
+    "key 'expect' (did you mean 'expected'?); metric 'slopes.sign_violation_share' takes "
+    f"params: {SIGN_PARAMS}",
+    "sign_unquoted_minus.yaml": "sign_unquoted_minus.yaml:13: YAML syntax error: sequence "
+    'entries are not allowed here (a lone "-" is a list item in YAML: quote it, e.g. '
+    'LIMIT_BAL: "-")',
     "on_missing_invalid.yaml": "on_missing_invalid.yaml:14: checks[0].on_missing: expected "
     "'fail', 'warn' or 'skip'; got text 'ignore'",
     "schema_version_2.yaml": "schema_version_2.yaml:1: schema_version: unsupported "
@@ -138,6 +156,10 @@ EXPECTED_ERRORS: dict[str, str] = {
     "checks, waivers",
     "waiver_expires_before_approval.yaml": "waiver_expires_before_approval.yaml:15: "
     "waivers[0].expires: expires 2026-01-31 is before the approval date 2026-03-02",
+    "waiver_empty_scope.yaml": "waiver_empty_scope.yaml:16: waivers[0].scope: must not be empty",
+    "waiver_scope_on_plain_check.yaml": "waiver_scope_on_plain_check.yaml:12: waivers[0].scope: "
+    "a scope names the features of a sign check (slopes.sign_violation_share) the waiver "
+    "covers; check 'auc_holdout' bounds 'performance.auc': remove scope",
     "waiver_unknown_check.yaml": "waiver_unknown_check.yaml:15: waivers[0].check: waiver names "
     "check 'auc_holdot' (did you mean 'auc_holdout'?), which is not in checks; "
     "checks: auc_holdout",
@@ -327,7 +349,7 @@ def test_params_refs_and_description_are_kept_on_the_check() -> None:
         """\
         checks:
           - id: sign_check
-            metric: neurons.dead_share
+            metric: slopes.sign_violation_share
             max: 0.1
             severity: minor
             params: {expected: {PAY_0: "+"}}
@@ -499,6 +521,7 @@ def test_a_waiver_caps_the_severity_and_the_check_stays_visible() -> None:
         "expires": "2026-12-31",
         "expired": False,
         "cap_severity": "minor",
+        "scope": [],
     }
     assert result["message"] == (
         "observed 0.65 < 0.7; waived: critical capped at minor until 2026-12-31 "
@@ -670,6 +693,8 @@ def test_to_dict_has_exactly_the_keys_of_the_results_contract() -> None:
             "effective_severity",
             "gating",
             "waiver",
+            "waiver_applied",
+            "params",
             "refs",
             "message",
         }
@@ -680,6 +705,7 @@ def test_to_dict_has_exactly_the_keys_of_the_results_contract() -> None:
         "expires",
         "expired",
         "cap_severity",
+        "scope",
     }
     assert set(waiver["approved_by"]) == {"name", "role", "date"}
 
@@ -730,3 +756,233 @@ def test_the_summary_of_the_default_policy_fits_on_one_screen() -> None:
     lines = format_policy_summary(evaluation).splitlines()
     assert len(lines) <= 25
     assert all(len(line) <= 120 for line in lines)
+
+
+# --- shipped policies ------------------------------------------------------------------
+
+SHIPPED = sorted(default_policy_path().parent.glob("*.yaml"))
+
+
+def test_the_shipped_policies_are_default_and_credit_risk() -> None:
+    assert [p.name for p in SHIPPED] == ["credit-risk.yaml", "default.yaml"]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_check_of_a_shipped_policy_is_explained_by_a_comment_above_it(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith("- id:")]
+    assert len(starts) == len(load_policy(path).checks)
+    for i in starts:
+        above = lines[i - 1].strip()
+        assert above.startswith("#"), f"{path.name}:{i + 1}: no comment above the check"
+
+
+def test_the_credit_risk_policy_constrains_the_taiwan_features_with_precise_patterns() -> None:
+    from govreport.analyses.slopes import resolve_expected
+
+    policy = load_policy(default_policy_path().parent / "credit-risk.yaml")
+    assert policy.fail_on == "major"
+    taiwan = json.loads((REPO / "examples" / "taiwan_credit" / "metrics.json").read_text())
+    features = taiwan["features"]
+    signs = {}
+    for check in policy.checks:
+        if check.metric == "slopes.sign_violation_share":
+            assert check.refs
+            for c in resolve_expected(check.params["expected"], features):
+                signs.setdefault(c.feature, set()).add(c.sign)
+    delays = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"]
+    payments = [f"PAY_AMT{k}" for k in range(1, 7)]
+    assert signs == {
+        **{f: {"+"} for f in delays},
+        **{f: {"-"} for f in payments},
+        "LIMIT_BAL": {"-"},
+    }
+    # Default checks are all there too.
+    assert {c.id for c in load_policy(default_policy_path()).checks} <= {
+        c.id for c in policy.checks
+    }
+
+
+# --- checks whose value depends on their params ----------------------------------------
+
+SIGN_BODY = """\
+checks:
+  - id: sign_delay
+    metric: slopes.sign_violation_share
+    params:
+      expected: {PAY_0: "+", "PAY_AMT*": "-"}
+    bands:
+      - {max: 0.01, severity: minor}
+      - {max: 0.05, severity: major}
+  - id: sign_limit
+    metric: slopes.sign_violation_share
+    dataset: test
+    params: {expected: {LIMIT_BAL: "-"}}
+    max: 0.0
+    severity: major
+    on_missing: skip
+"""
+
+
+def test_a_check_observation_overrides_the_metric_and_its_note_reaches_the_message() -> None:
+    from govreport.policy import CheckObservation
+
+    evaluation = evaluate_policy(
+        make_policy(SIGN_BODY),
+        {("slopes.sign_violation_share", "train"): 0.0},  # ignored: each check has its own
+        run_date=RUN_DATE,
+        policy_file="test.yaml",
+        policy_sha256=SHA,
+        check_values={
+            "sign_delay": CheckObservation(0.03, "worst feature: PAY_0"),
+            "sign_limit": CheckObservation(None, "no test data was given"),
+        },
+    )
+    delay, limit = evaluation.to_dict()["checks"]
+    assert (delay["status"], delay["severity"], delay["observed"]) == ("fail", "minor", 0.03)
+    assert delay["message"] == "observed 0.03 > 0.01 (minor band) (worst feature: PAY_0)"
+    assert delay["params"] == {"expected": {"PAY_0": "+", "PAY_AMT*": "-"}}
+    assert limit["status"] == "not_evaluated"
+    assert limit["message"] == (
+        "not evaluated: slopes.sign_violation_share[test] was not produced by this run (no "
+        "test data was given) (on_missing: skip)"
+    )
+    assert evaluation.outcome == "pass"
+
+
+def test_a_sign_check_without_an_observation_is_not_produced_and_fails_by_default() -> None:
+    evaluation = evaluate(make_policy(SIGN_BODY), {})
+    delay = evaluation.to_dict()["checks"][0]
+    assert (delay["status"], delay["severity"]) == ("fail", "major")  # on_missing: fail, worst
+    assert evaluation.exit_code == 1
+
+
+def test_a_problem_found_after_loading_points_at_the_line_and_key_of_the_file() -> None:
+    policy = make_policy(SIGN_BODY)
+    delay, limit = policy.checks
+    assert str(policy.error_at(delay, ("params", "expected", "PAY_AMT*"), "no match")) == (
+        "test.yaml:8: checks[0].params.expected.PAY_AMT*: no match"
+    )
+    assert str(policy.error_at(limit, ("params", "expected", "LIMIT_BAL"), "bad")) == (
+        "test.yaml:15: checks[1].params.expected.LIMIT_BAL: bad"
+    )
+    # A key the file does not hold points at the deepest part of the path it does hold.
+    assert str(policy.error_at(limit, ("params", "output"), "missing")) == (
+        "test.yaml:15: checks[1].params.output: missing"
+    )
+
+
+# --- one-screen summary ------------------------------------------------------------------
+
+
+def test_a_long_policy_summary_lists_the_noteworthy_checks_and_names_the_passed_ones() -> None:
+    rows = "".join(
+        f"  - {{id: check_{i:02d}, metric: performance.auc, min: 0.5, severity: "
+        f"{'major' if i % 3 == 0 else 'minor'}}}\n"
+        for i in range(30)
+    )
+    policy = make_policy("checks:\n" + rows)
+    # Every check reads the same metric: fail them all, then pass them all.
+    failing = evaluate(policy, {("performance.auc", "train"): 0.4})
+    lines = format_policy_summary(failing).splitlines()
+    assert len(lines) == 2 + 20
+    assert lines[2].startswith("  FAIL    check_00") and "GATE" in lines[2]
+    gating = [line for line in lines if "GATE" in line]
+    assert len(gating) == 10  # the 10 major failures come first
+    assert lines[-1] == "  ... and 11 more failed or not evaluated checks (see the report)"
+    passing = evaluate(policy, {("performance.auc", "train"): 0.9})
+    lines = format_policy_summary(passing).splitlines()
+    assert len(lines) == 3
+    assert lines[2].startswith("  PASS    30 other checks: check_00, check_01")
+    assert lines[2].endswith(", ...") and len(lines[2]) <= 120
+
+
+def test_the_credit_risk_summary_fits_one_screen_when_everything_fails() -> None:
+    policy = load_policy(default_policy_path().parent / "credit-risk.yaml")
+    evaluation = evaluate_policy(
+        policy, {}, run_date=RUN_DATE, policy_file="credit-risk.yaml", policy_sha256=SHA
+    )
+    lines = format_policy_summary(evaluation).splitlines()
+    assert len(lines) <= 24
+    assert all(len(line) <= 120 for line in lines)
+    assert all(check.id in "\n".join(lines) for check in policy.checks)
+
+
+# --- waivers scoped to some features of a sign check -------------------------------------
+
+SCOPED = """\
+checks:
+  - id: sign_all
+    metric: slopes.sign_violation_share
+    params: {expected: {PAY_0: "+", "PAY_AMT*": "-"}}
+    bands:
+      - {max: 0.01, severity: minor}
+      - {max: 0.05, severity: major}
+waivers:
+  - check: sign_all
+    scope: ["PAY_AMT*"]
+    cap_severity: info
+    justification: Payment amounts reviewed; effect immaterial.
+    approved_by: {name: J. Doe, role: Head of MRM, date: 2026-03-02}
+    expires: 2026-12-31
+"""
+
+
+def scoped(parts: dict[str, float]) -> PolicyEvaluation:
+    from govreport.policy import CheckObservation
+
+    observation = CheckObservation(max(parts.values()) if parts else None, "", parts)
+    return evaluate_policy(
+        make_policy(SCOPED),
+        {},
+        run_date=RUN_DATE,
+        policy_file="test.yaml",
+        policy_sha256=SHA,
+        check_values={"sign_all": observation},
+    )
+
+
+def test_a_scoped_waiver_caps_a_failure_confined_to_its_features() -> None:
+    evaluation = scoped({"PAY_0": 0.005, "PAY_AMT1": 0.3, "PAY_AMT2": 0.02})
+    result = only_result(evaluation)
+    assert (result["severity"], result["effective_severity"], result["gating"]) == (
+        "major",
+        "info",
+        False,
+    )
+    assert result["waiver_applied"] is True
+    assert result["waiver"]["scope"] == ["PAY_AMT*"]  # type: ignore[index]
+    assert result["message"] == (
+        "observed 0.3 > 0.05 (major band); waived within scope PAY_AMT*: major capped at info "
+        "until 2026-12-31 (approved by J. Doe, Head of MRM)"
+    )
+    assert evaluation.outcome == "pass_with_waivers"
+
+
+def test_a_scoped_waiver_leaves_a_failure_outside_its_scope_at_its_own_severity() -> None:
+    evaluation = scoped({"PAY_0": 0.2, "PAY_AMT1": 0.3})
+    result = only_result(evaluation)
+    assert (result["severity"], result["effective_severity"], result["gating"]) == (
+        "major",
+        "major",
+        True,
+    )
+    assert result["waiver_applied"] is False
+    assert result["message"].endswith(  # type: ignore[union-attr]
+        "; outside the scope 0.2 > 0.05 (PAY_0) still fails at major"
+    )
+    assert evaluation.outcome == "fail"
+
+
+def test_a_scoped_waiver_lowers_to_the_severity_of_what_lies_outside_its_scope() -> None:
+    result = only_result(scoped({"PAY_0": 0.02, "PAY_AMT1": 0.3}))
+    assert (result["severity"], result["effective_severity"]) == ("major", "minor")
+    assert result["waiver_applied"] is True
+
+
+def test_a_scoped_waiver_without_per_feature_values_is_not_applied() -> None:
+    result = only_result(scoped({}))
+    assert (result["status"], result["effective_severity"]) == ("fail", "major")
+    assert result["message"].endswith(  # type: ignore[union-attr]
+        "; waiver (scope: PAY_AMT*) not applied: no per-feature values"
+    )

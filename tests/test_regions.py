@@ -127,6 +127,15 @@ def test_samples_with_the_same_pattern_share_a_region(net_and_data) -> None:
     np.testing.assert_array_equal(unpacked[extraction.sample_regions], bits)
 
 
+def test_reference_patterns_of_the_network_match_the_streaming_capture(net_and_data) -> None:
+    network, x = net_and_data
+    extraction = extract_regions(network, x, chunk_size=64)
+    unpacked = np.unpackbits(extraction.table.patterns, axis=1)[:, : network.n_hidden_neurons]
+    patterns = network.activation_patterns(x)
+    assert patterns.dtype == np.bool_
+    np.testing.assert_array_equal(patterns, unpacked[extraction.sample_regions].astype(bool))
+
+
 def test_local_model_reproduces_every_logit(net_and_data) -> None:
     network, x = net_and_data
     extraction = extract_regions(network, x, chunk_size=128)

@@ -119,7 +119,8 @@ def test_html_is_self_contained_with_inline_css(html: str) -> None:
 
 
 def test_figures_are_inline_svg(html: str, results: dict[str, Any]) -> None:
-    n_figures = 2 + len(results["profiles"])  # coverage, importance, one per profile
+    # coverage, diagperf (local vs global, from the summary table), importance, one per profile
+    n_figures = 3 + len(results["profiles"])
     assert html.count("<svg") == n_figures
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
     assert "<metadata>" not in html
@@ -132,7 +133,7 @@ def test_figures_are_inline_svg(html: str, results: dict[str, Any]) -> None:
 def test_figures_are_deterministic_svg(results: dict[str, Any]) -> None:
     first, second = render_figures(results), render_figures(results)
     assert first == second
-    assert set(first) == {"coverage", "importance", "profile-1", "profile-2"}
+    assert set(first) == {"coverage", "diagperf", "importance", "profile-1", "profile-2"}
     assert all(svg.startswith("<svg ") for svg in first.values())
 
 
@@ -266,6 +267,7 @@ def test_a_results_dict_without_optional_analyses_still_has_every_section(
     r["importance"]["outputs"] = []
     r["pending"] = []
     r["regions"]["train"]["census"].pop("coverage_curve")
+    r["regions"]["train"]["summary_table"]["rows"] = []  # no local-vs-global figure
     r["policy"]["checks"] = []
     html = render_html(r)
     text = visible_text(html)
@@ -298,7 +300,13 @@ def test_numbers_are_formatted_for_readers() -> None:
 def test_tables_and_figures_are_numbered_in_document_order(results: dict[str, Any]) -> None:
     ctx = build_context(results)
     assert [f["number"] for f in ctx["figures"]] == list(range(1, len(ctx["figures"]) + 1))
-    assert [f["id"] for f in ctx["figures"]] == ["coverage", "importance", "profile-1", "profile-2"]
+    assert [f["id"] for f in ctx["figures"]] == [
+        "coverage",
+        "diagperf",
+        "importance",
+        "profile-1",
+        "profile-2",
+    ]
     assert ctx["summary"]["findings_table"]["label"] == "Table 1"
 
 

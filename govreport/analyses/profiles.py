@@ -7,6 +7,12 @@ region's mean (marginal effect, de-meaned). The lower panel shows each region's
 density of x_j (a Gaussian kernel estimate, Scott's bandwidth) or, with fewer
 than two distinct values, the values themselves. Plotting lives in the render
 layer; this module returns the numbers.
+
+Disclosure control (govreport.disclosure): a region with fewer samples than
+``disclosure_min_samples`` keeps its model statistics (count, slope) but its
+input statistics (range, segment end points, density, distinct values) are
+withheld (``None`` / empty): the range of a one-sample region *is* that
+sample's value. The shared density grid spans only the disclosed regions.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from govreport.disclosure import DEFAULT_DISCLOSURE_MIN_SAMPLES, can_disclose
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
 
@@ -33,17 +40,22 @@ class Density:
 
 @dataclass(frozen=True, slots=True)
 class ProfileSegment:
-    """One region's segment: from (x_min, y_min) to (x_max, y_max), slope ``slope``."""
+    """One region's segment: from (x_min, y_min) to (x_max, y_max), slope ``slope``.
+
+    ``withheld``: the region has fewer samples than the disclosure threshold, so
+    x_min, x_max, y_min, y_max and density are ``None`` and values is empty.
+    """
 
     rank: int
     count: int
     slope: float
-    x_min: float
-    x_max: float
-    y_min: float
-    y_max: float
+    x_min: float | None
+    x_max: float | None
+    y_min: float | None
+    y_max: float | None
     density: Density | None
     values: tuple[float, ...]
+    withheld: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,24 +89,54 @@ def profile_features(
     *,
     features: Sequence[tuple[int, str, float, float]],
     top_regions: int,
+    disclosure_min_samples: int = DEFAULT_DISCLOSURE_MIN_SAMPLES,
 ) -> tuple[FeatureProfile, ...]:
     """Profiles of ``features`` over the largest regions.
 
     ``features``: (column index, name, raw importance %, scale-aware importance %).
+    Regions with fewer than ``disclosure_min_samples`` samples get withheld segments.
     """
     table = extraction.table
     drawn = min(top_regions, table.n_regions)
     members, bounds = top_region_members(extraction, drawn)
+    disclosed = [
+        region
+        for region in range(drawn)
+        if can_disclose(int(table.counts[region]), disclosure_min_samples)
+    ]
+    disclosed_members = (
+        np.concatenate([members[bounds[r] : bounds[r + 1]] for r in disclosed])
+        if disclosed
+        else members[:0]
+    )
     profiles = []
     for column, name, importance, scaled_importance in features:
-        values_all = x[members, column]
-        low, high = float(values_all.min()), float(values_all.max())
-        pad = 0.1 * (high - low) if high > low else 1.0
-        grid = np.linspace(low - pad, high + pad, DENSITY_POINTS)
+        grid = np.zeros(0)
+        if disclosed_members.size:
+            values_all = x[disclosed_members, column]
+            low, high = float(values_all.min()), float(values_all.max())
+            pad = 0.1 * (high - low) if high > low else 1.0
+            grid = np.linspace(low - pad, high + pad, DENSITY_POINTS)
         segments = []
         for region in range(drawn):
-            values = x[members[bounds[region] : bounds[region + 1]], column]
             slope = float(table.weights[region, 0, column])
+            if region not in disclosed:
+                segments.append(
+                    ProfileSegment(
+                        rank=region + 1,
+                        count=int(table.counts[region]),
+                        slope=slope,
+                        x_min=None,
+                        x_max=None,
+                        y_min=None,
+                        y_max=None,
+                        density=None,
+                        values=(),
+                        withheld=True,
+                    )
+                )
+                continue
+            values = x[members[bounds[region] : bounds[region + 1]], column]
             centre = float(table.centers[region, column])
             x_min, x_max = float(values.min()), float(values.max())
             density = gaussian_kde(values, grid)

@@ -5,8 +5,11 @@ One row per region, largest first: count, response mean and standard deviation
 local model scored on the region's samples: AUC, MSE or accuracy) and the
 global metric (the same local model applied to *all* samples of the data set).
 
-Only the ``top`` largest regions are tabulated: the global metric costs one
-pass over the data per region, so memory stays O(N + top), never N × R.
+Only the ``top`` largest regions are tabulated (``--top-regions``): the global
+metric costs one pass over the data per region, done one region at a time, so
+the extra memory is O(N · K) for that region's logits, never N × R. A row is
+``dummy`` (Aletheia's "dummy LLM") when the region holds at least two samples
+and its response is constant (see :func:`govreport.analyses.aletheia.dummy_mask`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from govreport.analyses.aletheia import dummy_mask
 from govreport.analyses.performance import region_metric, region_metric_name
 from govreport.data import Task
 from govreport.network import FloatArray
@@ -32,6 +36,7 @@ class SummaryRow:
     local_metric: float
     global_metric: float
     constant: bool
+    dummy: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ def summarize_top_regions(
     table = extraction.table
     shown = min(top, table.n_regions)
     members, bounds = top_region_members(extraction, shown)
+    dummy = dummy_mask(table)
     rows = []
     for region in range(shown):
         rows_in_region = members[bounds[region] : bounds[region + 1]]
@@ -78,6 +84,7 @@ def summarize_top_regions(
                 local_metric=local,
                 global_metric=region_metric(task, global_logits, y),
                 constant=bool(table.constant[region]),
+                dummy=bool(dummy[region]),
             )
         )
     return SummaryTable(

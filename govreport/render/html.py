@@ -10,6 +10,7 @@ names come from user data).
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,19 +19,32 @@ import jinja2
 from markupsafe import Markup
 
 from govreport import resources
+from govreport.errors import InputError
 from govreport.render.context import build_context
 from govreport.render.plots import render_figures
 
-__all__ = ["make_environment", "render_html"]
+__all__ = ["TemplateError", "make_environment", "render_html"]
 
 REPORT_TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
-    """The Jinja environment of the report: strict, autoescaping, whitespace-trimmed."""
+class TemplateError(InputError):
+    """A custom template (``--templates DIR``) fails to parse or asks for a missing field."""
+
+
+def make_environment(templates_dir: Path, overrides: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment of the report: strict, autoescaping, whitespace-trimmed.
+
+    With ``overrides``, a template file there replaces the same-named file of
+    ``templates_dir`` (``sections/02_scope.html.j2``...); the rest come from
+    ``templates_dir``.
+    """
+    loaders = [jinja2.FileSystemLoader(str(templates_dir))]
+    if overrides is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(str(overrides)))
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -39,14 +53,38 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     )
 
 
-def render_html(results: Mapping[str, Any], *, templates_dir: Path | None = None) -> str:
+def _template_error(error: jinja2.TemplateError, overrides: Path) -> TemplateError:
+    """A one-line error naming the template file and line where Jinja failed."""
+    filename, line = getattr(error, "filename", None), getattr(error, "lineno", None)
+    if filename is None:  # runtime errors: the innermost template frame of the traceback
+        for frame, frame_line in traceback.walk_tb(error.__traceback__):
+            name = frame.f_code.co_filename
+            if name.endswith((".j2", ".html", ".jinja")):
+                filename, line = name, frame_line
+    where = f"{filename}:{line}" if filename else str(overrides)
+    message = " ".join(str(error.message or error).split())
+    return TemplateError(
+        f"{where}: template error: {message} (templates from --templates {overrides} receive "
+        "the variables listed in docs/templates.md)"
+    )
+
+
+def render_html(
+    results: Mapping[str, Any],
+    *,
+    templates_dir: Path | None = None,
+    overrides: Path | None = None,
+) -> str:
     """Render ``results`` (the results.json dict) to a self-contained HTML string.
 
     ``templates_dir`` defaults to the packaged templates
-    (:func:`govreport.resources.templates_dir`). Raises
+    (:func:`govreport.resources.templates_dir`); ``overrides`` is a directory
+    whose files replace same-named files of that set (``--templates DIR``;
+    ``report.css`` included). Raises
     :class:`govreport.render.context.ResultsError` for a results dict that
     breaks the contract and :class:`jinja2.UndefinedError` for a template that
-    asks for a field the context lacks.
+    asks for a field the context lacks (:class:`TemplateError`, exit 2, when
+    ``overrides`` is given: the user's template is then the likely culprit).
     """
     directory = Path(templates_dir) if templates_dir is not None else resources.templates_dir()
     context = build_context(results)
@@ -55,13 +93,21 @@ def render_html(results: Mapping[str, Any], *, templates_dir: Path | None = None
     missing = [fig_id for fig_id in wanted if fig_id not in svgs]
     if missing:
         raise RuntimeError(f"figures {missing} are captioned but were not drawn")
-    css = (directory / STYLESHEET).read_text(encoding="utf-8")
-    env = make_environment(directory)
-    template = env.get_template(REPORT_TEMPLATE)
-    return template.render(
-        ctx=context,
-        # Trusted markup: our own stylesheet, and SVG from matplotlib, which escapes
-        # every text it draws (see plots._to_svg).
-        css=Markup(css),
-        svgs={fig_id: Markup(svg) for fig_id, svg in svgs.items()},
-    )
+    css_file = directory / STYLESHEET
+    if overrides is not None and (Path(overrides) / STYLESHEET).is_file():
+        css_file = Path(overrides) / STYLESHEET
+    css = css_file.read_text(encoding="utf-8")
+    env = make_environment(directory, Path(overrides) if overrides is not None else None)
+    try:
+        template = env.get_template(REPORT_TEMPLATE)
+        return template.render(
+            ctx=context,
+            # Trusted markup: our own (or the user's) stylesheet, and SVG from matplotlib,
+            # which escapes every text it draws (see plotting.figure_to_svg).
+            css=Markup(css),
+            svgs={fig_id: Markup(svg) for fig_id, svg in svgs.items()},
+        )
+    except jinja2.TemplateError as error:
+        if overrides is None:
+            raise
+        raise _template_error(error, Path(overrides)) from None

@@ -27,6 +27,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
 from govreport.render.context import IMPORTANCE_FIGURE_BARS
+from govreport.render.plots_aletheia import render_aletheia_figures
+from govreport.render.plots_clusters import render_cluster_figures
+from govreport.render.plots_insens import render_insens_figures
+from govreport.render.plots_simplification import render_simplification_figures
 from govreport.render.plotting import (
     GREY,
     OKABE_ITO,
@@ -139,7 +143,8 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
     whose ``density`` is null (fewer than two distinct values) gets a labelled
     rug row below the densities instead, one tick per distinct value.
     """
-    regions = list(profile["regions"])
+    # A region whose input statistics are withheld (disclosure control) has no range to draw.
+    regions = [r for r in profile["regions"] if r.get("x_min") is not None]
     densities = [r.get("density") if (r.get("density") or {}).get("x") else None for r in regions]
     rug_rows = [i for i, d in enumerate(densities) if d is None]
     dens_max = max((max(float(v) for v in d["y"]) for d in densities if d), default=0.0)
@@ -247,4 +252,8 @@ def render_figures(results: Mapping[str, Any]) -> dict[str, str]:
         for i, profile in enumerate(results["profiles"]):
             fig_id = f"profile-{i + 1}"
             out[fig_id] = figure_to_svg(plot_profile(profile, scale), fig_id)
+        out.update(render_cluster_figures(results))
+        out.update(render_insens_figures(results))
+        out.update(render_aletheia_figures(results))
+        out.update(render_simplification_figures(results))
     return out

@@ -1,0 +1,258 @@
+"""Benchmark: regions + every analysis of the pipeline + merging, vs a forward pass.
+
+Run from the repository root::
+
+    python benchmarks/analyses.py                       # 250k, 500k and 1M rows
+    python benchmarks/analyses.py --rows 250000 500000  # chosen sizes
+
+For each size it writes N standard-normal rows of d = 20 features to a
+temporary Parquet file, with a binary target drawn from the network's own
+probabilities (seeded), and a [64, 64, 64] ReLU network (torch's default
+``nn.Linear`` init under a fixed seed, output weights x 20 so that the
+target depends on x, float64, sigmoid output) saved as TorchScript. Then,
+each in its own child process so that each peak RSS (``resource.getrusage``)
+is its own:
+
+- ``baseline``: read the rows, then a plain float64 torch forward pass over
+  them (chunks of 65,536 rows, after three untimed warm-up calls); the time is
+  the forward pass alone;
+- ``merge``: read the rows, extract the regions
+  (:func:`govreport.regions.extract_regions`) and run the simplification stage
+  (:func:`govreport.analyses.simplify.simplification_stage`, ``auto`` mode:
+  scalable above 20,000 regions, default K grid), timed together;
+- ``pipeline``: :func:`govreport.pipeline.run_pipeline` on the files: loading,
+  region extraction and every analysis the pipeline runs (whatever other
+  stages it holds when the benchmark runs), merging included, and the policy
+  evaluation; no rendering.
+
+It prints seconds, ratios to the forward pass, peak RSS and bytes per row:
+``B/row`` = peak RSS / rows (the process, rows read from Parquet included) and
+``+B/row`` = (peak RSS - the baseline process's peak RSS) / rows, the memory
+the analysis adds to holding the data (aletheia-dnn needs 4.3-17.8 KB per row,
+PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+WIDTHS = (64, 64, 64)
+N_FEATURES = 20
+DATA_SEED = 20_240_601
+NET_SEED = 12_345
+FORWARD_CHUNK = 65_536
+#: The output layer's weights are multiplied by this, so that the targets depend on x.
+OUTPUT_SCALE = 20.0
+PARTS = ("baseline", "merge", "pipeline")
+
+
+def build_model() -> torch.nn.Sequential:
+    """[64, 64, 64] ReLU MLP, torch's default init under NET_SEED, float64, sigmoid output."""
+    torch.manual_seed(NET_SEED)
+    dims = (N_FEATURES, *WIDTHS, 1)
+    layers: list[torch.nn.Module] = []
+    for index, (n_in, n_out) in enumerate(pairwise(dims)):
+        if index:
+            layers.append(torch.nn.ReLU())
+        layers.append(torch.nn.Linear(n_in, n_out))
+    layers.append(torch.nn.Sigmoid())
+    model = torch.nn.Sequential(*layers).double().eval()
+    with torch.no_grad():  # spread the logits (default init gives |logit| << 1: coin-flip targets)
+        model[-2].weight.mul_(OUTPUT_SCALE)
+    return model
+
+
+def write_inputs(rows: int, directory: Path) -> tuple[Path, Path]:
+    """The model (TorchScript) and the data (Parquet, columns x0..x19 and y)."""
+    model = build_model()
+    model_path = directory / "model.pt"
+    torch.jit.script(model).save(str(model_path))
+    rng = np.random.default_rng(DATA_SEED)
+    x = rng.standard_normal((rows, N_FEATURES))
+    with torch.no_grad():
+        p = model(torch.from_numpy(x)).numpy()[:, 0]
+    y = (rng.random(rows) < p).astype(np.int64)
+    frame = pd.DataFrame(x, columns=[f"x{j}" for j in range(N_FEATURES)])
+    frame["y"] = y
+    data_path = directory / f"data_{rows}.parquet"
+    frame.to_parquet(data_path, index=False)
+    return model_path, data_path
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _read(data_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    frame = pd.read_parquet(data_path)
+    x = frame[[f"x{j}" for j in range(N_FEATURES)]].to_numpy(dtype=np.float64)
+    return x, frame["y"].to_numpy(dtype=np.float64)
+
+
+def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
+    """One measurement, in this process."""
+    out: dict[str, Any] = {"part": part, "threads": torch.get_num_threads()}
+    if part == "baseline":
+        x, _ = _read(data_path)
+        model = torch.jit.load(str(model_path)).double().eval()
+        tensor = torch.from_numpy(x)
+        with torch.no_grad():  # TorchScript compiles on its first calls: warm it up untimed
+            for _ in range(3):
+                model(tensor[:FORWARD_CHUNK])
+        start = time.perf_counter()
+        with torch.no_grad():
+            for begin in range(0, x.shape[0], FORWARD_CHUNK):
+                model(tensor[begin : begin + FORWARD_CHUNK])
+        out["seconds"] = time.perf_counter() - start
+        out["rows"] = int(x.shape[0])
+    elif part == "merge":
+        from govreport.analyses.simplify import DataForMerge, simplification_stage
+        from govreport.model import load_model
+        from govreport.regions import extract_regions
+
+        x, y = _read(data_path)
+        network = load_model(model_path, None).network
+        start = time.perf_counter()
+        extraction = extract_regions(network, x, y[:, None], chunk_size=FORWARD_CHUNK)
+        extracted = time.perf_counter()
+        document, _ = simplification_stage(
+            "binary",
+            DataForMerge("train", extraction, x, y, None),
+            [],
+            [f"x{j}" for j in range(N_FEATURES)],
+            grid=(2, 4, 6, 8, 10, 15, 20),
+            n_neighbors=5,
+            min_samples=30,
+            mode="auto",
+            seed=0,
+            disclosure_min_samples=10,
+        )
+        out["seconds"] = time.perf_counter() - start
+        out["extract_seconds"] = extracted - start
+        out["rows"] = int(x.shape[0])
+        out["regions"] = extraction.table.n_regions
+        out["merge_mode"] = document["mode"]
+        out["chosen_k"] = document["chosen_k"]
+        out["n_models"] = document["n_models"]
+        train = next(e for e in document["evaluation"] if e["dataset"] == "train")  # type: ignore[attr-defined]
+        out["merged_auc"] = train["metrics"]["auc"]
+        out["network_auc"] = train["network"]["auc"]
+        out["agreement"] = train["fidelity"]["agreement"]
+    else:
+        from govreport.pipeline import RunConfig, run_pipeline
+        from govreport.resources import default_policy_path
+
+        config = RunConfig(
+            model_path=model_path,
+            data_path=data_path,
+            target="y",
+            policy_path=default_policy_path(),
+            run_time=datetime(2026, 1, 1, tzinfo=UTC),
+            command="benchmarks/analyses.py",
+            chunk_size=FORWARD_CHUNK,
+        )
+        start = time.perf_counter()
+        result = run_pipeline(config)
+        out["seconds"] = time.perf_counter() - start
+        out["rows"] = int(result.results["datasets"][0]["rows"])
+        out["regions"] = int(result.results["regions"]["train"]["census"]["regions"])
+        simplification = result.results.get("simplification") or {}
+        out["merge_mode"] = simplification.get("mode")
+        out["sections"] = sorted(result.results)
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    print(
+        f"{'rows':>9} {'part':<9} {'seconds':>8} {'x fwd':>7} {'peak RSS':>10} "
+        f"{'B/row':>7} {'+B/row':>7} {'regions':>9}  notes"
+    )
+    for rows in sorted({r["rows"] for r in results}):
+        parts = {r["part"]: r for r in results if r["rows"] == rows}
+        base = parts.get("baseline", {}).get("seconds")
+        base_rss = parts.get("baseline", {}).get("peak_rss_mib")
+        for part in PARTS:
+            r = parts.get(part)
+            if r is None:
+                continue
+            ratio = f"{r['seconds'] / base:7.1f}" if base else "      —"
+            notes = ""
+            if part == "merge":
+                notes = (
+                    f"extract {r['extract_seconds']:.1f} s; merge mode {r['merge_mode']}, "
+                    f"K = {r['chosen_k']}, {r['n_models']} models, train AUC "
+                    f"{r['merged_auc']:.4f} (network {r['network_auc']:.4f}), agreement "
+                    f"{r['agreement']:.3f}"
+                )
+            elif part == "pipeline":
+                notes = f"merge mode {r['merge_mode']}"
+            extra = (
+                f"{(r['peak_rss_mib'] - base_rss) * 2**20 / rows:7.0f}" if base_rss else "      —"
+            )
+            print(
+                f"{rows:>9,} {part:<9} {r['seconds']:8.1f} {ratio} "
+                f"{r['peak_rss_mib']:8.0f} MiB {r['peak_rss_mib'] * 2**20 / rows:7.0f} {extra} "
+                f"{r.get('regions', 0):>9,}  {notes}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=lambda s: int(float(s)), nargs="+", default=[250_000, 500_000, 1_000_000]
+    )
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print JSON results only")
+    args = parser.parse_args()
+    if args.part:
+        print(json.dumps(run_part(args.part, args.model, args.data)))
+        return
+    results = []
+    with tempfile.TemporaryDirectory(prefix="govreport-bench-") as tmp:
+        for rows in args.rows:
+            model_path, data_path = write_inputs(rows, Path(tmp))
+            for part in args.parts:
+                command = [sys.executable, __file__, "--part", part]
+                command += ["--model", str(model_path), "--data", str(data_path)]
+                done = subprocess.run(
+                    command, check=True, capture_output=True, text=True, env=os.environ
+                )
+                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                if not args.json:
+                    print(f"done: {rows:,} rows, {part}", file=sys.stderr, flush=True)
+            data_path.unlink()
+    if args.json:
+        print(json.dumps(results))
+        return
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, d = {N_FEATURES}, "
+        f"network {list(WIDTHS)}, float64, one run per part"
+    )
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Insens: the mean sensitivity of the inactive hidden neurons (ALGORITHMS.md §3.2).
+
+For a sample x and each inactive hidden neuron i (pre-activation v_i ≤ 0), the
+switched linear projection (govreport.analyses.projections) gives
+
+    ω̂_i = x − ĉ_i = (v_i / ‖ŵ_i‖²) ŵ_i,
+
+the vector from the nearest point of the neuron's switching hyperplane to x.
+Since v_i ≤ 0 it points away from that hyperplane: moving x along +ω̂_i keeps
+the neuron off. Insens is their mean over the inactive hidden neurons,
+
+    Ω(x) = (1/|I|) Σ_{i∈I} ω̂_i,    I = {hidden i : v_i(x) ≤ 0, ‖ŵ_i‖ ≥ ε};
+
+output neurons are never in I. Design decisions (ALGORITHMS.md §3.2 [X]):
+
+- Neurons with ‖ŵ_i‖ < ε (every path from the input switched off upstream, so
+  the neuron is constant and has no hyperplane) are skipped and counted.
+- A sample with no usable inactive neuron gets Ω = 0 and is flagged.
+- The metric: with ``scale`` s (govreport passes the training standard
+  deviations), everything is computed in u = x / s, i.e. the paper's
+  construction on the network composed with the standardisation, so Ω_j is in
+  standard deviations of feature j and ε applies to ‖ŵ ⊙ s‖. ``scale=None`` is
+  the raw input space of the paper.
+
+Everything is chunked over samples: memory is about chunk × d × (widest hidden
+layer) × 3 float64, independent of N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from govreport.analyses.projections import DEFAULT_PROJECTION_CHUNK, iter_layer_projections
+from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
+
+__all__ = [
+    "DEFAULT_MIN_NORM",
+    "InsensSamples",
+    "InsensSummary",
+    "insens",
+    "summarize_insens",
+]
+
+#: ε: hidden neurons whose projection gradient has a smaller norm are skipped.
+DEFAULT_MIN_NORM = 1e-12
+
+Int64Array = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class InsensSamples:
+    """Per-sample Insens of n rows.
+
+    ``omega``: (n, d) Ω(x), in the units of x / scale. ``inactive``: (n, L)
+    inactive hidden neurons used per layer (v ≤ 0 and not skipped).
+    ``skipped``: (n, L) inactive hidden neurons left out for ‖ŵ‖ < ε, per
+    layer. ``empty``: (n,) bool, no usable inactive neuron (Ω set to 0).
+    ``all_inactive``: (n, L) neurons with v ≤ 0 per layer, skipped or not.
+    """
+
+    omega: FloatArray
+    inactive: Int64Array
+    all_inactive: Int64Array
+    skipped: Int64Array
+    empty: npt.NDArray[np.bool_]
+
+
+def _chunk_insens(
+    network: PiecewiseLinearNetwork, x: FloatArray, s: FloatArray, min_norm: float
+) -> InsensSamples:
+    n, d = x.shape
+    n_layers = len(network.hidden_widths)
+    total = np.zeros((n, d))
+    used = np.zeros((n, n_layers), dtype=np.int64)
+    inactive_all = np.zeros((n, n_layers), dtype=np.int64)
+    skipped = np.zeros((n, n_layers), dtype=np.int64)
+    s2 = s * s
+    if n_layers:
+        for proj in iter_layer_projections(network, x, upto=n_layers):
+            index = proj.layer - 1
+            w = proj.weights  # (n, d, n_l)
+            norm2 = np.matmul(s2, w * w)  # (n, n_l): Σ_j s_j² ŵ_ij²
+            small = norm2 < min_norm * min_norm
+            off = proj.activity <= 0.0
+            take = off & ~small
+            inactive_all[:, index] = off.sum(axis=1)
+            used[:, index] = take.sum(axis=1)
+            skipped[:, index] = (off & small).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                coef = np.where(take, proj.activity / norm2, 0.0)
+            # Σ_i coef_i ŵ_i: a batched (d, n_l) @ (n_l,) product per row.
+            total += np.matmul(w, coef[:, :, None])[:, :, 0]
+    count = used.sum(axis=1)
+    empty = count == 0
+    omega = np.where(empty[:, None], 0.0, total * s / np.maximum(count, 1)[:, None])
+    return InsensSamples(
+        omega=readonly(omega),
+        inactive=used,
+        all_inactive=inactive_all,
+        skipped=skipped,
+        empty=empty,
+    )
+
+
+def _scale(network: PiecewiseLinearNetwork, scale: FloatArray | None) -> FloatArray:
+    d = network.input_dim
+    if scale is None:
+        return np.ones(d)
+    s = np.asarray(scale, dtype=np.float64)
+    if s.shape != (d,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError(f"scale must be {d} positive finite numbers")
+    return s
+
+
+def insens(
+    network: PiecewiseLinearNetwork,
+    x: FloatArray,
+    *,
+    scale: FloatArray | None = None,
+    min_norm: float = DEFAULT_MIN_NORM,
+    chunk_size: int = DEFAULT_PROJECTION_CHUNK,
+) -> InsensSamples:
+    """Per-sample Insens Ω(x) of every row of x (N, d); keeps (N, d) in memory.
+
+    For large N use :func:`summarize_insens`, which keeps only the summaries.
+    """
+    array = np.asarray(x, dtype=np.float64)
+    s = _scale(network, scale)
+    parts = [
+        _chunk_insens(network, array[start : start + chunk_size], s, min_norm)
+        for start in range(0, array.shape[0], max(1, chunk_size))
+    ]
+    if not parts:
+        parts = [_chunk_insens(network, array[:0], s, min_norm)]
+    return InsensSamples(
+        omega=readonly(np.concatenate([p.omega for p in parts])),
+        inactive=np.concatenate([p.inactive for p in parts]),
+        all_inactive=np.concatenate([p.all_inactive for p in parts]),
+        skipped=np.concatenate([p.skipped for p in parts]),
+        empty=np.concatenate([p.empty for p in parts]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InsensSummary:
+    """Data-set summaries of Insens (nothing per sample).
+
+    ``mean_abs`` (d,): mean over samples of |Ω_j|; ``mean_signed`` (d,): mean
+    of Ω_j (units of x / scale: standard deviations when scale is the std).
+    ``inactive_share_by_layer`` (L,): mean over samples of the share of the
+    layer's neurons with v ≤ 0; ``inactive_share``: the same over all hidden
+    neurons. ``skipped_by_layer`` (L,): (sample, inactive neuron) pairs skipped for
+    ‖ŵ‖ < ε; ``skipped_neurons``: their total; ``skipped_share``: total over
+    N × H. ``samples_with_skipped``: samples with at least one skipped neuron.
+    ``empty_samples``: samples with no usable inactive neuron (Ω = 0).
+    ``mean_neurons_used``: mean |I| per sample.
+    """
+
+    n_samples: int
+    feature_names: tuple[str, ...]
+    mean_abs: tuple[float, ...]
+    mean_signed: tuple[float, ...]
+    hidden_widths: tuple[int, ...]
+    inactive_share_by_layer: tuple[float, ...]
+    inactive_share: float
+    skipped_by_layer: tuple[int, ...]
+    skipped_neurons: int
+    skipped_share: float
+    samples_with_skipped: int
+    empty_samples: int
+    mean_neurons_used: float
+    min_norm: float
+    scaled: bool
+
+
+def summarize_insens(
+    network: PiecewiseLinearNetwork,
+    x: FloatArray,
+    feature_names: Sequence[str],
+    *,
+    scale: FloatArray | None = None,
+    min_norm: float = DEFAULT_MIN_NORM,
+    chunk_size: int = DEFAULT_PROJECTION_CHUNK,
+) -> InsensSummary:
+    """Stream Insens over x (N, d) in chunks and return its summaries (bounded memory)."""
+    array = np.asarray(x, dtype=np.float64)
+    s = _scale(network, scale)
+    n, d = array.shape
+    widths = np.asarray(network.hidden_widths, dtype=np.float64)
+    n_layers = len(network.hidden_widths)
+    sum_abs = np.zeros(d)
+    sum_signed = np.zeros(d)
+    inactive_share_sum = np.zeros(n_layers)
+    inactive_total = 0.0
+    skipped = np.zeros(n_layers, dtype=np.int64)
+    with_skipped = 0
+    empty = 0
+    used_sum = 0
+    for start in range(0, n, max(1, chunk_size)):
+        part = _chunk_insens(network, array[start : start + chunk_size], s, min_norm)
+        sum_abs += np.abs(part.omega).sum(axis=0)
+        sum_signed += part.omega.sum(axis=0)
+        if n_layers:
+            inactive_share_sum += (part.all_inactive / widths).sum(axis=0)
+            inactive_total += float((part.all_inactive.sum(axis=1) / widths.sum()).sum())
+        skipped += part.skipped.sum(axis=0)
+        with_skipped += int((part.skipped.sum(axis=1) > 0).sum())
+        empty += int(part.empty.sum())
+        used_sum += int(part.inactive.sum())
+    denominator = max(n, 1)
+    hidden = int(widths.sum())
+    return InsensSummary(
+        n_samples=n,
+        feature_names=tuple(str(f) for f in feature_names),
+        mean_abs=tuple(float(v) for v in sum_abs / denominator),
+        mean_signed=tuple(float(v) for v in sum_signed / denominator),
+        hidden_widths=tuple(network.hidden_widths),
+        inactive_share_by_layer=tuple(float(v) for v in inactive_share_sum / denominator),
+        inactive_share=inactive_total / denominator,
+        skipped_by_layer=tuple(int(v) for v in skipped),
+        skipped_neurons=int(skipped.sum()),
+        skipped_share=float(skipped.sum()) / max(n * hidden, 1),
+        samples_with_skipped=with_skipped,
+        empty_samples=empty,
+        mean_neurons_used=used_sum / denominator,
+        min_norm=float(min_norm),
+        scaled=scale is not None,
+    )

@@ -1,0 +1,377 @@
+"""Merging local linear models into a few (Aletheia's merger, ALGORITHMS.md §1.6).
+
+The regions of the training data, each with its sample count n_r, centre
+mu_r (mean x of its samples) and local model theta_r = [b_r, w_r], are merged
+in five steps:
+
+1. **Connectivity.** G = the k-nearest-neighbour graph of the centres mu_r
+   (Euclidean, k neighbours, self excluded; sklearn symmetrises it and, if it
+   has several components, joins them at their nearest points).
+2. **Cluster.** Ward agglomerative clustering of the points theta_r (not
+   weighted by n_r, not standardised, intercept included) under G, cut at K
+   clusters. The whole tree is built once and cut for every K of a grid: the
+   first R - K merges of the tree are the merges sklearn's
+   ``AgglomerativeClustering(n_clusters=K)`` makes.
+3. **Size filter.** A cluster is large iff N_c = sum of its n_r > m (strict).
+4. **Absorb.** Each small cluster, as a whole, joins the large cluster whose
+   sample-mean centre is nearest to its own. If no cluster is large, the
+   largest is kept and everything joins it (``fallback``).
+5. **Relabel** the final clusters by N_c descending (ties: the cluster holding
+   the earlier region first).
+
+Two modes build the tree:
+
+- ``aletheia``: the leaves are the R regions, as in the reference code.
+- ``scalable``: above :data:`SCALABLE_REGION_THRESHOLD` regions the Ward tree
+  over R leaves and the R x R neighbour search cost too much time and memory
+  (R ≈ N on tabular data). The regions' theta_r are first grouped into at most
+  :data:`MICRO_CLUSTERS` micro-clusters by k-means (weights n_r; Lloyd
+  iterations on a seeded sample of regions, then every region assigned to its
+  nearest mean); the leaves of the tree are the micro-clusters, with their
+  sample-weighted centres and models, and the same steps 1-5 follow. Every
+  region takes its micro-cluster's label. Unseen patterns are then assigned
+  through the micro-clusters instead of the regions (see
+  :func:`assign_unseen`).
+
+Nothing here builds an N x R array: region arrays are (R, ·) and sample arrays
+are (N, ·), and queries run in chunks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from scipy.sparse import csr_matrix
+from sklearn.cluster import ward_tree
+from sklearn.neighbors import NearestNeighbors, kneighbors_graph
+
+from govreport.network import FloatArray
+
+Int64Array = npt.NDArray[np.int64]
+MergeMode = Literal["aletheia", "scalable"]
+
+#: Above this many regions, ``auto`` mode merges through micro-clusters (``scalable``).
+SCALABLE_REGION_THRESHOLD = 20_000
+#: Largest number of micro-clusters of the scalable mode.
+MICRO_CLUSTERS = 1_000
+#: The micro-cluster k-means runs on a sample of this many regions per micro-cluster.
+SAMPLE_PER_MICRO = 10
+LLOYD_ITERATIONS = 8
+#: Aletheia's defaults: neighbours in the connectivity graph, and the size filter m.
+DEFAULT_NEIGHBORS = 5
+DEFAULT_MERGE_MIN_SAMPLES = 30
+#: Rows per block of the neighbour queries.
+QUERY_CHUNK = 8_192
+
+
+@dataclass(frozen=True, slots=True)
+class MergeTree:
+    """A Ward tree over leaves (regions, or micro-clusters in scalable mode).
+
+    ``children``: (L - 1, 2) int64 merges in order (sklearn's ``children_``);
+    ``region_leaf``: (R,) int64 leaf of each region; ``leaf_centers``: (L, d)
+    sample-weighted centres; ``leaf_theta``: (L, d + 1) models [b, w] of the
+    leaves (regions: exact; micro-clusters: n_r-weighted means);
+    ``n_components``: connected components of the neighbour graph before
+    sklearn joined them.
+    """
+
+    mode: MergeMode
+    children: Int64Array
+    region_leaf: Int64Array
+    leaf_centers: FloatArray
+    leaf_theta: FloatArray
+    n_neighbors: int
+    n_components: int
+
+    @property
+    def n_leaves(self) -> int:
+        return int(self.leaf_centers.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class MergeLabels:
+    """One cut of the tree after the size filter and absorption.
+
+    ``raw_labels``: (R,) int64 pre-absorption cluster of each region (0..K'-1,
+    numbered by the cut); ``labels``: (R,) int64 final cluster (0 = largest);
+    ``counts``: (C,) samples per final cluster; ``absorbed``: small clusters
+    absorbed; ``fallback``: True if no cluster was large.
+    """
+
+    n_clusters: int
+    raw_labels: Int64Array
+    labels: Int64Array
+    counts: Int64Array
+    n_raw_clusters: int
+    absorbed: int
+    fallback: bool
+
+    @property
+    def n_models(self) -> int:
+        return int(self.counts.shape[0])
+
+
+def region_theta(biases: FloatArray, weights: FloatArray) -> FloatArray:
+    """theta_r = [b_r, w_r] of the first output. biases (R, K), weights (R, K, d) -> (R, d + 1)."""
+    return np.concatenate([biases[:, :1], weights[:, 0, :]], axis=1)
+
+
+def _weighted_means(
+    labels: Int64Array, n_groups: int, weights: FloatArray, values: FloatArray
+) -> FloatArray:
+    """Per-group weighted means of the rows of ``values`` (n, m) -> (n_groups, m)."""
+    totals = np.bincount(labels, weights=weights, minlength=n_groups)
+    out = np.empty((n_groups, values.shape[1]), dtype=np.float64)
+    for column in range(values.shape[1]):
+        out[:, column] = np.bincount(
+            labels, weights=weights * values[:, column], minlength=n_groups
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out /= totals[:, None]
+    return out
+
+
+def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
+    """(n,) index of the nearest row of ``centers`` to each row of ``points``, in chunks.
+
+    float64 throughout (torch's threaded matrix product); ~64 MiB of distances at a time.
+    """
+    out = np.empty(points.shape[0], dtype=np.int64)
+    means = torch.from_numpy(np.ascontiguousarray(centers, dtype=np.float64))
+    norms = (means * means).sum(dim=1)
+    step = max(1, (1 << 23) // max(1, centers.shape[0]))
+    for start in range(0, points.shape[0], step):
+        block = torch.from_numpy(np.ascontiguousarray(points[start : start + step]))
+        # |p - c|^2 - |p|^2 = |c|^2 - 2 p.c: same argmin.
+        distances = torch.addmm(norms, block, means.t(), alpha=-2.0)
+        out[start : start + step] = distances.argmin(dim=1).numpy()
+    return out
+
+
+def _micro_clusters(
+    counts: Int64Array, centers: FloatArray, theta: FloatArray, n_micro: int, seed: int
+) -> tuple[Int64Array, FloatArray, FloatArray]:
+    """Weighted k-means of theta (weights n_r) -> (region -> micro, micro centres, micro theta).
+
+    Lloyd iterations on a seeded sample of at most ``SAMPLE_PER_MICRO * n_micro`` regions,
+    then one assignment pass over all regions: O(R * n_micro * d) time, chunked memory.
+    Empty micro-clusters are dropped; the rest are numbered in order of first region.
+    """
+    rng = np.random.default_rng(seed)
+    n_regions = theta.shape[0]
+    n_sample = min(n_regions, SAMPLE_PER_MICRO * n_micro)
+    sample = np.sort(rng.choice(n_regions, size=n_sample, replace=False))
+    points, weights = theta[sample], counts[sample].astype(np.float64)
+    means = points[rng.choice(n_sample, size=n_micro, replace=False)].copy()
+    for _ in range(LLOYD_ITERATIONS):
+        nearest = _nearest_center(points, means)
+        updated = _weighted_means(nearest, n_micro, weights, points)
+        empty = np.isnan(updated[:, 0])
+        updated[empty] = means[empty]
+        if np.array_equal(updated, means):
+            break
+        means = updated
+    raw = _nearest_center(theta, means)
+    _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    labels = rank[inverse.ravel()].astype(np.int64)
+    n_groups = int(order.size)
+    region_weights = counts.astype(np.float64)
+    return (
+        labels,
+        _weighted_means(labels, n_groups, region_weights, centers),
+        _weighted_means(labels, n_groups, region_weights, theta),
+    )
+
+
+def build_tree(
+    counts: Int64Array,
+    centers: FloatArray,
+    theta: FloatArray,
+    *,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
+    mode: MergeMode = "aletheia",
+    seed: int = 0,
+    micro_clusters: int = MICRO_CLUSTERS,
+) -> MergeTree:
+    """The Ward tree of the regions (or of their micro-clusters), built once per region set.
+
+    counts (R,), centers (R, d), theta (R, d + 1). ``n_neighbors`` is capped at L - 1.
+    """
+    n_regions = int(counts.shape[0])
+    if mode == "scalable" and n_regions > micro_clusters:
+        region_leaf, leaf_centers, leaf_theta = _micro_clusters(
+            counts, centers, theta, micro_clusters, seed
+        )
+    else:
+        mode = "aletheia" if n_regions <= micro_clusters and mode == "scalable" else mode
+        region_leaf = np.arange(n_regions, dtype=np.int64)
+        leaf_centers, leaf_theta = np.asarray(centers), np.asarray(theta)
+    n_leaves = int(leaf_centers.shape[0])
+    k = max(1, min(n_neighbors, n_leaves - 1))
+    if n_leaves < 2:
+        children = np.zeros((0, 2), dtype=np.int64)
+        n_components = n_leaves
+    else:
+        graph = kneighbors_graph(leaf_centers, n_neighbors=k, include_self=False)
+        from scipy.sparse.csgraph import connected_components
+
+        n_components = int(connected_components(graph, directed=False)[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "completing it to avoid stopping the tree early"
+            tree = ward_tree(leaf_theta, connectivity=graph)
+        children = np.asarray(tree[0], dtype=np.int64)
+    return MergeTree(
+        mode=mode,
+        children=children,
+        region_leaf=region_leaf,
+        leaf_centers=leaf_centers,
+        leaf_theta=leaf_theta,
+        n_neighbors=k,
+        n_components=n_components,
+    )
+
+
+def cut_tree(tree: MergeTree, n_clusters: int) -> Int64Array:
+    """(L,) int64 cluster of each leaf after the first L - K merges, numbered by first leaf."""
+    n_leaves = tree.n_leaves
+    n_clusters = max(1, min(n_clusters, n_leaves))
+    n_merges = n_leaves - n_clusters
+    parent = np.arange(2 * n_leaves - 1, dtype=np.int64)
+    if n_merges:
+        merged = tree.children[:n_merges]
+        parent[merged[:, 0]] = n_leaves + np.arange(n_merges)
+        parent[merged[:, 1]] = n_leaves + np.arange(n_merges)
+    root = parent
+    while True:  # pointer jumping: O(log depth) passes
+        jumped = root[root]
+        if np.array_equal(jumped, root):
+            break
+        root = jumped
+    _, first, inverse = np.unique(root[:n_leaves], return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[inverse.ravel()].astype(np.int64)
+
+
+def finalize_labels(
+    counts: Int64Array, centers: FloatArray, raw_labels: Int64Array, min_samples: int
+) -> MergeLabels:
+    """Size filter (N_c > m), absorption into the nearest large cluster, relabel by size.
+
+    counts (R,), centers (R, d), raw_labels (R,) -> :class:`MergeLabels`.
+    """
+    n_raw = int(raw_labels.max()) + 1 if raw_labels.size else 0
+    weights = counts.astype(np.float64)
+    sizes = np.bincount(raw_labels, weights=weights, minlength=n_raw)
+    cluster_centers = _weighted_means(raw_labels, n_raw, weights, centers)
+    large = np.flatnonzero(sizes > min_samples)
+    fallback = large.size == 0
+    if fallback:
+        large = np.array([int(np.argmax(sizes))], dtype=np.int64)
+    target = np.empty(n_raw, dtype=np.int64)
+    target[large] = large
+    small = np.setdiff1d(np.arange(n_raw), large)
+    if small.size:
+        gaps = cluster_centers[small, None, :] - cluster_centers[None, large, :]
+        target[small] = large[np.argmin(np.einsum("sld,sld->sl", gaps, gaps), axis=1)]
+    merged = target[raw_labels]
+    final_sizes = np.bincount(merged, weights=weights, minlength=n_raw)
+    first_region = np.full(n_raw, raw_labels.size, dtype=np.int64)
+    np.minimum.at(first_region, merged, np.arange(raw_labels.size))
+    order = np.lexsort((first_region[large], -final_sizes[large]))
+    rank = np.full(n_raw, -1, dtype=np.int64)
+    rank[large[order]] = np.arange(large.size)
+    labels = rank[merged]
+    return MergeLabels(
+        n_clusters=n_raw,
+        raw_labels=raw_labels,
+        labels=labels,
+        counts=np.bincount(labels, weights=weights).round().astype(np.int64),
+        n_raw_clusters=n_raw,
+        absorbed=int(small.size),
+        fallback=bool(fallback),
+    )
+
+
+def merge_regions(
+    counts: Int64Array,
+    centers: FloatArray,
+    theta: FloatArray,
+    *,
+    n_clusters: int,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
+    min_samples: int = DEFAULT_MERGE_MIN_SAMPLES,
+    mode: MergeMode = "aletheia",
+    seed: int = 0,
+) -> tuple[MergeTree, MergeLabels]:
+    """Build the tree, cut it at ``n_clusters`` and finalise: one merge of a region set."""
+    tree = build_tree(counts, centers, theta, n_neighbors=n_neighbors, mode=mode, seed=seed)
+    raw = cut_tree(tree, n_clusters)[tree.region_leaf]
+    return tree, finalize_labels(counts, centers, raw, min_samples)
+
+
+def leaf_labels(tree: MergeTree, labels: Int64Array) -> Int64Array:
+    """(L,) final cluster of each leaf (all regions of a leaf share one)."""
+    out = np.empty(tree.n_leaves, dtype=np.int64)
+    out[tree.region_leaf] = labels
+    return out
+
+
+def assign_unseen(
+    tree: MergeTree,
+    final_leaf_labels: Int64Array,
+    x: FloatArray,
+    theta_x: FloatArray,
+) -> Int64Array:
+    """Clusters of samples whose pattern has no training region (ALGORITHMS.md §1.6 step 7).
+
+    Among the k leaves whose centres are nearest to x, the one whose model
+    theta is nearest to the sample's own theta_x gives the cluster (first on
+    ties). Leaves are regions (aletheia mode) or micro-clusters (scalable).
+    x (n, d), theta_x (n, d + 1) -> (n,) int64. Queries run in chunks.
+    """
+    n = int(x.shape[0])
+    out = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return out
+    k = max(1, min(tree.n_neighbors, tree.n_leaves))
+    index = NearestNeighbors(n_neighbors=k).fit(tree.leaf_centers)
+    for start in range(0, n, QUERY_CHUNK):
+        stop = min(start + QUERY_CHUNK, n)
+        neighbours = index.kneighbors(x[start:stop], return_distance=False)
+        gaps = tree.leaf_theta[neighbours] - theta_x[start:stop, None, :]
+        best = np.argmin(np.einsum("nkd,nkd->nk", gaps, gaps), axis=1)
+        out[start:stop] = final_leaf_labels[neighbours[np.arange(stop - start), best]]
+    return out
+
+
+def cluster_graph_connected(
+    centers: FloatArray, raw_labels: Int64Array, n_neighbors: int
+) -> npt.NDArray[np.bool_]:
+    """(K',) whether each pre-absorption cluster is connected in the kNN graph of ``centers``.
+
+    A test helper for invariant 12 (ALGORITHMS.md §4); O(R k).
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    graph = kneighbors_graph(centers, n_neighbors=n_neighbors, include_self=False)
+    graph = csr_matrix(graph + graph.T)
+    n_raw = int(raw_labels.max()) + 1
+    rows, cols = graph.nonzero()
+    keep = raw_labels[rows] == raw_labels[cols]
+    within = csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=graph.shape)
+    _, component = connected_components(within, directed=False)
+    connected = np.zeros(n_raw, dtype=np.bool_)
+    for cluster in range(n_raw):
+        connected[cluster] = np.unique(component[raw_labels == cluster]).size == 1
+    return connected

@@ -1,0 +1,373 @@
+"""Section 4.7, cluster feature importance: ``results["clusters"]`` -> template context.
+
+Reads only the results dict (see :mod:`govreport.analyses.clusters` for the
+fragment). The key is optional: a results file without it shows the pending
+entry (or the default "holds no ..." sentence) handed in by ``context.py``.
+All numbers become strings here; the template only prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from govreport.render.formatting import (
+    DASH,
+    Numbering,
+    fmt_int,
+    fmt_num,
+    fmt_share,
+    is_missing,
+    make_table,
+)
+
+__all__ = [
+    "FIGURE_CLUSTERS",
+    "FIGURE_FEATURES",
+    "TABLE_CLUSTERS",
+    "clusters_section",
+    "signed",
+]
+
+#: Main clusters drawn in the FI figure (one panel each; plots_clusters uses the same).
+FIGURE_CLUSTERS = 6
+#: Features per panel of the FI figure, the largest |FI| first.
+FIGURE_FEATURES = 8
+#: Main clusters listed in the table (the rest are counted in the "other" row).
+TABLE_CLUSTERS = 10
+#: Features in the average-instance table.
+INSTANCE_FEATURES = 10
+#: Tables of at most this many rows are kept on one page (rows here are tall).
+KEEP_ROWS = 5
+#: Features named per cluster in the table.
+TABLE_FEATURES = 3
+#: Longest pattern printed as bits in the table; longer ones show a digest.
+TABLE_PATTERN_BITS = 24
+
+_MINUS = "\u2212"
+#: Printed when results hold neither clusters nor a pending entry for them.
+ABSENT_TEXT = "This results file holds no cluster feature importance."
+
+
+def signed(value: Any) -> str:
+    """``+0.42`` / ``−1.3`` (typographic minus); missing -> dash."""
+    if is_missing(value):
+        return DASH
+    v = float(value)
+    text = fmt_num(abs(v))
+    if v > 0:
+        return "+" + text
+    if v < 0:
+        return _MINUS + text
+    return text
+
+
+def _prediction_head(kind: str) -> str:
+    return {
+        "positive_share": "Predicted positive",
+        "mean_prediction": "Mean prediction",
+        "class_shares": "Most predicted class",
+    }.get(kind, "Prediction")
+
+
+def _prediction_text(kind: str, values: Sequence[Any] | None, outputs: Sequence[str]) -> str:
+    if not values:
+        return DASH
+    if kind == "positive_share":
+        return fmt_share(values[0])
+    if kind == "mean_prediction":
+        return fmt_num(values[0])
+    best = max(range(len(values)), key=lambda k: (float(values[k]), -k))
+    name = outputs[best] if best < len(outputs) else f"class {best}"
+    return f"{name} ({fmt_share(values[best])})"
+
+
+def _pattern_text(pattern: Mapping[str, Any] | None) -> str:
+    if not pattern:
+        return DASH
+    bits = pattern.get("bits")
+    if bits and int(pattern.get("n_bits", 0)) <= TABLE_PATTERN_BITS:
+        return str(bits)
+    return f"#{str(pattern.get('digest', ''))[:8]}"
+
+
+def _clusters_word(n: int) -> str:
+    return f"{fmt_int(n)} {'cluster' if n == 1 else 'clusters'}"
+
+
+def _pooled_prediction(parts: Sequence[tuple[int, Any]]) -> list[float] | None:
+    """Count-weighted mean of prediction vectors (all summaries are means over samples)."""
+    kept = [(n, [float(v) for v in p]) for n, p in parts if n and p]
+    total = sum(n for n, _ in kept)
+    if not total:
+        return None
+    width = len(kept[0][1])
+    return [sum(n * p[k] for n, p in kept) / total for k in range(width)]
+
+
+def _top_features(features: Sequence[Mapping[str, Any]], key: str) -> str:
+    ranked = sorted(
+        enumerate(features), key=lambda item: (-abs(float(item[1].get(key) or 0.0)), item[0])
+    )
+    return ", ".join(f"{f['name']} {signed(f.get(key))}" for _, f in ranked[:TABLE_FEATURES])
+
+
+def _grouping_sentence(c: Mapping[str, Any]) -> str:
+    n = fmt_int(c["samples"])
+    s_min = fmt_int(c["s_min"])
+    rule = (
+        f"s_min = max({fmt_int(c.get('min_samples'))}, {fmt_share(c.get('s_min_share'))} of "
+        f"the samples) = {s_min}"
+    )
+    threshold = fmt_share(c["coverage_threshold"])
+    identical = (
+        f"Of the {fmt_int(c['identical_clusters'])} identical-pattern clusters, "
+        f"{fmt_int(c['identical_main_count'])} hold at least {rule} samples and cover "
+        f"{fmt_share(c['identical_main_coverage'])} of the {n} training samples"
+    )
+    grouping = c["grouping"]
+    if grouping == "identical":
+        return (
+            "Clusters are identical activation patterns, as in the paper: they are the regions "
+            f"of section 4.1 (cluster C1 is region R1). {identical}, at least the {threshold} "
+            "needed to describe the network cluster by cluster. Within a cluster the network is "
+            "one affine map, so each FI value is an exact local coefficient."
+        )
+    average = (
+        " A group spans many activation regions, so its FI is the sample-weighted mean of "
+        "the local coefficients of its samples, with their spread (standard deviation over "
+        "the group's samples): an average, not an exact affine map."
+    )
+    too_few = (
+        f"{identical}: less than the {threshold} needed to interpret the network cluster by "
+        "cluster."
+    )
+    if grouping == "merged":
+        return (
+            f"{too_few} This section therefore uses the coarser groups of the merging analysis "
+            f"({c.get('merged_source') or 'merged clusters'}): {fmt_int(c['clusters'])} groups, "
+            f"of which the {fmt_int(c['main_count'])} with at least {s_min} samples cover "
+            f"{fmt_share(c['main_coverage'])} of the samples." + average
+        )
+    fb = c.get("fallback") or {}
+    kept = len(fb.get("neurons") or [])
+    return (
+        f"{too_few} This section therefore uses a coarser grouping (a govreport fallback, not "
+        "the paper's method): samples are grouped by the on/off states of the "
+        f"{fmt_int(kept)} most balanced of the {fmt_int(fb.get('layer_width'))} neurons of "
+        f"hidden layer {fmt_int(fb.get('layer'))}, the last one, keeping as many neurons as "
+        f"still leaves groups of at least {s_min} samples covering {threshold} of the data. "
+        f"This gives {fmt_int(c['clusters'])} groups; the {fmt_int(c['main_count'])} with at "
+        f"least {s_min} samples cover {fmt_share(c['main_coverage'])} of the samples." + average
+    )
+
+
+def _table(num: Numbering, c: Mapping[str, Any]) -> dict[str, Any]:
+    kind = str(c.get("prediction_kind", ""))
+    outputs = [str(o) for o in c.get("output_names") or []]
+    exact = bool(c.get("exact"))
+    label = "Cluster" if exact else "Group"
+    pattern_head = "Pattern" if c["grouping"] != "merged" else "Merged cluster"
+    head = [
+        label,
+        "Samples",
+        "Support",
+        _prediction_head(kind),
+        pattern_head,
+        "Top features by |FI| (FI = w)" if exact else "Top features by |mean w|",
+        "Top features by |w × std|",
+    ]
+    rows: list[list[str]] = []
+    main = list(c.get("main") or [])
+    for cluster in main[:TABLE_CLUSTERS]:
+        features = (cluster.get("outputs") or [{}])[0].get("features") or []
+        pattern = (
+            _pattern_text(cluster.get("pattern"))
+            if c["grouping"] != "merged"
+            else f"M{cluster['rank']}"
+        )
+        rows.append(
+            [
+                f"{'C' if exact else 'G'}{cluster['rank']}",
+                fmt_int(cluster["count"]),
+                fmt_share(cluster["support"]),
+                _prediction_text(kind, cluster.get("prediction"), outputs),
+                pattern,
+                _top_features(features, "fi"),
+                _top_features(features, "scaled"),
+            ]
+        )
+    other = c.get("other") or {}
+    listed_out = max(0, len(main) - TABLE_CLUSTERS)
+    other_clusters = int(other.get("clusters") or 0) + listed_out
+    if other_clusters:
+        unlisted = main[TABLE_CLUSTERS:]
+        samples = int(other.get("count") or 0) + sum(int(m["count"]) for m in unlisted)
+        prediction = _pooled_prediction(
+            [(int(other.get("count") or 0), other.get("prediction"))]
+            + [(int(m["count"]), m.get("prediction")) for m in unlisted]
+        )
+        rows.append(
+            [
+                f"other ({_clusters_word(other_clusters)})",
+                fmt_int(samples),
+                fmt_share(samples / c["samples"]) if c["samples"] else DASH,
+                _prediction_text(kind, prediction, outputs),
+                DASH,
+                DASH,
+                DASH,
+            ]
+        )
+    note_parts = [
+        f"{'Clusters' if exact else 'Groups'} with at least s_min = {fmt_int(c['s_min'])} "
+        "samples, largest first; support = share of the training samples."
+    ]
+    if c["grouping"] == "identical":
+        note_parts.append(
+            "Pattern: on (1) / off (0) state of every hidden neuron, layers separated by |"
+            f" (a # digest above {TABLE_PATTERN_BITS} neurons; results.json keeps the lossless "
+            "hex form)."
+        )
+    elif c["grouping"] == "fallback":
+        note_parts.append(
+            "Pattern: on (1) / off (0) state of the kept last-layer neurons, most balanced first."
+        )
+    if kind == "positive_share":
+        note_parts.append("Predicted positive: share of the cluster's samples with σ(η) > 0.5.")
+    if len(outputs) > 1:
+        note_parts.append(f"FI shown for output {outputs[0]}; results.json holds every output.")
+    note_parts.append(
+        "FI is the signed coefficient on the "
+        + ("logit" if kind != "mean_prediction" else "output")
+        + " per unit of each feature (bias excluded); w × std rescales it by the feature's "
+        "standard deviation over the training data, a scale-aware companion (govreport "
+        "addition)."
+    )
+    if other_clusters:
+        below = int(other.get("below_s_min") or 0)
+        unlisted_main = other_clusters - below
+        note_parts.append(
+            f"The other row pools the {_clusters_word(below)} below s_min"
+            + (f" and {_clusters_word(unlisted_main)} above it not listed" if unlisted_main else "")
+            + "; the supports sum to 100% with it."
+        )
+    withheld = sum(1 for m in main if m.get("average_instance") is None)
+    note_parts.append(
+        "Average instances (mean x of each cluster) are in results.json"
+        + (
+            f"; withheld for {fmt_int(withheld)} clusters below the disclosure threshold."
+            if withheld
+            else "."
+        )
+    )
+    title = (
+        "Main clusters (identical activation patterns), training data"
+        if exact
+        else "Main groups of the coarser grouping, training data"
+    )
+    table = make_table(num.tables, title, head, rows, align="lrrrmll", note=" ".join(note_parts))
+    # Rows wrap to three lines: a table kept on one page would leave most of a page blank.
+    table["keep"] = len(rows) <= KEEP_ROWS
+    return table
+
+
+def _instances_table(
+    num: Numbering, c: Mapping[str, Any], results: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Average instance (mean x) of the drawn clusters, for their most important features."""
+    main = list(c.get("main") or [])[:FIGURE_CLUSTERS]
+    if not main:
+        return None
+    prefix = "C" if c.get("exact") else "G"
+    # Features in order of their largest |FI| over the drawn clusters (ties: input order).
+    largest: dict[str, float] = {}
+    order: list[str] = []
+    for cluster in main:
+        for f in (cluster.get("outputs") or [{}])[0].get("features") or []:
+            name = str(f["name"])
+            if name not in largest:
+                order.append(name)
+                largest[name] = 0.0
+            largest[name] = max(largest[name], abs(float(f.get("fi") or 0.0)))
+    names = [str(n) for n in c.get("feature_names") or order]
+    position = {n: i for i, n in enumerate(names)}
+    ranked = sorted(largest, key=lambda n: (-largest[n], position.get(n, len(names))))
+    shown = ranked[:INSTANCE_FEATURES]
+    stats = {}
+    for dataset in results.get("datasets") or []:
+        if dataset.get("name") == "train":
+            stats = {str(f["name"]): f.get("mean") for f in dataset.get("feature_stats") or []}
+    rows = []
+    for name in shown:
+        j = position.get(name)
+        cells = [name, fmt_num(stats.get(name))]
+        for cluster in main:
+            values = cluster.get("average_instance")
+            cells.append("withheld" if values is None or j is None else fmt_num(values[j]))
+        rows.append(cells)
+    withheld = [f"{prefix}{m['rank']}" for m in main if m.get("average_instance") is None]
+    note = (
+        f"Mean of each feature over the samples of the cluster, for the {fmt_int(len(shown))} "
+        "features with the largest |FI| in the clusters drawn in the figure; the second column "
+        "is the mean over all training samples. results.json holds every feature."
+    )
+    if withheld:
+        note += (
+            f" Withheld for {', '.join(withheld)}: fewer samples than the disclosure threshold "
+            f"({fmt_int(c.get('disclosure_min_samples'))}), so the mean would reveal "
+            "individual rows."
+        )
+    return make_table(
+        num.tables,
+        "Average instance of the largest " + ("clusters" if c.get("exact") else "groups"),
+        ["Feature", "All samples", *[f"{prefix}{m['rank']}" for m in main]],
+        rows,
+        align="l" + "r" * (len(main) + 1),
+        note=note,
+    )
+
+
+def clusters_section(
+    results: Mapping[str, Any], num: Numbering, absent: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Context of section 4.7; ``absent``: the entries to show when results hold no clusters."""
+    c = results.get("clusters")
+    if not c:
+        entries = [dict(e) for e in absent if e.get("text")] or [
+            {"title": "Cluster feature importance", "text": ABSENT_TEXT, "issue": ""}
+        ]
+        return {
+            "absent": entries,
+            "sentence": "",
+            "table": None,
+            "instances": None,
+            "figure": None,
+        }
+    main = list(c.get("main") or [])
+    figure = None
+    drawn = min(len(main), FIGURE_CLUSTERS)
+    if drawn:
+        exact = bool(c.get("exact"))
+        outputs = [str(o) for o in c.get("output_names") or []]
+        value = (
+            "FI = w_c, the cluster's exact local coefficient"
+            if exact
+            else "the mean of the samples' exact local coefficients, with whiskers of ± one "
+            "standard deviation over the group's samples"
+        )
+        caption = (
+            f"Cluster feature importance of the {fmt_int(drawn)} largest of "
+            f"{fmt_int(c['main_count'])} main {'clusters' if exact else 'groups'} "
+            f"(at most {FIGURE_CLUSTERS} are drawn), one panel each, showing the up to "
+            f"{FIGURE_FEATURES} features with the largest absolute value, largest at the top. "
+            f"Bars: {value}. Solid bars are positive, hatched bars negative."
+            + (f" Output {outputs[0]}." if len(outputs) > 1 else "")
+        )
+        figure = num.figure("clusters-fi", caption, "Bar charts of cluster feature importance")
+    return {
+        "absent": [],
+        "sentence": _grouping_sentence(c),
+        "table": _table(num, c),
+        "instances": _instances_table(num, c, results),
+        "figure": figure,
+    }

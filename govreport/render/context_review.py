@@ -1,0 +1,189 @@
+"""Template context from the review metadata (``results["review"]``) and disclosure notes.
+
+The review block (govreport.review: report id, model id and version, review
+type, intended use, data windows, sign-off people) is optional in results.json:
+older files and runs without ``--review`` render the same fields as blank lines
+to fill in by hand. A blank is the mapping ``{"fill": True, "hint": ...}``,
+which the templates print as a fill-in line with its hint; given values are
+plain strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from govreport.render.formatting import DASH, fmt_int
+
+__all__ = [
+    "blank",
+    "data_window",
+    "display_report_id",
+    "model_label",
+    "review_context",
+    "review_repro_facts",
+    "withheld_sentence",
+]
+
+_ROLES = (("validator", "Validator"), ("reviewer", "Reviewer"), ("approver", "Approver"))
+
+
+def blank(hint: str = "") -> dict[str, Any]:
+    """A field to fill in by hand (printed as a line, with ``hint`` beside it)."""
+    return {"fill": True, "hint": hint}
+
+
+def _review(results: Mapping[str, Any]) -> Mapping[str, Any]:
+    review = results.get("review")
+    return review if isinstance(review, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or str(value).strip() == "" else str(value)
+
+
+def display_report_id(results: Mapping[str, Any]) -> str:
+    """The review's report id when given, else the run's computed id (``GR-...``)."""
+    return _text(_review(results).get("report_id")) or str(results["run"]["report_id"])
+
+
+def model_label(results: Mapping[str, Any]) -> str:
+    """Model id and version for running headers; the model file name when none is given."""
+    review = _review(results)
+    ident = _text(review.get("model_id"))
+    if ident is None:
+        return str(results["inputs"]["model"]["file"])
+    version = _text(review.get("model_version"))
+    return f"{ident} version {version}" if version else ident
+
+
+def data_window(results: Mapping[str, Any], dataset: str) -> str:
+    """The data window of ``dataset`` stated in the review file, else a dash."""
+    windows = _review(results).get("data_windows") or {}
+    return _text(windows.get(dataset)) or DASH
+
+
+def review_context(results: Mapping[str, Any]) -> dict[str, Any]:
+    """Control-page and scope fields from the review metadata.
+
+    Returns ``facts`` (label, value-or-blank pairs for the control page),
+    ``signoff`` (one row per role: role, name, title, decision, date; blanks as
+    empty strings), ``signoff_note``, ``intended_use`` (text or ``None``),
+    ``windows_note``, ``report_id`` and ``model_label``.
+    """
+    review = _review(results)
+    signoff_given = review.get("signoff") or {}
+    rows = []
+    for key, role in _ROLES:
+        person = signoff_given.get(key) or {}
+        rows.append(
+            {
+                "role": role,
+                "name": _text(person.get("name")) or "",
+                "title": _text(person.get("role")) or "",
+                "decision": _text(person.get("decision")) or "",
+                "date": _text(person.get("date")) or "",
+            }
+        )
+    named = any(row["name"] for row in rows)
+    windows = review.get("data_windows") or {}
+    version = _text(review.get("model_version"))
+    return {
+        "report_id": display_report_id(results),
+        "model_label": model_label(results),
+        "facts": [
+            ("Model id", _text(review.get("model_id")) or blank("model inventory id")),
+            ("Model version", version or blank()),
+            (
+                "Review type",
+                _text(review.get("review_type")) or blank("initial / periodic / change"),
+            ),
+        ],
+        "signoff": rows,
+        "signoff_note": (
+            "Names and roles come from the review file; decisions, dates and signatures are "
+            "completed by hand."
+            if named
+            else "This page is completed by hand (or from a review file: govreport run --review)."
+        ),
+        "intended_use": _text(review.get("intended_use")),
+        "windows_note": (
+            "Data windows as stated in the review file."
+            if windows
+            else "govreport does not record data windows; the validator states them here "
+            "(or in the review file's data_windows)."
+        ),
+    }
+
+
+def review_repro_facts(results: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Appendix B rows: the review file and, when the report id was set there, the run's id."""
+    review = _review(results)
+    rows: list[tuple[str, str]] = []
+    if _text(review.get("file")):
+        rows.append(("Review file", f"{review['file']} (SHA-256 {review.get('sha256') or DASH})"))
+    if _text(review.get("report_id")):
+        rows.append(("Run fingerprint", str(results["run"]["report_id"])))
+    return rows
+
+
+def withheld_sentence(results: Mapping[str, Any], profile: Mapping[str, Any]) -> str:
+    """Caption sentence for profile regions whose input statistics are withheld, or ''."""
+    withheld = [r for r in profile["regions"] if r.get("x_min") is None]
+    if not withheld:
+        return ""
+    options = results["run"].get("options") or {}
+    threshold = options.get("disclosure_min_samples")
+    size = f"fewer than {fmt_int(threshold)} samples" if threshold else "too few samples"
+    ranks = ", ".join(f"R{r['rank']}" for r in withheld)
+    verb = "has" if len(withheld) == 1 else "have"
+    return (
+        f" Not drawn: {ranks} {verb} {size}, so {'its' if len(withheld) == 1 else 'their'} "
+        "input range and distribution are withheld (disclosure control: they would reveal "
+        "individual rows)."
+    )
+
+
+# ---------------------------------------------------------------------------
+# traceability: check -> SR 11-7 element / SS1/23 principle / EU AI Act article
+
+#: (column heading, prefixes a policy ref may start with), matched case-insensitively.
+_FRAMEWORKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SR 11-7 element", ("sr 11-7", "sr11-7", "sr 11/7", "occ 2011-12", "occ 11-12")),
+    ("PRA SS1/23 principle", ("pra ss1/23", "ss1/23", "ss 1/23")),
+    ("EU AI Act article", ("eu ai act", "ai act")),
+)
+
+
+def _split_ref(ref: str) -> tuple[int | None, str]:
+    """(framework column index or None, the clause with the framework prefix removed)."""
+    text = ref.strip()
+    lowered = text.lower()
+    for index, (_head, prefixes) in enumerate(_FRAMEWORKS):
+        for prefix in prefixes:
+            if lowered.startswith(prefix):
+                clause = text[len(prefix) :].strip().lstrip(":,-–—").strip()
+                return index, clause or text
+    return None, text
+
+
+def traceability(
+    checks: list[Mapping[str, Any]], dataset: Any
+) -> tuple[list[str], list[list[str]], str]:
+    """Head, rows and alignment of the traceability table.
+
+    One row per policy check: id, metric, data set (``dataset(check)``), then
+    one column per framework with the clauses of the check's ``refs`` that
+    cite it, and an "Other" column when some ref cites none of them.
+    """
+    parsed = [[_split_ref(str(ref)) for ref in check.get("refs") or []] for check in checks]
+    other = any(index is None for refs in parsed for index, _ in refs)
+    head = ["Check", "Metric", "Data set", *(h for h, _ in _FRAMEWORKS)]
+    if other:
+        head.append("Other")
+    rows = []
+    for check, refs in zip(checks, parsed, strict=True):
+        columns = [*range(len(_FRAMEWORKS)), *([None] if other else [])]
+        cells = ["; ".join(clause for i, clause in refs if i == col) or DASH for col in columns]
+        rows.append([str(check["id"]), str(check["metric"]), dataset(check), *cells])
+    return head, rows, "l" * len(head)

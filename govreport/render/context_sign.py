@@ -1,0 +1,206 @@
+"""Section 4.6, sign and monotonicity: ``results["sign_constraints"]`` -> template strings.
+
+Reads only the results dict (the block written by
+:func:`govreport.analyses.slopes.run_sign_checks`) and the policy block, for
+each sign check's status. The key is optional: a results file without it
+(written before sign checks existed) renders the section's pending text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from govreport.render.formatting import (
+    DASH,
+    Numbering,
+    badge,
+    fmt_bound,
+    fmt_int,
+    fmt_num,
+    fmt_share,
+    is_missing,
+    make_table,
+)
+
+__all__ = ["sign_section"]
+
+#: Violating regions named in one table cell (results.json keeps the full list).
+REGIONS_IN_CELL = 3
+
+_EXPECTED = {"+": "+", "-": "−"}
+_WRONG = {"+": "negative", "-": "positive"}
+_DATASET_WORDS = {"train": "training", "test": "test"}
+_STATUS = {
+    "pass": ("pass", "pass"),
+    "fail": ("fail", "fail"),
+    "waived": ("waived", "waived"),
+    "not_evaluated": ("not evaluated", "pending"),
+}
+
+
+def _signed(value: Any) -> str:
+    """A slope with a typographic minus sign."""
+    text = fmt_num(value)
+    return text.replace("-", "−", 1) if text.startswith("-") else text
+
+
+def _effect(region: Mapping[str, Any]) -> str:
+    """The region's effect of one standard deviation, else its raw slope."""
+    effect = region.get("effect_per_std")
+    return _signed(region["slope"] if is_missing(effect) else effect)
+
+
+def _regions_cell(regions: list[Mapping[str, Any]]) -> str:
+    if not regions:
+        return DASH
+    parts = [
+        f"#{fmt_int(r['rank'])} ({fmt_int(r['count'])}): {_effect(r)}"
+        for r in regions[:REGIONS_IN_CELL]
+    ]
+    return "; ".join(parts)
+
+
+def _largest_cell(region: Mapping[str, Any] | None) -> str:
+    if not region:
+        return DASH
+    return f"#{fmt_int(region['rank'])}: {_effect(region)}"
+
+
+def _status_badge(check: Mapping[str, Any] | None) -> dict[str, str]:
+    if check is None:
+        return badge("not in policy", "pending")
+    waiver: Any = check.get("waiver")
+    status = str(check.get("status"))
+    if status == "fail" and waiver and not waiver.get("expired"):
+        status = "waived"
+    text, kind = _STATUS.get(status, (status, "pending"))
+    return badge(text, kind)
+
+
+def _check_block(
+    num: Numbering, entry: Mapping[str, Any], policy_check: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    check_id = str(entry["check"])
+    dataset = str(entry.get("dataset") or "")
+    words = _DATASET_WORDS.get(dataset, dataset)
+    bound = fmt_bound(policy_check.get("bound")) if policy_check else DASH
+    block: dict[str, Any] = {
+        "id": check_id,
+        "badge": _status_badge(policy_check),
+        "scope": f"On the {words} data, output {entry.get('output') or DASH}; bound on the "
+        f"worst feature's share of samples: {bound}.",
+    }
+    features = list(entry.get("features") or [])
+    if not entry.get("evaluated"):
+        names = ", ".join(f"{f['feature']} ({f['sign']})" for f in features)
+        block["sentence"] = (
+            f"Not evaluated: {entry.get('reason') or 'no value was produced'}. "
+            f"The check constrains {names or DASH}."
+        )
+        block["table"] = None
+        return block
+    worst = next((f for f in features if f["feature"] == entry.get("worst_feature")), None)
+    if worst is None:
+        block["sentence"] = (
+            f"No {words} sample has a local slope of the wrong sign for any of the "
+            f"{len(features)} constrained features."
+        )
+    else:
+        block["sentence"] = (
+            f"Worst feature: {worst['feature']}. {fmt_share(worst['sample_share'])} of the "
+            f"{fmt_int(worst['samples'])} {words} samples ({fmt_share(worst['region_share'])} of "
+            f"the {fmt_int(worst['regions'])} regions) have a {_WRONG[worst['sign']]} local "
+            f"slope, although its expected sign is {_EXPECTED.get(worst['sign'], worst['sign'])}."
+        )
+    rows = [
+        [
+            str(f["feature"]),
+            _EXPECTED.get(str(f["sign"]), str(f["sign"])),
+            fmt_share(f["sample_share"]),
+            fmt_int(f["violating_samples"]),
+            fmt_share(f["region_share"]),
+            fmt_int(f["violating_regions"]),
+            _regions_cell(list(f.get("worst_regions") or [])),
+            _largest_cell(f.get("largest_violation")),
+        ]
+        for f in features
+    ]
+    zero = [f for f in features if f.get("zero_slope_samples")]
+    scaled = any(
+        not is_missing(r.get("effect_per_std"))
+        for f in features
+        for r in [*(f.get("worst_regions") or []), f.get("largest_violation") or {}]
+        if r
+    )
+    unit = "effect of one std" if scaled else "slope"
+    notes = ["#k (n): region k (by size) holding n samples."]
+    if zero:
+        notes.append(
+            "Samples with a slope of exactly 0 (allowed by either sign): "
+            + ", ".join(f"{f['feature']} {fmt_int(f['zero_slope_samples'])}" for f in zero)
+            + "."
+        )
+    block["table"] = make_table(
+        num.tables,
+        f"Sign constraints of check {check_id} on the {words} data",
+        [
+            "Feature",
+            "Sign",
+            "Samples violating",
+            "Count",
+            "Regions violating",
+            "Count",
+            f"Largest violating regions: #k (n): {unit}",
+            f"Steepest violation: {unit}",
+        ],
+        rows,
+        align="lcrrrrll",
+        css="sign",
+        note=" ".join(notes),
+    )
+    return block
+
+
+def sign_section(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
+    """Context of section 4.6; ``{"available": False}`` when results.json has no sign block."""
+    block = results.get("sign_constraints")
+    if not block:
+        return {"available": False}
+    policy_checks = {str(c["id"]): c for c in results["policy"]["checks"]}
+    entries = list(block.get("checks") or [])
+    intro = (
+        "A ReLU network is exactly linear inside each activation region, so the slope of "
+        "its output with respect to a feature is, for every sample of the region, the "
+        "region's local coefficient: an exact gradient, not a perturbation estimate. Each "
+        "check below names features whose effect the policy constrains: '+' means the output "
+        "(the logit, for a classifier) must not decrease as the feature grows, so a negative "
+        "slope violates it; '−' means it must not increase. A slope of exactly 0 satisfies "
+        "both. The check's value is the largest share of samples violating a constraint, "
+        "over the features it names. In the tables, regions are numbered by size (#1 holds "
+        "the most samples, as in the local linear model summary); the violating regions "
+        "holding the most samples are listed first, with the effect on the output of one "
+        "training standard deviation of the feature (slope × std), which makes the size of a "
+        "violation comparable across features; results.json keeps the raw slopes and more "
+        "regions."
+    )
+    if not entries:
+        return {
+            "available": True,
+            "intro": intro,
+            "none": "The policy constrains the sign of no feature: it has no check on the "
+            "metric slopes.sign_violation_share.",
+            "checks": [],
+            "limits": "",
+        }
+    checks = [_check_block(num, e, policy_checks.get(str(e["check"]))) for e in entries]
+    return {
+        "available": True,
+        "intro": intro,
+        "none": "",
+        "checks": checks,
+        "limits": "The shares cover the samples supplied, not the whole input space. The "
+        "network is continuous, so it is monotone in a feature along a line exactly when every "
+        "region the line crosses has a slope of the right sign; regions that hold no sample are "
+        "not checked, so correct signs on every sample do not prove monotonicity.",
+    }

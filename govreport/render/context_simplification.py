@@ -1,0 +1,328 @@
+"""Section 6, simplification: ``results["simplification"]`` -> template strings.
+
+Reads only the results dict (the block written by
+:func:`govreport.analyses.simplify.simplification_document`). The key is
+optional: a results file without it (written before merging existed) renders
+the section's pending text; a block with ``status: not_applicable`` prints
+its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from govreport.render.formatting import (
+    DASH,
+    Numbering,
+    fmt_int,
+    fmt_metric,
+    fmt_num,
+    fmt_share,
+    is_missing,
+    make_table,
+    metric_label,
+)
+
+__all__ = ["COEFFICIENT_COLUMNS", "simplification_section", "summary_entries"]
+
+#: Merged models shown as columns of the coefficient table (results.json keeps them all).
+COEFFICIENT_COLUMNS = 8
+#: Feature rows of the coefficient table.
+COEFFICIENT_ROWS = 30
+_DATASET_WORDS = {"train": "Training", "test": "Test"}
+_MODE_WORDS = {
+    "aletheia": "the reference algorithm (Ward clustering over every region)",
+    "scalable": "the scalable variant (Ward clustering over micro-clusters of regions)",
+}
+
+
+def _block(results: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    block = results.get("simplification")
+    return block if isinstance(block, Mapping) else None
+
+
+def _signed(value: Any) -> str:
+    text = fmt_num(value)
+    return text.replace("-", "−", 1) if text.startswith("-") else text
+
+
+def _signed_metric(value: float) -> str:
+    """A signed difference of metrics: ``-0.0256`` -> ``"−0.026"``, ``0.0023`` -> ``"+0.002"``."""
+    text = fmt_metric(value)
+    if text.startswith("-"):
+        return "−" + text[1:]
+    return text if float(text) == 0.0 else "+" + text
+
+
+def _headline(block: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """The data set the summary quotes (test if present) and its evaluation."""
+    evaluations = {str(e["dataset"]): e for e in block.get("evaluation", [])}
+    name = "test" if "test" in evaluations else "train"
+    return name, evaluations.get(name, {})
+
+
+def _performance_phrase(block: Mapping[str, Any], evaluation: Mapping[str, Any]) -> str:
+    metrics, network = evaluation.get("metrics", {}), evaluation.get("network", {})
+    key = "auc" if "auc" in metrics else "rmse"
+    return (
+        f"{metric_label(key)} {fmt_metric(metrics.get(key))} against the network's "
+        f"{fmt_metric(network.get(key))}"
+    )
+
+
+def summary_entries(
+    results: Mapping[str, Any], pending: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The executive summary's "Simplification" fact (one entry, same shape as pending ones)."""
+    block = _block(results)
+    if block is None:
+        return [dict(entry) for entry in pending]
+    if block.get("status") != "done":
+        return [{"title": "Simplification", "text": str(block.get("reason", "")), "issue": ""}]
+    name, evaluation = _headline(block)
+    fid = evaluation.get("fidelity", {})
+    words = "test" if name == "test" else "training"
+    text = (
+        f"{fmt_int(block['n_models'])} merged linear models (K = {fmt_int(block['chosen_k'])} "
+        f"chosen on held-out training rows) reach {words} "
+        f"{_performance_phrase(block, evaluation)}"
+    )
+    if "agreement" in fid:
+        text += (
+            f"; they make the network's decision on {fmt_share(fid['agreement'])} of the "
+            f"{words} samples (logit correlation {fmt_metric(fid.get('logit_corr'))})."
+        )
+    else:
+        text += f"; output correlation with the network {fmt_metric(fid.get('logit_corr'))}."
+    return [{"title": "Simplification", "text": text + " See section 6.", "issue": ""}]
+
+
+def _curve_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
+    binary = block.get("selection_metric") == "auc"
+    metric = "auc" if binary else "rmse"
+    head = ["K", "Models", f"Validation {metric_label(metric)}"]
+    head += (
+        ["Decision agreement", "Logit correlation", "Logit RMSE"]
+        if binary
+        else [
+            "Output correlation",
+            "Output RMSE",
+        ]
+    )
+    rows = []
+    for point in block["curve"]:
+        chosen = point["k"] == block["chosen_k"]
+        fid = point["fidelity"]
+        row = [
+            f"{fmt_int(point['k'])}{' (chosen)' if chosen else ''}",
+            fmt_int(point["n_models"]),
+            fmt_metric(point["metrics"].get(metric)),
+        ]
+        if binary:
+            row.append(fmt_share(fid.get("agreement")))
+        row += [fmt_metric(fid.get("logit_corr")), fmt_metric(fid.get("logit_rmse"))]
+        rows.append(row)
+    reference = block.get("validation_network") or {}
+    note = (
+        f"Held-out rows: {fmt_int(block['validation_rows'])} "
+        f"({fmt_share(block['validation_share'])} of the training data, seeded). The network, "
+        "which was trained on data that includes these rows, scores "
+        f"{metric_label(metric)} {fmt_metric(reference.get(metric))} on them. Models: "
+        "merged models left after clusters of at most "
+        f"{fmt_int(block['min_samples'])} samples were absorbed. K is chosen by validation "
+        f"{'AUC' if binary else 'MSE'}; on ties the smallest K."
+    )
+    return make_table(
+        num.tables,
+        "Merging curve: merged models against held-out performance and fidelity to the network",
+        head,
+        rows,
+        align="l" + "r" * (len(head) - 1),
+        note=note,
+    )
+
+
+def _comparison_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
+    rows = []
+    for evaluation in block["evaluation"]:
+        name = _DATASET_WORDS.get(str(evaluation["dataset"]), str(evaluation["dataset"]))
+        metrics, network = evaluation["metrics"], evaluation["network"]
+        for key in ("auc", "accuracy", "log_loss", "rmse", "mae", "r2"):
+            if key in metrics:
+                gap = (
+                    DASH
+                    if is_missing(metrics[key]) or is_missing(network.get(key))
+                    else _signed_metric(float(metrics[key]) - float(network[key]))
+                )
+                rows.append(
+                    [
+                        name,
+                        metric_label(key),
+                        fmt_metric(network.get(key)),
+                        fmt_metric(metrics[key]),
+                        gap,
+                    ]
+                )
+        fid = evaluation["fidelity"]
+        if "agreement" in fid:
+            rows.append([name, "Decision agreement", DASH, fmt_share(fid["agreement"]), DASH])
+            rows.append(
+                [name, "AUC for the network's decisions", DASH, fmt_metric(fid.get("auc")), DASH]
+            )
+        rows.append([name, "Logit correlation", DASH, fmt_metric(fid.get("logit_corr")), DASH])
+        rows.append([name, "Logit RMSE", DASH, fmt_metric(fid.get("logit_rmse")), DASH])
+        unseen = (evaluation.get("extra") or {}).get("unseen_share")
+        if not is_missing(unseen) and evaluation["dataset"] != "train":
+            rows.append([name, "Samples with an unseen pattern", DASH, fmt_share(unseen), DASH])
+    return make_table(
+        num.tables,
+        "The network against the merged model",
+        ["Data", "Measure", "Network", "Merged model", "Difference"],
+        rows,
+        align="llrrr",
+        note="Fidelity rows compare the merged model with the network on the same samples: "
+        "agreement of decisions (probability above 0.5), the AUC of the merged model's logit "
+        "as a score for the network's decisions, and the correlation and RMSE of the two "
+        "logits. Samples whose activation pattern has no training region are assigned to a "
+        "merged model through the nearest training regions (Appendix C.9).",
+    )
+
+
+def _cluster_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
+    binary = block.get("selection_metric") == "auc"
+    rows = []
+    for cluster in block["clusters"]:
+        flags = []
+        if cluster.get("constant"):
+            flags.append("single class: constant")
+        if not cluster.get("converged", True):
+            flags.append("solver stopped at its limit")
+        rows.append(
+            [
+                f"M{fmt_int(cluster['cluster'])}",
+                fmt_int(cluster["size"]),
+                fmt_share(cluster["share"]),
+                fmt_share(cluster["response_mean"])
+                if binary
+                else fmt_num(cluster["response_mean"]),
+                _signed(cluster["intercept"]),
+                "; ".join(flags) or DASH,
+            ]
+        )
+    return make_table(
+        num.tables,
+        "Merged models of the chosen simplification",
+        [
+            "Model",
+            "Samples",
+            "Share",
+            "Positive share" if binary else "Mean response",
+            "Intercept",
+            "Note",
+        ],
+        rows,
+        align="lrrrrl",
+        note="Each merged model is a "
+        + ("logistic" if binary else "linear")
+        + " regression refitted on the training samples of its cluster. Centres (mean "
+        "inputs) of clusters with enough samples are in results.json.",
+    )
+
+
+def _coefficient_table(
+    num: Numbering, block: Mapping[str, Any], features: Sequence[str]
+) -> dict[str, Any]:
+    clusters = list(block["clusters"])[:COEFFICIENT_COLUMNS]
+    head = ["Feature"] + [f"M{fmt_int(c['cluster'])}" for c in clusters]
+    # Effects of one standard deviation when the results hold them (comparable across
+    # features); raw per-unit coefficients otherwise (older results files).
+    per_std = all("coefficients_per_std" in c for c in clusters)
+    key = "coefficients_per_std" if per_std else "coefficients"
+    rows = [["(intercept)"] + [_signed(c["intercept"]) for c in clusters]]
+    for j, name in enumerate(list(features)[:COEFFICIENT_ROWS]):
+        rows.append([str(name)] + [_signed(c[key][j]) for c in clusters])
+    hidden = []
+    if len(block["clusters"]) > COEFFICIENT_COLUMNS:
+        hidden.append(f"{fmt_int(len(block['clusters']) - COEFFICIENT_COLUMNS)} smaller models")
+    if len(features) > COEFFICIENT_ROWS:
+        hidden.append(f"{fmt_int(len(features) - COEFFICIENT_ROWS)} more features")
+    scale = "logit" if block.get("selection_metric") == "auc" else "output"
+    note = (
+        f"Change of the {scale} for one standard deviation of each feature (coefficient × the "
+        "feature's training standard deviation). The intercept row is the model's own; the "
+        "per-unit coefficients are in results.json."
+        if per_std
+        else f"Coefficients on the {scale} scale, in each feature's own units (per unit change)."
+    )
+    if hidden:
+        note += f" Not shown here ({' and '.join(hidden)}): see results.json."
+    return make_table(
+        num.tables,
+        "Coefficients of the merged models"
+        + (" (effect of one standard deviation)" if per_std else ""),
+        head,
+        rows,
+        align="l" + "r" * len(clusters),
+        note=note,
+    )
+
+
+def simplification_section(
+    results: Mapping[str, Any], num: Numbering, pending: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Context of section 6; ``pending`` is shown when the results file has no merge."""
+    block = _block(results)
+    if block is None:
+        return {"has_data": False, "pending": [dict(e) for e in pending], "reason": ""}
+    if block.get("status") != "done":
+        return {"has_data": False, "pending": [], "reason": str(block.get("reason", ""))}
+    features = [str(f) for f in block.get("features") or results.get("features", [])]
+    name, evaluation = _headline(block)
+    mode = str(block["mode"])
+    setup = (
+        f"{fmt_int(block['regions'])} training regions were merged by "
+        f"{_MODE_WORDS.get(mode, mode)}, {block['mode_reason']}. "
+        f"Regions may merge only when their centres are among each other's "
+        f"{fmt_int(block['n_neighbors'])} nearest"
+    )
+    if mode == "scalable":
+        setup += (
+            f"; the {fmt_int(block['regions'])} regions were first grouped into "
+            f"{fmt_int(block['leaves'])} micro-clusters of similar local models"
+        )
+    setup += (
+        f". K = {fmt_int(block['chosen_k'])} clusters gave the best held-out "
+        f"{'AUC' if block.get('selection_metric') == 'auc' else 'MSE'}"
+    )
+    if block.get("absorbed"):
+        setup += (
+            f"; {fmt_int(block['absorbed'])} clusters of at most "
+            f"{fmt_int(block['min_samples'])} samples were absorbed into their nearest "
+            "larger neighbour"
+        )
+    if block.get("fallback"):
+        setup += "; no cluster was large enough, so the largest was kept alone"
+    setup += f", leaving {fmt_int(block['n_models'])} merged models."
+    curve_table = _curve_table(num, block)
+    figure = num.figure(
+        "merging-curve",
+        "Held-out performance and fidelity to the network against the number of merged "
+        "clusters K (the chosen K marked).",
+        "Line charts of validation performance and of agreement with the network for each "
+        "number of merged clusters.",
+    )
+    return {
+        "has_data": True,
+        "pending": [],
+        "reason": "",
+        "setup": setup,
+        "headline": summary_entries(results, [])[0]["text"].removesuffix(" See section 6.")[:-1],
+        "headline_dataset": name,
+        "curve_table": curve_table,
+        "figure": figure,
+        "comparison_table": _comparison_table(num, block),
+        "cluster_table": _cluster_table(num, block),
+        "coefficient_table": _coefficient_table(num, block, features),
+        "evaluated": bool(evaluation),
+    }

@@ -1,0 +1,163 @@
+"""checks.xml: the policy's check results as a JUnit XML report, for CI systems.
+
+One ``<testcase>`` per policy check, in the policy's order, inside one
+``<testsuite>`` named after the policy. Built from ``results["policy"]`` alone
+(the block :meth:`govreport.policy.PolicyEvaluation.to_dict` writes), so it can
+be rebuilt from results.json without recomputation.
+
+Mapping of a check's result:
+
+* ``pass``: a bare testcase.
+* ``fail``: a ``<failure>`` whose ``type`` is the effective severity (after any
+  waiver) and whose ``message`` says whether it gates the run. Every failed
+  check is a JUnit failure, including those below the gate and those a waiver
+  capped: a waiver lowers a severity, it never hides a failure. The run's exit
+  code, not the failure count, says whether the gate was crossed; the suite's
+  ``outcome`` property repeats it.
+* ``not_evaluated`` (``on_missing: warn`` or ``skip``): ``<skipped>`` with the reason.
+
+Each testcase carries ``<properties>`` (metric, data set, observed value with
+full precision, bound, severities, gating, waiver) and the check's message as
+``<system-out>``. The bytes are deterministic: attributes in a fixed order, no
+clock, no durations (``time="0"``: checks are evaluated after the analyses, and
+their cost is not theirs).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["render_junit"]
+
+# Characters XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: Any) -> str:
+    """A value as XML-safe text; ``None`` is the empty string."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return _NOT_XML.sub("\ufffd", str(value))
+
+
+def _status(check: Mapping[str, Any]) -> str:
+    return str(check.get("status", ""))
+
+
+def _waiver_applied(check: Mapping[str, Any]) -> bool:
+    """The waiver capped this failure (older results.json files lack ``waiver_applied``)."""
+    if "waiver_applied" in check:
+        return bool(check["waiver_applied"])
+    waiver: Any = check.get("waiver")
+    return bool(waiver) and not waiver.get("expired") and _status(check) == "fail"
+
+
+def _waiver_text(check: Mapping[str, Any]) -> str:
+    waiver = check.get("waiver")
+    if not waiver:
+        return ""
+    by = waiver.get("approved_by") or {}
+    state = "expired, not applied" if waiver.get("expired") else "in force"
+    if not waiver.get("expired") and not _waiver_applied(check):
+        state = "in force, not needed"
+    scope = waiver.get("scope") or []
+    cap = f"cap {waiver.get('cap_severity')}" + (
+        f" for {', '.join(str(s) for s in scope)} only" if scope else ""
+    )
+    return (
+        f"{cap} until {waiver.get('expires')} ({state}); approved by "
+        f"{by.get('name')} ({by.get('role')}) on {by.get('date')}; {waiver.get('justification')}"
+    )
+
+
+def _properties(parent: ET.Element, pairs: list[tuple[str, Any]]) -> None:
+    props = ET.SubElement(parent, "properties")
+    for name, value in pairs:
+        ET.SubElement(props, "property", {"name": name, "value": _text(value)})
+
+
+def _failure_message(check: Mapping[str, Any]) -> str:
+    severity = check.get("severity")
+    effective = check.get("effective_severity")
+    levels = (
+        f"{severity} capped at {effective} by a waiver"
+        if _waiver_applied(check) and severity != effective
+        else f"{effective}" + (" (waived)" if _waiver_applied(check) else "")
+    )
+    gate = "gates the run" if check.get("gating") else "below the gate"
+    return f"{levels}, {gate}: {check.get('message', '')}"
+
+
+def render_junit(results: Mapping[str, Any]) -> bytes:
+    """The JUnit XML document (UTF-8 bytes) of ``results["policy"]``."""
+    policy = results["policy"]
+    checks = list(policy["checks"])
+    failures = sum(1 for c in checks if _status(c) == "fail")
+    skipped = sum(1 for c in checks if _status(c) == "not_evaluated")
+    name = f"policy {policy['id']} {policy['version']}"
+    totals = {
+        "tests": str(len(checks)),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": str(skipped),
+        "time": "0",
+    }
+    root = ET.Element("testsuites", {"name": "govreport", **totals})
+    suite = ET.SubElement(root, "testsuite", {"name": _text(name), **totals})
+    _properties(
+        suite,
+        [
+            ("policy.id", policy["id"]),
+            ("policy.version", policy["version"]),
+            ("policy.file", policy.get("file")),
+            ("policy.sha256", policy.get("sha256")),
+            ("gate", policy.get("gate")),
+            ("run_date", policy.get("run_date")),
+            ("outcome", policy.get("outcome")),
+        ],
+    )
+    classname = _text(f"govreport.policy.{policy['id']}")
+    for check in checks:
+        case = ET.SubElement(
+            suite, "testcase", {"name": _text(check["id"]), "classname": classname, "time": "0"}
+        )
+        _properties(
+            case,
+            [
+                ("metric", check.get("metric")),
+                ("dataset", check.get("dataset")),
+                ("observed", check.get("observed")),
+                ("bound", check.get("bound")),
+                ("status", _status(check)),
+                ("severity", check.get("severity")),
+                ("effective_severity", check.get("effective_severity")),
+                ("gating", bool(check.get("gating"))),
+                ("waiver", _waiver_text(check)),
+                ("refs", "; ".join(str(r) for r in check.get("refs") or [])),
+            ],
+        )
+        status = _status(check)
+        if status == "fail":
+            failure = ET.SubElement(
+                case,
+                "failure",
+                {
+                    "message": _text(_failure_message(check)),
+                    "type": _text(check.get("effective_severity") or "fail"),
+                },
+            )
+            failure.text = _text(check.get("description"))
+        elif status == "not_evaluated":
+            ET.SubElement(case, "skipped", {"message": _text(check.get("message"))})
+        out = ET.SubElement(case, "system-out")
+        out.text = _text(check.get("message"))
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")

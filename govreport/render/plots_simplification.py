@@ -1,0 +1,83 @@
+"""Figure of section 6: the merging curve (held-out performance and fidelity against K).
+
+Reads only ``results["simplification"]["curve"]`` (its JSON twin), so
+``govreport render results.json`` redraws it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from govreport.render.plotting import GREY, figure_to_svg, new_figure, series_style
+
+__all__ = ["plot_merging_curve", "render_simplification_figures"]
+
+
+def _value(entry: Mapping[str, Any], key: str) -> float:
+    value = entry.get(key)
+    return float("nan") if value is None else float(value)
+
+
+def plot_merging_curve(block: Mapping[str, Any]) -> Figure:
+    """Left: validation AUC (or RMSE) per K with the network's as a line; right: fidelity."""
+    curve = list(block["curve"])
+    ks = [int(p["k"]) for p in curve]
+    binary = block.get("selection_metric") == "auc"
+    metric = "auc" if binary else "rmse"
+    fig = new_figure(6.5, 2.6)
+    left, right = fig.subplots(1, 2)
+    style = series_style(0)
+    left.plot(
+        ks,
+        [_value(p["metrics"], metric) for p in curve],
+        color=style["color"],
+        marker=style["marker"],
+        markersize=3.5,
+        label="merged model",
+    )
+    reference = (block.get("validation_network") or {}).get(metric)
+    if reference is not None:
+        left.axhline(float(reference), color=GREY, linestyle=(0, (5, 2)), label="network")
+    chosen = int(block["chosen_k"])
+    for ax in (left, right):
+        ax.axvline(chosen, color=GREY, linewidth=0.8, linestyle=(0, (1, 1.5)))
+        ax.set_xticks(ks)
+        ax.set_xlabel("clusters K")
+        ax.grid(True)
+        ax.set_axisbelow(True)
+    left.set_ylabel(f"held-out {'AUC' if binary else 'RMSE'}")
+    left.set_title(f"Performance (chosen K = {chosen})", loc="left")
+    left.legend(loc="best", frameon=False)
+    series = [("logit_corr", "logit correlation" if binary else "output correlation")]
+    if binary:
+        series.insert(0, ("agreement", "decision agreement"))
+        series.append(("auc", "AUC for network decisions"))
+    for i, (key, label) in enumerate(series):
+        s = series_style(i)
+        right.plot(
+            ks,
+            [_value(p["fidelity"], key) for p in curve],
+            color=s["color"],
+            linestyle=s["linestyle"],
+            marker=s["marker"],
+            markersize=3.5,
+            label=label,
+        )
+    right.set_ylabel("fidelity to the network")
+    right.set_title("Fidelity (held-out rows)", loc="left")
+    right.legend(loc="best", frameon=False)
+    return fig
+
+
+def render_simplification_figures(results: Mapping[str, Any]) -> dict[str, str]:
+    """``{"merging-curve": svg}`` when results hold a finished merge, else ``{}``.
+
+    Call inside :func:`govreport.render.plotting.figure_style`.
+    """
+    block = results.get("simplification")
+    if not isinstance(block, Mapping) or block.get("status") != "done" or not block.get("curve"):
+        return {}
+    return {"merging-curve": figure_to_svg(plot_merging_curve(block), "merging-curve")}
