@@ -18,7 +18,7 @@ is its own:
   the forward pass alone;
 - ``merge``: read the rows, extract the regions
   (:func:`govreport.regions.extract_regions`) and run the simplification stage
-  (:func:`govreport.analyses.simplify.simplification_stage`, ``auto`` mode:
+  (:func:`govreport.analyses.simplify.run_simplification`, ``auto`` mode:
   scalable above 20,000 regions, default K grid), timed together;
 - ``pipeline``: :func:`govreport.pipeline.run_pipeline` on the files: loading,
   region extraction and every analysis the pipeline runs (whatever other
@@ -125,7 +125,7 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         out["seconds"] = time.perf_counter() - start
         out["rows"] = int(x.shape[0])
     elif part == "merge":
-        from govreport.analyses.simplify import DataForMerge, simplification_stage
+        from govreport.analyses.simplify import DataForMerge, run_simplification
         from govreport.model import load_model
         from govreport.regions import extract_regions
 
@@ -134,7 +134,7 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         start = time.perf_counter()
         extraction = extract_regions(network, x, y[:, None], chunk_size=FORWARD_CHUNK)
         extracted = time.perf_counter()
-        document, _ = simplification_stage(
+        merged = run_simplification(
             "binary",
             DataForMerge("train", extraction, x, y, None),
             [],
@@ -146,6 +146,7 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
             seed=0,
             disclosure_min_samples=10,
         )
+        document = merged.document
         out["seconds"] = time.perf_counter() - start
         out["extract_seconds"] = extracted - start
         out["rows"] = int(x.shape[0])

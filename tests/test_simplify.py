@@ -12,6 +12,7 @@ import json
 import math
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,7 +33,6 @@ from govreport.analyses.simplify import (
     fidelity,
     fit_merged_model,
     run_simplification,
-    simplification_stage,
     simplify,
 )
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
@@ -40,6 +40,12 @@ from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import to_jsonable
 
 REFERENCE = Path(__file__).parent / "fixtures" / "aletheia" / "reference.npz"
+
+
+def simplification_stage(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[Any, float]]:
+    """The pipeline's view of the stage: its results fragment and observed metrics."""
+    out = run_simplification(*args, **kwargs)
+    return dict(out.document), dict(out.observed)
 
 
 def _mlp(

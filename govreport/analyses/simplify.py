@@ -657,35 +657,6 @@ class StageOutput:
     coefs: FloatArray | None = None
 
 
-def simplification_stage(
-    task: Task,
-    train: DataForMerge,
-    others: Sequence[DataForMerge],
-    feature_names: Sequence[str],
-    *,
-    grid: Sequence[int],
-    n_neighbors: int,
-    min_samples: int,
-    mode: ModeChoice,
-    seed: int,
-    disclosure_min_samples: int,
-) -> tuple[dict[str, object], dict[tuple[str, str], float]]:
-    """The pipeline's one call: the results fragment and the observed policy metrics."""
-    out = run_simplification(
-        task,
-        train,
-        others,
-        feature_names,
-        grid=grid,
-        n_neighbors=n_neighbors,
-        min_samples=min_samples,
-        mode=mode,
-        seed=seed,
-        disclosure_min_samples=disclosure_min_samples,
-    )
-    return out.document, out.observed
-
-
 def run_simplification(
     task: Task,
     train: DataForMerge,
@@ -699,7 +670,7 @@ def run_simplification(
     seed: int,
     disclosure_min_samples: int,
 ) -> StageOutput:
-    """:func:`simplification_stage` plus the merged labels and models of the training samples."""
+    """The pipeline's one call: results fragment, observed metrics, merged labels and models."""
     if task not in ("binary", "regression"):
         return StageOutput(
             {
