@@ -34,7 +34,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from govreport.analyses.projections import DEFAULT_PROJECTION_CHUNK, iter_layer_projections
+from govreport.analyses.projections import (
+    DEFAULT_PROJECTION_CHUNK,
+    feature_scale,
+    iter_layer_projections,
+)
 from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
 
 __all__ = [
@@ -106,16 +110,6 @@ def _chunk_insens(
     )
 
 
-def _scale(network: PiecewiseLinearNetwork, scale: FloatArray | None) -> FloatArray:
-    d = network.input_dim
-    if scale is None:
-        return np.ones(d)
-    s = np.asarray(scale, dtype=np.float64)
-    if s.shape != (d,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(f"scale must be {d} positive finite numbers")
-    return s
-
-
 def insens(
     network: PiecewiseLinearNetwork,
     x: FloatArray,
@@ -129,7 +123,7 @@ def insens(
     For large N use :func:`summarize_insens`, which keeps only the summaries.
     """
     array = np.asarray(x, dtype=np.float64)
-    s = _scale(network, scale)
+    s = feature_scale(scale, network.input_dim)
     parts = [
         _chunk_insens(network, array[start : start + chunk_size], s, min_norm)
         for start in range(0, array.shape[0], max(1, chunk_size))
@@ -188,7 +182,7 @@ def summarize_insens(
 ) -> InsensSummary:
     """Stream Insens over x (N, d) in chunks and return its summaries (bounded memory)."""
     array = np.asarray(x, dtype=np.float64)
-    s = _scale(network, scale)
+    s = feature_scale(scale, network.input_dim)
     n, d = array.shape
     widths = np.asarray(network.hidden_widths, dtype=np.float64)
     n_layers = len(network.hidden_widths)

@@ -175,7 +175,8 @@ def switched_projection(
     )
 
 
-def _metric(scale: FloatArray | None, d: int) -> FloatArray:
+def feature_scale(scale: FloatArray | None, d: int) -> FloatArray:
+    """The per-feature unit (d,) distances are measured in: ``scale``, or ones for raw units."""
     if scale is None:
         return np.ones(d)
     s = np.asarray(scale, dtype=np.float64)
@@ -192,7 +193,7 @@ def switched_offset(
     Rows with ŵ = 0 (no path from the input reaches the neuron) get NaN.
     """
     w = np.asarray(weights, dtype=np.float64)
-    s2 = _metric(scale, w.shape[1]) ** 2
+    s2 = feature_scale(scale, w.shape[1]) ** 2
     norm2 = (w * w * s2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(norm2 > 0, np.asarray(activity) / norm2, np.nan)
@@ -267,7 +268,7 @@ def explain_samples(
     target_layer = len(network.affine_maps) if layer is None else layer
     array = _check_x(network, x)
     projection = switched_projection(network, array, target_layer, neuron)
-    s = _metric(scale, array.shape[1])
+    s = feature_scale(scale, array.shape[1])
     offset = switched_offset(projection.weights, projection.activity, scale)
     centre = array - offset
     contributions = offset * projection.weights
