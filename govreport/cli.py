@@ -89,6 +89,58 @@ def _merge_grid(value: str) -> tuple[int, ...]:
     return grid
 
 
+# Options shared by several commands, declared once.
+MODEL_OPTION = click.option(
+    "--model",
+    "model_path",
+    type=EXISTING_FILE,
+    required=True,
+    help="Network file: TorchScript (.pt), state_dict (.pt) or .safetensors.",
+)
+SPEC_OPTION = click.option(
+    "--spec",
+    "spec_path",
+    type=EXISTING_FILE,
+    help="Architecture spec (YAML/JSON) for a state_dict or .safetensors model.",
+)
+TARGET_OPTION = click.option("--target", required=True, help="Name of the target column.")
+FEATURES_OPTION = click.option(
+    "--features",
+    help="Comma-separated feature columns, in model input order "
+    "(default: every column but the target and --drop).",
+)
+DROP_OPTION = click.option(
+    "--drop", help="Comma-separated columns that are not features (e.g. an id)."
+)
+LINK_OPTION = click.option(
+    "--link",
+    type=click.Choice(["identity", "sigmoid", "softmax"]),
+    help="Output link when the model file has none (e.g. it outputs a logit).",
+)
+ALLOW_PICKLE_OPTION = click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="Allow loading a pickled nn.Module (runs code from the file: trusted files only).",
+)
+OUT_DIR_OPTION = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output directory.",
+)
+TEMPLATES_OPTION = click.option(
+    "--templates",
+    "templates_dir",
+    type=TEMPLATES_DIR,
+    help="Directory of template files overriding the default ones of the same name "
+    "(see docs/templates.md).",
+)
+NO_PDF_OPTION = click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
+DEBUG_OPTION = click.option("--debug", is_flag=True, help="Show tracebacks.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="govreport")
 def cli() -> None:
@@ -96,19 +148,8 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--model",
-    "model_path",
-    type=EXISTING_FILE,
-    required=True,
-    help="Network file: TorchScript (.pt), state_dict (.pt) or .safetensors.",
-)
-@click.option(
-    "--spec",
-    "spec_path",
-    type=EXISTING_FILE,
-    help="Architecture spec (YAML/JSON) for a state_dict or .safetensors model.",
-)
+@MODEL_OPTION
+@SPEC_OPTION
 @click.option(
     "--data",
     "data_path",
@@ -122,32 +163,17 @@ def cli() -> None:
     type=EXISTING_FILE,
     help="Holdout data with the same columns: .csv or .parquet.",
 )
-@click.option("--target", required=True, help="Name of the target column.")
-@click.option(
-    "--features",
-    help="Comma-separated feature columns, in model input order "
-    "(default: every column but the target and --drop).",
-)
-@click.option("--drop", help="Comma-separated columns that are not features (e.g. an id).")
+@TARGET_OPTION
+@FEATURES_OPTION
+@DROP_OPTION
 @click.option(
     "--policy",
     "policy_path",
     type=EXISTING_FILE,
     help="Policy YAML (default: the shipped policies/default.yaml).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out"),
-    show_default=True,
-    help="Output directory.",
-)
-@click.option(
-    "--link",
-    type=click.Choice(["identity", "sigmoid", "softmax"]),
-    help="Output link when the model file has none (e.g. it outputs a logit).",
-)
+@OUT_DIR_OPTION
+@LINK_OPTION
 @click.option(
     "--min-samples",
     type=click.IntRange(min=1),
@@ -219,11 +245,7 @@ def cli() -> None:
     show_default=True,
     help="Merged clusters with at most this many samples are absorbed by the nearest larger one.",
 )
-@click.option(
-    "--allow-pickle",
-    is_flag=True,
-    help="Allow loading a pickled nn.Module (runs code from the file: trusted files only).",
-)
+@ALLOW_PICKLE_OPTION
 @click.option(
     "--explain-rows",
     help="Comma-separated 0-based training rows to show as worked switched-projection "
@@ -236,15 +258,9 @@ def cli() -> None:
     help="Review metadata YAML: report id, model id/version, review type, intended use, "
     "sign-off (missing fields print as blank lines).",
 )
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=TEMPLATES_DIR,
-    help="Directory of template files overriding the default ones of the same name "
-    "(see docs/templates.md).",
-)
-@click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@TEMPLATES_OPTION
+@NO_PDF_OPTION
+@DEBUG_OPTION
 def run(
     model_path: Path,
     spec_path: Path | None,
@@ -318,22 +334,10 @@ def run(
 
 @cli.command()
 @click.argument("results_path", metavar="RESULTS_JSON", type=EXISTING_FILE)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out"),
-    show_default=True,
-    help="Output directory.",
-)
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=TEMPLATES_DIR,
-    help="Directory of template files overriding the default ones of the same name.",
-)
-@click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@OUT_DIR_OPTION
+@TEMPLATES_OPTION
+@NO_PDF_OPTION
+@DEBUG_OPTION
 def render(
     results_path: Path, out_dir: Path, templates_dir: Path | None, no_pdf: bool, debug: bool
 ) -> None:
@@ -352,15 +356,13 @@ def render(
 
 
 @cli.command()
-@click.option("--model", "model_path", type=EXISTING_FILE, required=True, help="Network file.")
-@click.option(
-    "--spec", "spec_path", type=EXISTING_FILE, help="Architecture spec for a state_dict model."
-)
+@MODEL_OPTION
+@SPEC_OPTION
 @click.option("--data", "data_path", type=EXISTING_FILE, required=True, help="Data: .csv/.parquet.")
-@click.option("--target", required=True, help="Name of the target column.")
-@click.option("--features", help="Comma-separated feature columns, in model input order.")
-@click.option("--drop", help="Comma-separated columns that are not features (e.g. an id).")
-@click.option("--link", type=click.Choice(["identity", "sigmoid", "softmax"]), help="Output link.")
+@TARGET_OPTION
+@FEATURES_OPTION
+@DROP_OPTION
+@LINK_OPTION
 @click.option("--rows", required=True, help="Comma-separated 0-based data rows, e.g. 0,5,17.")
 @click.option(
     "--neuron",
@@ -375,8 +377,8 @@ def render(
     required=True,
     help="JSON file to write.",
 )
-@click.option("--allow-pickle", is_flag=True, help="Allow loading a pickled nn.Module.")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@ALLOW_PICKLE_OPTION
+@DEBUG_OPTION
 def explain(
     model_path: Path,
     spec_path: Path | None,
@@ -418,7 +420,7 @@ def explain(
 
 @cli.command("check-policy")
 @click.argument("policy_path", type=EXISTING_FILE)
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@DEBUG_OPTION
 def check_policy(policy_path: Path, debug: bool) -> None:
     """Validate a policy file alone (exit 0 if valid, 2 with the fault's line and key if not)."""
     from govreport.policy import load_policy
