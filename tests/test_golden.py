@@ -30,6 +30,7 @@ from safetensors.numpy import save_file
 from govreport.pipeline import RunConfig, render_outputs, run_pipeline
 
 GOLDEN = Path(__file__).parent / "golden" / "report_small.html"
+GOLDEN_JSON = Path(__file__).parent / "golden" / "results_small.json"
 REGEN = os.environ.get("GOVREPORT_REGEN_GOLDEN") == "1"
 EVIL = "<script>alert(1)</script>"
 FIXED_ENVIRONMENT = {
@@ -103,6 +104,11 @@ def _inputs(root: Path) -> dict[str, Path]:
 
 def render_small_report(root: Path) -> str:
     """report.html of the fixed run (see the module docstring)."""
+    return render_small_run(root)["report.html"].decode("utf-8")
+
+
+def render_small_run(root: Path) -> dict[str, bytes]:
+    """results.json, report.html and checks.xml of the fixed run (no PDF)."""
     files = _inputs(root)
     config = RunConfig(
         model_path=files["model.safetensors"],
@@ -122,8 +128,7 @@ def render_small_report(root: Path) -> str:
     )
     results: dict[str, Any] = run_pipeline(config).results
     results["run"]["environment"] = FIXED_ENVIRONMENT
-    files_out = render_outputs(results, pdf=False)
-    return files_out["report.html"].decode("utf-8")
+    return render_outputs(results, pdf=False)
 
 
 def test_small_report_matches_the_golden_html(tmp_path: Path) -> None:
@@ -153,6 +158,27 @@ def test_small_report_matches_the_golden_html(tmp_path: Path) -> None:
             "below). If the change is intended, regenerate with GOVREPORT_REGEN_GOLDEN=1 "
             f".venv/bin/pytest tests/test_golden.py and review the diff.\n{diff}"
         )
+
+
+def test_small_run_matches_the_golden_results_json(tmp_path: Path) -> None:
+    """results.json of the fixed run is byte-identical to tests/golden/results_small.json."""
+    text = render_small_run(tmp_path)["results.json"].decode("utf-8")
+    if REGEN:
+        GOLDEN_JSON.write_text(text, encoding="utf-8")
+    expected = GOLDEN_JSON.read_text(encoding="utf-8")
+    if text != expected:
+        diff = "".join(
+            list(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    "golden",
+                    "rendered",
+                    n=1,
+                )
+            )[:80]
+        )
+        pytest.fail(f"results.json differs from {GOLDEN_JSON.name}:\n{diff}")
 
 
 def test_golden_html_escapes_hostile_names_and_has_no_script() -> None:

@@ -15,11 +15,12 @@ same fixed date, so identical HTML and attachments give identical bytes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 __all__ = ["PDF_VARIANT", "render_pdf"]
@@ -62,6 +63,25 @@ def _document_time(html: str) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(seconds, tz=_dt.UTC)
 
 
+@contextlib.contextmanager
+def _font_timestamps(stamp: _dt.datetime) -> Iterator[None]:
+    """Embedded font subsets dated ``stamp``, not the wall clock.
+
+    fontTools stamps each subset's ``head.modified`` with ``SOURCE_DATE_EPOCH``
+    when set and with the current second otherwise, so two renders a second
+    apart differed. The variable is set for the write only and restored after.
+    """
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(stamp.timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
 def render_pdf(
     html: str,
     *,
@@ -95,7 +115,8 @@ def render_pdf(
     # transparency, which PDF/A-1 would forbid but PDF/A-2/3 allow, and
     # attachments of any type, which only PDF/A-3 allows). There is therefore no
     # fallback to a plain PDF here: a failure is a bug to see, not to hide.
-    pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=files)
+    with _font_timestamps(stamp):
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=files)
     if not isinstance(pdf, bytes):  # write_pdf returns bytes when no target is given
         raise TypeError(f"WeasyPrint returned {type(pdf).__name__}, expected bytes")
     return pdf
