@@ -126,7 +126,7 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         out["rows"] = int(x.shape[0])
     elif part == "merge":
         from govreport.analyses.simplify import DataForMerge, run_simplification
-        from govreport.model import load_model
+        from govreport.inputs.model import load_model
         from govreport.regions import extract_regions
 
         x, y = _read(data_path)

@@ -20,8 +20,8 @@ import numpy as np
 from govreport.analyses.insens import insens
 from govreport.analyses.insens_stage import ExplainRowsError, check_rows, feature_scale
 from govreport.analyses.projections import explain_samples, parse_neuron
-from govreport.data import check_dataset_for_model, load_dataset, task_for_link
-from govreport.model import load_model
+from govreport.inputs.data import check_dataset_for_model, load_dataset, task_for_link
+from govreport.inputs.model import load_model
 from govreport.network import OutputLink
 
 __all__ = ["explain_document", "parse_rows"]

@@ -14,7 +14,6 @@ import os
 import platform
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,21 @@ import numpy as np
 from govreport import __version__
 from govreport.analyses.census import dead_neuron_share, summarize_census, summarize_neurons
 from govreport.analyses.clusters import MergedGrouping
+from govreport.analyses.context import (
+    AnalysisContext,
+    AnalysisOptions,
+    DatasetRegions,
+    feature_scale,
+)
 from govreport.analyses.importance import feature_importance
 from govreport.analyses.insens_stage import check_rows, insens_stage
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.profiles import profile_features
-from govreport.analyses.simplify import DEFAULT_GRID, DataForMerge, StageOutput, run_simplification
+from govreport.analyses.simplify import DataForMerge, StageOutput, run_simplification
 from govreport.analyses.slopes import plan_sign_checks, run_sign_checks
 from govreport.analyses.summary import summarize_top_regions
-from govreport.data import (
+from govreport.config import RunConfig
+from govreport.inputs.data import (
     Dataset,
     FileFingerprint,
     Task,
@@ -40,15 +46,15 @@ from govreport.data import (
     load_dataset,
     task_for_link,
 )
+from govreport.inputs.model import LoadedModel, load_model, source_logits
+from govreport.inputs.review import empty_review, load_review
 from govreport.metrics import MetricKey
-from govreport.model import LoadedModel, load_model, source_logits
-from govreport.network import FloatArray, OutputLink
+from govreport.network import FloatArray
 from govreport.pipeline_aletheia import run_aletheia
 from govreport.pipeline_clusters import run_clusters
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
-from govreport.regions import DEFAULT_CHUNK_SIZE, RegionExtraction, extract_regions, match_patterns
+from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, dump_results, to_jsonable
-from govreport.review import empty_review, load_review
 
 PACKAGES = (
     "govreport",
@@ -69,43 +75,6 @@ PACKAGES = (
 )
 
 PENDING: tuple[dict[str, Any], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RunConfig:
-    """Everything one ``govreport run`` needs; ``run_time`` is passed in, never read here."""
-
-    model_path: Path
-    data_path: Path
-    target: str
-    policy_path: Path
-    run_time: datetime
-    command: str
-    spec_path: Path | None = None
-    allow_pickle: bool = False
-    link: OutputLink | None = None
-    test_data_path: Path | None = None
-    features: tuple[str, ...] | None = None
-    drop: tuple[str, ...] = ()
-    min_samples: int = 30
-    #: Regions/clusters with fewer samples never have statistics of their inputs (means, ranges,
-    #: values) in any output: no raw data rows leave the run (see govreport.disclosure).
-    disclosure_min_samples: int = 10
-    top_regions: int = 20
-    profile_features: int = 4
-    profile_regions: int = 10
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    seed: int = 0
-    #: Review metadata (report id, model id, review type, sign-off; govreport.review).
-    review_path: Path | None = None
-    #: Training rows (0-based) the user chose to show as worked switched-projection examples.
-    explain_rows: tuple[int, ...] = ()
-    #: Merging (simplification): "auto" picks "scalable" above
-    #: govreport.analyses.merging.SCALABLE_REGION_THRESHOLD training regions.
-    merge_mode: str = "auto"
-    merge_clusters: tuple[int, ...] = DEFAULT_GRID
-    merge_neighbors: int = 5
-    merge_min_samples: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +275,30 @@ def run_pipeline(config: RunConfig) -> RunResult:
         observed[("regions.unseen_share", "test")] = unseen
 
     output_names = _output_names(task, network.output_dim)
+    ctx = AnalysisContext(
+        network=network,
+        task=task,
+        feature_names=train.feature_names,
+        output_names=tuple(output_names),
+        feature_scale=feature_scale(train.x),
+        train=DatasetRegions(train, train_analysis.extraction),
+        test=None if test is None else DatasetRegions(test, analyses[1].extraction, matches),
+        options=AnalysisOptions(
+            min_samples=config.min_samples,
+            disclosure_min_samples=config.disclosure_min_samples,
+            top_regions=config.top_regions,
+            profile_features=config.profile_features,
+            profile_regions=config.profile_regions,
+            chunk_size=config.chunk_size,
+            seed=config.seed,
+            explain_rows=config.explain_rows,
+            merge_mode=config.merge_mode,
+            merge_clusters=config.merge_clusters,
+            merge_neighbors=config.merge_neighbors,
+            merge_min_samples=config.merge_min_samples,
+        ),
+    )
+    del ctx  # the stages move onto it one by one (issue 10)
     importance = feature_importance(
         train_analysis.extraction.table, train.x.std(axis=0), train.feature_names, output_names
     )

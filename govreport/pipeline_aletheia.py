@@ -20,7 +20,7 @@ from govreport.analyses.aletheia import (
     exposure_table,
 )
 from govreport.analyses.importance import OutputImportance
-from govreport.data import Dataset, Task
+from govreport.inputs.data import Dataset, Task
 from govreport.metrics import MetricKey
 from govreport.regions import RegionExtraction
 from govreport.results import to_jsonable

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from govreport.analyses.clusters import MergedGrouping, cluster_importance, observed_metrics
-from govreport.data import Task
+from govreport.inputs.data import Task
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction

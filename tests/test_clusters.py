@@ -32,7 +32,7 @@ from govreport.analyses.clusters import (
     pattern_label,
     s_min_for,
 )
-from govreport.model import load_model
+from govreport.inputs.model import load_model
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.pipeline_clusters import run_clusters
 from govreport.regions import extract_regions

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from govreport.data import check_dataset_for_model, load_dataset
 from govreport.errors import DataError
+from govreport.inputs.data import check_dataset_for_model, load_dataset
 
 
 def write_csv(path: Path, text: str) -> Path:

@@ -1,4 +1,4 @@
-"""Tests for govreport.model: every format, folding rule and error.
+"""Tests for govreport.inputs.model: every format, folding rule and error.
 
 The oracle is the torch model itself, run in float64 in eval mode: the
 canonical network's logits (and ``source_logits``) must match it to 1e-9.
@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from govreport.errors import EXIT_BAD_INPUT, ModelError
-from govreport.model import (
+from govreport.inputs.model import (
     LoadedModel,
     SourceLayer,
     load_model,

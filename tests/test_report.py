@@ -30,9 +30,9 @@ from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from govreport.cli import cli
+from govreport.inputs.review import ReviewError, load_review, load_review_text
 from govreport.render.context import build_context
 from govreport.render.validate import validate_results
-from govreport.review import ReviewError, load_review, load_review_text
 
 REPO = Path(__file__).resolve().parent.parent
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from govreport.analyses.performance import region_metric, region_metric_name
-from govreport.data import Task
 from govreport.disclosure import can_disclose
+from govreport.inputs.data import Task
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, RegionTable, match_patterns
 

@@ -59,8 +59,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from govreport.data import Task
 from govreport.disclosure import can_disclose
+from govreport.inputs.data import Task
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, RegionTable
 

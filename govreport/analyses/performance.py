@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.metrics import roc_auc_score
 
-from govreport.data import Task
+from govreport.inputs.data import Task
 from govreport.network import FloatArray
 
 

@@ -60,8 +60,8 @@ from govreport.analyses.merging import (
     region_theta,
 )
 from govreport.analyses.performance import auc_or_nan, performance_metrics
-from govreport.data import Task
 from govreport.disclosure import can_disclose
+from govreport.inputs.data import Task
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from govreport.analyses.aletheia import dummy_mask
 from govreport.analyses.performance import region_metric, region_metric_name
-from govreport.data import Task
+from govreport.inputs.data import Task
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
 

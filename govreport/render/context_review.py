@@ -1,6 +1,6 @@
 """Template context from the review metadata (``results["review"]``) and disclosure notes.
 
-The review block (govreport.review: report id, model id and version, review
+The review block (govreport.inputs.review: report id, model id and version, review
 type, intended use, data windows, sign-off people) is optional in results.json:
 older files and runs without ``--review`` render the same fields as blank lines
 to fill in by hand. A blank is the mapping ``{"fill": True, "hint": ...}``,

@@ -1,0 +1,87 @@
+"""What every analysis stage receives: one :class:`AnalysisContext`.
+
+The pipeline builds it once, after loading and region extraction; each analysis
+is then ``run(ctx, ...) -> XResult`` (pure) and ``observed(result)`` (its policy
+metrics). Nothing here reads files or renders anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from govreport.inputs.data import Dataset, Task
+from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.regions import Int64Array, RegionExtraction
+
+__all__ = ["AnalysisContext", "AnalysisOptions", "DatasetRegions", "feature_scale"]
+
+
+def feature_scale(x: FloatArray) -> FloatArray:
+    """The one feature scale (d,): population std (ddof 0) of each column of x (N, d).
+
+    A constant column gets 1.0: it has no spread to measure, so its coefficient is
+    reported per unit. Scale-aware importance, profiles, Insens distances and the
+    sign checks' effect sizes all use this scale of the training data.
+    """
+    sd = np.asarray(x, dtype=np.float64).std(axis=0)
+    return np.asarray(np.where(sd > 0, sd, 1.0), dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOptions:
+    """Options of the analyses (defaults: govreport.config)."""
+
+    min_samples: int
+    disclosure_min_samples: int
+    top_regions: int
+    profile_features: int
+    profile_regions: int
+    chunk_size: int
+    seed: int
+    explain_rows: tuple[int, ...]
+    merge_mode: str
+    merge_clusters: tuple[int, ...]
+    merge_neighbors: int
+    merge_min_samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRegions:
+    """One data set with its regions.
+
+    ``matches``: for a data set other than training, (R_data,) index of the training
+    region with the same activation pattern, or -1 for a pattern unseen in training;
+    None for the training set itself.
+    """
+
+    dataset: Dataset
+    extraction: RegionExtraction
+    matches: Int64Array | None = None
+
+    @property
+    def name(self) -> str:
+        return self.dataset.name
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisContext:
+    """Network, task, names, the one feature scale and the data sets with their regions.
+
+    ``feature_scale``: (d,) :func:`feature_scale` of the training rows.
+    """
+
+    network: PiecewiseLinearNetwork
+    task: Task
+    feature_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    feature_scale: FloatArray
+    train: DatasetRegions
+    test: DatasetRegions | None
+    options: AnalysisOptions
+
+    @property
+    def datasets(self) -> tuple[DatasetRegions, ...]:
+        """Training first, then the holdout when there is one."""
+        return (self.train,) if self.test is None else (self.train, self.test)
