@@ -23,18 +23,17 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from govreport.analyses.aletheia import (
+from govreport.analyses.coefficients import (
     QUANTILE_LEVELS,
-    aletheia_plot_data,
     coefficient_distributions,
-    dummy_census,
-    exposure_table,
     summarize_coefficient,
-    weighted_lowess,
     weighted_quantiles,
 )
+from govreport.analyses.dummies import dummy_census
+from govreport.analyses.exposure import exposure_table
 from govreport.analyses.importance import importance_percent
 from govreport.analyses.profiles import profile_features
+from govreport.analyses.region_plots import region_plot_data, weighted_lowess
 from govreport.analyses.summary import summarize_top_regions
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import RegionTable, extract_regions
@@ -407,7 +406,7 @@ def test_plot_data_respects_disclosure_and_stores_residuals() -> None:
     table = extract_regions(network(), x, y[:, None]).table
     std = x.std(axis=0)
     minimum = int(table.counts[3])  # regions 0-3 qualify, and maybe ties after them
-    plots = aletheia_plot_data(
+    plots = region_plot_data(
         table,
         std,
         ["a", "b", "c"],
@@ -458,7 +457,7 @@ def fixture_with_aletheia(disclosure: int = 1) -> dict[str, Any]:
         coefficient_distributions(train.table, std, names, ["logit"])
     )
     results["aletheia_plots"] = to_jsonable(
-        aletheia_plot_data(
+        region_plot_data(
             train.table,
             std,
             names,
