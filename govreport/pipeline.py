@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from govreport import __version__
-from govreport.analyses.census import dead_neuron_share, summarize_census, summarize_neurons
+from govreport.analyses import (
+    coefficients,
+    dataset_regions,
+    importance,
+    performance,
+    profiles,
+    region_plots,
+)
 from govreport.analyses.clusters import MergedGrouping
 from govreport.analyses.context import (
     AnalysisContext,
@@ -29,13 +36,9 @@ from govreport.analyses.context import (
     DatasetRegions,
     feature_scale,
 )
-from govreport.analyses.importance import feature_importance
 from govreport.analyses.insens_stage import check_rows, insens_stage
-from govreport.analyses.performance import performance_metrics
-from govreport.analyses.profiles import profile_features
 from govreport.analyses.simplify import DataForMerge, StageOutput, run_simplification
 from govreport.analyses.slopes import plan_sign_checks, run_sign_checks
-from govreport.analyses.summary import summarize_top_regions
 from govreport.config import RunConfig
 from govreport.inputs.data import (
     Dataset,
@@ -46,11 +49,10 @@ from govreport.inputs.data import (
     load_dataset,
     task_for_link,
 )
-from govreport.inputs.model import LoadedModel, load_model, source_logits
+from govreport.inputs.model import load_model, source_logits
 from govreport.inputs.review import empty_review, load_review
 from govreport.metrics import MetricKey
-from govreport.network import FloatArray
-from govreport.pipeline_aletheia import run_aletheia
+from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.pipeline_clusters import run_clusters
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
@@ -85,16 +87,6 @@ class RunResult:
     evaluation: PolicyEvaluation
 
 
-@dataclass(frozen=True, slots=True)
-class DatasetAnalysis:
-    """Everything computed on one data set."""
-
-    dataset: Dataset
-    extraction: RegionExtraction
-    document: dict[str, Any]
-    metrics: dict[str, float]
-
-
 def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
     """Response columns for region statistics: y itself, or one-hot classes (N, K)."""
     if task == "multiclass":
@@ -127,39 +119,12 @@ def _target_summary(task: Task, y: FloatArray) -> dict[str, Any]:
     return summary
 
 
-def _analyse_dataset(
-    config: RunConfig, loaded: LoadedModel, task: Task, dataset: Dataset
-) -> DatasetAnalysis:
-    network = loaded.network
-    extraction = extract_regions(
-        network,
-        dataset.x,
-        _response(task, dataset.y, network.output_dim),
-        chunk_size=config.chunk_size,
-    )
-    census = summarize_census(extraction, min_samples=config.min_samples)
-    neurons = summarize_neurons(extraction)
-    summary = summarize_top_regions(
-        extraction, dataset.x, dataset.y, task=task, top=config.top_regions
-    )
-    metrics = performance_metrics(task, extraction.logits, dataset.y)
-    document = {
-        "census": to_jsonable(census),
-        "neurons": to_jsonable(neurons),
-        "summary_table": to_jsonable(summary),
-    }
-    top10 = next((p.share for p in census.top_coverage if p.k == 10), 1.0)
-    observed = {
-        "regions.max_abs_error": census.max_abs_error,
-        "regions.count": float(census.regions),
-        "regions.per_sample": census.regions_per_sample,
-        "regions.singleton_share": census.singleton_share,
-        "regions.min_samples_coverage": census.min_samples_coverage,
-        "regions.top10_coverage": top10,
-        "neurons.dead_share": dead_neuron_share(neurons),
-        **{f"performance.{name}": value for name, value in metrics.items()},
-    }
-    return DatasetAnalysis(dataset, extraction, document, observed)
+def _regions(
+    config: RunConfig, network: PiecewiseLinearNetwork, task: Task, dataset: Dataset
+) -> RegionExtraction:
+    """Regions of ``dataset`` with its response statistics (y, or one-hot classes)."""
+    response = _response(task, dataset.y, network.output_dim)
+    return extract_regions(network, dataset.x, response, chunk_size=config.chunk_size)
 
 
 def _merged_grouping(simplification: StageOutput) -> MergedGrouping | None:
@@ -252,37 +217,23 @@ def run_pipeline(config: RunConfig) -> RunResult:
         policy, train.feature_names, _output_names(task, network.output_dim)
     )
 
-    analyses = [_analyse_dataset(config, loaded, task, train)]
+    extractions = [_regions(config, network, task, train)]
     if test is not None:
-        analyses.append(_analyse_dataset(config, loaded, task, test))
-    train_analysis = analyses[0]
+        extractions.append(_regions(config, network, task, test))
     conversion_error = float(
-        np.abs(
-            source_logits(loaded, train.x, config.chunk_size) - train_analysis.extraction.logits
-        ).max()
+        np.abs(source_logits(loaded, train.x, config.chunk_size) - extractions[0].logits).max()
     )
 
-    observed: dict[MetricKey, float] = {("model.conversion_max_abs_error", ""): conversion_error}
-    for analysis in analyses:
-        for metric_id, value in analysis.metrics.items():
-            observed[(metric_id, analysis.dataset.name)] = value
-    regions_doc = {a.dataset.name: a.document for a in analyses}
-    if test is not None:
-        test_extraction = analyses[1].extraction
-        matches = match_patterns(train_analysis.extraction.table, test_extraction.table)
-        unseen = float(test_extraction.table.counts[matches < 0].sum() / test.n_rows)
-        regions_doc["test"]["unseen_share"] = unseen
-        observed[("regions.unseen_share", "test")] = unseen
-
     output_names = _output_names(task, network.output_dim)
+    matches = None if test is None else match_patterns(extractions[0].table, extractions[1].table)
     ctx = AnalysisContext(
         network=network,
         task=task,
         feature_names=train.feature_names,
         output_names=tuple(output_names),
         feature_scale=feature_scale(train.x),
-        train=DatasetRegions(train, train_analysis.extraction),
-        test=None if test is None else DatasetRegions(test, analyses[1].extraction, matches),
+        train=DatasetRegions(train, extractions[0]),
+        test=None if test is None else DatasetRegions(test, extractions[1], matches),
         options=AnalysisOptions(
             min_samples=config.min_samples,
             disclosure_min_samples=config.disclosure_min_samples,
@@ -298,40 +249,19 @@ def run_pipeline(config: RunConfig) -> RunResult:
             merge_min_samples=config.merge_min_samples,
         ),
     )
-    del ctx  # the stages move onto it one by one (issue 10)
-    importance = feature_importance(
-        train_analysis.extraction.table, train.x.std(axis=0), train.feature_names, output_names
-    )
-    # Profiles show the features that matter most on a common scale (coefficient x std):
-    # raw coefficients depend on each feature's unit (ALGORITHMS.md §1.4).
-    by_scaled = sorted(importance[0].features, key=lambda f: -f.scaled_pct)
-    top_features = [
-        (train.feature_names.index(f.name), f.name, f.raw_pct, f.scaled_pct)
-        for f in by_scaled[: config.profile_features]
-    ]
-    profiles = profile_features(
-        train_analysis.extraction,
-        train.x,
-        features=top_features,
-        top_regions=config.profile_regions,
-        disclosure_min_samples=config.disclosure_min_samples,
-    )
-    aletheia = run_aletheia(
-        task=task,
-        train=(train, train_analysis.extraction, train_analysis.document, train_analysis.metrics),
-        test=None
-        if test is None
-        else (test, analyses[1].extraction, analyses[1].document, analyses[1].metrics),
-        importance=importance,
-        output_names=output_names,
-        top_regions=config.top_regions,
-        profile_regions=config.profile_regions,
-        disclosure_min_samples=config.disclosure_min_samples,
-    )
-    for name, fragment in aletheia.regions.items():
-        regions_doc[name]["census"].update(fragment.pop("census"))
-        regions_doc[name].update(fragment)
-    observed.update(aletheia.observed)
+    analyses = ctx.datasets
+    train_analysis = ctx.train
+
+    observed: dict[MetricKey, float] = {("model.conversion_max_abs_error", ""): conversion_error}
+    performances = [performance.run(ctx, data) for data in ctx.datasets]
+    regions = {data.name: dataset_regions.run(ctx, data) for data in ctx.datasets}
+    for data, perf in zip(ctx.datasets, performances, strict=True):
+        observed |= performance.observed(perf)
+        observed |= dataset_regions.observed(regions[data.name], data.name, perf)
+    importances = importance.run(ctx)
+    feature_profiles = profiles.run(ctx, importances)
+    coefficient_distributions = coefficients.run(ctx)
+    plots = region_plots.run(ctx, importances)
     insens = insens_stage(
         network,
         task,
@@ -451,26 +381,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
         },
         "features": list(train.feature_names),
         "datasets": [_dataset_document(task, a.dataset) for a in analyses],
-        "performance": [
-            {
-                "dataset": a.dataset.name,
-                "metrics": {
-                    k.removeprefix("performance."): v
-                    for k, v in a.metrics.items()
-                    if k.startswith("performance.")
-                },
-            }
-            for a in analyses
-        ],
-        "regions": regions_doc,
-        "importance": {
-            "outputs": to_jsonable(importance),
-            "note": "raw: Aletheia's FI_j = 100 * sum_r n_r w_rj^2 / sum_k sum_r n_r w_rk^2 on "
-            "the features' own units; scaled: the same with w_rj * std_j (effect of "
-            "one standard deviation).",
-        },
-        "profiles": to_jsonable(profiles),
-        **aletheia.results,
+        "performance": performances,
+        "regions": regions,
+        "importance": importances,
+        "profiles": feature_profiles,
+        "coefficients": coefficient_distributions,
+        "aletheia_plots": plots,
         "sign_constraints": sign_doc,
         "clusters": clusters_doc,
         "insens": insens.document,

@@ -23,18 +23,17 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from govreport.analyses.aletheia import (
+from govreport.analyses.coefficients import (
     QUANTILE_LEVELS,
-    aletheia_plot_data,
     coefficient_distributions,
-    dummy_census,
-    exposure_table,
     summarize_coefficient,
-    weighted_lowess,
     weighted_quantiles,
 )
+from govreport.analyses.dummies import dummy_census
+from govreport.analyses.exposure import exposure_table
 from govreport.analyses.importance import importance_percent
 from govreport.analyses.profiles import profile_features
+from govreport.analyses.region_plots import region_plot_data, weighted_lowess
 from govreport.analyses.summary import summarize_top_regions
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import RegionTable, extract_regions
@@ -407,7 +406,7 @@ def test_plot_data_respects_disclosure_and_stores_residuals() -> None:
     table = extract_regions(network(), x, y[:, None]).table
     std = x.std(axis=0)
     minimum = int(table.counts[3])  # regions 0-3 qualify, and maybe ties after them
-    plots = aletheia_plot_data(
+    plots = region_plot_data(
         table,
         std,
         ["a", "b", "c"],
@@ -458,7 +457,7 @@ def fixture_with_aletheia(disclosure: int = 1) -> dict[str, Any]:
         coefficient_distributions(train.table, std, names, ["logit"])
     )
     results["aletheia_plots"] = to_jsonable(
-        aletheia_plot_data(
+        region_plot_data(
             train.table,
             std,
             names,
@@ -598,3 +597,130 @@ def test_pipeline_writes_the_aletheia_results_and_metrics(tmp_path: Path) -> Non
         if r["global_metric"] is not None
     )
     assert observed["gain"] == pytest.approx(train_auc["auc"] - train_best)
+
+
+# ---------------------------------------------------------------------------
+# stage shape: run(ctx, ...) gives the JSON blocks the pipeline wrote before the typed results
+
+
+def test_stage_results_dump_to_the_blocks_the_old_pipeline_composed() -> None:
+    from govreport.analyses import (
+        coefficients,
+        dataset_regions,
+        importance,
+        performance,
+        profiles,
+        region_plots,
+    )
+    from govreport.analyses.census import summarize_census
+    from govreport.analyses.context import (
+        AnalysisContext,
+        AnalysisOptions,
+        DatasetRegions,
+        feature_scale,
+    )
+    from govreport.analyses.importance import feature_importance
+    from govreport.analyses.neurons import dead_neuron_share, summarize_neurons
+    from govreport.analyses.performance import performance_metrics
+    from govreport.inputs.data import Dataset, FileFingerprint
+    from govreport.regions import match_patterns
+
+    net = network(seed=2)
+    (x, y), (xt, yt) = data(seed=4), data(seed=5, n=500)
+    names = ("a", "b", "c")
+    sets = [
+        Dataset(name, FileFingerprint(f"{name}.csv", "0" * 64, 1), names, "y", xx, yy)
+        for name, xx, yy in (("train", x, y), ("test", xt, yt))
+    ]
+    train, test = (extract_regions(net, d.x, d.y[:, None]) for d in sets)
+    matches = match_patterns(train.table, test.table)
+    options = AnalysisOptions(
+        min_samples=20,
+        disclosure_min_samples=5,
+        top_regions=7,
+        profile_features=2,
+        profile_regions=4,
+        chunk_size=1024,
+        seed=0,
+        explain_rows=(),
+        merge_mode="auto",
+        merge_clusters=(2, 4),
+        merge_neighbors=5,
+        merge_min_samples=10,
+    )
+    ctx = AnalysisContext(
+        net,
+        "binary",
+        names,
+        ("logit",),
+        feature_scale(x),
+        DatasetRegions(sets[0], train),
+        DatasetRegions(sets[1], test, matches),
+        options,
+    )
+    std = x.std(axis=0)  # the scale the pipeline used before (no constant column here)
+    np.testing.assert_array_equal(ctx.feature_scale, std)
+
+    # The regions blocks: census merged with the dummy census, exposure/unseen on test only.
+    blocks = {d.name: to_jsonable(dataset_regions.run(ctx, d)) for d in ctx.datasets}
+    for name, extraction, xx, yy in (("train", train, x, y), ("test", test, xt, yt)):
+        old = {
+            "census": to_jsonable(summarize_census(extraction, min_samples=20))
+            | to_jsonable(dummy_census(extraction.table)),
+            "neurons": to_jsonable(summarize_neurons(extraction)),
+            "summary_table": to_jsonable(
+                summarize_top_regions(extraction, xx, yy, task="binary", top=7)
+            ),
+        }
+        if name == "test":
+            old["exposure_table"] = to_jsonable(
+                exposure_table(train, test, xt, yt, task="binary", top=7)
+            )
+            old["unseen_share"] = float(test.table.counts[matches < 0].sum() / 500)
+        assert json.dumps(blocks[name], sort_keys=True) == json.dumps(old, sort_keys=True)
+    assert "exposure_table" not in blocks["train"] and "unseen_share" not in blocks["train"]
+
+    # Observations: the same ids and values the pipeline collected before.
+    perf = {d.name: performance.run(ctx, d) for d in ctx.datasets}
+    assert perf["test"].metrics == performance_metrics("binary", test.logits, yt)
+    seen = dataset_regions.observed(dataset_regions.run(ctx, ctx.datasets[1]), "test", perf["test"])
+    exposure = blocks["test"]["exposure_table"]
+    best = max(r["global_metric"] for r in exposure["rows"] if r["global_metric"] is not None)
+    assert seen[("summary.top_region_global_auc_max", "test")] == best
+    assert seen[("summary.auc_gain_over_best_region", "test")] == (
+        perf["test"].metrics["auc"] - best
+    )
+    assert seen[("neurons.dead_share", "test")] == dead_neuron_share(summarize_neurons(test))
+    assert seen[("regions.unseen_share", "test")] == blocks["test"]["unseen_share"]
+    assert seen[("regions.dummy_share", "test")] == blocks["test"]["census"]["dummy_share"]
+
+    # The training-data blocks: importance (with its note), profiles, coefficients, plots.
+    fi = importance.run(ctx)
+    assert to_jsonable(fi)["outputs"] == to_jsonable(
+        feature_importance(train.table, std, names, ["logit"])
+    )
+    assert set(to_jsonable(fi)) == {"outputs", "note"}
+    by_scaled = sorted(fi.outputs[0].features, key=lambda f: -f.scaled_pct)
+    top = [(names.index(f.name), f.name, f.raw_pct, f.scaled_pct) for f in by_scaled[:2]]
+    assert to_jsonable(profiles.run(ctx, fi)) == to_jsonable(
+        profile_features(train, x, features=top, top_regions=4, disclosure_min_samples=5)
+    )
+    coef = to_jsonable(coefficients.run(ctx))
+    assert coef == {
+        **to_jsonable(coefficient_distributions(train.table, std, names, ["logit"])),
+        "note": coefficients.NOTE,
+    }
+    ranked = [(names.index(f.name), f.scaled_pct) for f in by_scaled]
+    assert to_jsonable(region_plots.run(ctx, fi)) == to_jsonable(
+        region_plot_data(
+            train.table,
+            std,
+            names,
+            output_name="logit",
+            parallel_features=ranked[:10],
+            parallel_regions=4,
+            pair_features=ranked[:4],
+            pair_regions=7,
+            disclosure_min_samples=5,
+        )
+    )

@@ -14,8 +14,9 @@ import pytest
 import torch
 from sklearn.metrics import log_loss, roc_auc_score
 
-from govreport.analyses.census import classify_regime, summarize_census, summarize_neurons
+from govreport.analyses.census import classify_regime, summarize_census
 from govreport.analyses.importance import feature_importance, importance_percent
+from govreport.analyses.neurons import summarize_neurons
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.profiles import profile_features
 from govreport.analyses.summary import summarize_top_regions

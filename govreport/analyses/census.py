@@ -1,18 +1,23 @@
-"""Region census and neuron activity (ALGORITHMS.md §1.3 diagnostics; REPORT.md §4).
+"""Region census (ALGORITHMS.md §1.3 diagnostics; REPORT.md §4).
 
 How the samples spread over regions: how many regions, how many hold a single
-sample, how much of the data the largest regions cover, and the exactness of
-the local models. The census states the *regime*: on real tabular data nearly
-every sample is its own region, and the report must say so.
+sample, how much of the data the largest regions cover, how many are pure-label
+("dummy", :mod:`govreport.analyses.dummies`), and the exactness of the local models.
+The census states the *regime*: on real tabular data nearly every sample is its own
+region, and the report must say so.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from govreport.analyses.context import AnalysisContext, DatasetRegions
+from govreport.analyses.dummies import dummy_census
+from govreport.metrics import MetricKey
 from govreport.regions import RegionExtraction
 
 Regime = Literal["fragmented", "intermediate", "coarse"]
@@ -40,7 +45,11 @@ class CoverageCurve:
 
 @dataclass(frozen=True, slots=True)
 class RegionCensus:
-    """How the samples of one data set spread over activation regions."""
+    """How the samples of one data set spread over activation regions.
+
+    The dummy fields are those of :class:`govreport.analyses.dummies.DummyCensus`
+    (NaN where undefined: no region with two samples).
+    """
 
     samples: int
     regions: int
@@ -56,16 +65,11 @@ class RegionCensus:
     max_abs_error: float
     top_coverage: tuple[CoveragePoint, ...]
     coverage_curve: CoverageCurve
-
-
-@dataclass(frozen=True, slots=True)
-class LayerActivity:
-    """Neurons of hidden layer ``layer`` (1-based) that are never on (dead) or always on."""
-
-    layer: int
-    width: int
-    dead: int
-    always_on: int
+    multi_sample_regions: int
+    dummy_regions: int
+    dummy_share: float | None
+    dummy_share_all_regions: float | None
+    samples_in_dummy_share: float | None
 
 
 def classify_regime(regions: int, samples: int) -> Regime:
@@ -95,6 +99,7 @@ def summarize_census(extraction: RegionExtraction, *, min_samples: int) -> Regio
     singletons = counts == 1
     large = counts >= min_samples
     cumulative = np.cumsum(counts)
+    dummies = dummy_census(extraction.table)
     return RegionCensus(
         samples=n_samples,
         regions=n_regions,
@@ -114,28 +119,30 @@ def summarize_census(extraction: RegionExtraction, *, min_samples: int) -> Regio
             if k <= n_regions
         ),
         coverage_curve=coverage_curve(counts),
+        multi_sample_regions=dummies.multi_sample_regions,
+        dummy_regions=dummies.dummy_regions,
+        dummy_share=dummies.dummy_share,
+        dummy_share_all_regions=dummies.dummy_share_all_regions,
+        samples_in_dummy_share=dummies.samples_in_dummy_share,
     )
 
 
-def summarize_neurons(extraction: RegionExtraction) -> tuple[LayerActivity, ...]:
-    """Dead (never on) and always-on neurons per hidden layer, over the data set."""
-    on_counts = extraction.neuron_on_counts
-    layers = []
-    offset = 0
-    for index, width in enumerate(extraction.hidden_widths, start=1):
-        layer_counts = on_counts[offset : offset + width]
-        offset += width
-        layers.append(
-            LayerActivity(
-                layer=index,
-                width=width,
-                dead=int((layer_counts == 0).sum()),
-                always_on=int((layer_counts == extraction.n_samples).sum()),
-            )
-        )
-    return tuple(layers)
+def run(ctx: AnalysisContext, data: DatasetRegions) -> RegionCensus:
+    """Census of ``data``'s regions; a 'large' region has at least ``min_samples`` samples."""
+    return summarize_census(data.extraction, min_samples=ctx.options.min_samples)
 
 
-def dead_neuron_share(layers: tuple[LayerActivity, ...]) -> float:
-    """Share of all hidden neurons that are dead on the data set."""
-    return sum(layer.dead for layer in layers) / sum(layer.width for layer in layers)
+def observed(result: RegionCensus, dataset: str) -> dict[MetricKey, float]:
+    """The census metrics on data set ``dataset`` (``regions.dummy_share`` when defined)."""
+    top10 = next((p.share for p in result.top_coverage if p.k == 10), 1.0)
+    metrics = {
+        "regions.max_abs_error": result.max_abs_error,
+        "regions.count": float(result.regions),
+        "regions.per_sample": result.regions_per_sample,
+        "regions.singleton_share": result.singleton_share,
+        "regions.min_samples_coverage": result.min_samples_coverage,
+        "regions.top10_coverage": top10,
+    }
+    if result.dummy_share is not None and not math.isnan(result.dummy_share):
+        metrics["regions.dummy_share"] = result.dummy_share
+    return {(metric_id, dataset): value for metric_id, value in metrics.items()}

@@ -14,8 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from govreport.analyses.context import AnalysisContext
+from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionTable
+
+NOTE = (
+    "raw: Aletheia's FI_j = 100 * sum_r n_r w_rj^2 / sum_k sum_r n_r w_rk^2 on "
+    "the features' own units; scaled: the same with w_rj * std_j (effect of "
+    "one standard deviation)."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,14 @@ class OutputImportance:
 
     output: str
     features: tuple[FeatureImportance, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportanceResult:
+    """Importance per output (output order) and how it is computed."""
+
+    outputs: tuple[OutputImportance, ...]
+    note: str = NOTE
 
 
 def _percent(weighted_squares: FloatArray) -> FloatArray:
@@ -55,7 +71,7 @@ def feature_importance(
     feature_names: Sequence[str],
     output_names: Sequence[str],
 ) -> tuple[OutputImportance, ...]:
-    """Raw and scale-aware importance per output; feature_std: (d,) population std."""
+    """Raw and scale-aware importance per output; feature_std: (d,) feature scale."""
     raw = importance_percent(table)
     scaled = importance_percent(table, feature_std)
     result = []
@@ -75,3 +91,21 @@ def feature_importance(
             )
         )
     return tuple(result)
+
+
+def run(ctx: AnalysisContext) -> ImportanceResult:
+    """Importance on the training regions, scale-aware with ``ctx.feature_scale``."""
+    table = ctx.train.extraction.table
+    return ImportanceResult(
+        outputs=feature_importance(table, ctx.feature_scale, ctx.feature_names, ctx.output_names)
+    )
+
+
+def observed(result: ImportanceResult) -> dict[MetricKey, float]:
+    """No policy metric reads the importance (yet)."""
+    return {}
+
+
+def by_scaled_importance(result: ImportanceResult) -> list[FeatureImportance]:
+    """Features of output 0 by scale-aware importance, largest first (ties: raw order)."""
+    return sorted(result.outputs[0].features, key=lambda f: -f.scaled_pct)

@@ -9,13 +9,25 @@ clipped probabilities.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.metrics import roc_auc_score
 
+from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.inputs.data import Task
+from govreport.metrics import MetricKey
 from govreport.network import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceResult:
+    """Metrics of the network on data set ``dataset`` (names as in :func:`performance_metrics`;
+    NaN where undefined, e.g. the AUC of a single-class data set)."""
+
+    dataset: str
+    metrics: dict[str, float | None]
 
 
 def auc_or_nan(y: FloatArray, score: FloatArray) -> float:
@@ -61,3 +73,17 @@ def region_metric(task: Task, logits: FloatArray, y: FloatArray) -> float:
 
 def region_metric_name(task: Task) -> str:
     return {"binary": "AUC", "multiclass": "accuracy", "regression": "MSE"}[task]
+
+
+def run(ctx: AnalysisContext, data: DatasetRegions) -> PerformanceResult:
+    """Performance of the network (its exact logits) on ``data``."""
+    metrics = performance_metrics(ctx.task, data.extraction.logits, data.dataset.y)
+    return PerformanceResult(dataset=data.name, metrics=dict(metrics))
+
+
+def observed(result: PerformanceResult) -> dict[MetricKey, float]:
+    """``performance.<name>`` on the data set (NaN kept: it fails every bound)."""
+    return {
+        (f"performance.{name}", result.dataset): math.nan if value is None else value
+        for name, value in result.metrics.items()
+    }

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from govreport.analyses.context import AnalysisContext
+from govreport.analyses.importance import ImportanceResult, by_scaled_importance
 from govreport.disclosure import DEFAULT_DISCLOSURE_MIN_SAMPLES, can_disclose
+from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
 
@@ -167,3 +170,28 @@ def profile_features(
             )
         )
     return tuple(profiles)
+
+
+#: The profiles of the report: one per profiled feature (a JSON list).
+ProfilesResult = tuple[FeatureProfile, ...]
+
+
+def run(ctx: AnalysisContext, importance: ImportanceResult) -> ProfilesResult:
+    """Profiles of the ``profile_features`` features of largest scale-aware importance.
+
+    Scale-aware (coefficient × feature scale): raw coefficients depend on each
+    feature's unit (ALGORITHMS.md §1.4).
+    """
+    top = by_scaled_importance(importance)[: ctx.options.profile_features]
+    return profile_features(
+        ctx.train.extraction,
+        ctx.train.dataset.x,
+        features=[(ctx.feature_names.index(f.name), f.name, f.raw_pct, f.scaled_pct) for f in top],
+        top_regions=ctx.options.profile_regions,
+        disclosure_min_samples=ctx.options.disclosure_min_samples,
+    )
+
+
+def observed(result: ProfilesResult) -> dict[MetricKey, float]:
+    """No policy metric reads the profiles."""
+    return {}

@@ -9,17 +9,24 @@ Only the ``top`` largest regions are tabulated (``--top-regions``): the global
 metric costs one pass over the data per region, done one region at a time, so
 the extra memory is O(N · K) for that region's logits, never N × R. A row is
 ``dummy`` (Aletheia's "dummy LLM") when the region holds at least two samples
-and its response is constant (see :func:`govreport.analyses.aletheia.dummy_mask`).
+and its response is constant (see :func:`govreport.analyses.dummies.dummy_mask`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from govreport.analyses.aletheia import dummy_mask
-from govreport.analyses.performance import region_metric, region_metric_name
+from govreport.analyses.context import AnalysisContext, DatasetRegions
+from govreport.analyses.dummies import dummy_mask
+from govreport.analyses.performance import (
+    PerformanceResult,
+    region_metric,
+    region_metric_name,
+)
 from govreport.inputs.data import Task
+from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
 
@@ -32,9 +39,9 @@ class SummaryRow:
     count: int
     share: float
     response_mean: float
-    response_std: float
-    local_metric: float
-    global_metric: float
+    response_std: float | None
+    local_metric: float | None
+    global_metric: float | None
     constant: bool
     dummy: bool
 
@@ -93,3 +100,44 @@ def summarize_top_regions(
         shown=shown,
         rows=tuple(rows),
     )
+
+
+def run(ctx: AnalysisContext, data: DatasetRegions) -> SummaryTable:
+    """Summary rows of the ``top_regions`` largest regions of ``data``."""
+    return summarize_top_regions(
+        data.extraction,
+        data.dataset.x,
+        data.dataset.y,
+        task=ctx.task,
+        top=ctx.options.top_regions,
+    )
+
+
+def best_region_observed(
+    global_metrics: Iterable[float | None], dataset: str, performance: PerformanceResult
+) -> dict[MetricKey, float]:
+    """Best global AUC of the tabulated *training* LLMs on ``dataset``, and the network's gain.
+
+    ``summary.top_region_global_auc_max``: the largest defined global metric;
+    ``summary.auc_gain_over_best_region``: the network's AUC minus it. Binary networks
+    only (the ones with an AUC); nothing when no global metric is defined.
+    """
+    if "auc" not in performance.metrics:
+        return {}
+    values = [float(v) for v in global_metrics if v is not None and math.isfinite(v)]
+    if not values:
+        return {}
+    best = max(values)
+    auc = performance.metrics["auc"]
+    return {
+        ("summary.top_region_global_auc_max", dataset): best,
+        ("summary.auc_gain_over_best_region", dataset): (math.nan if auc is None else auc) - best,
+    }
+
+
+def observed(
+    result: SummaryTable, dataset: str, performance: PerformanceResult
+) -> dict[MetricKey, float]:
+    """:func:`best_region_observed` of the table's rows (regions of ``dataset`` itself:
+    used for the training data; a holdout set reads its exposure table instead)."""
+    return best_region_observed((r.global_metric for r in result.rows), dataset, performance)
