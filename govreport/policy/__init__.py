@@ -72,9 +72,11 @@ __all__ = [
     "Check",
     "CheckObservation",
     "CheckResult",
+    "CheckStatus",
     "Policy",
     "PolicyEvaluation",
     "Waiver",
+    "check_status",
     "evaluate_policy",
     "format_policy_summary",
     "load_policy",
@@ -89,6 +91,8 @@ DEFAULT_SEVERITY_LEVELS: tuple[str, ...] = ("info", "minor", "major", "critical"
 
 OnMissing = Literal["fail", "warn", "skip"]
 Status = Literal["pass", "fail", "not_evaluated"]
+CheckStatus = Literal["pass", "fail", "waived", "not_evaluated"]
+"""A check's status: ``waived`` is a failure whose waiver lowered (capped) its severity."""
 Outcome = Literal["pass", "pass_with_waivers", "fail"]
 
 Loc = tuple[str | int, ...]
@@ -1049,6 +1053,11 @@ class CheckResult:
     detail: str
 
     @property
+    def check_status(self) -> CheckStatus:
+        """pass, fail, waived or not_evaluated: the one status every output shows."""
+        return _check_status(self.status, self.waiver_applied)
+
+    @property
     def description(self) -> str:
         """The check's own description, else the metric's from the registry."""
         return self.check.description or METRICS[self.check.metric].description
@@ -1089,6 +1098,30 @@ class CheckResult:
         }
 
 
+def _check_status(status: Status, waiver_applied: bool) -> CheckStatus:
+    if status == "fail" and waiver_applied:
+        return "waived"
+    return status
+
+
+def check_status(record: Mapping[str, Any]) -> CheckStatus:
+    """The status of one check as its results.json record (``"policy"."checks"[i]``) states it.
+
+    The evaluation decided it: ``status`` and ``waiver_applied`` are read, never judged
+    again from the waiver. A record without ``waiver_applied`` was written before
+    waivers could have a scope, when a waiver applied exactly when the check failed and
+    the waiver had not expired; that is how such a record is read.
+    """
+    status = record["status"]
+    if status not in ("pass", "fail", "not_evaluated"):
+        raise ValueError(f"unknown check status {status!r}")
+    applied = record.get("waiver_applied")
+    if applied is None:
+        waiver = record.get("waiver")
+        applied = bool(waiver) and not waiver.get("expired")
+    return _check_status(status, bool(applied))
+
+
 def _plain(value: Any) -> Any:
     """A params value as plain JSON (mappings to dicts, dates to ISO text)."""
     if isinstance(value, Mapping):
@@ -1125,16 +1158,15 @@ class PolicyEvaluation:
         ``failed`` are failures without an applied waiver, ``waived`` failures
         whose waiver applied (their capped severity may still gate).
         """
+        key: dict[CheckStatus, str] = {
+            "pass": "passed",
+            "fail": "failed",
+            "waived": "waived",
+            "not_evaluated": "not_evaluated",
+        }
         counts = {"passed": 0, "failed": 0, "waived": 0, "not_evaluated": 0}
         for result in self.results:
-            if result.status == "pass":
-                counts["passed"] += 1
-            elif result.status == "not_evaluated":
-                counts["not_evaluated"] += 1
-            elif result.waiver_applied:
-                counts["waived"] += 1
-            else:
-                counts["failed"] += 1
+            counts[key[result.check_status]] += 1
         return counts
 
     @property
@@ -1191,7 +1223,7 @@ def evaluate_policy(
     outcome: Outcome
     if any(result.gating for result in results):
         outcome = "fail"
-    elif any(result.waiver_applied for result in results):
+    elif any(result.check_status == "waived" for result in results):
         outcome = "pass_with_waivers"
     else:
         outcome = "pass"
@@ -1341,11 +1373,10 @@ _OUTCOME_TEXT = {"pass": "PASS", "pass_with_waivers": "PASS WITH WAIVERS", "fail
 
 
 def _label(result: CheckResult) -> str:
-    if result.status == "pass":
-        return "PASS"
-    if result.status == "fail":
-        return "WAIVED" if result.waiver_applied else "FAIL"
-    return "WARN" if result.check.on_missing == "warn" else "SKIP"
+    status = result.check_status
+    if status == "not_evaluated":
+        return "WARN" if result.check.on_missing == "warn" else "SKIP"
+    return status.upper()
 
 
 def _severity_note(result: CheckResult) -> str:
@@ -1355,7 +1386,7 @@ def _severity_note(result: CheckResult) -> str:
             return f"waiver expired {waiver.expires.isoformat()}"
         return ""
     note = result.severity
-    if waiver is not None and result.waiver_applied:
+    if waiver is not None and result.check_status == "waived":
         note += f" -> {result.effective_severity} (waiver until {waiver.expires.isoformat()})"
     elif waiver is not None and result.waiver_expired:
         note += f" (waiver expired {waiver.expires.isoformat()})"
