@@ -5,17 +5,22 @@ severe each failure is, which severity fails the run (the gate) and which
 failures a committee has waived, until when. Severity lives in the file, never
 in code.
 
-Three steps, each a plain function:
+Three steps, each a plain function, one module each (``schema.py`` holds the
+file's pydantic models and the immutable :class:`Policy` types):
 
-* :func:`load_policy` reads and validates a file into an immutable
+* :func:`load_policy` (``load.py``) reads and validates a file into an immutable
   :class:`Policy`. Every problem becomes one :class:`~govreport.errors.PolicyError`
   line ``<file>:<line>: <key path>: <what was expected>``; line numbers come from
-  the composed YAML node tree, key paths from pydantic's error locations.
-* :func:`evaluate_policy` compares observed metric values with the checks. It is
-  pure: the run date is passed in, never read from the clock.
-* :func:`format_policy_summary` renders a one-screen text summary for the CLI;
-  :meth:`PolicyEvaluation.to_dict` gives the ``"policy"`` block of
-  ``results.json``.
+  the composed YAML node tree (:mod:`govreport.yamlfile`), key paths from
+  pydantic's error locations.
+* :func:`evaluate_policy` (``evaluate.py``) compares observed metric values with
+  the checks. It is pure: the run date is passed in, never read from the clock.
+  It is the only place a check's status (pass, fail, waived, not_evaluated) is
+  decided; :meth:`PolicyEvaluation.record` gives the ``"policy"`` block of
+  ``results.json`` as typed values (``record.py``), and :func:`check_status`
+  reads a check's status back from that block for the report and checks.xml.
+* :func:`format_policy_summary` (``summary.py``) renders a one-screen text
+  summary for the CLI.
 
 Evaluation rules, in short:
 
@@ -51,6 +56,13 @@ from govreport.policy.evaluate import (
     evaluate_policy,
 )
 from govreport.policy.load import load_policy, load_policy_text
+from govreport.policy.record import (
+    ApprovalRecord,
+    CheckRecord,
+    PolicyCounts,
+    PolicyRecord,
+    WaiverRecord,
+)
 from govreport.policy.schema import (
     DEFAULT_SEVERITY_LEVELS,
     SCHEMA_VERSION,
@@ -69,14 +81,19 @@ __all__ = [
     "SCHEMA_VERSION",
     "SUMMARY_CHECK_LINES",
     "Approval",
+    "ApprovalRecord",
     "Band",
     "Check",
     "CheckObservation",
+    "CheckRecord",
     "CheckResult",
     "CheckStatus",
     "Policy",
+    "PolicyCounts",
     "PolicyEvaluation",
+    "PolicyRecord",
     "Waiver",
+    "WaiverRecord",
     "check_status",
     "evaluate_policy",
     "format_loc",

@@ -19,6 +19,13 @@ from typing import Any
 
 from govreport.errors import EXIT_PASS, EXIT_POLICY_FAILED
 from govreport.metrics import METRICS, MetricKey
+from govreport.policy.record import (
+    ApprovalRecord,
+    CheckRecord,
+    PolicyCounts,
+    PolicyRecord,
+    WaiverRecord,
+)
 from govreport.policy.schema import (
     Check,
     CheckStatus,
@@ -87,40 +94,37 @@ class CheckResult:
         """The check's own description, else the metric's from the registry."""
         return self.check.description or METRICS[self.check.metric].description
 
-    def to_dict(self) -> dict[str, Any]:
+    def record(self) -> CheckRecord:
         """This result as one entry of the ``"policy"."checks"`` list of results.json."""
         observed = self.observed
-        waiver: dict[str, Any] | None = None
+        waiver: WaiverRecord | None = None
         if self.waiver is not None:
-            waiver = {
-                "justification": self.waiver.justification,
-                "approved_by": {
-                    "name": self.waiver.approved_by.name,
-                    "role": self.waiver.approved_by.role,
-                    "date": self.waiver.approved_by.date.isoformat(),
-                },
-                "expires": self.waiver.expires.isoformat(),
-                "expired": self.waiver_expired,
-                "cap_severity": self.waiver.cap_severity,
-                "scope": list(self.waiver.scope),
-            }
-        return {
-            "id": self.check.id,
-            "metric": self.check.metric,
-            "dataset": self.check.dataset,
-            "description": self.description,
-            "observed": observed if observed is not None and math.isfinite(observed) else None,
-            "bound": self.check.describe_bound(),
-            "status": self.status,
-            "severity": self.severity,
-            "effective_severity": self.effective_severity,
-            "gating": self.gating,
-            "waiver": waiver,
-            "waiver_applied": self.waiver_applied,
-            "params": _plain(self.check.params),
-            "refs": list(self.check.refs),
-            "message": self.message,
-        }
+            approval = self.waiver.approved_by
+            waiver = WaiverRecord(
+                justification=self.waiver.justification,
+                approved_by=ApprovalRecord(approval.name, approval.role, approval.date.isoformat()),
+                expires=self.waiver.expires.isoformat(),
+                expired=self.waiver_expired,
+                cap_severity=self.waiver.cap_severity,
+                scope=tuple(self.waiver.scope),
+            )
+        return CheckRecord(
+            id=self.check.id,
+            metric=self.check.metric,
+            dataset=self.check.dataset,
+            description=self.description,
+            observed=observed if observed is not None and math.isfinite(observed) else None,
+            bound=self.check.describe_bound(),
+            status=self.status,
+            severity=self.severity,
+            effective_severity=self.effective_severity,
+            gating=self.gating,
+            waiver=waiver,
+            waiver_applied=self.waiver_applied,
+            params=_plain(self.check.params),
+            refs=tuple(self.check.refs),
+            message=self.message,
+        )
 
 
 def _check_status(status: Status, waiver_applied: bool) -> CheckStatus:
@@ -129,14 +133,17 @@ def _check_status(status: Status, waiver_applied: bool) -> CheckStatus:
     return status
 
 
-def check_status(record: Mapping[str, Any]) -> CheckStatus:
-    """The status of one check as its results.json record (``"policy"."checks"[i]``) states it.
+def check_status(record: CheckRecord | Mapping[str, Any]) -> CheckStatus:
+    """The status of one check as its record (``"policy"."checks"[i]``) states it.
 
-    The evaluation decided it: ``status`` and ``waiver_applied`` are read, never judged
-    again from the waiver. A record without ``waiver_applied`` was written before
-    waivers could have a scope, when a waiver applied exactly when the check failed and
-    the waiver had not expired; that is how such a record is read.
+    ``record`` is a :class:`CheckRecord` or its JSON form. The evaluation decided the
+    status: ``status`` and ``waiver_applied`` are read, never judged again from the
+    waiver. A JSON record without ``waiver_applied`` was written before waivers could
+    have a scope, when a waiver applied exactly when the check failed and the waiver
+    had not expired; that is how such a record is read.
     """
+    if isinstance(record, CheckRecord):
+        return _check_status(record.status, record.waiver_applied)
     status = record["status"]
     if status not in ("pass", "fail", "not_evaluated"):
         raise ValueError(f"unknown check status {status!r}")
@@ -148,7 +155,7 @@ def check_status(record: Mapping[str, Any]) -> CheckStatus:
 
 
 def _plain(value: Any) -> Any:
-    """A params value as plain JSON (mappings to dicts, dates to ISO text)."""
+    """A params value as plain JSON (mappings to dicts, dates to ISO text, non-finite to None)."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -204,22 +211,29 @@ class PolicyEvaluation:
         """Waivers that had expired on the run date (each is a finding of its own)."""
         return tuple(w for w in self.policy.waivers if w.is_expired(self.run_date))
 
+    def record(self) -> PolicyRecord:
+        """The ``"policy"`` block of results.json, typed."""
+        return PolicyRecord(
+            id=self.policy.id,
+            version=self.policy.version,
+            owner=self.policy.owner,
+            effective=self.policy.effective.isoformat(),
+            file=self.policy_file,
+            sha256=self.policy_sha256,
+            severity_levels=tuple(self.policy.severity_levels),
+            gate=self.policy.fail_on,
+            run_date=self.run_date.isoformat(),
+            outcome=self.outcome,
+            counts=PolicyCounts(**self.counts),
+            checks=tuple(result.record() for result in self.results),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``"policy"`` block of results.json (see notes/results_contract.md)."""
-        return {
-            "id": self.policy.id,
-            "version": self.policy.version,
-            "owner": self.policy.owner,
-            "effective": self.policy.effective.isoformat(),
-            "file": self.policy_file,
-            "sha256": self.policy_sha256,
-            "severity_levels": list(self.policy.severity_levels),
-            "gate": self.policy.fail_on,
-            "run_date": self.run_date.isoformat(),
-            "outcome": self.outcome,
-            "counts": self.counts,
-            "checks": [result.to_dict() for result in self.results],
-        }
+        """The ``"policy"`` block of results.json as plain JSON values."""
+        from govreport.results import to_jsonable  # results composes this block: import late
+
+        document: dict[str, Any] = to_jsonable(self.record())
+        return document
 
 
 def evaluate_policy(
