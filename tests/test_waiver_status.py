@@ -96,6 +96,10 @@ def test_a_scoped_waiver_that_does_not_lower_the_severity_is_evaluated_as_a_fail
         "major",
         False,
     )
+    assert result.message == (
+        "observed 0.9 > 0 (worst feature: age); waiver (scope: sex_female) not applied, it "
+        "lowers nothing; outside the scope 0.9 > 0 (age) still fails at major"
+    )
     assert evaluation.counts == {"passed": 0, "failed": 1, "waived": 0, "not_evaluated": 0}
     assert evaluation.outcome == "fail"
     summary = format_policy_summary(evaluation)
@@ -160,6 +164,7 @@ def test_report_counts_summary_and_checks_xml_agree_on_a_scoped_waiver_that_does
     assert badges.count(("fail", "fail · gating")) == 2  # the finding and appendix A
     assert ("fail", "fail") in badges  # the sign-constraints section
     assert "1 check failed at or above the gate severity (major): sign_mix." in html
+    assert "waived within scope" not in html
     assert "0 passed · 1 failed · 0 failed but waived · 0 not evaluated" in html
     assert _row(html, "major (gate)") == ["yes", "1", "0"]  # failed 1, failed but waived 0
     waiver_row = _row(html, "sign_mix")

@@ -387,18 +387,20 @@ def _scoped_waiver(
         return severity, False, f"; waiver (scope: {scope}) not applied: no per-feature values"
     outside = {name: value for name, value in parts.items() if not waiver.covers(name)}
     capped = min(severity, waiver.cap_severity, key=policy.rank)
-    residual: str | None = None
-    text = (
+    waived = (
         f"; waived within scope {scope}: {severity} capped at {waiver.cap_severity} until "
         f"{waiver.expires.isoformat()} (approved by {waiver.approved_by.name}, "
         f"{waiver.approved_by.role})"
     )
+    residual: str | None = None
     if outside:
         name = max(outside, key=lambda n: outside[n])  # first of equals, in feature order
         residual, comparison = _band_severity(policy, check, outside[name])
-        if residual is not None:
-            text += f"; outside the scope {comparison} ({name}) still fails at {residual}"
     if residual is None:
-        return capped, True, text
+        return capped, True, waived
+    still = f"; outside the scope {comparison} ({name}) still fails at {residual}"
     effective = max(capped, residual, key=policy.rank)
-    return effective, policy.rank(effective) < policy.rank(severity), text
+    if policy.rank(effective) < policy.rank(severity):
+        return effective, True, waived + still
+    # What lies outside the scope fails at the full severity: the waiver lowers nothing.
+    return effective, False, f"; waiver (scope: {scope}) not applied, it lowers nothing{still}"
