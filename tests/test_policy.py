@@ -968,8 +968,9 @@ def test_a_scoped_waiver_leaves_a_failure_outside_its_scope_at_its_own_severity(
         True,
     )
     assert result["waiver_applied"] is False
-    assert result["message"].endswith(  # type: ignore[union-attr]
-        "; outside the scope 0.2 > 0.05 (PAY_0) still fails at major"
+    assert result["message"] == (
+        "observed 0.3 > 0.05 (major band); waiver (scope: PAY_AMT*) not applied, it lowers "
+        "nothing; outside the scope 0.2 > 0.05 (PAY_0) still fails at major"
     )
     assert evaluation.outcome == "fail"
 

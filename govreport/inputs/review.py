@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
-from govreport.errors import InputError, PolicyError
+from govreport.errors import InputError
+from govreport.yamlfile import describe_value, explain, first_problem, parse_yaml, read_text
 
 __all__ = ["REVIEW_TYPES", "SIGNOFF_ROLES", "ReviewError", "load_review", "load_review_text"]
 
@@ -123,18 +125,9 @@ def load_review(path: Path) -> dict[str, Any]:
 
     Raises :class:`ReviewError` (exit 2) with one line ``<file>:<line>: <key path>: <problem>``.
     """
-    source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ReviewError(f"{source}: cannot read review file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ReviewError(f"{source}:{line}: top level: the file is not UTF-8 text") from None
+    text, raw = read_text(path, what="review", error=ReviewError)
     return load_review_text(
-        text, source=source, file=Path(path).name, sha256=hashlib.sha256(raw).hexdigest()
+        text, source=str(path), file=Path(path).name, sha256=hashlib.sha256(raw).hexdigest()
     )
 
 
@@ -142,73 +135,36 @@ def load_review_text(
     text: str, *, source: str = "<review>", file: str | None = None, sha256: str | None = None
 ) -> dict[str, Any]:
     """Parse and validate review YAML given as text (see :func:`load_review`)."""
-    from govreport import policy as _policy  # the policy loader's YAML and error helpers
-
-    root = None
-    try:
-        loader = _policy._PolicyLoader(text)
-        try:
-            root = loader.get_single_node()
-            if root is None:  # an empty file: nothing known yet, every field blank
-                return _document(ReviewFileModel(), file, sha256)
-            _policy._check_mapping_keys(root, source)
-            data = loader.construct_document(root)
-        finally:
-            loader.dispose()
-    except PolicyError as exc:
-        raise ReviewError(str(exc)) from None
-    except _policy.yaml.MarkedYAMLError as exc:
-        raise ReviewError(_policy._yaml_error_line(source, exc)) from None
-    except _policy._ScalarError as exc:
-        line = exc.node.start_mark.line + 1
-        raise ReviewError(f"{source}:{line}: {exc.message}") from None
-    except _policy.yaml.YAMLError as exc:
-        raise ReviewError(f"{source}:1: YAML error: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise ReviewError(
-            f"{source}:{root.start_mark.line + 1}: top level: expected a mapping with keys "
-            f"{', '.join(ReviewFileModel.model_fields)}; got {_policy._describe_value(data)}"
+    doc = parse_yaml(text, source=source, error=ReviewError)
+    if doc.root is None:  # an empty file: nothing known yet, every field blank
+        return _document(ReviewFileModel(), file, sha256)
+    if not isinstance(doc.data, dict):
+        message = (
+            f"expected a mapping with keys {', '.join(ReviewFileModel.model_fields)}; "
+            f"got {describe_value(doc.data)}"
         )
+        raise first_problem(source, [(doc.line_of(()), (), message)], ReviewError)
     try:
-        model = ReviewFileModel.model_validate(data)
+        model = ReviewFileModel.model_validate(doc.data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            problems.append((_policy._line_of(root, loc), loc, _explain(err)))
-        line, loc, message = min(problems, key=lambda p: p[0])
-        more = len(problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file)" if more else ""
-        raise ReviewError(
-            f"{source}:{line}: {_policy.format_loc(loc)}: {message}{suffix}"
-        ) from None
+        problems = [
+            (doc.line_of(tuple(err["loc"])), tuple(err["loc"]), _explain(err))
+            for err in exc.errors()
+        ]
+        raise first_problem(source, problems, ReviewError) from None
     return _document(model, file, sha256)
 
 
-_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
-    (): ReviewFileModel,
-    ("model",): ModelIdModel,
-    ("signoff",): SignoffModel,
-    **{("signoff", role): PersonModel for role in SIGNOFF_ROLES},
-}
-
-
-def _explain(err: Any) -> str:
-    """One pydantic error as 'what was expected, what was found'."""
-    from govreport import policy as _policy
-
-    kind = err["type"]
+def _special(err: ErrorDetails) -> str | None:
     loc = tuple(str(step) for step in err["loc"])
-    if kind == "extra_forbidden":
-        key = loc[-1]
-        allowed = list(_MODELS[loc[:-1]].model_fields) if loc[:-1] in _MODELS else []
-        return (
-            f"unknown key {key!r}{_policy._did_you_mean(key, allowed)}; "
-            f"allowed keys: {', '.join(allowed)}"
-        )
-    if kind == "literal_error":
+    if err["type"] == "literal_error":
         if loc == ("review_type",):
             return f"expected one of {', '.join(REVIEW_TYPES)}; got {err['input']!r}"
         if loc[-1:] == ("decision",):
             return f"expected one of {', '.join(DECISIONS)}; got {err['input']!r}"
-    return _policy._explain(err)
+    return None
+
+
+def _explain(err: ErrorDetails) -> str:
+    """One pydantic error of the review file as 'what was expected, what was found'."""
+    return explain(err, ReviewFileModel, _special)

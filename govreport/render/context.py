@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from govreport.errors import InputError
+from govreport.policy import check_status
 from govreport.render import context_aletheia as _aletheia
 from govreport.render import context_clusters as _clusters
 from govreport.render import context_insens as _insens
@@ -183,15 +184,9 @@ def _parse_date(text: Any) -> _dt.date | None:
 # sections
 
 
-def _waiver_applied(check: Mapping[str, Any]) -> bool:
-    """A waiver capped this check's failure (it exists, has not expired, and the check failed)."""
-    waiver: Any = check.get("waiver")
-    return bool(waiver) and not waiver.get("expired") and check["status"] == "fail"
-
-
 def _check_status(check: Mapping[str, Any]) -> str:
-    """pass | fail | waived | not_evaluated (waived = failed, with a waiver that capped it)."""
-    return "waived" if _waiver_applied(check) else str(check["status"])
+    """pass | fail | waived | not_evaluated, as the policy evaluation decided it."""
+    return check_status(check)
 
 
 def _check_badge(check: Mapping[str, Any]) -> dict[str, str]:
@@ -667,6 +662,8 @@ def _waiver_state(check: Mapping[str, Any], run_date: _dt.date | None) -> dict[s
             return badge(f"expires in {days} day{'' if days == 1 else 's'}", "waived")
     if check["status"] != "fail":
         return badge("not needed: check passed", "pass")
+    if _check_status(check) != "waived":
+        return badge("not applied", "fail")
     return badge("in force", "pass")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from govreport.policy import check_status
 from govreport.render.formatting import (
     DASH,
     Numbering,
@@ -70,10 +71,7 @@ def _largest_cell(region: Mapping[str, Any] | None) -> str:
 def _status_badge(check: Mapping[str, Any] | None) -> dict[str, str]:
     if check is None:
         return badge("not in policy", "pending")
-    waiver: Any = check.get("waiver")
-    status = str(check.get("status"))
-    if status == "fail" and waiver and not waiver.get("expired"):
-        status = "waived"
+    status = check_status(check)
     text, kind = _STATUS.get(status, (status, "pending"))
     return badge(text, kind)
 

@@ -30,6 +30,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from govreport.policy import check_status
+
 __all__ = ["render_junit"]
 
 # Characters XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF).
@@ -52,11 +54,8 @@ def _status(check: Mapping[str, Any]) -> str:
 
 
 def _waiver_applied(check: Mapping[str, Any]) -> bool:
-    """The waiver capped this failure (older results.json files lack ``waiver_applied``)."""
-    if "waiver_applied" in check:
-        return bool(check["waiver_applied"])
-    waiver: Any = check.get("waiver")
-    return bool(waiver) and not waiver.get("expired") and _status(check) == "fail"
+    """The waiver capped this failure, as the policy evaluation decided."""
+    return check_status(check) == "waived"
 
 
 def _waiver_text(check: Mapping[str, Any]) -> str:
@@ -66,7 +65,7 @@ def _waiver_text(check: Mapping[str, Any]) -> str:
     by = waiver.get("approved_by") or {}
     state = "expired, not applied" if waiver.get("expired") else "in force"
     if not waiver.get("expired") and not _waiver_applied(check):
-        state = "in force, not needed"
+        state = "in force, not applied" if _status(check) == "fail" else "in force, not needed"
     scope = waiver.get("scope") or []
     cap = f"cap {waiver.get('cap_severity')}" + (
         f" for {', '.join(str(s) for s in scope)} only" if scope else ""

@@ -1,0 +1,98 @@
+"""The ``"policy"`` block of results.json as typed values.
+
+Plain frozen dataclasses whose field names are the JSON keys and whose field types
+are JSON-level (text, numbers, booleans, ``None``, tuples, nested records), so the
+generic dump (:func:`govreport.results.to_jsonable`, sorted keys) writes the block
+byte for byte. Built by :meth:`govreport.policy.PolicyEvaluation.record`; the
+decisions they carry (``status``, ``waiver_applied``, ``gating``, ``outcome``) are
+made in :mod:`govreport.policy.evaluate` and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import JsonValue
+
+from govreport.policy.schema import Outcome, Status
+
+__all__ = ["ApprovalRecord", "CheckRecord", "PolicyCounts", "PolicyRecord", "WaiverRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRecord:
+    """Who approved a waiver; ``date`` in ISO form (``2026-03-02``)."""
+
+    name: str
+    role: str
+    date: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverRecord:
+    """A check's waiver as the policy file gives it, and whether it had expired on the run date.
+
+    Whether it was *applied* is the check's ``waiver_applied``, not read from here.
+    """
+
+    justification: str
+    approved_by: ApprovalRecord
+    expires: str
+    expired: bool
+    cap_severity: str
+    scope: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """One check's result: one entry of ``"policy"."checks"``.
+
+    ``status`` is ``pass``, ``fail`` or ``not_evaluated``; a failure with
+    ``waiver_applied`` is shown as *waived* everywhere
+    (:func:`govreport.policy.check_status`). ``observed`` is ``None`` when not
+    produced or not finite.
+    """
+
+    id: str
+    metric: str
+    dataset: str
+    description: str
+    observed: float | None
+    bound: str
+    status: Status
+    severity: str | None
+    effective_severity: str | None
+    gating: bool
+    waiver: WaiverRecord | None
+    waiver_applied: bool
+    params: dict[str, JsonValue]
+    refs: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCounts:
+    """Checks by status; the four counts partition the checks."""
+
+    passed: int
+    failed: int
+    waived: int
+    not_evaluated: int
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRecord:
+    """The ``"policy"`` block: the policy's identity, the run date, the outcome, every check."""
+
+    id: str
+    version: str
+    owner: str
+    effective: str
+    file: str
+    sha256: str
+    severity_levels: tuple[str, ...]
+    gate: str
+    run_date: str
+    outcome: Outcome
+    counts: PolicyCounts
+    checks: tuple[CheckRecord, ...]

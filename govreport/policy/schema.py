@@ -1,0 +1,342 @@
+"""The policy file's schema and the validated, immutable policy it loads into.
+
+Two layers: the pydantic models (``*Model``) describe the file as written
+(structure and types only; unknown keys are errors, no coercion), and the frozen
+dataclasses (:class:`Band`, :class:`Check`, :class:`Waiver`, :class:`Policy`) are
+the normalised policy the rest of govreport uses (a single bound is one band, the
+data set resolved), independent of pydantic. Rules that need context (severities,
+metrics, check ids) are in :mod:`govreport.policy.load`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from govreport.errors import PolicyError
+from govreport.metrics import SIGN_VIOLATION_METRIC, MetricKey
+from govreport.yamlfile import Loc, format_loc
+
+__all__ = [
+    "DEFAULT_SEVERITY_LEVELS",
+    "SCHEMA_VERSION",
+    "Approval",
+    "Band",
+    "Check",
+    "CheckStatus",
+    "OnMissing",
+    "Outcome",
+    "Policy",
+    "PolicyFileModel",
+    "Status",
+    "Waiver",
+]
+
+SCHEMA_VERSION = 1
+"""The only policy ``schema_version`` this module reads."""
+
+DEFAULT_SEVERITY_LEVELS: tuple[str, ...] = ("info", "minor", "major", "critical")
+"""Severity levels when a file does not list its own, lowest first."""
+
+OnMissing = Literal["fail", "warn", "skip"]
+Status = Literal["pass", "fail", "not_evaluated"]
+CheckStatus = Literal["pass", "fail", "waived", "not_evaluated"]
+"""A check's status: ``waived`` is a failure whose waiver lowered (capped) its severity."""
+Outcome = Literal["pass", "pass_with_waivers", "fail"]
+
+
+# ---------------------------------------------------------------------------
+# Schema of the file (pydantic): structure and types only. Rules that need
+# context (severities, metrics, check ids) are in _semantic_problems().
+# ---------------------------------------------------------------------------
+
+_Text = Annotated[str, Field(min_length=1)]
+_Bound = Annotated[float | None, Field(default=None, allow_inf_nan=False)]
+
+
+class _FileModel(BaseModel):
+    """Common configuration: unknown keys are errors, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PolicyInfoModel(_FileModel):
+    """The ``policy:`` block: identity of the policy document."""
+
+    id: _Text
+    version: _Text
+    owner: _Text
+    effective: dt.date
+
+
+class GateModel(_FileModel):
+    """The ``gate:`` block: the lowest severity that fails the run."""
+
+    fail_on: _Text
+
+
+class BandModel(_FileModel):
+    """One band of a check: a bound with its own severity."""
+
+    min: _Bound = None
+    max: _Bound = None
+    severity: _Text
+
+
+class CheckModel(_FileModel):
+    """One entry of ``checks:`` as written in the file."""
+
+    id: _Text
+    metric: _Text
+    dataset: str | None = None
+    min: _Bound = None
+    max: _Bound = None
+    severity: _Text | None = None
+    bands: list[BandModel] | None = None
+    on_missing: OnMissing = "fail"
+    params: dict[str, Any] = Field(default_factory=dict)
+    refs: list[_Text] = Field(default_factory=list)
+    description: _Text | None = None
+
+
+class SignParamsModel(_FileModel):
+    """``params`` of a ``slopes.sign_violation_share`` check.
+
+    ``expected`` maps a feature name, or a shell-style pattern (``*``, ``?``,
+    ``[0-9]``; matched case-sensitively against the whole name), to ``"+"``
+    (the local slope must not be negative) or ``"-"`` (must not be positive).
+    ``output`` names the output whose slopes are checked (needed only when the
+    model has several outputs). Feature names are resolved against the data at
+    run time, before any heavy computation.
+    """
+
+    expected: dict[_Text, Literal["+", "-"]] = Field(min_length=1)
+    output: _Text | None = None
+
+
+_PARAMS_MODELS: dict[str, type[_FileModel]] = {SIGN_VIOLATION_METRIC: SignParamsModel}
+
+
+class ApprovalModel(_FileModel):
+    """Who approved a waiver, and when."""
+
+    name: _Text
+    role: _Text
+    date: dt.date
+
+
+class WaiverModel(_FileModel):
+    """One entry of ``waivers:`` as written in the file."""
+
+    check: _Text
+    scope: list[_Text] | None = Field(default=None, min_length=1)
+    cap_severity: _Text
+    justification: _Text
+    approved_by: ApprovalModel
+    expires: dt.date
+
+
+class PolicyFileModel(_FileModel):
+    """The whole policy file (``schema_version: 1``)."""
+
+    schema_version: Literal[1]
+    policy: PolicyInfoModel
+    severity_levels: list[_Text] = Field(
+        default_factory=lambda: list(DEFAULT_SEVERITY_LEVELS), min_length=1
+    )
+    gate: GateModel
+    checks: list[CheckModel] = Field(min_length=1)
+    waivers: list[WaiverModel] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# The validated policy: immutable, normalised (a single bound is one band,
+# dataset resolved), independent of pydantic.
+# ---------------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    """Short text of a number: 6 significant digits (``1e-06``, ``0.75``)."""
+    return f"{value:.6g}"
+
+
+def _num_against(value: float, bound: float) -> str:
+    """Text of an observed value, precise enough not to read as equal to ``bound``."""
+    text = _num(value)
+    if text == _num(bound) and value != bound:
+        return repr(float(value))
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A bound (``min``, ``max`` or both) and the severity of violating it."""
+
+    severity: str
+    min: float | None = None
+    max: float | None = None
+
+    def violated_by(self, observed: float) -> bool:
+        """True if ``observed`` is outside the bound; NaN violates every bound."""
+        if math.isnan(observed):
+            return True
+        if self.min is not None and observed < self.min:
+            return True
+        return self.max is not None and observed > self.max
+
+    def describe(self) -> str:
+        """The bound as it must hold, e.g. ``">= 0.75"``, ``"<= 1e-06"``, ``"in [0, 1]"``."""
+        if self.min is not None and self.max is not None:
+            return f"in [{_num(self.min)}, {_num(self.max)}]"
+        if self.min is not None:
+            return f">= {_num(self.min)}"
+        assert self.max is not None  # guaranteed by load_policy
+        return f"<= {_num(self.max)}"
+
+    def compare(self, observed: float) -> str:
+        """How ``observed`` relates to the bound, e.g. ``"0.68 < 0.7"``."""
+        if self.min is not None and observed < self.min:
+            return f"{_num_against(observed, self.min)} < {_num(self.min)}"
+        if self.max is not None and observed > self.max:
+            return f"{_num_against(observed, self.max)} > {_num(self.max)}"
+        if self.min is not None and self.max is not None:
+            return f"{_num(observed)} in [{_num(self.min)}, {_num(self.max)}]"
+        if self.min is not None:
+            return f"{_num_against(observed, self.min)} >= {_num(self.min)}"
+        assert self.max is not None
+        return f"{_num_against(observed, self.max)} <= {_num(self.max)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check: a metric, the data set it is read on, and its bands.
+
+    A check written as ``min``/``max`` + ``severity`` is stored as a single
+    band with ``banded=False``; ``bands`` keeps the file's order.
+    ``dataset`` is ``"train"``/``"test"`` for per-data-set metrics and ``""``
+    for metrics not tied to a data set, so that ``key`` matches the
+    pipeline's :data:`~govreport.metrics.MetricKey`. ``loc`` is the check's
+    key path in the file (``("checks", 3)``) and ``lines`` the 1-based line of
+    every key path under it (``"checks[3].params.expected.PAY_0"`` -> 41), so
+    that problems found at run time (a feature the data lacks) still point at
+    the file's line and key.
+    """
+
+    id: str
+    metric: str
+    dataset: str
+    bands: tuple[Band, ...]
+    banded: bool = False
+    on_missing: OnMissing = "fail"
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    refs: tuple[str, ...] = ()
+    description: str | None = None
+    loc: Loc = ()
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def key(self) -> MetricKey:
+        """``(metric_id, dataset)``: where the observed value is looked up."""
+        return (self.metric, self.dataset)
+
+    @property
+    def target(self) -> str:
+        """Human text of the metric and data set, e.g. ``performance.auc[test]``."""
+        return f"{self.metric}[{self.dataset}]" if self.dataset else self.metric
+
+    def describe_bound(self) -> str:
+        """The bound, or every band with its severity, as text."""
+        if not self.banded:
+            return self.bands[0].describe()
+        return "; ".join(f"{band.describe()} else {band.severity}" for band in self.bands)
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """The approver of a waiver."""
+
+    name: str
+    role: str
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """A committee's decision to cap the severity of one check's failure until a date."""
+
+    check: str
+    cap_severity: str
+    justification: str
+    approved_by: Approval
+    expires: dt.date
+    #: Features (names or patterns) of a sign check that the waiver covers; empty: all of it.
+    scope: tuple[str, ...] = ()
+
+    def covers(self, feature: str) -> bool:
+        """True if ``feature`` is within the scope (always, for a waiver without scope)."""
+        return not self.scope or any(fnmatchcase(feature, key) for key in self.scope)
+
+    def is_expired(self, run_date: dt.date) -> bool:
+        """True once ``run_date`` is after ``expires`` (the expiry day itself is covered)."""
+        return run_date > self.expires
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A validated policy; built by :func:`load_policy`."""
+
+    id: str
+    version: str
+    owner: str
+    effective: dt.date
+    severity_levels: tuple[str, ...]
+    fail_on: str
+    checks: tuple[Check, ...]
+    waivers: tuple[Waiver, ...] = ()
+    source: str = "<policy>"
+    #: 1-based line of every key path in the file (formatted, e.g. ``"waivers[0].scope[1]"``).
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def rank(self, severity: str) -> int:
+        """Position of ``severity`` in ``severity_levels`` (0 = lowest)."""
+        return self.severity_levels.index(severity)
+
+    def worst_severity(self, check: Check) -> str:
+        """The highest severity any band of ``check`` can give."""
+        return max((band.severity for band in check.bands), key=self.rank)
+
+    def waiver_for(self, check_id: str) -> Waiver | None:
+        """The waiver naming ``check_id``, if any (at most one per check)."""
+        return next((w for w in self.waivers if w.check == check_id), None)
+
+    def error_at(self, check: Check, sub: Loc, message: str) -> PolicyError:
+        """A PolicyError ``<file>:<line>: <key path>: <message>`` for a problem found after loading.
+
+        ``sub`` is the key path below the check (``("params", "expected", "PAY_1")``);
+        the line is that of the deepest part of the path present in the file.
+        """
+        loc: Loc = (*check.loc, *sub)
+        line = 1
+        for depth in range(len(loc), 0, -1):
+            found = check.lines.get(format_loc(loc[:depth]))
+            if found is not None:
+                line = found
+                break
+        return PolicyError(f"{self.source}:{line}: {format_loc(loc)}: {message}")
+
+    def error_at_loc(self, loc: Loc, message: str) -> PolicyError:
+        """Like :meth:`error_at` for any key path of the file (``("waivers", 0, "scope", 1)``)."""
+        line = 1
+        for depth in range(len(loc), 0, -1):
+            found = self.lines.get(format_loc(loc[:depth]))
+            if found is not None:
+                line = found
+                break
+        return PolicyError(f"{self.source}:{line}: {format_loc(loc)}: {message}")
