@@ -22,6 +22,7 @@ import numpy as np
 
 from govreport import __version__
 from govreport.analyses.census import dead_neuron_share, summarize_census, summarize_neurons
+from govreport.analyses import clusters, sign
 from govreport.analyses.clusters import MergedGrouping
 from govreport.analyses.context import (
     AnalysisContext,
@@ -30,11 +31,13 @@ from govreport.analyses.context import (
     feature_scale,
 )
 from govreport.analyses.importance import feature_importance
-from govreport.analyses.insens_stage import check_rows, insens_stage
+from govreport.analyses.insens import stage as insens
+from govreport.analyses.insens.stage import check_rows
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.profiles import profile_features
-from govreport.analyses.simplify import DataForMerge, StageOutput, run_simplification
-from govreport.analyses.slopes import plan_sign_checks, run_sign_checks
+from govreport.analyses.sign import plan_sign_checks
+from govreport.analyses.simplify import stage as simplification
+from govreport.analyses.simplify.stage import MergedClusters
 from govreport.analyses.summary import summarize_top_regions
 from govreport.config import RunConfig
 from govreport.inputs.data import (
@@ -51,7 +54,6 @@ from govreport.inputs.review import empty_review, load_review
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.pipeline_aletheia import run_aletheia
-from govreport.pipeline_clusters import run_clusters
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, dump_results, to_jsonable
@@ -162,20 +164,20 @@ def _analyse_dataset(
     return DatasetAnalysis(dataset, extraction, document, observed)
 
 
-def _merged_grouping(simplification: StageOutput) -> MergedGrouping | None:
+def _merged_grouping(merged: MergedClusters | None) -> MergedGrouping | None:
     """The merged clusters of the simplification, as a coarser grouping for cluster FI.
 
     Cluster feature importance (Picchiotti & Gori) groups samples by identical activation
     pattern; when those clusters are too small to interpret it falls back on these.
     """
-    if simplification.sample_labels is None:
+    if merged is None:
         return None
-    n_models = int(simplification.sample_labels.max()) + 1
+    n_models = int(merged.sample_labels.max()) + 1
     return MergedGrouping(
-        labels=simplification.sample_labels,
+        labels=merged.sample_labels,
         source=f"Aletheia merging (section 6), {n_models} merged models",
-        weights=None if simplification.coefs is None else simplification.coefs[:, None, :],
-        biases=None if simplification.intercepts is None else simplification.intercepts[:, None],
+        weights=merged.coefs[:, None, :],
+        biases=merged.intercepts[:, None],
     )
 
 
@@ -298,7 +300,6 @@ def run_pipeline(config: RunConfig) -> RunResult:
             merge_min_samples=config.merge_min_samples,
         ),
     )
-    del ctx  # the stages move onto it one by one (issue 10)
     importance = feature_importance(
         train_analysis.extraction.table, train.x.std(axis=0), train.feature_names, output_names
     )
@@ -332,57 +333,21 @@ def run_pipeline(config: RunConfig) -> RunResult:
         regions_doc[name]["census"].update(fragment.pop("census"))
         regions_doc[name].update(fragment)
     observed.update(aletheia.observed)
-    insens = insens_stage(
-        network,
-        task,
-        train.feature_names,
-        train.x,
-        train.y,
-        train_analysis.extraction.table,
-        test_x=None if test is None else test.x,
-        test_y=None if test is None else test.y,
-        disclosure_min_samples=config.disclosure_min_samples,
-        seed=config.seed,
-        explain_rows=config.explain_rows,
-        chunk_size=config.chunk_size,
-    )
-    observed.update(insens.observed)
-    simplification = run_simplification(
-        task,
-        DataForMerge("train", train_analysis.extraction, train.x, train.y, None),
-        [DataForMerge("test", analyses[1].extraction, test.x, test.y, matches)]
-        if test is not None
-        else [],
-        train.feature_names,
-        grid=config.merge_clusters,
-        n_neighbors=config.merge_neighbors,
-        min_samples=config.merge_min_samples,
-        mode=config.merge_mode,  # type: ignore[arg-type]
-        seed=config.seed,
-        disclosure_min_samples=config.disclosure_min_samples,
-    )
-    observed.update(simplification.observed)
-    clusters_doc, clusters_observed = run_clusters(
-        task=task,
-        extraction=train_analysis.extraction,
-        x=train.x,
-        feature_names=train.feature_names,
-        output_names=output_names,
-        min_samples=config.min_samples,
-        disclosure_min_samples=config.disclosure_min_samples,
-        merged=_merged_grouping(simplification),
-    )
-    observed.update(clusters_observed)
-    sign_doc, sign_observed = run_sign_checks(
-        sign_plans, {a.dataset.name: a.extraction.table for a in analyses}, train.x.std(axis=0)
-    )
+    insens_result = insens.run(ctx)
+    observed.update(insens.observed(insens_result))
+    simplified = simplification.run(ctx)
+    observed.update(simplification.observed(simplified.result))
+    clusters_result = clusters.run(ctx, merged=_merged_grouping(simplified.merged))
+    observed.update(clusters.observed(clusters_result))
+    sign_result = sign.run(ctx, sign_plans)
+    observed.update(sign.observed(sign_result))
     evaluation = evaluate_policy(
         policy,
         observed,
         run_date=config.run_time.date(),
         policy_file=config.policy_path.name,
         policy_sha256=policy_fingerprint.sha256,
-        check_values=sign_observed,
+        check_values=sign.check_values(sign_result),
     )
 
     options = {
@@ -471,10 +436,10 @@ def run_pipeline(config: RunConfig) -> RunResult:
         },
         "profiles": to_jsonable(profiles),
         **aletheia.results,
-        "sign_constraints": sign_doc,
-        "clusters": clusters_doc,
-        "insens": insens.document,
-        "simplification": simplification.document,
+        "sign_constraints": sign_result,
+        "clusters": clusters_result,
+        "insens": insens_result,
+        "simplification": simplified.result,
         "policy": evaluation.to_dict(),
         "pending": [dict(item) for item in PENDING],
         "review": review,

@@ -17,7 +17,8 @@ neurons, layer 1 first, losslessly encoded as hex for up to
 :data:`PATTERN_BITS_MAX` neurons).
 
 Tail (§2.3, govreport proposal): clusters with fewer than ``s_min`` samples,
-``s_min = max(min_samples, ceil(S_MIN_SHARE * N))`` (capped at N), are grouped
+``s_min = max(large_region_min_samples, ceil(S_MIN_SHARE * N))`` (capped at N; the
+census's large-region threshold, ``--min-samples``), are grouped
 into one "other" row and still counted, so supports sum to 1. At most
 :data:`MAX_MAIN_CLUSTERS` main clusters are described one by one; main clusters
 beyond the cap also go to "other" (and are counted as such).
@@ -59,8 +60,10 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
+from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, RegionTable
 
@@ -70,7 +73,7 @@ BoolArray = npt.NDArray[np.bool_]
 Grouping = Literal["identical", "merged", "fallback"]
 PredictionKind = Literal["positive_share", "mean_prediction", "class_shares"]
 
-#: s_min = max(min_samples, ceil(S_MIN_SHARE * N)): smallest cluster described on its own.
+#: s_min = max(large_region_min_samples, ceil(S_MIN_SHARE * N)): smallest cluster described on its own.
 S_MIN_SHARE = 0.01
 #: Identical-pattern clusters above s_min must cover at least this share of the samples to be
 #: used as they are; below it the analysis switches to a coarser grouping.
@@ -281,15 +284,17 @@ class ClusterAnalysis:
     merged_source: str | None
     main: tuple[ClusterSummary, ...]
     other: OtherClusters
+    dataset: str = "train"
 
 
 # ---------------------------------------------------------------------------
 # grouping helpers
 
 
-def s_min_for(n_samples: int, min_samples: int, share: float = S_MIN_SHARE) -> int:
-    """``max(min_samples, ceil(share * N))``, at least 1 and at most N."""
-    return max(1, min(n_samples, max(int(min_samples), math.ceil(share * n_samples))))
+def s_min_for(n_samples: int, large_region_min_samples: int, share: float = S_MIN_SHARE) -> int:
+    """``max(large_region_min_samples, ceil(share * N))``, at least 1 and at most N."""
+    floor = int(large_region_min_samples)
+    return max(1, min(n_samples, max(floor, math.ceil(share * n_samples))))
 
 
 def order_groups(labels: npt.ArrayLike) -> tuple[Int64Array, Int64Array]:
@@ -495,7 +500,7 @@ def cluster_importance(
     task: Task,
     feature_names: Sequence[str],
     output_names: Sequence[str],
-    min_samples: int,
+    large_region_min_samples: int,
     disclosure_min_samples: int,
     merged: MergedGrouping | None = None,
     s_min_share: float = S_MIN_SHARE,
@@ -511,11 +516,11 @@ def cluster_importance(
     table = extraction.table
     n = extraction.n_samples
     widths = tuple(extraction.hidden_widths)
-    s_min = s_min_for(n, min_samples, s_min_share)
+    s_min = s_min_for(n, large_region_min_samples, s_min_share)
     identical_main = int((table.counts >= s_min).sum())
     identical_coverage = _coverage(table.counts, s_min, n)
     kind = _prediction_kind(task)
-    feature_std = x.std(axis=0) if n else np.zeros(x.shape[1])
+    feature_std = feature_scale(x) if n else np.ones(x.shape[1])
 
     fallback: FallbackGrouping | None = None
     merged_source: str | None = None
@@ -617,7 +622,7 @@ def cluster_importance(
         hidden_widths=widths,
         s_min=s_min,
         s_min_share=s_min_share,
-        min_samples=int(min_samples),
+        min_samples=int(large_region_min_samples),
         coverage_threshold=coverage_threshold,
         disclosure_min_samples=int(disclosure_min_samples),
         max_main_clusters=max_main,
@@ -647,10 +652,30 @@ def _fallback_bits(
     return bits[list(fallback.neurons)]
 
 
-def observed_metrics(analysis: ClusterAnalysis) -> dict[str, float]:
-    """Metric values (metric id -> value) for the policy, training data."""
+def run(ctx: AnalysisContext, merged: MergedGrouping | None = None) -> ClusterAnalysis:
+    """Cluster feature importance of the training data of ``ctx``.
+
+    ``merged``: the coarser grouping of the simplification stage, if it ran (labels per
+    training sample). ``min_samples`` of the options is the large-region threshold of the
+    census; it is the floor of s_min here.
+    """
+    train = ctx.train
+    return cluster_importance(
+        train.extraction,
+        train.dataset.x,
+        task=ctx.task,
+        feature_names=ctx.feature_names,
+        output_names=ctx.output_names,
+        large_region_min_samples=ctx.options.min_samples,
+        disclosure_min_samples=ctx.options.disclosure_min_samples,
+        merged=merged,
+    )
+
+
+def observed(result: ClusterAnalysis) -> dict[MetricKey, float]:
+    """Metric values for the policy, keyed ``(metric id, data set)``."""
     return {
-        "clusters.main_coverage": analysis.main_coverage,
-        "clusters.main_count": float(analysis.main_count),
-        "clusters.identical_coverage": analysis.identical_main_coverage,
+        ("clusters.main_coverage", result.dataset): result.main_coverage,
+        ("clusters.main_count", result.dataset): float(result.main_count),
+        ("clusters.identical_coverage", result.dataset): result.identical_main_coverage,
     }
