@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sklearn.metrics import adjusted_rand_score
 
 from govreport.analyses.importance import importance_percent
-from govreport.analyses.merging import (
+from govreport.analyses.simplify.merging import (
     build_tree,
     cluster_graph_connected,
     cut_tree,
@@ -28,13 +28,9 @@ from govreport.analyses.merging import (
     merge_regions,
     region_theta,
 )
-from govreport.analyses.simplify import (
-    DataForMerge,
-    fidelity,
-    fit_merged_model,
-    run_simplification,
-    simplify,
-)
+from govreport.analyses.simplify.refit import fidelity, fit_merged_model
+from govreport.analyses.simplify.search import simplify
+from govreport.analyses.simplify.stage import DataForMerge, observed, run_simplification
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import to_jsonable
@@ -45,7 +41,7 @@ REFERENCE = Path(__file__).parent / "fixtures" / "aletheia" / "reference.npz"
 def simplification_stage(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[Any, float]]:
     """The pipeline's view of the stage: its results fragment and observed metrics."""
     out = run_simplification(*args, **kwargs)
-    return dict(out.document), dict(out.observed)
+    return to_jsonable(out.result), observed(out.result)
 
 
 def _mlp(
@@ -288,7 +284,7 @@ def test_invariant_13_no_refit_identity(small_binary) -> None:  # type: ignore[n
 def test_invariant_14_training_clusters_and_determinism(small_binary) -> None:  # type: ignore[no-untyped-def]
     net, x, y, extraction = small_binary
     runs = [
-        simplify("binary", extraction, x, y, grid=(2, 4, 8), min_samples=20, seed=1)
+        simplify("binary", extraction, x, y, grid=(2, 4, 8), merge_min_samples=20, seed=1)
         for _ in range(2)
     ]
     model = runs[0].model
@@ -353,12 +349,16 @@ def test_hand_built_two_groups_merge_and_refit() -> None:
     assert adjusted_rand_score(local.labels[extraction.sample_regions], right) > 0.5
     # The regression refit recovers each side's slope: (+3, 0) and (-3, 0), up to the 1e-3 terms.
     y = extraction.logits[:, 0]
-    result = simplify("regression", extraction, x, y, grid=(2,), n_neighbors=10**6, min_samples=0)
+    result = simplify(
+        "regression", extraction, x, y, grid=(2,), n_neighbors=10**6, merge_min_samples=0
+    )
     assert result.model.n_models == 2
     slopes = sorted(result.model.coefs[:, 0])
     np.testing.assert_allclose(slopes, [-3.0, 3.0], atol=0.05)
     np.testing.assert_allclose(result.model.coefs[:, 1], 0.0, atol=0.05)
-    fid = result.evaluations["train"]["fidelity"]
+    (train_evaluation,) = result.evaluations
+    assert train_evaluation.dataset == "train"
+    fid = train_evaluation.fidelity
     assert fid["logit_corr"] > 0.999 and fid["logit_rmse"] < 0.05
 
 
@@ -423,7 +423,7 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10**6,
@@ -447,7 +447,7 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=1,
@@ -461,7 +461,7 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2,),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,
@@ -475,16 +475,16 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,
     )
-    assert out.sample_labels is not None and out.coefs is not None
-    assert out.document == doc2
+    assert out.merged is not None
+    assert to_jsonable(out.result) == doc2
     assert isinstance(clusters2, list)
     sizes = [c["size"] for c in clusters2]
-    np.testing.assert_array_equal(np.bincount(out.sample_labels), sizes)
+    np.testing.assert_array_equal(np.bincount(out.merged.sample_labels), sizes)
 
 
 def test_cli_rejects_bad_merge_grid(tmp_path: Path) -> None:
@@ -532,7 +532,7 @@ def merged_document() -> dict[str, object]:
         features,
         grid=(2, 4, 6),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,
@@ -598,7 +598,7 @@ def test_policy_can_bound_simplification_metrics(tmp_path: Path, small_binary) -
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,

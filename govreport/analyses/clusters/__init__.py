@@ -50,8 +50,6 @@ clusters are at most ``N / s_min`` (<= 100 at the default) and at most
 
 from __future__ import annotations
 
-import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -60,97 +58,52 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from govreport.analyses.clusters.grouping import (
+    COVERAGE_MIN,
+    S_MIN_SHARE,
+    FallbackGrouping,
+    coverage,
+    fallback_grouping,
+    order_groups,
+    s_min_for,
+)
+from govreport.analyses.clusters.patterns import PatternLabel, pattern_label
 from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
-from govreport.regions import RegionExtraction, RegionTable
+from govreport.regions import RegionExtraction
 
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
+__all__ = [
+    "COVERAGE_MIN",
+    "MAX_MAIN_CLUSTERS",
+    "S_MIN_SHARE",
+    "ClusterAnalysis",
+    "ClusterSummary",
+    "FallbackGrouping",
+    "FeatureFI",
+    "Grouping",
+    "MergedGrouping",
+    "OtherClusters",
+    "OutputFI",
+    "PatternLabel",
+    "PredictionKind",
+    "cluster_importance",
+    "observed",
+    "run",
+]
+
 Grouping = Literal["identical", "merged", "fallback"]
 PredictionKind = Literal["positive_share", "mean_prediction", "class_shares"]
 
-#: s_min = max(large_region_min_samples, ceil(S_MIN_SHARE * N)): smallest cluster described on its own.
-S_MIN_SHARE = 0.01
-#: Identical-pattern clusters above s_min must cover at least this share of the samples to be
-#: used as they are; below it the analysis switches to a coarser grouping.
-COVERAGE_MIN = 0.5
 #: Most main clusters described one by one in the results (the rest count as "other").
 MAX_MAIN_CLUSTERS = 50
-#: Longest pattern (hidden neurons) stored losslessly as hex; longer ones get a digest only.
-PATTERN_BITS_MAX = 1024
-#: Longest pattern also written out as a 0/1 bit string.
-BIT_STRING_MAX = 128
 #: Float64 values per block of per-sample local coefficients (about 32 MiB).
 _BLOCK_VALUES = 1 << 22
-
-
-# ---------------------------------------------------------------------------
-# pattern labels
-
-
-def encode_pattern(bits: npt.ArrayLike) -> str:
-    """Lossless hex of a 0/1 pattern (neuron 1 = most significant bit of the first byte).
-
-    The same packing as :class:`govreport.regions.RegionTable.patterns` (``np.packbits``,
-    big-endian), zero-padded to whole bytes. Decode with :func:`decode_pattern`.
-    """
-    array = np.asarray(bits, dtype=np.bool_).ravel()
-    return np.packbits(array).tobytes().hex()
-
-
-def decode_pattern(text: str, n_bits: int) -> BoolArray:
-    """Inverse of :func:`encode_pattern`: (n_bits,) bool. Raises ValueError on bad input."""
-    raw = np.frombuffer(bytes.fromhex(text), dtype=np.uint8)
-    if raw.size != -(-n_bits // 8):
-        raise ValueError(f"hex pattern of {raw.size} bytes cannot hold exactly {n_bits} bits")
-    bits = np.unpackbits(raw)
-    if bits[n_bits:].any():
-        raise ValueError("hex pattern has non-zero padding bits")
-    return bits[:n_bits].astype(np.bool_)
-
-
-def bit_string(bits: npt.ArrayLike, widths: Sequence[int]) -> str:
-    """``'1011|01'``: the pattern as 0/1 characters, layers separated by ``|``."""
-    array = np.asarray(bits, dtype=np.bool_).ravel()
-    if sum(widths) != array.size:
-        raise ValueError(f"{array.size} bits do not match layer widths {tuple(widths)}")
-    parts, start = [], 0
-    for width in widths:
-        parts.append("".join("1" if b else "0" for b in array[start : start + width]))
-        start += width
-    return "|".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class PatternLabel:
-    """Label of a cluster's (possibly partial) activation pattern.
-
-    ``n_bits``: neurons in the label; ``bits``: 0/1 string (layers separated by ``|``) when
-    ``n_bits <= BIT_STRING_MAX``; ``hex``: lossless :func:`encode_pattern` form when
-    ``n_bits <= PATTERN_BITS_MAX``; ``digest``: first 12 hex digits of the SHA-256 of the
-    packed bytes (always present, for display of long patterns).
-    """
-
-    n_bits: int
-    bits: str | None
-    hex: str | None
-    digest: str
-
-
-def pattern_label(bits: npt.ArrayLike, widths: Sequence[int]) -> PatternLabel:
-    """Label of a 0/1 pattern split into layers of ``widths`` neurons."""
-    array = np.asarray(bits, dtype=np.bool_).ravel()
-    packed = np.packbits(array).tobytes()
-    return PatternLabel(
-        n_bits=int(array.size),
-        bits=bit_string(array, widths) if array.size <= BIT_STRING_MAX else None,
-        hex=packed.hex() if array.size <= PATTERN_BITS_MAX else None,
-        digest=hashlib.sha256(packed + array.size.to_bytes(8, "little")).hexdigest()[:12],
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -238,21 +191,6 @@ class OtherClusters:
 
 
 @dataclass(frozen=True, slots=True)
-class FallbackGrouping:
-    """The pattern-coarsening fallback: neurons of hidden ``layer`` (1-based) kept.
-
-    ``neurons``: indices (0-based, within the full pattern) of the kept neurons, most
-    balanced first; ``layer_width``: neurons in that layer; ``on_share``: share of samples
-    with each kept neuron on.
-    """
-
-    layer: int
-    layer_width: int
-    neurons: tuple[int, ...]
-    on_share: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class ClusterAnalysis:
     """Cluster feature importance on the training data (see the module docstring).
 
@@ -285,101 +223,6 @@ class ClusterAnalysis:
     main: tuple[ClusterSummary, ...]
     other: OtherClusters
     dataset: str = "train"
-
-
-# ---------------------------------------------------------------------------
-# grouping helpers
-
-
-def s_min_for(n_samples: int, large_region_min_samples: int, share: float = S_MIN_SHARE) -> int:
-    """``max(large_region_min_samples, ceil(share * N))``, at least 1 and at most N."""
-    floor = int(large_region_min_samples)
-    return max(1, min(n_samples, max(floor, math.ceil(share * n_samples))))
-
-
-def order_groups(labels: npt.ArrayLike) -> tuple[Int64Array, Int64Array]:
-    """Renumber groups by size descending, ties by first sample row.
-
-    labels: (N,) non-negative ints. Returns (ordered labels (N,), counts (G,)), group 0 the
-    largest. Label values that occur in no sample get no group.
-    """
-    raw = np.asarray(labels, dtype=np.int64)
-    _, first, inverse, counts = np.unique(
-        raw, return_index=True, return_inverse=True, return_counts=True
-    )
-    order = np.lexsort((first, -counts))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[inverse.ravel()].astype(np.int64), counts[order].astype(np.int64)
-
-
-def _coverage(counts: Int64Array, s_min: int, n_samples: int) -> float:
-    return float(counts[counts >= s_min].sum() / n_samples) if n_samples else 0.0
-
-
-def _layer_bits(table: RegionTable, widths: Sequence[int], layer: int) -> BoolArray:
-    """(R, n_layer) bool: the states of hidden layer ``layer`` (0-based) in every region."""
-    start = sum(widths[:layer])
-    stop = start + widths[layer]
-    first_byte, last_byte = start // 8, -(-stop // 8)
-    bits = np.unpackbits(table.patterns[:, first_byte:last_byte], axis=1)
-    return bits[:, start - 8 * first_byte : stop - 8 * first_byte].astype(np.bool_)
-
-
-def _group_rows(keys: BoolArray) -> Int64Array:
-    """(R, m) bool keys -> (R,) int64 group codes (identical key rows share a code)."""
-    if keys.shape[1] == 0:
-        return np.zeros(keys.shape[0], dtype=np.int64)
-    packed = np.ascontiguousarray(np.packbits(keys, axis=1))
-    void = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, inverse = np.unique(void, return_inverse=True)
-    return inverse.ravel().astype(np.int64)
-
-
-def fallback_grouping(
-    extraction: RegionExtraction, s_min: int, threshold: float = COVERAGE_MIN
-) -> tuple[Int64Array, FallbackGrouping]:
-    """Per-region group codes of the last-layer fallback (module docstring) and its record.
-
-    Returns ``(region_groups (R,), record)``; sample i's group is
-    ``region_groups[extraction.sample_regions[i]]``.
-    """
-    table = extraction.table
-    widths = extraction.hidden_widths
-    n = extraction.n_samples
-    if not widths:
-        return np.zeros(table.n_regions, dtype=np.int64), FallbackGrouping(0, 0, (), ())
-    layer = len(widths) - 1
-    bits = _layer_bits(table, widths, layer)
-    counts = table.counts
-    on_share = (counts @ bits.astype(np.int64)) / n if n else np.zeros(bits.shape[1])
-    balance = np.minimum(on_share, 1.0 - on_share)
-    order = np.lexsort((np.arange(bits.shape[1]), -balance))
-
-    def groups(m: int) -> Int64Array:
-        return _group_rows(bits[:, order[:m]])
-
-    def covered(m: int) -> bool:
-        codes = groups(m)
-        group_counts = np.bincount(codes, weights=counts).astype(np.int64)
-        return _coverage(group_counts, s_min, n) >= threshold
-
-    low, high = 0, bits.shape[1]  # covered(0) holds (one group of N >= s_min samples)
-    while low < high:  # largest m with covered(m); coverage is monotone in m
-        mid = (low + high + 1) // 2
-        if covered(mid):
-            low = mid
-        else:
-            high = mid - 1
-    kept = order[:low]
-    offset = sum(widths[:layer])
-    record = FallbackGrouping(
-        layer=layer + 1,
-        layer_width=int(widths[layer]),
-        neurons=tuple(int(offset + j) for j in kept),
-        on_share=tuple(float(on_share[j]) for j in kept),
-    )
-    return groups(low), record
 
 
 # ---------------------------------------------------------------------------
@@ -518,7 +361,7 @@ def cluster_importance(
     widths = tuple(extraction.hidden_widths)
     s_min = s_min_for(n, large_region_min_samples, s_min_share)
     identical_main = int((table.counts >= s_min).sum())
-    identical_coverage = _coverage(table.counts, s_min, n)
+    identical_coverage = coverage(table.counts, s_min, n)
     kind = _prediction_kind(task)
     feature_std = feature_scale(x) if n else np.ones(x.shape[1])
 
@@ -631,7 +474,7 @@ def cluster_importance(
         identical_main_coverage=identical_coverage,
         clusters=int(counts.size),
         main_count=main_total,
-        main_coverage=_coverage(counts, s_min, n),
+        main_coverage=coverage(counts, s_min, n),
         prediction_kind=kind,
         output_names=tuple(str(o) for o in output_names),
         feature_names=tuple(str(f) for f in feature_names),
