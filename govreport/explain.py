@@ -19,8 +19,8 @@ import numpy as np
 
 from govreport.analyses.context import feature_scale
 from govreport.analyses.insens.insens import insens
-from govreport.analyses.insens.stage import ExplainRowsError, check_rows
 from govreport.analyses.insens.projections import explain_samples, parse_neuron
+from govreport.analyses.insens.stage import ExplainRowsError, check_rows
 from govreport.inputs.data import check_dataset_for_model, load_dataset, task_for_link
 from govreport.inputs.model import load_model
 from govreport.network import OutputLink

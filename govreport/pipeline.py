@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from govreport import __version__
-from govreport.analyses.census import dead_neuron_share, summarize_census, summarize_neurons
 from govreport.analyses import clusters, sign
+from govreport.analyses.census import dead_neuron_share, summarize_census, summarize_neurons
 from govreport.analyses.clusters import MergedGrouping
 from govreport.analyses.context import (
     AnalysisContext,

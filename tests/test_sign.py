@@ -15,11 +15,11 @@ from click.testing import CliRunner, Result
 from govreport.analyses.sign import (
     SignConstraint,
     SignSpecError,
+    check_values,
+    evaluate_sign_checks,
     plan_sign_checks,
     resolve_expected,
     resolve_output,
-    check_values,
-    evaluate_sign_checks,
     sign_violations,
 )
 from govreport.cli import cli
