@@ -5,8 +5,10 @@ clusters are exactly the activation regions of :mod:`govreport.regions` (cluster
 C1 is region R1, and so on). Within a cluster the network is one affine map
 ``eta(x) = w_c x + b_c`` on the logits, and the cluster's feature importance is
 ``FI_c = w_c``: the signed coefficient vector itself, ranked by ``|w_c|``, bias
-excluded; *not* coefficient x std (§2.2). A scale-aware companion ``w_c * std_j``
-(std of feature j over the training data) is reported alongside and labelled so.
+excluded; *not* coefficient x std (§2.2). A scale-aware companion ``w_c * s_j``
+(s_j: the one feature scale, :func:`govreport.analyses.context.feature_scale`, the std of
+feature j over the training data, 1 for a constant feature) is reported alongside and
+labelled so.
 
 Per cluster: support ``n_c / N``; the prediction summary (binary: share of
 samples with sigma(eta) > 0.5; regression: mean prediction; multiclass: share of
@@ -14,7 +16,7 @@ samples predicted as each class); the average instance (mean x, only for
 clusters of at least ``disclosure_min_samples`` samples, see
 :mod:`govreport.disclosure`); the pattern label (bit string over the hidden
 neurons, layer 1 first, losslessly encoded as hex for up to
-:data:`PATTERN_BITS_MAX` neurons).
+:data:`.patterns.PATTERN_BITS_MAX` neurons).
 
 Tail (§2.3, govreport proposal): clusters with fewer than ``s_min`` samples,
 ``s_min = max(large_region_min_samples, ceil(S_MIN_SHARE * N))`` (capped at N; the
@@ -46,6 +48,10 @@ spread (population std over the samples), flagged ``exact = False``.
 Memory: per-sample work is streamed in row blocks; nothing is N x R. Main
 clusters are at most ``N / s_min`` (<= 100 at the default) and at most
 :data:`MAX_MAIN_CLUSTERS` of them are described.
+
+Modules: this one holds the result types, :func:`cluster_importance`, and the stage
+(:func:`run`, :func:`observed`); :mod:`.grouping` (s_min, group order, the fallback),
+:mod:`.statistics` (streamed per-group sums), :mod:`.patterns` (pattern labels).
 """
 
 from __future__ import annotations
@@ -56,7 +62,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from govreport.analyses.clusters.grouping import (
     COVERAGE_MIN,
@@ -68,6 +73,11 @@ from govreport.analyses.clusters.grouping import (
     s_min_for,
 )
 from govreport.analyses.clusters.patterns import PatternLabel, pattern_label
+from govreport.analyses.clusters.statistics import (
+    PredictionKind,
+    prediction_kind,
+    slot_statistics,
+)
 from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
@@ -98,12 +108,9 @@ __all__ = [
 ]
 
 Grouping = Literal["identical", "merged", "fallback"]
-PredictionKind = Literal["positive_share", "mean_prediction", "class_shares"]
 
 #: Most main clusters described one by one in the results (the rest count as "other").
 MAX_MAIN_CLUSTERS = 50
-#: Float64 values per block of per-sample local coefficients (about 32 MiB).
-_BLOCK_VALUES = 1 << 22
 
 
 # ---------------------------------------------------------------------------
@@ -133,7 +140,7 @@ class FeatureFI:
 
     ``fi``: the local coefficient w_cj (exact grouping) or its mean over the group's samples;
     ``std``: its population std over the group's samples (0 for an exact cluster);
-    ``scaled``: ``fi * std_j``, std_j the feature's std over all training samples.
+    ``scaled``: ``fi * s_j``, s_j the feature's scale (std over all training samples).
     """
 
     name: str
@@ -225,97 +232,6 @@ class ClusterAnalysis:
     dataset: str = "train"
 
 
-# ---------------------------------------------------------------------------
-# statistics
-
-
-def _prediction_kind(task: Task) -> PredictionKind:
-    if task == "binary":
-        return "positive_share"
-    if task == "regression":
-        return "mean_prediction"
-    return "class_shares"
-
-
-def _prediction_values(kind: PredictionKind, logits: FloatArray) -> FloatArray:
-    """(n, P) per-sample values whose group means are the prediction summary."""
-    if kind == "positive_share":
-        # sigma(eta) > 0.5, computed as the definition says (not eta > 0, which differs
-        # only where sigma rounds to exactly 0.5).
-        return (1.0 / (1.0 + np.exp(-logits[:, :1])) > 0.5).astype(np.float64)
-    if kind == "mean_prediction":
-        return logits[:, :1].astype(np.float64)
-    k = logits.shape[1]
-    return np.eye(k)[np.argmax(logits, axis=1)]
-
-
-@dataclass(frozen=True, slots=True)
-class _SlotStats:
-    counts: Int64Array
-    prediction: FloatArray  # (S, P) means
-    mean_x: FloatArray  # (S, d)
-    mean_w: FloatArray | None  # (S, K, d)
-    std_w: FloatArray | None  # (S, K, d)
-    mean_b: FloatArray | None  # (S, K)
-
-
-def _slot_statistics(
-    extraction: RegionExtraction,
-    x: FloatArray,
-    slots: Int64Array,
-    n_slots: int,
-    kind: PredictionKind,
-    *,
-    coefficients: bool,
-) -> _SlotStats:
-    """Per-slot sums over samples, streamed in row blocks (two passes for the spread)."""
-    table = extraction.table
-    n, d = x.shape
-    n_out = table.weights.shape[1]
-    block = max(1, min(n, _BLOCK_VALUES // max(1, n_out * d + d)))
-    slot_t = torch.from_numpy(slots)
-    counts = np.bincount(slots, minlength=n_slots).astype(np.int64)
-    denominator = np.maximum(counts, 1).astype(np.float64)
-    n_pred = 1 if kind != "class_shares" else extraction.logits.shape[1]
-    pred_sum = torch.zeros((n_slots, n_pred), dtype=torch.float64)
-    x_sum = torch.zeros((n_slots, d), dtype=torch.float64)
-    w_sum = torch.zeros((n_slots, n_out * d), dtype=torch.float64)
-    b_sum = torch.zeros((n_slots, n_out), dtype=torch.float64)
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        index = slot_t[rows]
-        pred = _prediction_values(kind, np.asarray(extraction.logits[rows]))
-        pred_sum.index_add_(0, index, torch.from_numpy(pred))
-        x_sum.index_add_(0, index, torch.from_numpy(np.array(x[rows], dtype=np.float64)))
-        if coefficients:
-            regions = extraction.sample_regions[rows]
-            w = torch.from_numpy(table.weights[regions].reshape(-1, n_out * d))
-            w_sum.index_add_(0, index, w)
-            b_sum.index_add_(0, index, torch.from_numpy(table.biases[regions]))
-    prediction = pred_sum.numpy() / denominator[:, None]
-    mean_x = x_sum.numpy() / denominator[:, None]
-    if not coefficients:
-        return _SlotStats(counts, prediction, mean_x, None, None, None)
-    mean_w = w_sum.numpy() / denominator[:, None]
-    mean_t = torch.from_numpy(mean_w)
-    sq_sum = torch.zeros((n_slots, n_out * d), dtype=torch.float64)
-    for start in range(0, n, block):  # second pass: spread about the mean (no cancellation)
-        rows = slice(start, min(start + block, n))
-        index = slot_t[rows]
-        regions = extraction.sample_regions[rows]
-        w = torch.from_numpy(table.weights[regions].reshape(-1, n_out * d))
-        sq_sum.index_add_(0, index, (w - mean_t[index]) ** 2)
-    std_w = np.sqrt(sq_sum.numpy() / denominator[:, None])
-    return _SlotStats(
-        counts,
-        prediction,
-        mean_x,
-        mean_w.reshape(n_slots, n_out, d),
-        std_w.reshape(n_slots, n_out, d),
-        b_sum.numpy() / denominator[:, None],
-    )
-
-
 def _ranked(
     weights: FloatArray, spread: FloatArray, feature_std: FloatArray, names: Sequence[str]
 ) -> tuple[FeatureFI, ...]:
@@ -362,7 +278,7 @@ def cluster_importance(
     s_min = s_min_for(n, large_region_min_samples, s_min_share)
     identical_main = int((table.counts >= s_min).sum())
     identical_coverage = coverage(table.counts, s_min, n)
-    kind = _prediction_kind(task)
+    kind = prediction_kind(task)
     feature_std = feature_scale(x) if n else np.ones(x.shape[1])
 
     fallback: FallbackGrouping | None = None
@@ -386,7 +302,7 @@ def cluster_importance(
     main_total = int((counts >= s_min).sum())
     shown = min(main_total, max_main)
     slots = np.minimum(labels, shown).astype(np.int64)  # slot `shown` = "other"
-    stats = _slot_statistics(extraction, x, slots, shown + 1, kind, coefficients=not exact)
+    stats = slot_statistics(extraction, x, slots, shown + 1, kind, coefficients=not exact)
 
     merged_ids: Int64Array | None = None
     if grouping == "merged" and merged is not None and merged.weights is not None:
