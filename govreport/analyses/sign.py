@@ -114,8 +114,9 @@ class ViolatingRegion:
 
     ``rank``: 1-based position in the region table (1 = largest region).
     ``share``: ``count / N``. ``slope``: ``W_r[k, j]`` in output units per
-    feature unit. ``effect_per_std``: ``slope * std_j`` (the effect of one
-    standard deviation of the feature), or ``None`` without a scale.
+    feature unit. ``effect_per_std``: ``slope * s_j`` (the effect of one
+    standard deviation of the feature; s_j the feature scale,
+    :func:`govreport.analyses.context.feature_scale`), or ``None`` without a scale.
     """
 
     rank: int

@@ -262,6 +262,7 @@ def cluster_importance(
     large_region_min_samples: int,
     disclosure_min_samples: int,
     merged: MergedGrouping | None = None,
+    scale: FloatArray | None = None,
     s_min_share: float = S_MIN_SHARE,
     coverage_threshold: float = COVERAGE_MIN,
     max_main: int = MAX_MAIN_CLUSTERS,
@@ -270,7 +271,9 @@ def cluster_importance(
 
     extraction: the regions of ``x`` (N, d) float64; ``merged``: optional coarser grouping
     used when the identical-pattern clusters above s_min cover less than
-    ``coverage_threshold`` of the samples. See the module docstring for every choice.
+    ``coverage_threshold`` of the samples; ``scale``: (d,) feature scale of the ``scaled``
+    importances (default :func:`~govreport.analyses.context.feature_scale` of ``x``). See
+    the module docstring for every choice.
     """
     table = extraction.table
     n = extraction.n_samples
@@ -279,7 +282,8 @@ def cluster_importance(
     identical_main = int((table.counts >= s_min).sum())
     identical_coverage = coverage(table.counts, s_min, n)
     kind = prediction_kind(task)
-    feature_std = feature_scale(x) if n else np.ones(x.shape[1])
+    if scale is None:
+        scale = feature_scale(x) if n else np.ones(x.shape[1])
 
     fallback: FallbackGrouping | None = None
     merged_source: str | None = None
@@ -337,7 +341,7 @@ def cluster_importance(
                 OutputFI(
                     output=str(output),
                     bias=bias,
-                    features=_ranked(w, spread, feature_std, feature_names),
+                    features=_ranked(w, spread, scale, feature_names),
                     model_weights=model_w,
                     model_bias=model_b,
                 )
@@ -428,6 +432,7 @@ def run(ctx: AnalysisContext, merged: MergedGrouping | None = None) -> ClusterAn
         large_region_min_samples=ctx.options.min_samples,
         disclosure_min_samples=ctx.options.disclosure_min_samples,
         merged=merged,
+        scale=ctx.feature_scale,
     )
 
 

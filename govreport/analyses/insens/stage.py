@@ -107,7 +107,7 @@ class InsensResult:
     ``explained_rows``: the rows named with ``--explain-rows`` (None: none named).
     """
 
-    space: str
+    space: Literal["standardised"]
     min_norm: float
     summaries: dict[str, InsensSummary]
     examples: tuple[WorkedExample, ...]
