@@ -136,7 +136,7 @@ def test_reference_merge_labels_refit_and_predictions(
         theta,
         n_clusters=n_clusters,
         n_neighbors=n_neighbors,
-        min_samples=min_samples,
+        merge_min_samples=min_samples,
     )
     mapping = _region_map(regions, reference["unwrap_sample_region"], table.n_regions)
     prefix = f"merge{setting}_"
@@ -204,7 +204,7 @@ def _synthetic_regions(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarra
 def test_invariant_12_structure(n_clusters: int, min_samples: int) -> None:
     counts, centers, theta = _synthetic_regions(600, 3, seed=n_clusters)
     tree, merge = merge_regions(
-        counts, centers, theta, n_clusters=n_clusters, n_neighbors=8, min_samples=min_samples
+        counts, centers, theta, n_clusters=n_clusters, n_neighbors=8, merge_min_samples=min_samples
     )
     assert tree.n_components == 1  # so connectivity in G is the property to check
     labels = merge.labels
@@ -227,7 +227,7 @@ def test_invariant_12_structure(n_clusters: int, min_samples: int) -> None:
 
 def test_invariant_12_fallback_keeps_largest() -> None:
     counts, centers, theta = _synthetic_regions(200, 2, seed=3)
-    _, merge = merge_regions(counts, centers, theta, n_clusters=5, min_samples=10**9)
+    _, merge = merge_regions(counts, centers, theta, n_clusters=5, merge_min_samples=10**9)
     assert merge.fallback and merge.n_models == 1 and merge.counts[0] == counts.sum()
 
 
@@ -259,7 +259,7 @@ def test_invariant_13_no_refit_identity(small_binary) -> None:  # type: ignore[n
     table = extraction.table
     theta = region_theta(table.biases, table.weights)
     tree, merge = merge_regions(
-        table.counts, table.centers, theta, n_clusters=table.n_regions, min_samples=0
+        table.counts, table.centers, theta, n_clusters=table.n_regions, merge_min_samples=0
     )
     assert merge.n_models == table.n_regions
     model = fit_merged_model(
@@ -268,7 +268,9 @@ def test_invariant_13_no_refit_identity(small_binary) -> None:  # type: ignore[n
     z = model.logits(x, merge.labels[extraction.sample_regions])
     np.testing.assert_allclose(z, extraction.logits[:, 0], rtol=0, atol=1e-9)
     # And with fewer clusters, a cluster's model is the n_r-weighted mean of its regions'.
-    tree, merge = merge_regions(table.counts, table.centers, theta, n_clusters=7, min_samples=20)
+    tree, merge = merge_regions(
+        table.counts, table.centers, theta, n_clusters=7, merge_min_samples=20
+    )
     model = fit_merged_model(
         "binary", tree, merge, x, y, extraction.sample_regions, table.counts, theta, refit="mean"
     )
@@ -340,12 +342,12 @@ def test_hand_built_two_groups_merge_and_refit() -> None:
     # With every region connected to every other, Ward must split the two slope groups (their
     # gap, 6, dwarfs the 1e-3 spread inside each group).
     _, merge = merge_regions(
-        table.counts, table.centers, theta, n_clusters=2, n_neighbors=10**6, min_samples=0
+        table.counts, table.centers, theta, n_clusters=2, n_neighbors=10**6, merge_min_samples=0
     )
     assert adjusted_rand_score(merge.labels[extraction.sample_regions], right) == 1.0
     # With 5 neighbours, a region can only join clusters its centre neighbours: the split
     # still follows the slope groups for all but a few border regions.
-    _, local = merge_regions(table.counts, table.centers, theta, n_clusters=2, min_samples=0)
+    _, local = merge_regions(table.counts, table.centers, theta, n_clusters=2, merge_min_samples=0)
     assert adjusted_rand_score(local.labels[extraction.sample_regions], right) > 0.5
     # The regression refit recovers each side's slope: (+3, 0) and (-3, 0), up to the 1e-3 terms.
     y = extraction.logits[:, 0]
@@ -381,7 +383,7 @@ def test_scalable_mode_on_50k_regions() -> None:
     counts, centers, theta = _synthetic_regions(50_000, 4, seed=8)
     counts = np.ones_like(counts)
     tree, merge = merge_regions(
-        counts, centers, theta, n_clusters=8, min_samples=500, mode="scalable", seed=3
+        counts, centers, theta, n_clusters=8, merge_min_samples=500, mode="scalable", seed=3
     )
     assert tree.mode == "scalable" and tree.n_leaves <= 1_000
     assert merge.labels.shape == (50_000,)
@@ -401,7 +403,7 @@ def test_scalable_mode_on_50k_regions() -> None:
     assert adjusted_rand_score(two.labels, centers[:, 0] > 0) > 0.5
     # Deterministic under a seed.
     _, again = merge_regions(
-        counts, centers, theta, n_clusters=8, min_samples=500, mode="scalable", seed=3
+        counts, centers, theta, n_clusters=8, merge_min_samples=500, mode="scalable", seed=3
     )
     np.testing.assert_array_equal(again.labels, merge.labels)
 
