@@ -549,6 +549,12 @@ def test_section_4_8_renders_from_results(workdir: Path) -> None:
     (row,) = results["insens"]["explained_rows"]
     assert (row["kind"], row["row"]) == ("row", 2)
     assert "region" not in row and "count" not in row and "in_own_region" not in row
+    from pydantic import TypeAdapter
+
+    from govreport.analyses.insens.stage import InsensResult
+
+    loaded = TypeAdapter(InsensResult).validate_python(results["insens"])
+    assert json.loads(json.dumps(to_jsonable(loaded), allow_nan=False)) == results["insens"]
     html = render_html(results)
     assert "Global Insens, training data" in html
     assert "Attribution robustness: Insens against gradient-based attributions" in html

@@ -605,3 +605,24 @@ def test_an_exact_column_name_wins_over_reading_it_as_a_pattern() -> None:
     assert constraint.feature == "x[1]"
     (pattern,) = resolve_expected({"x[1]": "+"}, ["x1", "x2"])
     assert pattern.feature == "x1"
+
+
+def test_the_sign_result_loads_back_from_its_json_evaluated_or_not() -> None:
+    from pydantic import TypeAdapter
+
+    from govreport.analyses.sign import ConstrainedFeature, FeatureSignResult, SignConstraintsResult
+
+    text = POLICY.replace('        z: "-"\n', '        b: "-"\n') + (
+        "  - id: sign_test\n    metric: slopes.sign_violation_share\n    dataset: test\n"
+        '    params: {expected: {a: "+"}}\n    max: 0.1\n    severity: major\n'
+        "    on_missing: skip\n"
+    )
+    plans = plan_sign_checks(load_policy_text(text), ["a", "b", "c"], ["logit"])
+    result = evaluate_sign_checks(plans, {"train": hand_table()}, np.ones(3))
+    text_json = json.dumps(to_jsonable(result), sort_keys=True, allow_nan=False)
+    loaded = TypeAdapter(SignConstraintsResult).validate_json(text_json)
+    train, test = loaded.checks
+    assert all(isinstance(f, FeatureSignResult) for f in train.features)
+    assert all(isinstance(f, ConstrainedFeature) for f in test.features)
+    assert json.dumps(to_jsonable(loaded), sort_keys=True, allow_nan=False) == text_json
+    assert check_values(loaded) == check_values(result)

@@ -628,3 +628,34 @@ checks:
     assert observed[("simplification.fidelity_agreement", "train")] >= 0.5
     assert statuses["agree"] == "pass"
     assert statuses["few"] == "fail"  # more than one merged model
+
+
+def test_the_simplification_result_loads_back_from_its_json(small_binary) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import TypeAdapter
+
+    from govreport.analyses.simplify.stage import (
+        SimplificationDone,
+        SimplificationNotApplicable,
+        SimplificationResult,
+    )
+
+    _net, x, y, extraction = small_binary
+    adapter: TypeAdapter[SimplificationResult] = TypeAdapter(SimplificationResult)
+    for task, kind in (("binary", SimplificationDone), ("multiclass", SimplificationNotApplicable)):
+        out = run_simplification(
+            task,  # type: ignore[arg-type]
+            DataForMerge("train", extraction, x, y, None),
+            [],
+            ["a", "b", "c"],
+            grid=(2, 4),
+            n_neighbors=5,
+            merge_min_samples=30,
+            mode="auto",
+            seed=0,
+            disclosure_min_samples=10,
+        )
+        text = json.dumps(to_jsonable(out.result), sort_keys=True, allow_nan=False)
+        loaded = adapter.validate_json(text)
+        assert isinstance(loaded, kind)
+        assert json.dumps(to_jsonable(loaded), sort_keys=True, allow_nan=False) == text
+        assert (out.merged is None) == (kind is SimplificationNotApplicable)
