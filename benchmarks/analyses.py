@@ -18,7 +18,7 @@ is its own:
   the forward pass alone;
 - ``merge``: read the rows, extract the regions
   (:func:`govreport.regions.extract_regions`) and run the simplification stage
-  (:func:`govreport.analyses.simplify.run_simplification`, ``auto`` mode:
+  (:func:`govreport.analyses.simplify.stage.run_simplification`, ``auto`` mode:
   scalable above 20,000 regions, default K grid), timed together;
 - ``pipeline``: :func:`govreport.pipeline.run_pipeline` on the files: loading,
   region extraction and every analysis the pipeline runs (whatever other
@@ -125,7 +125,11 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         out["seconds"] = time.perf_counter() - start
         out["rows"] = int(x.shape[0])
     elif part == "merge":
-        from govreport.analyses.simplify import DataForMerge, run_simplification
+        from govreport.analyses.simplify.stage import (
+            DataForMerge,
+            SimplificationDone,
+            run_simplification,
+        )
         from govreport.inputs.model import load_model
         from govreport.regions import extract_regions
 
@@ -141,23 +145,24 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
             [f"x{j}" for j in range(N_FEATURES)],
             grid=(2, 4, 6, 8, 10, 15, 20),
             n_neighbors=5,
-            min_samples=30,
+            merge_min_samples=30,
             mode="auto",
             seed=0,
             disclosure_min_samples=10,
         )
-        document = merged.document
+        result = merged.result
         out["seconds"] = time.perf_counter() - start
         out["extract_seconds"] = extracted - start
         out["rows"] = int(x.shape[0])
         out["regions"] = extraction.table.n_regions
-        out["merge_mode"] = document["mode"]
-        out["chosen_k"] = document["chosen_k"]
-        out["n_models"] = document["n_models"]
-        train = next(e for e in document["evaluation"] if e["dataset"] == "train")  # type: ignore[attr-defined]
-        out["merged_auc"] = train["metrics"]["auc"]
-        out["network_auc"] = train["network"]["auc"]
-        out["agreement"] = train["fidelity"]["agreement"]
+        assert isinstance(result, SimplificationDone), result
+        out["merge_mode"] = result.mode
+        out["chosen_k"] = result.chosen_k
+        out["n_models"] = result.n_models
+        train = next(e for e in result.evaluation if e.dataset == "train")
+        out["merged_auc"] = train.metrics["auc"]
+        out["network_auc"] = train.network["auc"]
+        out["agreement"] = train.fidelity["agreement"]
     else:
         from govreport.pipeline import RunConfig, run_pipeline
         from govreport.resources import default_policy_path

@@ -37,8 +37,8 @@ if str(REPO_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from govreport.analyses.insens import summarize_insens  # noqa: E402
-from govreport.analyses.projections import DEFAULT_PROJECTION_CHUNK  # noqa: E402
+from govreport.analyses.insens.insens import summarize_insens  # noqa: E402
+from govreport.analyses.insens.projections import DEFAULT_PROJECTION_CHUNK  # noqa: E402
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly  # noqa: E402
 
 WIDTHS = (64, 64, 64)

@@ -6,7 +6,7 @@ neuron's exact switched linear projection (ŵ, b̂), its activity v, the switche
 centre ĉ, the per-feature decomposition (x_j − ĉ_j)ŵ_j (summing to v) and the
 row's Insens Ω. The user opts in to disclosing these rows by naming them.
 Distances and Ω are in standard deviations of the data given (see
-govreport.analyses.projections, "The metric").
+govreport.analyses.insens.projections, "The metric").
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from govreport.analyses.insens import insens
-from govreport.analyses.insens_stage import ExplainRowsError, check_rows, feature_scale
-from govreport.analyses.projections import explain_samples, parse_neuron
+from govreport.analyses.context import feature_scale
+from govreport.analyses.insens.insens import insens
+from govreport.analyses.insens.projections import explain_samples, parse_neuron
+from govreport.analyses.insens.stage import ExplainRowsError, check_rows
 from govreport.inputs.data import check_dataset_for_model, load_dataset, task_for_link
 from govreport.inputs.model import load_model
 from govreport.network import OutputLink

@@ -22,12 +22,14 @@ import numpy as np
 
 from govreport import __version__
 from govreport.analyses import (
+    clusters,
     coefficients,
     dataset_regions,
     importance,
     performance,
     profiles,
     region_plots,
+    sign,
 )
 from govreport.analyses.clusters import MergedGrouping
 from govreport.analyses.context import (
@@ -36,9 +38,11 @@ from govreport.analyses.context import (
     DatasetRegions,
     feature_scale,
 )
-from govreport.analyses.insens_stage import check_rows, insens_stage
-from govreport.analyses.simplify import DataForMerge, StageOutput, run_simplification
-from govreport.analyses.slopes import plan_sign_checks, run_sign_checks
+from govreport.analyses.insens import stage as insens
+from govreport.analyses.insens.stage import check_rows
+from govreport.analyses.sign import plan_sign_checks
+from govreport.analyses.simplify import stage as simplification
+from govreport.analyses.simplify.stage import MergedClusters
 from govreport.config import RunConfig
 from govreport.inputs.data import (
     Dataset,
@@ -53,7 +57,6 @@ from govreport.inputs.model import load_model, source_logits
 from govreport.inputs.review import empty_review, load_review
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
-from govreport.pipeline_clusters import run_clusters
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, dump_results, to_jsonable
@@ -127,20 +130,20 @@ def _regions(
     return extract_regions(network, dataset.x, response, chunk_size=config.chunk_size)
 
 
-def _merged_grouping(simplification: StageOutput) -> MergedGrouping | None:
+def _merged_grouping(merged: MergedClusters | None) -> MergedGrouping | None:
     """The merged clusters of the simplification, as a coarser grouping for cluster FI.
 
     Cluster feature importance (Picchiotti & Gori) groups samples by identical activation
     pattern; when those clusters are too small to interpret it falls back on these.
     """
-    if simplification.sample_labels is None:
+    if merged is None:
         return None
-    n_models = int(simplification.sample_labels.max()) + 1
+    n_models = int(merged.sample_labels.max()) + 1
     return MergedGrouping(
-        labels=simplification.sample_labels,
+        labels=merged.sample_labels,
         source=f"Aletheia merging (section 6), {n_models} merged models",
-        weights=None if simplification.coefs is None else simplification.coefs[:, None, :],
-        biases=None if simplification.intercepts is None else simplification.intercepts[:, None],
+        weights=merged.coefs[:, None, :],
+        biases=merged.intercepts[:, None],
     )
 
 
@@ -250,7 +253,6 @@ def run_pipeline(config: RunConfig) -> RunResult:
         ),
     )
     analyses = ctx.datasets
-    train_analysis = ctx.train
 
     observed: dict[MetricKey, float] = {("model.conversion_max_abs_error", ""): conversion_error}
     performances = [performance.run(ctx, data) for data in ctx.datasets]
@@ -262,57 +264,21 @@ def run_pipeline(config: RunConfig) -> RunResult:
     feature_profiles = profiles.run(ctx, importances)
     coefficient_distributions = coefficients.run(ctx)
     plots = region_plots.run(ctx, importances)
-    insens = insens_stage(
-        network,
-        task,
-        train.feature_names,
-        train.x,
-        train.y,
-        train_analysis.extraction.table,
-        test_x=None if test is None else test.x,
-        test_y=None if test is None else test.y,
-        disclosure_min_samples=config.disclosure_min_samples,
-        seed=config.seed,
-        explain_rows=config.explain_rows,
-        chunk_size=config.chunk_size,
-    )
-    observed.update(insens.observed)
-    simplification = run_simplification(
-        task,
-        DataForMerge("train", train_analysis.extraction, train.x, train.y, None),
-        [DataForMerge("test", analyses[1].extraction, test.x, test.y, matches)]
-        if test is not None
-        else [],
-        train.feature_names,
-        grid=config.merge_clusters,
-        n_neighbors=config.merge_neighbors,
-        min_samples=config.merge_min_samples,
-        mode=config.merge_mode,  # type: ignore[arg-type]
-        seed=config.seed,
-        disclosure_min_samples=config.disclosure_min_samples,
-    )
-    observed.update(simplification.observed)
-    clusters_doc, clusters_observed = run_clusters(
-        task=task,
-        extraction=train_analysis.extraction,
-        x=train.x,
-        feature_names=train.feature_names,
-        output_names=output_names,
-        min_samples=config.min_samples,
-        disclosure_min_samples=config.disclosure_min_samples,
-        merged=_merged_grouping(simplification),
-    )
-    observed.update(clusters_observed)
-    sign_doc, sign_observed = run_sign_checks(
-        sign_plans, {a.dataset.name: a.extraction.table for a in analyses}, train.x.std(axis=0)
-    )
+    insens_result = insens.run(ctx)
+    observed.update(insens.observed(insens_result))
+    simplified = simplification.run(ctx)
+    observed.update(simplification.observed(simplified.result))
+    clusters_result = clusters.run(ctx, merged=_merged_grouping(simplified.merged))
+    observed.update(clusters.observed(clusters_result))
+    sign_result = sign.run(ctx, sign_plans)
+    observed.update(sign.observed(sign_result))
     evaluation = evaluate_policy(
         policy,
         observed,
         run_date=config.run_time.date(),
         policy_file=config.policy_path.name,
         policy_sha256=policy_fingerprint.sha256,
-        check_values=sign_observed,
+        check_values=sign.check_values(sign_result),
     )
 
     options = {
@@ -387,10 +353,10 @@ def run_pipeline(config: RunConfig) -> RunResult:
         "profiles": feature_profiles,
         "coefficients": coefficient_distributions,
         "aletheia_plots": plots,
-        "sign_constraints": sign_doc,
-        "clusters": clusters_doc,
-        "insens": insens.document,
-        "simplification": simplification.document,
+        "sign_constraints": sign_result,
+        "clusters": clusters_result,
+        "insens": insens_result,
+        "simplification": simplified.result,
         "policy": evaluation.to_dict(),
         "pending": [dict(item) for item in PENDING],
         "review": review,

@@ -24,19 +24,21 @@ from govreport.analyses.clusters import (
     COVERAGE_MIN,
     ClusterAnalysis,
     MergedGrouping,
-    bit_string,
     cluster_importance,
+)
+from govreport.analyses.clusters import observed as clusters_observed
+from govreport.analyses.clusters.grouping import order_groups, s_min_for
+from govreport.analyses.clusters.patterns import (
+    bit_string,
     decode_pattern,
     encode_pattern,
-    order_groups,
     pattern_label,
-    s_min_for,
 )
 from govreport.inputs.model import load_model
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
-from govreport.pipeline_clusters import run_clusters
 from govreport.regions import extract_regions
 from govreport.render import build_context, render_html
+from govreport.results import to_jsonable
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
@@ -120,7 +122,7 @@ def analyse(
         task=task,  # type: ignore[arg-type]
         feature_names=[f"f{j}" for j in range(d)],
         output_names=[f"out{j}" for j in range(k)],
-        min_samples=options.pop("min_samples", 1),
+        large_region_min_samples=options.pop("large_region_min_samples", 1),
         disclosure_min_samples=options.pop("disclosure_min_samples", 10),
         **options,
     )
@@ -198,7 +200,7 @@ def test_order_groups_matches_a_slow_reference() -> None:
 
 def test_fi_equals_autograd_gradient_and_statistics_match_recomputation(small: NetData) -> None:
     network, x = small
-    analysis = analyse(network, x, min_samples=20)
+    analysis = analyse(network, x, large_region_min_samples=20)
     patterns = reference_patterns(network, x)
     groups = reference_groups(patterns)
     logits = network.forward_logits(x)
@@ -248,7 +250,7 @@ def test_fi_equals_autograd_gradient_and_statistics_match_recomputation(small: N
 def test_regression_and_multiclass_prediction_summaries(small: NetData) -> None:
     _, x = small
     regression = random_network([6, 5], d=4, seed=4, link="identity")
-    analysis = analyse(regression, x, task="regression", min_samples=20)
+    analysis = analyse(regression, x, task="regression", large_region_min_samples=20)
     logits = regression.forward_logits(x)
     groups = reference_groups(reference_patterns(regression, x))
     for cluster in analysis.main:
@@ -256,7 +258,7 @@ def test_regression_and_multiclass_prediction_summaries(small: NetData) -> None:
         key = decode_pattern(cluster.pattern.hex, 11).astype(np.uint8).tobytes()
         assert cluster.prediction[0] == pytest.approx(logits[groups[key], 0].mean(), abs=1e-9)
     multi = random_network([6, 5], d=4, k=3, seed=5, link="softmax")
-    analysis = analyse(multi, x, task="multiclass", min_samples=20)
+    analysis = analyse(multi, x, task="multiclass", large_region_min_samples=20)
     predicted = multi.forward_logits(x).argmax(axis=1)
     groups = reference_groups(reference_patterns(multi, x))
     gradient_rows = {}
@@ -285,8 +287,8 @@ def test_permuting_hidden_units_leaves_clusters_and_fi_unchanged(small: NetData)
     )
     second = AffineMap(readonly(maps[1].weight[:, perm] / scale), readonly(maps[1].bias))
     permuted = PiecewiseLinearNetwork((first, second, maps[2]), network.negative_slopes, "sigmoid")
-    a = analyse(network, x, min_samples=20)
-    b = analyse(permuted, x, min_samples=20)
+    a = analyse(network, x, large_region_min_samples=20)
+    b = analyse(permuted, x, large_region_min_samples=20)
     assert [c.count for c in a.main] == [c.count for c in b.main]
     for ca, cb in zip(a.main, b.main, strict=True):
         np.testing.assert_allclose(fi_vector(a, ca.rank), fi_vector(b, cb.rank), atol=ATOL)
@@ -307,7 +309,7 @@ def test_permuting_hidden_units_leaves_clusters_and_fi_unchanged(small: NetData)
 def test_tail_is_grouped_as_other_and_still_counted(small: NetData) -> None:
     network, x = small
     n = x.shape[0]
-    analysis = analyse(network, x, min_samples=40, max_main=3)
+    analysis = analyse(network, x, large_region_min_samples=40, max_main=3)
     counts = np.array(
         sorted(
             (len(g) for g in reference_groups(reference_patterns(network, x)).values()),
@@ -338,7 +340,9 @@ def test_average_instance_is_withheld_below_the_disclosure_threshold(small: NetD
     assert analysis.disclosure_min_samples == threshold
     for cluster in analysis.main:
         assert (cluster.average_instance is None) == (cluster.count < threshold)
-    everything_withheld = analyse(network, x, min_samples=20, disclosure_min_samples=10**9)
+    everything_withheld = analyse(
+        network, x, large_region_min_samples=20, disclosure_min_samples=10**9
+    )
     assert all(c.average_instance is None for c in everything_withheld.main)
     # Model statistics are never withheld.
     assert all(c.outputs[0].features for c in everything_withheld.main)
@@ -359,7 +363,7 @@ def fragmented() -> NetData:
 def test_fallback_is_used_when_identical_clusters_cover_too_little(fragmented: NetData) -> None:
     network, x = fragmented
     n = x.shape[0]
-    analysis = analyse(network, x, min_samples=30)
+    analysis = analyse(network, x, large_region_min_samples=30)
     assert analysis.identical_main_coverage < COVERAGE_MIN
     assert analysis.grouping == "fallback" and not analysis.exact
     fb = analysis.fallback
@@ -405,7 +409,7 @@ def test_merged_grouping_is_used_when_supplied(fragmented: NetData) -> None:
     merged = MergedGrouping(
         labels=labels, source="test merge", weights=weights, biases=np.zeros((4, 1))
     )
-    analysis = analyse(network, x, min_samples=30, merged=merged)
+    analysis = analyse(network, x, large_region_min_samples=30, merged=merged)
     assert analysis.grouping == "merged" and analysis.merged_source == "test merge"
     sizes = np.bincount(labels)
     assert [g.count for g in analysis.main] == sorted(sizes[sizes >= analysis.s_min], reverse=True)
@@ -426,7 +430,7 @@ def test_identical_grouping_wins_over_a_supplied_merge_when_coverage_suffices(
 ) -> None:
     network, x = small
     merged = MergedGrouping(labels=np.zeros(x.shape[0], dtype=np.int64), source="one")
-    analysis = analyse(network, x, min_samples=20, merged=merged)
+    analysis = analyse(network, x, large_region_min_samples=20, merged=merged)
     assert analysis.grouping == "identical" and analysis.merged_source is None
 
 
@@ -446,7 +450,7 @@ def test_noise_features_have_near_zero_fi_in_the_multiplexer_simulation() -> Non
         task="binary",
         feature_names=features,
         output_names=["logit"],
-        min_samples=30,
+        large_region_min_samples=30,
         disclosure_min_samples=10,
     )
     assert analysis.grouping == "identical"
@@ -468,15 +472,18 @@ def fixture_results_with_clusters() -> dict[str, Any]:
     names = list(results["features"])
     network = random_network([6, 5], d=len(names), seed=3)
     x = discrete_data(2000, len(names), seed=1)
-    document, observed = run_clusters(
+    analysis = cluster_importance(
+        extract_regions(network, x),
+        x,
         task="binary",
-        extraction=extract_regions(network, x),
-        x=x,
         feature_names=names,
         output_names=["logit"],
-        min_samples=30,
+        large_region_min_samples=30,
         disclosure_min_samples=10,
     )
+    observed = clusters_observed(analysis)
+    document = to_jsonable(analysis)
+    assert document["dataset"] == "train"
     assert set(observed) == {
         ("clusters.main_coverage", "train"),
         ("clusters.main_count", "train"),

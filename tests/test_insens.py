@@ -19,10 +19,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from govreport.analyses.attribution import attribute, attribution_robustness, standardized_module
-from govreport.analyses.insens import insens, summarize_insens
-from govreport.analyses.insens_stage import insens_stage
-from govreport.analyses.projections import (
+from govreport.analyses.insens.attribution import (
+    attribute,
+    attribution_robustness,
+    standardized_module,
+)
+from govreport.analyses.insens.insens import insens, summarize_insens
+from govreport.analyses.insens.projections import (
     explain_samples,
     iter_layer_projections,
     parse_neuron,
@@ -31,9 +34,12 @@ from govreport.analyses.projections import (
     switched_offset,
     switched_projection,
 )
+from govreport.analyses.insens.stage import insens_stage
+from govreport.analyses.insens.stage import observed as insens_observed
 from govreport.cli import cli
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import extract_regions
+from govreport.results import to_jsonable
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 ATOL = 1e-9
@@ -423,12 +429,13 @@ def test_insens_stage_examples_use_region_centres_and_respect_disclosure() -> No
         seed=0,
         robustness_rows=40,
     )
-    examples = stage.document["examples"]
-    assert examples and stage.document["explained_rows"] is None
+    examples = stage.examples
+    assert examples and stage.explained_rows is None
     for e in examples:
-        r = e["region"] - 1
-        assert e["count"] >= 10
-        np.testing.assert_allclose([f["x"] for f in e["features"]], extraction.table.centers[r])
+        assert e.kind == "region_centre" and e.region is not None and e.count is not None
+        assert e.count >= 10 and e.row is None
+        r = e.region - 1
+        np.testing.assert_allclose([f.x for f in e.features], extraction.table.centers[r])
     big = insens_stage(
         net,
         "binary",
@@ -440,8 +447,8 @@ def test_insens_stage_examples_use_region_centres_and_respect_disclosure() -> No
         seed=0,
         robustness_rows=40,
     )
-    assert big.document["examples"] == []
-    assert ("attribution.stability_cosine_insens", "") in stage.observed
+    assert big.examples == ()
+    assert ("attribution.stability_cosine_insens", "") in insens_observed(stage)
 
 
 # ---------------------------------------------------------------------------
@@ -538,7 +545,16 @@ def test_section_4_8_renders_from_results(workdir: Path) -> None:
         explain_rows=(2,),
         robustness_rows=40,
     )
-    results["insens"] = json.loads(json.dumps(stage.document))
+    results["insens"] = json.loads(json.dumps(to_jsonable(stage), allow_nan=False))
+    (row,) = results["insens"]["explained_rows"]
+    assert (row["kind"], row["row"]) == ("row", 2)
+    assert "region" not in row and "count" not in row and "in_own_region" not in row
+    from pydantic import TypeAdapter
+
+    from govreport.analyses.insens.stage import InsensResult
+
+    loaded = TypeAdapter(InsensResult).validate_python(results["insens"])
+    assert json.loads(json.dumps(to_jsonable(loaded), allow_nan=False)) == results["insens"]
     html = render_html(results)
     assert "Global Insens, training data" in html
     assert "Attribution robustness: Insens against gradient-based attributions" in html

@@ -778,7 +778,7 @@ def test_every_check_of_a_shipped_policy_is_explained_by_a_comment_above_it(path
 
 
 def test_the_credit_risk_policy_constrains_the_taiwan_features_with_precise_patterns() -> None:
-    from govreport.analyses.slopes import resolve_expected
+    from govreport.analyses.sign import resolve_expected
 
     policy = load_policy(default_policy_path().parent / "credit-risk.yaml")
     assert policy.fail_on == "major"

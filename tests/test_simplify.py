@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sklearn.metrics import adjusted_rand_score
 
 from govreport.analyses.importance import importance_percent
-from govreport.analyses.merging import (
+from govreport.analyses.simplify.merging import (
     build_tree,
     cluster_graph_connected,
     cut_tree,
@@ -28,13 +28,9 @@ from govreport.analyses.merging import (
     merge_regions,
     region_theta,
 )
-from govreport.analyses.simplify import (
-    DataForMerge,
-    fidelity,
-    fit_merged_model,
-    run_simplification,
-    simplify,
-)
+from govreport.analyses.simplify.refit import fidelity, fit_merged_model
+from govreport.analyses.simplify.search import simplify
+from govreport.analyses.simplify.stage import DataForMerge, observed, run_simplification
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import to_jsonable
@@ -45,7 +41,7 @@ REFERENCE = Path(__file__).parent / "fixtures" / "aletheia" / "reference.npz"
 def simplification_stage(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[Any, float]]:
     """The pipeline's view of the stage: its results fragment and observed metrics."""
     out = run_simplification(*args, **kwargs)
-    return dict(out.document), dict(out.observed)
+    return to_jsonable(out.result), observed(out.result)
 
 
 def _mlp(
@@ -140,7 +136,7 @@ def test_reference_merge_labels_refit_and_predictions(
         theta,
         n_clusters=n_clusters,
         n_neighbors=n_neighbors,
-        min_samples=min_samples,
+        merge_min_samples=min_samples,
     )
     mapping = _region_map(regions, reference["unwrap_sample_region"], table.n_regions)
     prefix = f"merge{setting}_"
@@ -208,7 +204,7 @@ def _synthetic_regions(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarra
 def test_invariant_12_structure(n_clusters: int, min_samples: int) -> None:
     counts, centers, theta = _synthetic_regions(600, 3, seed=n_clusters)
     tree, merge = merge_regions(
-        counts, centers, theta, n_clusters=n_clusters, n_neighbors=8, min_samples=min_samples
+        counts, centers, theta, n_clusters=n_clusters, n_neighbors=8, merge_min_samples=min_samples
     )
     assert tree.n_components == 1  # so connectivity in G is the property to check
     labels = merge.labels
@@ -231,7 +227,7 @@ def test_invariant_12_structure(n_clusters: int, min_samples: int) -> None:
 
 def test_invariant_12_fallback_keeps_largest() -> None:
     counts, centers, theta = _synthetic_regions(200, 2, seed=3)
-    _, merge = merge_regions(counts, centers, theta, n_clusters=5, min_samples=10**9)
+    _, merge = merge_regions(counts, centers, theta, n_clusters=5, merge_min_samples=10**9)
     assert merge.fallback and merge.n_models == 1 and merge.counts[0] == counts.sum()
 
 
@@ -263,7 +259,7 @@ def test_invariant_13_no_refit_identity(small_binary) -> None:  # type: ignore[n
     table = extraction.table
     theta = region_theta(table.biases, table.weights)
     tree, merge = merge_regions(
-        table.counts, table.centers, theta, n_clusters=table.n_regions, min_samples=0
+        table.counts, table.centers, theta, n_clusters=table.n_regions, merge_min_samples=0
     )
     assert merge.n_models == table.n_regions
     model = fit_merged_model(
@@ -272,7 +268,9 @@ def test_invariant_13_no_refit_identity(small_binary) -> None:  # type: ignore[n
     z = model.logits(x, merge.labels[extraction.sample_regions])
     np.testing.assert_allclose(z, extraction.logits[:, 0], rtol=0, atol=1e-9)
     # And with fewer clusters, a cluster's model is the n_r-weighted mean of its regions'.
-    tree, merge = merge_regions(table.counts, table.centers, theta, n_clusters=7, min_samples=20)
+    tree, merge = merge_regions(
+        table.counts, table.centers, theta, n_clusters=7, merge_min_samples=20
+    )
     model = fit_merged_model(
         "binary", tree, merge, x, y, extraction.sample_regions, table.counts, theta, refit="mean"
     )
@@ -288,7 +286,7 @@ def test_invariant_13_no_refit_identity(small_binary) -> None:  # type: ignore[n
 def test_invariant_14_training_clusters_and_determinism(small_binary) -> None:  # type: ignore[no-untyped-def]
     net, x, y, extraction = small_binary
     runs = [
-        simplify("binary", extraction, x, y, grid=(2, 4, 8), min_samples=20, seed=1)
+        simplify("binary", extraction, x, y, grid=(2, 4, 8), merge_min_samples=20, seed=1)
         for _ in range(2)
     ]
     model = runs[0].model
@@ -344,21 +342,25 @@ def test_hand_built_two_groups_merge_and_refit() -> None:
     # With every region connected to every other, Ward must split the two slope groups (their
     # gap, 6, dwarfs the 1e-3 spread inside each group).
     _, merge = merge_regions(
-        table.counts, table.centers, theta, n_clusters=2, n_neighbors=10**6, min_samples=0
+        table.counts, table.centers, theta, n_clusters=2, n_neighbors=10**6, merge_min_samples=0
     )
     assert adjusted_rand_score(merge.labels[extraction.sample_regions], right) == 1.0
     # With 5 neighbours, a region can only join clusters its centre neighbours: the split
     # still follows the slope groups for all but a few border regions.
-    _, local = merge_regions(table.counts, table.centers, theta, n_clusters=2, min_samples=0)
+    _, local = merge_regions(table.counts, table.centers, theta, n_clusters=2, merge_min_samples=0)
     assert adjusted_rand_score(local.labels[extraction.sample_regions], right) > 0.5
     # The regression refit recovers each side's slope: (+3, 0) and (-3, 0), up to the 1e-3 terms.
     y = extraction.logits[:, 0]
-    result = simplify("regression", extraction, x, y, grid=(2,), n_neighbors=10**6, min_samples=0)
+    result = simplify(
+        "regression", extraction, x, y, grid=(2,), n_neighbors=10**6, merge_min_samples=0
+    )
     assert result.model.n_models == 2
     slopes = sorted(result.model.coefs[:, 0])
     np.testing.assert_allclose(slopes, [-3.0, 3.0], atol=0.05)
     np.testing.assert_allclose(result.model.coefs[:, 1], 0.0, atol=0.05)
-    fid = result.evaluations["train"]["fidelity"]
+    (train_evaluation,) = result.evaluations
+    assert train_evaluation.dataset == "train"
+    fid = train_evaluation.fidelity
     assert fid["logit_corr"] > 0.999 and fid["logit_rmse"] < 0.05
 
 
@@ -381,7 +383,7 @@ def test_scalable_mode_on_50k_regions() -> None:
     counts, centers, theta = _synthetic_regions(50_000, 4, seed=8)
     counts = np.ones_like(counts)
     tree, merge = merge_regions(
-        counts, centers, theta, n_clusters=8, min_samples=500, mode="scalable", seed=3
+        counts, centers, theta, n_clusters=8, merge_min_samples=500, mode="scalable", seed=3
     )
     assert tree.mode == "scalable" and tree.n_leaves <= 1_000
     assert merge.labels.shape == (50_000,)
@@ -401,7 +403,7 @@ def test_scalable_mode_on_50k_regions() -> None:
     assert adjusted_rand_score(two.labels, centers[:, 0] > 0) > 0.5
     # Deterministic under a seed.
     _, again = merge_regions(
-        counts, centers, theta, n_clusters=8, min_samples=500, mode="scalable", seed=3
+        counts, centers, theta, n_clusters=8, merge_min_samples=500, mode="scalable", seed=3
     )
     np.testing.assert_array_equal(again.labels, merge.labels)
 
@@ -423,7 +425,7 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10**6,
@@ -447,7 +449,7 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=1,
@@ -461,7 +463,7 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2,),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,
@@ -475,16 +477,16 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,
     )
-    assert out.sample_labels is not None and out.coefs is not None
-    assert out.document == doc2
+    assert out.merged is not None
+    assert to_jsonable(out.result) == doc2
     assert isinstance(clusters2, list)
     sizes = [c["size"] for c in clusters2]
-    np.testing.assert_array_equal(np.bincount(out.sample_labels), sizes)
+    np.testing.assert_array_equal(np.bincount(out.merged.sample_labels), sizes)
 
 
 def test_cli_rejects_bad_merge_grid(tmp_path: Path) -> None:
@@ -532,7 +534,7 @@ def merged_document() -> dict[str, object]:
         features,
         grid=(2, 4, 6),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,
@@ -598,7 +600,7 @@ def test_policy_can_bound_simplification_metrics(tmp_path: Path, small_binary) -
         ["a", "b", "c"],
         grid=(2, 4),
         n_neighbors=5,
-        min_samples=30,
+        merge_min_samples=30,
         mode="auto",
         seed=0,
         disclosure_min_samples=10,
@@ -626,3 +628,34 @@ checks:
     assert observed[("simplification.fidelity_agreement", "train")] >= 0.5
     assert statuses["agree"] == "pass"
     assert statuses["few"] == "fail"  # more than one merged model
+
+
+def test_the_simplification_result_loads_back_from_its_json(small_binary) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import TypeAdapter
+
+    from govreport.analyses.simplify.stage import (
+        SimplificationDone,
+        SimplificationNotApplicable,
+        SimplificationResult,
+    )
+
+    _net, x, y, extraction = small_binary
+    adapter: TypeAdapter[SimplificationResult] = TypeAdapter(SimplificationResult)
+    for task, kind in (("binary", SimplificationDone), ("multiclass", SimplificationNotApplicable)):
+        out = run_simplification(
+            task,  # type: ignore[arg-type]
+            DataForMerge("train", extraction, x, y, None),
+            [],
+            ["a", "b", "c"],
+            grid=(2, 4),
+            n_neighbors=5,
+            merge_min_samples=30,
+            mode="auto",
+            seed=0,
+            disclosure_min_samples=10,
+        )
+        text = json.dumps(to_jsonable(out.result), sort_keys=True, allow_nan=False)
+        loaded = adapter.validate_json(text)
+        assert isinstance(loaded, kind)
+        assert json.dumps(to_jsonable(loaded), sort_keys=True, allow_nan=False) == text
+        assert (out.merged is None) == (kind is SimplificationNotApplicable)

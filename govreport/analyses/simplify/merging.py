@@ -264,9 +264,10 @@ def cut_tree(tree: MergeTree, n_clusters: int) -> Int64Array:
 
 
 def finalize_labels(
-    counts: Int64Array, centers: FloatArray, raw_labels: Int64Array, min_samples: int
+    counts: Int64Array, centers: FloatArray, raw_labels: Int64Array, merge_min_samples: int
 ) -> MergeLabels:
-    """Size filter (N_c > m), absorption into the nearest large cluster, relabel by size.
+    """Size filter (N_c > m = ``merge_min_samples``), absorption into the nearest large
+    cluster, relabel by size.
 
     counts (R,), centers (R, d), raw_labels (R,) -> :class:`MergeLabels`.
     """
@@ -274,7 +275,7 @@ def finalize_labels(
     weights = counts.astype(np.float64)
     sizes = np.bincount(raw_labels, weights=weights, minlength=n_raw)
     cluster_centers = _weighted_means(raw_labels, n_raw, weights, centers)
-    large = np.flatnonzero(sizes > min_samples)
+    large = np.flatnonzero(sizes > merge_min_samples)
     fallback = large.size == 0
     if fallback:
         large = np.array([int(np.argmax(sizes))], dtype=np.int64)
@@ -310,14 +311,14 @@ def merge_regions(
     *,
     n_clusters: int,
     n_neighbors: int = DEFAULT_NEIGHBORS,
-    min_samples: int = DEFAULT_MERGE_MIN_SAMPLES,
+    merge_min_samples: int = DEFAULT_MERGE_MIN_SAMPLES,
     mode: MergeMode = "aletheia",
     seed: int = 0,
 ) -> tuple[MergeTree, MergeLabels]:
     """Build the tree, cut it at ``n_clusters`` and finalise: one merge of a region set."""
     tree = build_tree(counts, centers, theta, n_neighbors=n_neighbors, mode=mode, seed=seed)
     raw = cut_tree(tree, n_clusters)[tree.region_leaf]
-    return tree, finalize_labels(counts, centers, raw, min_samples)
+    return tree, finalize_labels(counts, centers, raw, merge_min_samples)
 
 
 def leaf_labels(tree: MergeTree, labels: Int64Array) -> Int64Array:

@@ -12,13 +12,14 @@ import pytest
 import torch
 from click.testing import CliRunner, Result
 
-from govreport.analyses.slopes import (
+from govreport.analyses.sign import (
     SignConstraint,
     SignSpecError,
+    check_values,
+    evaluate_sign_checks,
     plan_sign_checks,
     resolve_expected,
     resolve_output,
-    run_sign_checks,
     sign_violations,
 )
 from govreport.cli import cli
@@ -30,6 +31,7 @@ from govreport.render import html as html_module
 from govreport.render.context import build_context
 from govreport.render.html import render_html
 from govreport.resources import policies_dir
+from govreport.results import to_jsonable
 
 REPO = Path(__file__).resolve().parent.parent
 TAIWAN = REPO / "examples" / "taiwan_credit"
@@ -299,14 +301,15 @@ def test_an_unknown_feature_is_a_policy_error_with_file_line_and_key() -> None:
     )
 
 
-def test_run_sign_checks_gives_the_worst_feature_and_skips_absent_data_sets() -> None:
+def test_evaluate_sign_checks_gives_the_worst_feature_and_skips_absent_data_sets() -> None:
     text = POLICY.replace('        z: "-"\n', '        b: "-"\n') + (
         "  - id: sign_test\n    metric: slopes.sign_violation_share\n    dataset: test\n"
         '    params: {expected: {a: "+"}}\n    max: 0.1\n    severity: major\n'
         "    on_missing: skip\n"
     )
     plans = plan_sign_checks(load_policy_text(text), ["a", "b", "c"], ["logit"])
-    fragment, observed = run_sign_checks(plans, {"train": hand_table()}, np.ones(3))
+    result = evaluate_sign_checks(plans, {"train": hand_table()}, np.ones(3))
+    fragment, observed = to_jsonable(result), check_values(result)
     assert observed["sign_a"].value == 1.0  # b: every sample violates; a: 9/16
     assert observed["sign_a"].note == "worst feature: b"
     assert observed["sign_test"].value is None
@@ -336,7 +339,9 @@ def test_section_4_6_renders_the_per_feature_table_from_results_alone() -> None:
         ["a", "b", "c"],
         ["logit"],
     )
-    results["sign_constraints"], _ = run_sign_checks(plans, {"train": hand_table()}, None)
+    results["sign_constraints"] = to_jsonable(
+        evaluate_sign_checks(plans, {"train": hand_table()}, None)
+    )
     results["pending"] = [p for p in results["pending"] if p["section"] != "sign_constraints"]
     html = render_html(results)
     section = html[html.index('id="sec-sign"') : html.index('id="sec-clusters"')]
@@ -581,13 +586,15 @@ def test_the_observation_carries_each_features_share_for_waiver_scopes() -> None
         ["a", "b", "c"],
         ["logit"],
     )
-    _, observed = run_sign_checks(plans, {"train": hand_table()}, None)
+    observed = check_values(evaluate_sign_checks(plans, {"train": hand_table()}, None))
     assert dict(observed["sign_a"].parts) == {"a": 9 / 16, "b": 1.0}
 
 
 def test_section_4_6_of_a_policy_without_sign_checks_says_the_policy_constrains_none() -> None:
     results = small_results()
-    results["sign_constraints"], _ = run_sign_checks((), {"train": hand_table()}, None)
+    results["sign_constraints"] = to_jsonable(
+        evaluate_sign_checks((), {"train": hand_table()}, None)
+    )
     html = render_html(results)
     section = html[html.index('id="sec-sign"') : html.index('id="sec-clusters"')]
     assert "The policy constrains the sign of no feature" in section
@@ -598,3 +605,24 @@ def test_an_exact_column_name_wins_over_reading_it_as_a_pattern() -> None:
     assert constraint.feature == "x[1]"
     (pattern,) = resolve_expected({"x[1]": "+"}, ["x1", "x2"])
     assert pattern.feature == "x1"
+
+
+def test_the_sign_result_loads_back_from_its_json_evaluated_or_not() -> None:
+    from pydantic import TypeAdapter
+
+    from govreport.analyses.sign import ConstrainedFeature, FeatureSignResult, SignConstraintsResult
+
+    text = POLICY.replace('        z: "-"\n', '        b: "-"\n') + (
+        "  - id: sign_test\n    metric: slopes.sign_violation_share\n    dataset: test\n"
+        '    params: {expected: {a: "+"}}\n    max: 0.1\n    severity: major\n'
+        "    on_missing: skip\n"
+    )
+    plans = plan_sign_checks(load_policy_text(text), ["a", "b", "c"], ["logit"])
+    result = evaluate_sign_checks(plans, {"train": hand_table()}, np.ones(3))
+    text_json = json.dumps(to_jsonable(result), sort_keys=True, allow_nan=False)
+    loaded = TypeAdapter(SignConstraintsResult).validate_json(text_json)
+    train, test = loaded.checks
+    assert all(isinstance(f, FeatureSignResult) for f in train.features)
+    assert all(isinstance(f, ConstrainedFeature) for f in test.features)
+    assert json.dumps(to_jsonable(loaded), sort_keys=True, allow_nan=False) == text_json
+    assert check_values(loaded) == check_values(result)

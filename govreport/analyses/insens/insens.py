@@ -1,7 +1,7 @@
 """Insens: the mean sensitivity of the inactive hidden neurons (ALGORITHMS.md §3.2).
 
 For a sample x and each inactive hidden neuron i (pre-activation v_i ≤ 0), the
-switched linear projection (govreport.analyses.projections) gives
+switched linear projection (govreport.analyses.insens.projections) gives
 
     ω̂_i = x − ĉ_i = (v_i / ‖ŵ_i‖²) ŵ_i,
 
@@ -34,10 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from govreport.analyses.projections import (
+from govreport.analyses.insens.projections import (
     DEFAULT_PROJECTION_CHUNK,
-    feature_scale,
     iter_layer_projections,
+    unit_scale,
 )
 from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
 
@@ -123,7 +123,7 @@ def insens(
     For large N use :func:`summarize_insens`, which keeps only the summaries.
     """
     array = np.asarray(x, dtype=np.float64)
-    s = feature_scale(scale, network.input_dim)
+    s = unit_scale(scale, network.input_dim)
     parts = [
         _chunk_insens(network, array[start : start + chunk_size], s, min_norm)
         for start in range(0, array.shape[0], max(1, chunk_size))
@@ -182,7 +182,7 @@ def summarize_insens(
 ) -> InsensSummary:
     """Stream Insens over x (N, d) in chunks and return its summaries (bounded memory)."""
     array = np.asarray(x, dtype=np.float64)
-    s = feature_scale(scale, network.input_dim)
+    s = unit_scale(scale, network.input_dim)
     n, d = array.shape
     widths = np.asarray(network.hidden_widths, dtype=np.float64)
     n_layers = len(network.hidden_widths)

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from govreport.analyses.insens import insens
+from govreport.analyses.insens.insens import insens
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 
 __all__ = [

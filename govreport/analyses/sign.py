@@ -47,26 +47,33 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-from govreport.metrics import SIGN_VIOLATION_METRIC
+from govreport.analyses.context import AnalysisContext
+from govreport.metrics import SIGN_VIOLATION_METRIC, MetricKey
 from govreport.network import FloatArray
 from govreport.policy import CheckObservation, Policy
 from govreport.regions import RegionTable
 
 __all__ = [
     "WORST_REGIONS",
+    "ConstrainedFeature",
     "FeatureSignResult",
     "SignCheckPlan",
+    "SignCheckResult",
     "SignConstraint",
+    "SignConstraintsResult",
     "SignSpecError",
     "ViolatingRegion",
+    "check_values",
+    "evaluate_sign_checks",
+    "observed",
     "plan_sign_checks",
     "resolve_expected",
     "resolve_output",
-    "run_sign_checks",
+    "run",
     "sign_violations",
 ]
 
@@ -107,8 +114,9 @@ class ViolatingRegion:
 
     ``rank``: 1-based position in the region table (1 = largest region).
     ``share``: ``count / N``. ``slope``: ``W_r[k, j]`` in output units per
-    feature unit. ``effect_per_std``: ``slope * std_j`` (the effect of one
-    standard deviation of the feature), or ``None`` without a scale.
+    feature unit. ``effect_per_std``: ``slope * s_j`` (the effect of one
+    standard deviation of the feature; s_j the feature scale,
+    :func:`govreport.analyses.context.feature_scale`), or ``None`` without a scale.
     """
 
     rank: int
@@ -322,74 +330,81 @@ def _check_waiver_scope(
                 )
 
 
-def _region_dict(region: ViolatingRegion | None) -> dict[str, Any] | None:
-    if region is None:
-        return None
-    return {
-        "rank": region.rank,
-        "count": region.count,
-        "share": region.share,
-        "slope": region.slope,
-        "effect_per_std": region.effect_per_std,
-    }
+@dataclass(frozen=True, slots=True)
+class ConstrainedFeature:
+    """A constraint of a check that was not evaluated (its data set is absent)."""
+
+    feature: str
+    key: str
+    sign: Sign
 
 
-def _feature_dict(result: FeatureSignResult) -> dict[str, Any]:
-    return {
-        "feature": result.feature,
-        "key": result.key,
-        "sign": result.sign,
-        "samples": result.samples,
-        "regions": result.regions,
-        "violating_samples": result.violating_samples,
-        "violating_regions": result.violating_regions,
-        "sample_share": result.sample_share,
-        "region_share": result.region_share,
-        "zero_slope_samples": result.zero_slope_samples,
-        "worst_regions": [_region_dict(r) for r in result.worst_regions],
-        "largest_violation": _region_dict(result.largest_violation),
-    }
+@dataclass(frozen=True, slots=True)
+class SignCheckResult:
+    """One policy sign check on one data set.
+
+    ``value``: the largest share of violating samples over the features (None when not
+    evaluated); ``worst_feature``: the feature that gives it (None when nothing violates);
+    ``features``: one result per constrained feature, or the bare constraints when the
+    check was not evaluated (``reason`` says why).
+    """
+
+    check: str
+    dataset: str
+    output: str
+    evaluated: bool
+    reason: str | None
+    value: float | None
+    worst_feature: str | None
+    features: tuple[FeatureSignResult, ...] | tuple[ConstrainedFeature, ...]
 
 
-def run_sign_checks(
+SIGN_RULE = (
+    "'+': a local slope below 0 violates; '-': a local slope above 0 violates; "
+    "a slope of exactly 0 satisfies both. Slopes are the exact coefficients of each "
+    "region's local linear model on the output named (the logit for classification)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignConstraintsResult:
+    """The sign checks of the policy, evaluated on the region tables (``sign_constraints``)."""
+
+    checks: tuple[SignCheckResult, ...]
+    worst_regions: int
+    rule: str = SIGN_RULE
+
+
+def evaluate_sign_checks(
     plans: Sequence[SignCheckPlan],
     tables: Mapping[str, RegionTable],
     feature_std: FloatArray | None,
     *,
     worst: int = WORST_REGIONS,
-) -> tuple[dict[str, Any], dict[str, CheckObservation]]:
+) -> SignConstraintsResult:
     """Evaluate the planned checks on the region tables of the data sets given.
 
     ``tables`` maps a data set name (``"train"``, ``"test"``) to its region
     table; a check on a data set that is absent is not evaluated, with the
-    reason. Returns the ``"sign_constraints"`` block of results.json and the
-    observation of each check (by check id) for
-    :func:`~govreport.policy.evaluate_policy`.
+    reason. ``feature_std``: (d,) scale of ``effect_per_std`` (None: omitted).
     """
-    entries = []
-    observations: dict[str, CheckObservation] = {}
+    checks = []
     for plan in plans:
-        entry: dict[str, Any] = {
-            "check": plan.check_id,
-            "dataset": plan.dataset,
-            "output": plan.output_name,
-        }
         table = tables.get(plan.dataset)
         if table is None:
-            reason = f"no {plan.dataset} data was given"
-            observations[plan.check_id] = CheckObservation(None, reason)
-            entries.append(
-                {
-                    **entry,
-                    "evaluated": False,
-                    "reason": reason,
-                    "value": None,
-                    "worst_feature": None,
-                    "features": [
-                        {"feature": c.feature, "key": c.key, "sign": c.sign}
-                        for c in plan.constraints
-                    ],
-                }
+            checks.append(
+                SignCheckResult(
+                    check=plan.check_id,
+                    dataset=plan.dataset,
+                    output=plan.output_name,
+                    evaluated=False,
+                    reason=f"no {plan.dataset} data was given",
+                    value=None,
+                    worst_feature=None,
+                    features=tuple(
+                        ConstrainedFeature(c.feature, c.key, c.sign) for c in plan.constraints
+                    ),
+                )
             )
             continue
         features = sign_violations(
@@ -397,29 +412,47 @@ def run_sign_checks(
         )
         worst_feature = max(features, key=lambda f: f.sample_share)  # first of equals
         value = worst_feature.sample_share
+        checks.append(
+            SignCheckResult(
+                check=plan.check_id,
+                dataset=plan.dataset,
+                output=plan.output_name,
+                evaluated=True,
+                reason=None,
+                value=value,
+                worst_feature=worst_feature.feature if value > 0.0 else None,
+                features=features,
+            )
+        )
+    return SignConstraintsResult(checks=tuple(checks), worst_regions=worst)
+
+
+def run(ctx: AnalysisContext, plans: Sequence[SignCheckPlan]) -> SignConstraintsResult:
+    """The sign checks on every data set of ``ctx``; effects per std of ``ctx.feature_scale``."""
+    tables = {data.name: data.extraction.table for data in ctx.datasets}
+    return evaluate_sign_checks(plans, tables, ctx.feature_scale)
+
+
+def observed(result: SignConstraintsResult) -> dict[MetricKey, float]:
+    """No metric values: a sign check's value depends on its params (see :func:`check_values`)."""
+    del result
+    return {}
+
+
+def check_values(result: SignConstraintsResult) -> dict[str, CheckObservation]:
+    """The observation of each check, by check id, for ``evaluate_policy(check_values=...)``."""
+    values: dict[str, CheckObservation] = {}
+    for check in result.checks:
+        if not check.evaluated or check.value is None:
+            values[check.check] = CheckObservation(None, check.reason or "")
+            continue
+        evaluated = [f for f in check.features if isinstance(f, FeatureSignResult)]
         note = (
-            f"worst feature: {worst_feature.feature}"
-            if value > 0.0
-            else f"no sample violates any of the {len(features)} constraints"
+            f"worst feature: {check.worst_feature}"
+            if check.value > 0.0
+            else f"no sample violates any of the {len(evaluated)} constraints"
         )
-        observations[plan.check_id] = CheckObservation(
-            value, note, {f.feature: f.sample_share for f in features}
+        values[check.check] = CheckObservation(
+            check.value, note, {f.feature: f.sample_share for f in evaluated}
         )
-        entries.append(
-            {
-                **entry,
-                "evaluated": True,
-                "reason": None,
-                "value": value,
-                "worst_feature": worst_feature.feature if value > 0.0 else None,
-                "features": [_feature_dict(f) for f in features],
-            }
-        )
-    fragment = {
-        "checks": entries,
-        "worst_regions": worst,
-        "rule": "'+': a local slope below 0 violates; '-': a local slope above 0 violates; "
-        "a slope of exactly 0 satisfies both. Slopes are the exact coefficients of each "
-        "region's local linear model on the output named (the logit for classification).",
-    }
-    return fragment, observations
+    return values

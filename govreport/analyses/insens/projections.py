@@ -34,21 +34,25 @@ Layer numbering: hidden layers are 1..L, the output layer is L + 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
+from govreport.results import to_jsonable
 
 __all__ = [
     "DEFAULT_PROJECTION_CHUNK",
+    "FeatureProjection",
     "LayerProjections",
+    "PointProjection",
     "SwitchedProjection",
     "explain_samples",
     "iter_layer_projections",
     "parse_neuron",
+    "project_points",
     "switched_centre",
     "switched_contributions",
     "switched_offset",
@@ -175,7 +179,7 @@ def switched_projection(
     )
 
 
-def feature_scale(scale: FloatArray | None, d: int) -> FloatArray:
+def unit_scale(scale: FloatArray | None, d: int) -> FloatArray:
     """The per-feature unit (d,) distances are measured in: ``scale``, or ones for raw units."""
     if scale is None:
         return np.ones(d)
@@ -193,7 +197,7 @@ def switched_offset(
     Rows with ŵ = 0 (no path from the input reaches the neuron) get NaN.
     """
     w = np.asarray(weights, dtype=np.float64)
-    s2 = feature_scale(scale, w.shape[1]) ** 2
+    s2 = unit_scale(scale, w.shape[1]) ** 2
     norm2 = (w * w * s2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(norm2 > 0, np.asarray(activity) / norm2, np.nan)
@@ -248,16 +252,46 @@ def parse_neuron(text: str, network: PiecewiseLinearNetwork) -> tuple[int, int]:
     return layer, neuron
 
 
-def explain_samples(
+@dataclass(frozen=True, slots=True)
+class FeatureProjection:
+    """One feature of a worked switched-projection example.
+
+    ``x``: the point's value; ``weight``: ŵ_j; ``centre``: ĉ_j and ``contribution``:
+    (x_j − ĉ_j) ŵ_j (None where ŵ = 0: no switching hyperplane).
+    """
+
+    name: str
+    x: float
+    weight: float
+    centre: float | None
+    contribution: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PointProjection:
+    """A worked switched-projection example of one point (see :func:`project_points`)."""
+
+    layer: int
+    neuron: int
+    is_output: bool
+    activity: float
+    active: bool
+    bias: float
+    gradient_norm: float
+    distance_to_switch: float | None
+    features: tuple[FeatureProjection, ...]
+
+
+def project_points(
     network: PiecewiseLinearNetwork,
     x: FloatArray,
-    feature_names: tuple[str, ...] | list[str],
+    feature_names: Sequence[str],
     *,
     layer: int | None = None,
     neuron: int = 0,
     scale: FloatArray | None = None,
-) -> list[dict[str, Any]]:
-    """Worked switched-projection explanations of the rows of x (JSON-able dicts).
+) -> tuple[PointProjection, ...]:
+    """Worked switched-projection explanations of the rows of x.
 
     For each row: the neuron's v, ŵ, b̂, the switched centre ĉ, the distance
     ‖ω‖ (in the metric of ``scale``) to the switching hyperplane, and per
@@ -268,37 +302,51 @@ def explain_samples(
     target_layer = len(network.affine_maps) if layer is None else layer
     array = _check_x(network, x)
     projection = switched_projection(network, array, target_layer, neuron)
-    s = feature_scale(scale, array.shape[1])
+    s = unit_scale(scale, array.shape[1])
     offset = switched_offset(projection.weights, projection.activity, scale)
     centre = array - offset
     contributions = offset * projection.weights
-    out: list[dict[str, Any]] = []
+    out: list[PointProjection] = []
     for i in range(array.shape[0]):
         w = projection.weights[i]
         norm = float(np.sqrt(((w * s) ** 2).sum()))
         defined = norm > 0
         out.append(
-            {
-                "layer": target_layer,
-                "neuron": neuron,
-                "is_output": projection.is_output,
-                "activity": float(projection.activity[i]),
-                "active": bool(projection.activity[i] > 0),
-                "bias": float(projection.biases[i]),
-                "gradient_norm": norm,
-                "distance_to_switch": abs(float(projection.activity[i])) / norm
-                if defined
-                else None,
-                "features": [
-                    {
-                        "name": str(name),
-                        "x": float(array[i, j]),
-                        "weight": float(w[j]),
-                        "centre": float(centre[i, j]) if defined else None,
-                        "contribution": float(contributions[i, j]) if defined else None,
-                    }
+            PointProjection(
+                layer=target_layer,
+                neuron=neuron,
+                is_output=projection.is_output,
+                activity=float(projection.activity[i]),
+                active=bool(projection.activity[i] > 0),
+                bias=float(projection.biases[i]),
+                gradient_norm=norm,
+                distance_to_switch=abs(float(projection.activity[i])) / norm if defined else None,
+                features=tuple(
+                    FeatureProjection(
+                        name=str(name),
+                        x=float(array[i, j]),
+                        weight=float(w[j]),
+                        centre=float(centre[i, j]) if defined else None,
+                        contribution=float(contributions[i, j]) if defined else None,
+                    )
                     for j, name in enumerate(feature_names)
-                ],
-            }
+                ),
+            )
         )
-    return out
+    return tuple(out)
+
+
+def explain_samples(
+    network: PiecewiseLinearNetwork,
+    x: FloatArray,
+    feature_names: tuple[str, ...] | list[str],
+    *,
+    layer: int | None = None,
+    neuron: int = 0,
+    scale: FloatArray | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`project_points` as JSON-able dicts (the ``govreport explain`` document)."""
+    return [
+        to_jsonable(p)
+        for p in project_points(network, x, feature_names, layer=layer, neuron=neuron, scale=scale)
+    ]

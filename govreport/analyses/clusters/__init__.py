@@ -5,8 +5,10 @@ clusters are exactly the activation regions of :mod:`govreport.regions` (cluster
 C1 is region R1, and so on). Within a cluster the network is one affine map
 ``eta(x) = w_c x + b_c`` on the logits, and the cluster's feature importance is
 ``FI_c = w_c``: the signed coefficient vector itself, ranked by ``|w_c|``, bias
-excluded; *not* coefficient x std (§2.2). A scale-aware companion ``w_c * std_j``
-(std of feature j over the training data) is reported alongside and labelled so.
+excluded; *not* coefficient x std (§2.2). A scale-aware companion ``w_c * s_j``
+(s_j: the one feature scale, :func:`govreport.analyses.context.feature_scale`, the std of
+feature j over the training data, 1 for a constant feature) is reported alongside and
+labelled so.
 
 Per cluster: support ``n_c / N``; the prediction summary (binary: share of
 samples with sigma(eta) > 0.5; regression: mean prediction; multiclass: share of
@@ -14,10 +16,11 @@ samples predicted as each class); the average instance (mean x, only for
 clusters of at least ``disclosure_min_samples`` samples, see
 :mod:`govreport.disclosure`); the pattern label (bit string over the hidden
 neurons, layer 1 first, losslessly encoded as hex for up to
-:data:`PATTERN_BITS_MAX` neurons).
+:data:`.patterns.PATTERN_BITS_MAX` neurons).
 
 Tail (§2.3, govreport proposal): clusters with fewer than ``s_min`` samples,
-``s_min = max(min_samples, ceil(S_MIN_SHARE * N))`` (capped at N), are grouped
+``s_min = max(large_region_min_samples, ceil(S_MIN_SHARE * N))`` (capped at N; the
+census's large-region threshold, ``--min-samples``), are grouped
 into one "other" row and still counted, so supports sum to 1. At most
 :data:`MAX_MAIN_CLUSTERS` main clusters are described one by one; main clusters
 beyond the cap also go to "other" (and are counted as such).
@@ -45,109 +48,69 @@ spread (population std over the samples), flagged ``exact = False``.
 Memory: per-sample work is streamed in row blocks; nothing is N x R. Main
 clusters are at most ``N / s_min`` (<= 100 at the default) and at most
 :data:`MAX_MAIN_CLUSTERS` of them are described.
+
+Modules: this one holds the result types, :func:`cluster_importance`, and the stage
+(:func:`run`, :func:`observed`); :mod:`.grouping` (s_min, group order, the fallback),
+:mod:`.statistics` (streamed per-group sums), :mod:`.patterns` (pattern labels).
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
+from govreport.analyses.clusters.grouping import (
+    COVERAGE_MIN,
+    S_MIN_SHARE,
+    FallbackGrouping,
+    coverage,
+    fallback_grouping,
+    order_groups,
+    s_min_for,
+)
+from govreport.analyses.clusters.patterns import PatternLabel, pattern_label
+from govreport.analyses.clusters.statistics import (
+    PredictionKind,
+    prediction_kind,
+    slot_statistics,
+)
+from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
+from govreport.metrics import MetricKey
 from govreport.network import FloatArray
-from govreport.regions import RegionExtraction, RegionTable
+from govreport.regions import RegionExtraction
 
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-Grouping = Literal["identical", "merged", "fallback"]
-PredictionKind = Literal["positive_share", "mean_prediction", "class_shares"]
+__all__ = [
+    "COVERAGE_MIN",
+    "MAX_MAIN_CLUSTERS",
+    "S_MIN_SHARE",
+    "ClusterAnalysis",
+    "ClusterSummary",
+    "FallbackGrouping",
+    "FeatureFI",
+    "Grouping",
+    "MergedGrouping",
+    "OtherClusters",
+    "OutputFI",
+    "PatternLabel",
+    "PredictionKind",
+    "cluster_importance",
+    "observed",
+    "run",
+]
 
-#: s_min = max(min_samples, ceil(S_MIN_SHARE * N)): smallest cluster described on its own.
-S_MIN_SHARE = 0.01
-#: Identical-pattern clusters above s_min must cover at least this share of the samples to be
-#: used as they are; below it the analysis switches to a coarser grouping.
-COVERAGE_MIN = 0.5
+Grouping = Literal["identical", "merged", "fallback"]
+
 #: Most main clusters described one by one in the results (the rest count as "other").
 MAX_MAIN_CLUSTERS = 50
-#: Longest pattern (hidden neurons) stored losslessly as hex; longer ones get a digest only.
-PATTERN_BITS_MAX = 1024
-#: Longest pattern also written out as a 0/1 bit string.
-BIT_STRING_MAX = 128
-#: Float64 values per block of per-sample local coefficients (about 32 MiB).
-_BLOCK_VALUES = 1 << 22
-
-
-# ---------------------------------------------------------------------------
-# pattern labels
-
-
-def encode_pattern(bits: npt.ArrayLike) -> str:
-    """Lossless hex of a 0/1 pattern (neuron 1 = most significant bit of the first byte).
-
-    The same packing as :class:`govreport.regions.RegionTable.patterns` (``np.packbits``,
-    big-endian), zero-padded to whole bytes. Decode with :func:`decode_pattern`.
-    """
-    array = np.asarray(bits, dtype=np.bool_).ravel()
-    return np.packbits(array).tobytes().hex()
-
-
-def decode_pattern(text: str, n_bits: int) -> BoolArray:
-    """Inverse of :func:`encode_pattern`: (n_bits,) bool. Raises ValueError on bad input."""
-    raw = np.frombuffer(bytes.fromhex(text), dtype=np.uint8)
-    if raw.size != -(-n_bits // 8):
-        raise ValueError(f"hex pattern of {raw.size} bytes cannot hold exactly {n_bits} bits")
-    bits = np.unpackbits(raw)
-    if bits[n_bits:].any():
-        raise ValueError("hex pattern has non-zero padding bits")
-    return bits[:n_bits].astype(np.bool_)
-
-
-def bit_string(bits: npt.ArrayLike, widths: Sequence[int]) -> str:
-    """``'1011|01'``: the pattern as 0/1 characters, layers separated by ``|``."""
-    array = np.asarray(bits, dtype=np.bool_).ravel()
-    if sum(widths) != array.size:
-        raise ValueError(f"{array.size} bits do not match layer widths {tuple(widths)}")
-    parts, start = [], 0
-    for width in widths:
-        parts.append("".join("1" if b else "0" for b in array[start : start + width]))
-        start += width
-    return "|".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class PatternLabel:
-    """Label of a cluster's (possibly partial) activation pattern.
-
-    ``n_bits``: neurons in the label; ``bits``: 0/1 string (layers separated by ``|``) when
-    ``n_bits <= BIT_STRING_MAX``; ``hex``: lossless :func:`encode_pattern` form when
-    ``n_bits <= PATTERN_BITS_MAX``; ``digest``: first 12 hex digits of the SHA-256 of the
-    packed bytes (always present, for display of long patterns).
-    """
-
-    n_bits: int
-    bits: str | None
-    hex: str | None
-    digest: str
-
-
-def pattern_label(bits: npt.ArrayLike, widths: Sequence[int]) -> PatternLabel:
-    """Label of a 0/1 pattern split into layers of ``widths`` neurons."""
-    array = np.asarray(bits, dtype=np.bool_).ravel()
-    packed = np.packbits(array).tobytes()
-    return PatternLabel(
-        n_bits=int(array.size),
-        bits=bit_string(array, widths) if array.size <= BIT_STRING_MAX else None,
-        hex=packed.hex() if array.size <= PATTERN_BITS_MAX else None,
-        digest=hashlib.sha256(packed + array.size.to_bytes(8, "little")).hexdigest()[:12],
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -177,7 +140,7 @@ class FeatureFI:
 
     ``fi``: the local coefficient w_cj (exact grouping) or its mean over the group's samples;
     ``std``: its population std over the group's samples (0 for an exact cluster);
-    ``scaled``: ``fi * std_j``, std_j the feature's std over all training samples.
+    ``scaled``: ``fi * s_j``, s_j the feature's scale (std over all training samples).
     """
 
     name: str
@@ -235,21 +198,6 @@ class OtherClusters:
 
 
 @dataclass(frozen=True, slots=True)
-class FallbackGrouping:
-    """The pattern-coarsening fallback: neurons of hidden ``layer`` (1-based) kept.
-
-    ``neurons``: indices (0-based, within the full pattern) of the kept neurons, most
-    balanced first; ``layer_width``: neurons in that layer; ``on_share``: share of samples
-    with each kept neuron on.
-    """
-
-    layer: int
-    layer_width: int
-    neurons: tuple[int, ...]
-    on_share: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class ClusterAnalysis:
     """Cluster feature importance on the training data (see the module docstring).
 
@@ -281,191 +229,7 @@ class ClusterAnalysis:
     merged_source: str | None
     main: tuple[ClusterSummary, ...]
     other: OtherClusters
-
-
-# ---------------------------------------------------------------------------
-# grouping helpers
-
-
-def s_min_for(n_samples: int, min_samples: int, share: float = S_MIN_SHARE) -> int:
-    """``max(min_samples, ceil(share * N))``, at least 1 and at most N."""
-    return max(1, min(n_samples, max(int(min_samples), math.ceil(share * n_samples))))
-
-
-def order_groups(labels: npt.ArrayLike) -> tuple[Int64Array, Int64Array]:
-    """Renumber groups by size descending, ties by first sample row.
-
-    labels: (N,) non-negative ints. Returns (ordered labels (N,), counts (G,)), group 0 the
-    largest. Label values that occur in no sample get no group.
-    """
-    raw = np.asarray(labels, dtype=np.int64)
-    _, first, inverse, counts = np.unique(
-        raw, return_index=True, return_inverse=True, return_counts=True
-    )
-    order = np.lexsort((first, -counts))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[inverse.ravel()].astype(np.int64), counts[order].astype(np.int64)
-
-
-def _coverage(counts: Int64Array, s_min: int, n_samples: int) -> float:
-    return float(counts[counts >= s_min].sum() / n_samples) if n_samples else 0.0
-
-
-def _layer_bits(table: RegionTable, widths: Sequence[int], layer: int) -> BoolArray:
-    """(R, n_layer) bool: the states of hidden layer ``layer`` (0-based) in every region."""
-    start = sum(widths[:layer])
-    stop = start + widths[layer]
-    first_byte, last_byte = start // 8, -(-stop // 8)
-    bits = np.unpackbits(table.patterns[:, first_byte:last_byte], axis=1)
-    return bits[:, start - 8 * first_byte : stop - 8 * first_byte].astype(np.bool_)
-
-
-def _group_rows(keys: BoolArray) -> Int64Array:
-    """(R, m) bool keys -> (R,) int64 group codes (identical key rows share a code)."""
-    if keys.shape[1] == 0:
-        return np.zeros(keys.shape[0], dtype=np.int64)
-    packed = np.ascontiguousarray(np.packbits(keys, axis=1))
-    void = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, inverse = np.unique(void, return_inverse=True)
-    return inverse.ravel().astype(np.int64)
-
-
-def fallback_grouping(
-    extraction: RegionExtraction, s_min: int, threshold: float = COVERAGE_MIN
-) -> tuple[Int64Array, FallbackGrouping]:
-    """Per-region group codes of the last-layer fallback (module docstring) and its record.
-
-    Returns ``(region_groups (R,), record)``; sample i's group is
-    ``region_groups[extraction.sample_regions[i]]``.
-    """
-    table = extraction.table
-    widths = extraction.hidden_widths
-    n = extraction.n_samples
-    if not widths:
-        return np.zeros(table.n_regions, dtype=np.int64), FallbackGrouping(0, 0, (), ())
-    layer = len(widths) - 1
-    bits = _layer_bits(table, widths, layer)
-    counts = table.counts
-    on_share = (counts @ bits.astype(np.int64)) / n if n else np.zeros(bits.shape[1])
-    balance = np.minimum(on_share, 1.0 - on_share)
-    order = np.lexsort((np.arange(bits.shape[1]), -balance))
-
-    def groups(m: int) -> Int64Array:
-        return _group_rows(bits[:, order[:m]])
-
-    def covered(m: int) -> bool:
-        codes = groups(m)
-        group_counts = np.bincount(codes, weights=counts).astype(np.int64)
-        return _coverage(group_counts, s_min, n) >= threshold
-
-    low, high = 0, bits.shape[1]  # covered(0) holds (one group of N >= s_min samples)
-    while low < high:  # largest m with covered(m); coverage is monotone in m
-        mid = (low + high + 1) // 2
-        if covered(mid):
-            low = mid
-        else:
-            high = mid - 1
-    kept = order[:low]
-    offset = sum(widths[:layer])
-    record = FallbackGrouping(
-        layer=layer + 1,
-        layer_width=int(widths[layer]),
-        neurons=tuple(int(offset + j) for j in kept),
-        on_share=tuple(float(on_share[j]) for j in kept),
-    )
-    return groups(low), record
-
-
-# ---------------------------------------------------------------------------
-# statistics
-
-
-def _prediction_kind(task: Task) -> PredictionKind:
-    if task == "binary":
-        return "positive_share"
-    if task == "regression":
-        return "mean_prediction"
-    return "class_shares"
-
-
-def _prediction_values(kind: PredictionKind, logits: FloatArray) -> FloatArray:
-    """(n, P) per-sample values whose group means are the prediction summary."""
-    if kind == "positive_share":
-        # sigma(eta) > 0.5, computed as the definition says (not eta > 0, which differs
-        # only where sigma rounds to exactly 0.5).
-        return (1.0 / (1.0 + np.exp(-logits[:, :1])) > 0.5).astype(np.float64)
-    if kind == "mean_prediction":
-        return logits[:, :1].astype(np.float64)
-    k = logits.shape[1]
-    return np.eye(k)[np.argmax(logits, axis=1)]
-
-
-@dataclass(frozen=True, slots=True)
-class _SlotStats:
-    counts: Int64Array
-    prediction: FloatArray  # (S, P) means
-    mean_x: FloatArray  # (S, d)
-    mean_w: FloatArray | None  # (S, K, d)
-    std_w: FloatArray | None  # (S, K, d)
-    mean_b: FloatArray | None  # (S, K)
-
-
-def _slot_statistics(
-    extraction: RegionExtraction,
-    x: FloatArray,
-    slots: Int64Array,
-    n_slots: int,
-    kind: PredictionKind,
-    *,
-    coefficients: bool,
-) -> _SlotStats:
-    """Per-slot sums over samples, streamed in row blocks (two passes for the spread)."""
-    table = extraction.table
-    n, d = x.shape
-    n_out = table.weights.shape[1]
-    block = max(1, min(n, _BLOCK_VALUES // max(1, n_out * d + d)))
-    slot_t = torch.from_numpy(slots)
-    counts = np.bincount(slots, minlength=n_slots).astype(np.int64)
-    denominator = np.maximum(counts, 1).astype(np.float64)
-    n_pred = 1 if kind != "class_shares" else extraction.logits.shape[1]
-    pred_sum = torch.zeros((n_slots, n_pred), dtype=torch.float64)
-    x_sum = torch.zeros((n_slots, d), dtype=torch.float64)
-    w_sum = torch.zeros((n_slots, n_out * d), dtype=torch.float64)
-    b_sum = torch.zeros((n_slots, n_out), dtype=torch.float64)
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        index = slot_t[rows]
-        pred = _prediction_values(kind, np.asarray(extraction.logits[rows]))
-        pred_sum.index_add_(0, index, torch.from_numpy(pred))
-        x_sum.index_add_(0, index, torch.from_numpy(np.array(x[rows], dtype=np.float64)))
-        if coefficients:
-            regions = extraction.sample_regions[rows]
-            w = torch.from_numpy(table.weights[regions].reshape(-1, n_out * d))
-            w_sum.index_add_(0, index, w)
-            b_sum.index_add_(0, index, torch.from_numpy(table.biases[regions]))
-    prediction = pred_sum.numpy() / denominator[:, None]
-    mean_x = x_sum.numpy() / denominator[:, None]
-    if not coefficients:
-        return _SlotStats(counts, prediction, mean_x, None, None, None)
-    mean_w = w_sum.numpy() / denominator[:, None]
-    mean_t = torch.from_numpy(mean_w)
-    sq_sum = torch.zeros((n_slots, n_out * d), dtype=torch.float64)
-    for start in range(0, n, block):  # second pass: spread about the mean (no cancellation)
-        rows = slice(start, min(start + block, n))
-        index = slot_t[rows]
-        regions = extraction.sample_regions[rows]
-        w = torch.from_numpy(table.weights[regions].reshape(-1, n_out * d))
-        sq_sum.index_add_(0, index, (w - mean_t[index]) ** 2)
-    std_w = np.sqrt(sq_sum.numpy() / denominator[:, None])
-    return _SlotStats(
-        counts,
-        prediction,
-        mean_x,
-        mean_w.reshape(n_slots, n_out, d),
-        std_w.reshape(n_slots, n_out, d),
-        b_sum.numpy() / denominator[:, None],
-    )
+    dataset: str = "train"
 
 
 def _ranked(
@@ -495,9 +259,10 @@ def cluster_importance(
     task: Task,
     feature_names: Sequence[str],
     output_names: Sequence[str],
-    min_samples: int,
+    large_region_min_samples: int,
     disclosure_min_samples: int,
     merged: MergedGrouping | None = None,
+    scale: FloatArray | None = None,
     s_min_share: float = S_MIN_SHARE,
     coverage_threshold: float = COVERAGE_MIN,
     max_main: int = MAX_MAIN_CLUSTERS,
@@ -506,16 +271,19 @@ def cluster_importance(
 
     extraction: the regions of ``x`` (N, d) float64; ``merged``: optional coarser grouping
     used when the identical-pattern clusters above s_min cover less than
-    ``coverage_threshold`` of the samples. See the module docstring for every choice.
+    ``coverage_threshold`` of the samples; ``scale``: (d,) feature scale of the ``scaled``
+    importances (default :func:`~govreport.analyses.context.feature_scale` of ``x``). See
+    the module docstring for every choice.
     """
     table = extraction.table
     n = extraction.n_samples
     widths = tuple(extraction.hidden_widths)
-    s_min = s_min_for(n, min_samples, s_min_share)
+    s_min = s_min_for(n, large_region_min_samples, s_min_share)
     identical_main = int((table.counts >= s_min).sum())
-    identical_coverage = _coverage(table.counts, s_min, n)
-    kind = _prediction_kind(task)
-    feature_std = x.std(axis=0) if n else np.zeros(x.shape[1])
+    identical_coverage = coverage(table.counts, s_min, n)
+    kind = prediction_kind(task)
+    if scale is None:
+        scale = feature_scale(x) if n else np.ones(x.shape[1])
 
     fallback: FallbackGrouping | None = None
     merged_source: str | None = None
@@ -538,7 +306,7 @@ def cluster_importance(
     main_total = int((counts >= s_min).sum())
     shown = min(main_total, max_main)
     slots = np.minimum(labels, shown).astype(np.int64)  # slot `shown` = "other"
-    stats = _slot_statistics(extraction, x, slots, shown + 1, kind, coefficients=not exact)
+    stats = slot_statistics(extraction, x, slots, shown + 1, kind, coefficients=not exact)
 
     merged_ids: Int64Array | None = None
     if grouping == "merged" and merged is not None and merged.weights is not None:
@@ -573,7 +341,7 @@ def cluster_importance(
                 OutputFI(
                     output=str(output),
                     bias=bias,
-                    features=_ranked(w, spread, feature_std, feature_names),
+                    features=_ranked(w, spread, scale, feature_names),
                     model_weights=model_w,
                     model_bias=model_b,
                 )
@@ -617,7 +385,7 @@ def cluster_importance(
         hidden_widths=widths,
         s_min=s_min,
         s_min_share=s_min_share,
-        min_samples=int(min_samples),
+        min_samples=int(large_region_min_samples),
         coverage_threshold=coverage_threshold,
         disclosure_min_samples=int(disclosure_min_samples),
         max_main_clusters=max_main,
@@ -626,7 +394,7 @@ def cluster_importance(
         identical_main_coverage=identical_coverage,
         clusters=int(counts.size),
         main_count=main_total,
-        main_coverage=_coverage(counts, s_min, n),
+        main_coverage=coverage(counts, s_min, n),
         prediction_kind=kind,
         output_names=tuple(str(o) for o in output_names),
         feature_names=tuple(str(f) for f in feature_names),
@@ -647,10 +415,31 @@ def _fallback_bits(
     return bits[list(fallback.neurons)]
 
 
-def observed_metrics(analysis: ClusterAnalysis) -> dict[str, float]:
-    """Metric values (metric id -> value) for the policy, training data."""
+def run(ctx: AnalysisContext, merged: MergedGrouping | None = None) -> ClusterAnalysis:
+    """Cluster feature importance of the training data of ``ctx``.
+
+    ``merged``: the coarser grouping of the simplification stage, if it ran (labels per
+    training sample). ``min_samples`` of the options is the large-region threshold of the
+    census; it is the floor of s_min here.
+    """
+    train = ctx.train
+    return cluster_importance(
+        train.extraction,
+        train.dataset.x,
+        task=ctx.task,
+        feature_names=ctx.feature_names,
+        output_names=ctx.output_names,
+        large_region_min_samples=ctx.options.min_samples,
+        disclosure_min_samples=ctx.options.disclosure_min_samples,
+        merged=merged,
+        scale=ctx.feature_scale,
+    )
+
+
+def observed(result: ClusterAnalysis) -> dict[MetricKey, float]:
+    """Metric values for the policy, keyed ``(metric id, data set)``."""
     return {
-        "clusters.main_coverage": analysis.main_coverage,
-        "clusters.main_count": float(analysis.main_count),
-        "clusters.identical_coverage": analysis.identical_main_coverage,
+        ("clusters.main_coverage", result.dataset): result.main_coverage,
+        ("clusters.main_count", result.dataset): float(result.main_count),
+        ("clusters.identical_coverage", result.dataset): result.identical_main_coverage,
     }

@@ -1,0 +1,250 @@
+"""Refit, prediction and fidelity of the merged model (ALGORITHMS.md §1.6, steps 6-7).
+
+- **Refit** (step 6). Per final cluster, on the original (x, y) of its
+  samples: ``LogisticRegression`` (L2, C = 1) for binary classification,
+  ``LinearRegression`` for regression. Single-class clusters get a constant
+  model. By default the features are standardised (mean and the one feature
+  scale rule, :func:`govreport.analyses.context.feature_scale`, of the rows
+  fitted) before the fit and the coefficients converted back to the features'
+  units, so that the penalty and the solver do not depend on the units
+  (Aletheia fits on the inputs as given; ``standardize=False`` does the same).
+  ``refit="mean"`` skips the fit: a cluster's model is the n_r-weighted mean of
+  its regions' local models (ALGORITHMS.md §4, invariant 13).
+- **Predict** (step 7). A sample whose activation pattern has a training
+  region uses that region's cluster; any other sample is assigned by
+  :func:`govreport.analyses.simplify.merging.assign_unseen`. The output is the
+  cluster's linear model at x: a logit (binary) or the prediction
+  (regression).
+- **Fidelity.** Agreement of the decisions (probability above 0.5, i.e.
+  logit > 0) of the merged model and the network, Pearson correlation and
+  RMSE between their logits (outputs for regression), and the AUC of the
+  merged model's logit against the network's decisions.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from govreport.analyses.context import feature_scale
+from govreport.analyses.performance import auc_or_nan
+from govreport.analyses.simplify.merging import (
+    Int64Array,
+    MergeLabels,
+    MergeTree,
+    assign_unseen,
+    leaf_labels,
+)
+from govreport.inputs.data import Task
+from govreport.network import FloatArray
+
+RefitKind = Literal["sklearn", "mean"]
+
+#: Iterations of the logistic refit on standardised features (Aletheia: sklearn's 100).
+REFIT_MAX_ITER = 1_000
+PREDICT_CHUNK = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class MergedModel:
+    """Refitted linear models of the merged clusters, and how samples reach them.
+
+    C clusters, d features. ``intercepts`` (C,), ``coefs`` (C, d) in the
+    features' own units; ``constant`` (C,) True for single-class clusters;
+    ``converged`` (C,) False where the solver stopped at its iteration limit;
+    ``region_labels`` (R,) cluster of each training region; ``leaf_labels``
+    cluster of each leaf of ``tree`` (for unseen patterns).
+    """
+
+    task: Task
+    tree: MergeTree
+    merge: MergeLabels
+    region_labels: Int64Array
+    leaf_labels: Int64Array
+    intercepts: FloatArray
+    coefs: FloatArray
+    constant: np.ndarray
+    converged: np.ndarray
+    response_mean: FloatArray
+
+    @property
+    def n_models(self) -> int:
+        return int(self.intercepts.shape[0])
+
+    def clusters(self, x: FloatArray, theta_x: FloatArray, seen_region: Int64Array) -> Int64Array:
+        """(n,) cluster of each sample: its training region's if seen (>= 0), else assigned."""
+        out = np.empty(seen_region.shape[0], dtype=np.int64)
+        seen = seen_region >= 0
+        out[seen] = self.region_labels[seen_region[seen]]
+        unseen = np.flatnonzero(~seen)
+        if unseen.size:
+            out[unseen] = assign_unseen(self.tree, self.leaf_labels, x[unseen], theta_x[unseen])
+        return out
+
+    def logits(self, x: FloatArray, clusters: Int64Array) -> FloatArray:
+        """(n,) the cluster models at x (logit or prediction), in chunks of rows."""
+        out = np.empty(x.shape[0], dtype=np.float64)
+        for start in range(0, x.shape[0], PREDICT_CHUNK):
+            stop = min(start + PREDICT_CHUNK, x.shape[0])
+            c = clusters[start:stop]
+            out[start:stop] = np.einsum("nd,nd->n", x[start:stop], self.coefs[c])
+            out[start:stop] += self.intercepts[c]
+        return out
+
+    def predict(self, x: FloatArray, theta_x: FloatArray, seen_region: Int64Array) -> FloatArray:
+        """(n,) probability (binary) or prediction (regression) of the merged model."""
+        z = self.logits(x, self.clusters(x, theta_x, seen_region))
+        return 1.0 / (1.0 + np.exp(-z)) if self.task == "binary" else z
+
+
+def _sample_groups(sample_clusters: Int64Array, n_clusters: int) -> list[Int64Array]:
+    """Rows of each cluster (ascending), by one stable sort: O(N log N), no N x C array."""
+    order = np.argsort(sample_clusters, kind="stable")
+    bounds = np.searchsorted(sample_clusters[order], np.arange(n_clusters + 1))
+    return [order[bounds[c] : bounds[c + 1]] for c in range(n_clusters)]
+
+
+def refit_models(
+    task: Task,
+    x: FloatArray,
+    y: FloatArray,
+    sample_clusters: Int64Array,
+    n_clusters: int,
+    *,
+    standardize: bool = True,
+) -> tuple[FloatArray, FloatArray, np.ndarray, np.ndarray]:
+    """Per-cluster refit. Returns (intercepts (C,), coefs (C, d), constant (C,), converged (C,))."""
+    d = x.shape[1]
+    intercepts = np.zeros(n_clusters, dtype=np.float64)
+    coefs = np.zeros((n_clusters, d), dtype=np.float64)
+    constant = np.zeros(n_clusters, dtype=np.bool_)
+    converged = np.ones(n_clusters, dtype=np.bool_)
+    if standardize:
+        mean = x.mean(axis=0)
+        scale = feature_scale(x)
+    else:
+        mean, scale = np.zeros(d), np.ones(d)
+    for c, rows in enumerate(_sample_groups(sample_clusters, n_clusters)):
+        if rows.size == 0:
+            continue
+        xs = (x[rows] - mean) / scale
+        yc = y[rows]
+        if task == "binary":
+            positives = float(yc.sum())
+            if positives in (0.0, float(rows.size)):
+                # Single class: a constant model. Aletheia's DummyClassifier would give a
+                # probability of exactly 0 or 1 (an infinite logit); govreport shrinks it
+                # by half a sample so that logits stay finite.
+                p = (positives + 0.5) / (rows.size + 1.0)
+                intercepts[c] = math.log(p / (1.0 - p))
+                constant[c] = True
+                continue
+            model = (
+                LogisticRegression(max_iter=REFIT_MAX_ITER) if standardize else LogisticRegression()
+            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.fit(xs, yc)
+            converged[c] = not any("converge" in str(w.message).lower() for w in caught)
+            w_std = np.asarray(model.coef_, dtype=np.float64)[0]
+            b_std = float(np.asarray(model.intercept_)[0])
+        else:
+            model_r = LinearRegression().fit(xs, yc)
+            w_std = np.asarray(model_r.coef_, dtype=np.float64).ravel()
+            b_std = float(np.asarray(model_r.intercept_).ravel()[0])
+        coefs[c] = w_std / scale
+        intercepts[c] = b_std - float(np.dot(w_std, mean / scale))
+    return intercepts, coefs, constant, converged
+
+
+def fit_merged_model(
+    task: Task,
+    tree: MergeTree,
+    merge: MergeLabels,
+    x: FloatArray,
+    y: FloatArray,
+    sample_regions: Int64Array,
+    counts: Int64Array,
+    theta: FloatArray,
+    *,
+    refit: RefitKind = "sklearn",
+    standardize: bool = True,
+) -> MergedModel:
+    """Refit the clusters of ``merge`` on the samples (x (N, d), y (N,), sample_regions (N,))."""
+    n_models = merge.n_models
+    sample_clusters = merge.labels[sample_regions]
+    if refit == "mean":
+        weights = counts.astype(np.float64)
+        totals = np.bincount(merge.labels, weights=weights, minlength=n_models)
+        mean_theta = (
+            np.stack(
+                [
+                    np.bincount(merge.labels, weights=weights * theta[:, j], minlength=n_models)
+                    for j in range(theta.shape[1])
+                ],
+                axis=1,
+            )
+            / totals[:, None]
+        )
+        intercepts, coefs = mean_theta[:, 0].copy(), mean_theta[:, 1:].copy()
+        constant = np.zeros(n_models, dtype=np.bool_)
+        converged = np.ones(n_models, dtype=np.bool_)
+    else:
+        intercepts, coefs, constant, converged = refit_models(
+            task, x, y, sample_clusters, n_models, standardize=standardize
+        )
+    response = np.bincount(sample_clusters, weights=y, minlength=n_models) / np.maximum(
+        np.bincount(sample_clusters, minlength=n_models), 1
+    )
+    return MergedModel(
+        task=task,
+        tree=tree,
+        merge=merge,
+        region_labels=merge.labels,
+        leaf_labels=leaf_labels(tree, merge.labels),
+        intercepts=intercepts,
+        coefs=coefs,
+        constant=constant,
+        converged=converged,
+        response_mean=response,
+    )
+
+
+def fidelity(task: Task, network_logits: FloatArray, merged_logits: FloatArray) -> dict[str, float]:
+    """How closely the merged model follows the network on one data set (n,) vs (n,).
+
+    ``agreement``: share of equal decisions (logit > 0; binary only);
+    ``logit_corr``: Pearson correlation; ``logit_rmse``: RMSE of the difference;
+    ``auc``: AUC of the merged logit against the network's decisions (binary only;
+    NaN when the network makes one decision only).
+    """
+    diff = merged_logits - network_logits
+    if network_logits.size > 1 and network_logits.std() > 0 and merged_logits.std() > 0:
+        corr = float(np.corrcoef(network_logits, merged_logits)[0, 1])
+    else:
+        corr = math.nan
+    out = {"logit_corr": corr, "logit_rmse": float(np.sqrt(np.mean(diff**2)))}
+    if task == "binary":
+        decisions = (network_logits > 0).astype(np.float64)
+        out["agreement"] = float(np.mean((merged_logits > 0) == (network_logits > 0)))
+        out["auc"] = auc_or_nan(decisions, merged_logits)
+    return out
+
+
+def cluster_centers(model: MergedModel, x: FloatArray, sample_regions: Int64Array) -> FloatArray:
+    """(C, d) sample-mean x of each final cluster (computed over training rows)."""
+    clusters = model.region_labels[sample_regions]
+    counts = np.bincount(clusters, minlength=model.n_models).astype(np.float64)
+    sums = np.stack(
+        [
+            np.bincount(clusters, weights=x[:, j], minlength=model.n_models)
+            for j in range(x.shape[1])
+        ],
+        axis=1,
+    )
+    return sums / np.maximum(counts, 1.0)[:, None]

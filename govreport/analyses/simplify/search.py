@@ -1,0 +1,311 @@
+"""Choosing the number of merged clusters K (ALGORITHMS.md §1.6, step 8).
+
+A seeded 20% of the training rows is held out; the regions of the other 80% are
+merged for every K of the grid, refitted on those rows and scored on the
+held-out rows (AUC, or MSE for regression). The best K (the smallest on ties)
+is merged again on all training rows, refitted, and evaluated on every data set.
+
+Multiclass networks are not merged (Aletheia's merger is binary or
+regression).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from govreport.analyses.performance import auc_or_nan, performance_metrics
+from govreport.analyses.simplify.merging import (
+    DEFAULT_MERGE_MIN_SAMPLES,
+    DEFAULT_NEIGHBORS,
+    SCALABLE_REGION_THRESHOLD,
+    Int64Array,
+    MergeMode,
+    MergeTree,
+    build_tree,
+    cut_tree,
+    finalize_labels,
+    region_theta,
+)
+from govreport.analyses.simplify.refit import MergedModel, fidelity, fit_merged_model
+from govreport.inputs.data import Task
+from govreport.network import FloatArray
+from govreport.regions import RegionExtraction
+
+ModeChoice = Literal["auto", "aletheia", "scalable"]
+
+#: Numbers of clusters tried by default (Aletheia's examples), capped by the region count.
+DEFAULT_GRID = (2, 4, 6, 8, 10, 15, 20)
+VALIDATION_SHARE = 0.2
+
+
+def _score(task: Task, y: FloatArray, z: FloatArray) -> float:
+    """The model-selection score: AUC (binary) or minus the MSE (regression); higher is better."""
+    if task == "binary":
+        return auc_or_nan(y, z)
+    return -float(np.mean((z - y) ** 2))
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionSet:
+    """Regions restricted to some rows: counts (R',), centres (R', d), theta (R', d + 1).
+
+    ``source`` (R',) index of each into the full table; ``lookup`` (R,) inverse (-1: absent).
+    """
+
+    counts: Int64Array
+    centers: FloatArray
+    theta: FloatArray
+    source: Int64Array
+    lookup: Int64Array
+
+
+def _subset_regions(
+    sample_regions: Int64Array, x: FloatArray, rows: Int64Array, theta: FloatArray
+) -> _RegionSet:
+    """The regions of ``rows`` alone (as extraction on those rows would give), by count desc."""
+    n_regions = theta.shape[0]
+    codes = sample_regions[rows]
+    counts = np.bincount(codes, minlength=n_regions)
+    present = np.flatnonzero(counts)
+    order = present[np.lexsort((present, -counts[present]))]
+    sums = np.stack(
+        [np.bincount(codes, weights=x[rows, j], minlength=n_regions) for j in range(x.shape[1])],
+        axis=1,
+    )
+    lookup = np.full(n_regions, -1, dtype=np.int64)
+    lookup[order] = np.arange(order.size)
+    return _RegionSet(
+        counts=counts[order].astype(np.int64),
+        centers=sums[order] / counts[order, None],
+        theta=theta[order],
+        source=order.astype(np.int64),
+        lookup=lookup,
+    )
+
+
+def choose_mode(mode: ModeChoice, n_regions: int) -> tuple[MergeMode, str]:
+    """The merge mode to run and why."""
+    if mode == "aletheia":
+        return "aletheia", "requested with --merge-mode aletheia"
+    if mode == "scalable":
+        return "scalable", "requested with --merge-mode scalable"
+    if n_regions > SCALABLE_REGION_THRESHOLD:
+        return "scalable", (
+            f"automatic: {n_regions:,} training regions exceed {SCALABLE_REGION_THRESHOLD:,}"
+        )
+    return "aletheia", (
+        f"automatic: {n_regions:,} training regions, at most {SCALABLE_REGION_THRESHOLD:,}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    """Validation result of one K of the grid (held-out rows)."""
+
+    n_clusters: int
+    n_models: int
+    absorbed: int
+    fallback: bool
+    score: float
+    metrics: dict[str, float]
+    fidelity: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationExtra:
+    """``unseen_share``: share of samples whose pattern has no training region (NaN: none)."""
+
+    unseen_share: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SimplificationEvaluation:
+    """The merged model on one data set: its metrics, its fidelity to the network (see
+    :func:`~govreport.analyses.simplify.refit.fidelity`) and the network's own metrics."""
+
+    dataset: str
+    metrics: dict[str, float | None]
+    fidelity: dict[str, float | None]
+    network: dict[str, float | None]
+    extra: EvaluationExtra
+
+
+@dataclass(frozen=True, slots=True)
+class Simplification:
+    """Everything the pipeline needs: the chosen model, the curve, per-data-set evaluations."""
+
+    model: MergedModel
+    mode: MergeMode
+    mode_reason: str
+    chosen_k: int
+    n_neighbors: int
+    merge_min_samples: int
+    validation_rows: int
+    n_regions: int
+    curve: tuple[CurvePoint, ...]
+    evaluations: tuple[SimplificationEvaluation, ...]
+    #: The network's own metrics on the held-out validation rows (the curve's reference).
+    validation_network: dict[str, float]
+
+
+def _fit_and_score(
+    task: Task,
+    tree: MergeTree,
+    regions: _RegionSet,
+    n_clusters: int,
+    merge_min_samples: int,
+    x: FloatArray,
+    y: FloatArray,
+    sample_regions: Int64Array,
+    fit_rows: Int64Array,
+    val_rows: Int64Array,
+    full_theta: FloatArray,
+    network_logits: FloatArray,
+    standardize: bool,
+) -> CurvePoint:
+    raw = cut_tree(tree, n_clusters)[tree.region_leaf]
+    merge = finalize_labels(regions.counts, regions.centers, raw, merge_min_samples)
+    fit_codes = regions.lookup[sample_regions[fit_rows]]
+    model = fit_merged_model(
+        task,
+        tree,
+        merge,
+        x[fit_rows],
+        y[fit_rows],
+        fit_codes,
+        regions.counts,
+        regions.theta,
+        standardize=standardize,
+    )
+    val_full = sample_regions[val_rows]
+    seen = regions.lookup[val_full]
+    clusters = model.clusters(x[val_rows], full_theta[val_full], seen)
+    z = model.logits(x[val_rows], clusters)
+    return CurvePoint(
+        n_clusters=n_clusters,
+        n_models=model.n_models,
+        absorbed=merge.absorbed,
+        fallback=merge.fallback,
+        score=_score(task, y[val_rows], z),
+        metrics=performance_metrics(task, z[:, None], y[val_rows]),
+        fidelity=fidelity(task, network_logits[val_rows], z),
+    )
+
+
+def simplify(
+    task: Task,
+    train: RegionExtraction,
+    x: FloatArray,
+    y: FloatArray,
+    *,
+    tests: Sequence[tuple[str, RegionExtraction, FloatArray, FloatArray, Int64Array]] = (),
+    grid: Sequence[int] = DEFAULT_GRID,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
+    merge_min_samples: int = DEFAULT_MERGE_MIN_SAMPLES,
+    mode: ModeChoice = "auto",
+    seed: int = 0,
+    standardize: bool = True,
+) -> Simplification:
+    """Choose K on held-out training rows, merge and refit on all of them, evaluate.
+
+    ``train``: extraction of x (N, d) with targets y (N,). ``tests``: for each
+    other data set, (name, extraction, x, y, region match) where the match
+    (Q,) gives each of its regions' training region or -1 (``match_patterns``).
+    """
+    if task not in ("binary", "regression"):
+        raise ValueError(f"merging needs a binary or regression network, not {task}")
+    table = train.table
+    theta = region_theta(table.biases, table.weights)
+    network_logits = train.logits[:, 0]
+    run_mode, reason = choose_mode(mode, table.n_regions)
+    n_rows = x.shape[0]
+    perm = np.random.default_rng(seed).permutation(n_rows)
+    n_val = max(1, round(VALIDATION_SHARE * n_rows)) if n_rows > 1 else 0
+    val_rows, fit_rows = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    fit_regions = _subset_regions(train.sample_regions, x, fit_rows, theta)
+    fit_tree = build_tree(
+        fit_regions.counts,
+        fit_regions.centers,
+        fit_regions.theta,
+        n_neighbors=n_neighbors,
+        mode=run_mode,
+        seed=seed,
+    )
+    candidates = sorted({max(1, min(int(k), fit_tree.n_leaves)) for k in grid})
+    curve = tuple(
+        _fit_and_score(
+            task,
+            fit_tree,
+            fit_regions,
+            k,
+            merge_min_samples,
+            x,
+            y,
+            train.sample_regions,
+            fit_rows,
+            val_rows,
+            theta,
+            network_logits,
+            standardize,
+        )
+        for k in candidates
+    )
+    scores = [p.score if not math.isnan(p.score) else -math.inf for p in curve]
+    chosen = curve[int(np.argmax(scores))].n_clusters  # first best: the smallest K on ties
+    tree = build_tree(
+        table.counts, table.centers, theta, n_neighbors=n_neighbors, mode=run_mode, seed=seed
+    )
+    raw = cut_tree(tree, chosen)[tree.region_leaf]
+    merge = finalize_labels(table.counts, table.centers, raw, merge_min_samples)
+    model = fit_merged_model(
+        task, tree, merge, x, y, train.sample_regions, table.counts, theta, standardize=standardize
+    )
+    z_train = model.logits(x, merge.labels[train.sample_regions])
+    evaluations = [
+        SimplificationEvaluation(
+            dataset="train",
+            metrics=dict(performance_metrics(task, z_train[:, None], y)),
+            fidelity=dict(fidelity(task, network_logits, z_train)),
+            network=dict(performance_metrics(task, train.logits, y)),
+            extra=EvaluationExtra(unseen_share=0.0),
+        )
+    ]
+    for name, extraction, x_other, y_other, match in tests:
+        other_theta = region_theta(extraction.table.biases, extraction.table.weights)
+        seen = match[extraction.sample_regions]
+        clusters = model.clusters(x_other, other_theta[extraction.sample_regions], seen)
+        z = model.logits(x_other, clusters)
+        evaluations.append(
+            SimplificationEvaluation(
+                dataset=name,
+                metrics=dict(performance_metrics(task, z[:, None], y_other)),
+                fidelity=dict(fidelity(task, extraction.logits[:, 0], z)),
+                network=dict(performance_metrics(task, extraction.logits, y_other)),
+                extra=EvaluationExtra(
+                    unseen_share=float(np.mean(seen < 0)) if seen.size else math.nan
+                ),
+            )
+        )
+    return Simplification(
+        model=model,
+        mode=run_mode if tree.mode == run_mode else tree.mode,
+        mode_reason=reason
+        + (
+            ""
+            if tree.mode == run_mode
+            else "; no more regions than micro-clusters, so the regions themselves were merged"
+        ),
+        chosen_k=chosen,
+        n_neighbors=tree.n_neighbors,
+        merge_min_samples=merge_min_samples,
+        validation_rows=int(n_val),
+        n_regions=table.n_regions,
+        curve=curve,
+        evaluations=tuple(evaluations),
+        validation_network=performance_metrics(task, train.logits[val_rows], y[val_rows]),
+    )

@@ -1,0 +1,380 @@
+"""The simplification stage: ``run(ctx)`` -> the ``simplification`` result and its metrics.
+
+:mod:`.merging` merges the training regions into clusters, :mod:`.refit` fits one
+linear model per cluster, :mod:`.search` chooses the number of clusters K on
+held-out training rows and evaluates the merged model against the network on
+every data set. This module turns that into the typed result
+(:data:`SimplificationResult`) and the policy's metric values (:func:`observed`).
+
+Multiclass networks are not merged (Aletheia's merger is binary or
+regression), nor are tiny training sets: the result then says why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from govreport.analyses.context import AnalysisContext, feature_scale
+from govreport.analyses.simplify.merging import DEFAULT_MERGE_MIN_SAMPLES, SCALABLE_REGION_THRESHOLD
+from govreport.analyses.simplify.refit import cluster_centers
+from govreport.analyses.simplify.search import (
+    VALIDATION_SHARE,
+    EvaluationExtra,
+    ModeChoice,
+    Simplification,
+    SimplificationEvaluation,
+    simplify,
+)
+from govreport.disclosure import can_disclose
+from govreport.inputs.data import Task
+from govreport.metrics import MetricKey
+from govreport.network import FloatArray
+from govreport.regions import Int64Array, RegionExtraction
+
+__all__ = [
+    "CurveEntry",
+    "DataForMerge",
+    "EvaluationExtra",
+    "MergedCluster",
+    "MergedClusters",
+    "MergedParameters",
+    "ModelParameters",
+    "SimplificationDone",
+    "SimplificationEvaluation",
+    "SimplificationNotApplicable",
+    "SimplificationResult",
+    "SimplificationRun",
+    "observed",
+    "run",
+    "run_simplification",
+]
+
+#: Fewest training rows merging runs on (a 20% validation split plus clusters to refit).
+MIN_TRAINING_ROWS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SimplificationNotApplicable:
+    """Merging did not run; ``reason`` says why."""
+
+    status: Literal["not_applicable"]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CurveEntry:
+    """Validation result of one K of the grid (held-out training rows)."""
+
+    k: int
+    n_models: int
+    absorbed: int
+    fallback: bool
+    metrics: dict[str, float | None]
+    fidelity: dict[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class MergedCluster:
+    """One final cluster and its refitted model (coefficients in the features' units).
+
+    ``coefficients_per_std``: coefficient × the feature's scale (one standard deviation);
+    ``center``: sample-mean x, or None when the cluster is too small to disclose.
+    """
+
+    cluster: int
+    size: int
+    share: float | None
+    response_mean: float
+    intercept: float
+    coefficients: tuple[float, ...]
+    coefficients_per_std: tuple[float, ...]
+    constant: bool
+    converged: bool
+    center: tuple[float, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelParameters:
+    """One cluster's linear model."""
+
+    cluster: int
+    intercept: float
+    coefficients: tuple[float, ...]
+    constant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MergedParameters:
+    """The merged model's parameters as plain JSON (no statistics of the inputs)."""
+
+    task: str
+    features: tuple[str, ...]
+    models: tuple[ModelParameters, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SimplificationDone:
+    """The merged model: how it was chosen, its clusters and its evaluations.
+
+    ``min_samples``: the merge threshold (clusters of at most this many samples are absorbed).
+    """
+
+    status: Literal["done"]
+    mode: str
+    mode_reason: str
+    scalable_threshold: int
+    regions: int
+    leaves: int
+    n_neighbors: int
+    min_samples: int
+    graph_components: int
+    validation_rows: int
+    validation_share: float
+    validation_network: dict[str, float | None]
+    selection_metric: Literal["auc", "mse"]
+    chosen_k: int
+    n_models: int
+    absorbed: int
+    fallback: bool
+    features: tuple[str, ...]
+    curve: tuple[CurveEntry, ...]
+    clusters: tuple[MergedCluster, ...]
+    evaluation: tuple[SimplificationEvaluation, ...]
+    parameters: MergedParameters
+
+
+SimplificationResult = SimplificationDone | SimplificationNotApplicable
+
+
+@dataclass(frozen=True, slots=True)
+class MergedClusters:
+    """Computation-only output for later stages (not in results.json).
+
+    ``sample_labels``: (N,) int64 merged cluster of every training sample;
+    ``intercepts`` (C,) and ``coefs`` (C, d): the refitted models.
+    """
+
+    sample_labels: Int64Array
+    intercepts: FloatArray
+    coefs: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class SimplificationRun:
+    """The stage's result, and the merged clusters beside it (None when merging did not run)."""
+
+    result: SimplificationResult
+    merged: MergedClusters | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DataForMerge:
+    """One data set as the simplification stage sees it.
+
+    ``match``: (Q,) training region of each of its regions, or -1 (None for the
+    training set itself).
+    """
+
+    name: str
+    extraction: RegionExtraction
+    x: FloatArray
+    y: FloatArray
+    match: Int64Array | None
+
+
+def _done(
+    result: Simplification,
+    feature_names: Sequence[str],
+    centers_of: FloatArray,
+    disclosure_min_samples: int,
+    scale: FloatArray,
+) -> SimplificationDone:
+    """The typed result. ``centers_of``: (C, d) sample-mean centre of each cluster;
+    ``scale``: (d,) feature scale (for coefficients per standard deviation).
+
+    A cluster's centre is output only if it holds at least ``disclosure_min_samples`` samples.
+    """
+    model = result.model
+    total = float(model.merge.counts.sum())
+    clusters = []
+    for c in range(model.n_models):
+        size = int(model.merge.counts[c])
+        clusters.append(
+            MergedCluster(
+                cluster=c + 1,
+                size=size,
+                share=size / total if total else math.nan,
+                response_mean=float(model.response_mean[c]),
+                intercept=float(model.intercepts[c]),
+                coefficients=tuple(float(v) for v in model.coefs[c]),
+                coefficients_per_std=tuple(float(v) for v in model.coefs[c] * scale),
+                constant=bool(model.constant[c]),
+                converged=bool(model.converged[c]),
+                center=(
+                    tuple(float(v) for v in centers_of[c])
+                    if can_disclose(size, disclosure_min_samples)
+                    else None
+                ),
+            )
+        )
+    features = tuple(str(f) for f in feature_names)
+    return SimplificationDone(
+        status="done",
+        mode=result.mode,
+        mode_reason=result.mode_reason,
+        scalable_threshold=SCALABLE_REGION_THRESHOLD,
+        regions=int(result.n_regions),
+        leaves=int(model.tree.n_leaves),
+        n_neighbors=int(result.n_neighbors),
+        min_samples=int(result.merge_min_samples),
+        graph_components=int(model.tree.n_components),
+        validation_rows=int(result.validation_rows),
+        validation_share=VALIDATION_SHARE,
+        validation_network=dict(result.validation_network),
+        selection_metric="auc" if model.task == "binary" else "mse",
+        chosen_k=int(result.chosen_k),
+        n_models=model.n_models,
+        absorbed=int(model.merge.absorbed),
+        fallback=bool(model.merge.fallback),
+        features=features,
+        curve=tuple(
+            CurveEntry(
+                k=p.n_clusters,
+                n_models=p.n_models,
+                absorbed=int(p.absorbed),
+                fallback=bool(p.fallback),
+                metrics=dict(p.metrics),
+                fidelity=dict(p.fidelity),
+            )
+            for p in result.curve
+        ),
+        clusters=tuple(clusters),
+        evaluation=result.evaluations,
+        parameters=MergedParameters(
+            task=model.task,
+            features=features,
+            models=tuple(
+                ModelParameters(
+                    cluster=c + 1,
+                    intercept=float(model.intercepts[c]),
+                    coefficients=tuple(float(v) for v in model.coefs[c]),
+                    constant=bool(model.constant[c]),
+                )
+                for c in range(model.n_models)
+            ),
+        ),
+    )
+
+
+def run_simplification(
+    task: Task,
+    train: DataForMerge,
+    others: Sequence[DataForMerge],
+    feature_names: Sequence[str],
+    *,
+    grid: Sequence[int],
+    n_neighbors: int,
+    merge_min_samples: int = DEFAULT_MERGE_MIN_SAMPLES,
+    mode: ModeChoice,
+    seed: int,
+    disclosure_min_samples: int,
+    scale: FloatArray | None = None,
+) -> SimplificationRun:
+    """Merge, refit and evaluate; the typed result and the merged clusters.
+
+    ``scale``: (d,) feature scale of the coefficients per standard deviation (default
+    :func:`~govreport.analyses.context.feature_scale` of the training rows).
+    """
+    if task not in ("binary", "regression"):
+        return SimplificationRun(
+            SimplificationNotApplicable(
+                status="not_applicable",
+                reason="Merging is defined for binary classification and regression networks "
+                f"(Aletheia's merger); this network is {task}.",
+            )
+        )
+    if train.extraction.n_samples < MIN_TRAINING_ROWS:
+        return SimplificationRun(
+            SimplificationNotApplicable(
+                status="not_applicable",
+                reason=f"The training data has {train.extraction.n_samples} rows; merging "
+                f"needs at least {MIN_TRAINING_ROWS} (a 20% validation split plus clusters "
+                "to refit).",
+            )
+        )
+    result = simplify(
+        task,
+        train.extraction,
+        train.x,
+        train.y,
+        tests=[(o.name, o.extraction, o.x, o.y, o.match) for o in others if o.match is not None],
+        grid=grid,
+        n_neighbors=n_neighbors,
+        merge_min_samples=merge_min_samples,
+        mode=mode,
+        seed=seed,
+    )
+    centers = cluster_centers(result.model, train.x, train.extraction.sample_regions)
+    done = _done(
+        result,
+        feature_names,
+        centers,
+        disclosure_min_samples,
+        feature_scale(train.x) if scale is None else scale,
+    )
+    merged = MergedClusters(
+        sample_labels=result.model.region_labels[train.extraction.sample_regions],
+        intercepts=result.model.intercepts,
+        coefs=result.model.coefs,
+    )
+    return SimplificationRun(done, merged)
+
+
+def run(ctx: AnalysisContext) -> SimplificationRun:
+    """The simplification of the training data of ``ctx``, evaluated on every data set."""
+    options = ctx.options
+    train = ctx.train
+    others = [
+        DataForMerge(d.name, d.extraction, d.dataset.x, d.dataset.y, d.matches)
+        for d in ctx.datasets[1:]
+    ]
+    return run_simplification(
+        ctx.task,
+        DataForMerge(train.name, train.extraction, train.dataset.x, train.dataset.y, None),
+        others,
+        ctx.feature_names,
+        grid=options.merge_clusters,
+        n_neighbors=options.merge_neighbors,
+        merge_min_samples=options.merge_min_samples,
+        mode=options.merge_mode,  # type: ignore[arg-type]
+        seed=options.seed,
+        disclosure_min_samples=options.disclosure_min_samples,
+        scale=ctx.feature_scale,
+    )
+
+
+def _value(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def observed(result: SimplificationResult) -> dict[MetricKey, float]:
+    """Policy metric values keyed by (metric id, data set); see govreport.metrics."""
+    if isinstance(result, SimplificationNotApplicable):
+        return {}
+    out: dict[MetricKey, float] = {("simplification.n_models", ""): float(result.n_models)}
+    for ev in result.evaluation:
+        name = ev.dataset
+        for key, value in ev.metrics.items():
+            out[(f"simplification.{key}", name)] = _value(value)
+        for key, value in ev.fidelity.items():
+            out[(f"simplification.fidelity_{key}", name)] = _value(value)
+        if "auc" in ev.metrics and "auc" in ev.network:
+            drop = _value(ev.network["auc"]) - _value(ev.metrics["auc"])
+            out[("simplification.auc_drop", name)] = drop
+        if "rmse" in ev.metrics and "rmse" in ev.network:
+            increase = _value(ev.metrics["rmse"]) - _value(ev.network["rmse"])
+            out[("simplification.rmse_increase", name)] = increase
+    return out
