@@ -26,6 +26,10 @@ def json_type_name(value: Any) -> str:
         return "an integer"
     if isinstance(value, float):
         return "a number"
-    return {dict: "an object", list: "an array", str: "a string"}.get(
-        type(value), type(value).__name__
-    )
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    return type(value).__name__

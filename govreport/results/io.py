@@ -96,9 +96,9 @@ def _resolve(loc: Sequence[int | str], document: Any, *, missing: bool) -> list[
     path: list[int | str] = []
     node = document
     for i, step in enumerate(loc):
-        if isinstance(node, dict) and isinstance(step, str) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        in_dict = isinstance(node, dict) and isinstance(step, str) and step in node
+        in_list = isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        if in_dict or in_list:
             node = node[step]
         elif missing and i == len(loc) - 1:
             node = None

@@ -45,8 +45,8 @@ __all__ = [
     "ProfileRegion",
     "Results",
     "ReviewDocument",
-    "SignoffPerson",
     "SignoffDocument",
+    "SignoffPerson",
     "WaiverApproval",
     "WaiverDocument",
 ]
