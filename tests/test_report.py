@@ -222,7 +222,7 @@ def test_render_of_an_older_results_file_without_the_policy_text_still_works(
     older = json.loads(json.dumps(results))
     del older["inputs"]["policy"]["text"]
     del older["review"]
-    files = render_outputs(older, pdf=False)
+    files = render_outputs(results_from_jsonable(older), pdf=False)
     assert b"MV-TEST-007" not in files["report.html"]  # no review block: the run's id instead
     assert results["run"]["report_id"].encode() in files["report.html"]
 

@@ -138,6 +138,8 @@ def _describe(exc: ValidationError, document: Any) -> str:
                 expected = _expected(err["msg"])
                 if expected not in expectations:
                     expectations.append(expected)
+        if "a valid number" in expectations and "a valid integer" in expectations:
+            expectations.remove("a valid integer")  # a Float: int | float
         problem = f"expected {' or '.join(expectations)}, got {json_type_name(first.get('input'))}"
     others = {tuple(_resolve(e["loc"], document, missing=e["type"] in _MISSING)) for e in errors}
     more = len(others - {tuple(path)})

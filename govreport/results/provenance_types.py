@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import WithJsonSchema
 
 from govreport.results.jsonable import OMIT_IF_NONE
 
@@ -11,6 +14,7 @@ __all__ = [
     "Environment",
     "FeatureStats",
     "Fingerprint",
+    "Float",
     "Generator",
     "Inputs",
     "ModelDocument",
@@ -24,8 +28,12 @@ __all__ = [
     "TargetSummary",
 ]
 
+#: A JSON number. Runs write Python floats; an integer in a file stays an integer on
+#: load (Python's ``float`` type admits ``int``), so loading never changes the bytes.
+Float = Annotated[float | int, WithJsonSchema({"type": "number"})]
+
 #: A JSON number that is ``null`` where the value was NaN or infinite.
-Number = float | None
+Number = Float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,12 @@
 
 Field names are the keys of results.json; field types are JSON-level only (str,
 int, float, bool, None, tuples, string-keyed dicts, nested result classes).
-``Number`` (``float | None``) is a float that may be NaN or infinite: results.json
-stores those as ``null``. A field declared with ``metadata=OMIT_IF_NONE`` is a key
-that may be absent (left out of the JSON when ``None``); keys written by every
-version-2 run but missing from early version-1 files are declared that way too,
-so old files still load after :mod:`govreport.results.migrate`.
+``Number`` (a float, or ``None``) is a float that may be NaN or infinite:
+results.json stores those as ``null``; an integer in a file stays an integer. A
+field declared with ``metadata=OMIT_IF_NONE`` is a key that may be absent (left
+out of the JSON when ``None``); keys written by every version-2 run but missing
+from early version-1 files are declared that way too, so old files still load
+after :mod:`govreport.results.migrate`.
 
 The provenance blocks (generator, run, inputs, model, features, datasets) and
 the region blocks live in :mod:`govreport.results.provenance_types` and
@@ -16,7 +17,7 @@ the region blocks live in :mod:`govreport.results.provenance_types` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import ConfigDict
 
@@ -233,7 +234,7 @@ class Results:
 
     __pydantic_config__ = ConfigDict(strict=True, extra="forbid")
 
-    schema_version: int
+    schema_version: Literal[2]
     generator: Generator
     run: RunInfo
     inputs: Inputs
