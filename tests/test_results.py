@@ -125,6 +125,35 @@ def test_omit_if_none_leaves_the_key_out() -> None:
     assert to_jsonable(Block(kept=1, omitted=2)) == {"kept": 1, "omitted": 2}
 
 
+def test_govreport_render_reads_a_version_1_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from govreport.cli import cli
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["render", str(FIXTURE), "--out", str(out), "--no-pdf"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    written = (out / "results.json").read_bytes()
+    assert written == dump(load_results(FIXTURE))  # migrated: schema 2, no pending
+    assert (out / "report.html").exists()
+
+
+def test_govreport_render_of_a_nan_literal_exits_2_with_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from govreport.cli import cli
+
+    path = tmp_path / "results.json"
+    path.write_text(FIXTURE.read_text(encoding="utf-8").replace('"seed": 0', '"seed": NaN'))
+    result = CliRunner().invoke(cli, ["render", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"{path}: invalid JSON: NaN is not a JSON number" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 # --------------------------------------------------------------------------- migration
 
 
