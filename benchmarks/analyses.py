@@ -166,6 +166,7 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
     else:
         from govreport.pipeline import RunConfig, run_pipeline
         from govreport.resources import default_policy_path
+        from govreport.results import dump
 
         config = RunConfig(
             model_path=model_path,
@@ -179,11 +180,11 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         start = time.perf_counter()
         result = run_pipeline(config)
         out["seconds"] = time.perf_counter() - start
-        out["rows"] = int(result.results["datasets"][0]["rows"])
-        out["regions"] = int(result.results["regions"]["train"]["census"]["regions"])
-        simplification = result.results.get("simplification") or {}
+        out["rows"] = result.results.datasets[0].rows
+        out["regions"] = result.results.regions.train.census.regions
+        simplification = result.results.simplification or {}
         out["merge_mode"] = simplification.get("mode")
-        out["sections"] = sorted(result.results)
+        out["sections"] = sorted(json.loads(dump(result.results)))
     out["peak_rss_mib"] = peak_rss_mib()
     return out
 

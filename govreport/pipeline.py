@@ -8,13 +8,10 @@ computed and rendered, so bad input never leaves partial outputs behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import platform
 import tempfile
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +43,6 @@ from govreport.analyses.simplify.stage import MergedClusters
 from govreport.config import RunConfig
 from govreport.inputs.data import (
     Dataset,
-    FileFingerprint,
     Task,
     check_dataset_for_model,
     fingerprint_file,
@@ -58,35 +54,22 @@ from govreport.inputs.review import empty_review, load_review
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
+from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
-from govreport.results import SCHEMA_VERSION, dump_results, to_jsonable
-
-PACKAGES = (
-    "govreport",
-    "torch",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scikit-learn",
-    "scipy",
-    "matplotlib",
-    "jinja2",
-    "weasyprint",
-    "pydantic",
-    "pyyaml",
-    "click",
-    "safetensors",
-    "captum",
+from govreport.results import (
+    SCHEMA_VERSION,
+    Results,
+    ResultsError,
+    dump,
+    results_from_jsonable,
 )
-
-PENDING: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """The results document (JSON-able) and the policy verdict."""
+    """The typed results document and the policy verdict."""
 
-    results: dict[str, Any]
+    results: Results
     evaluation: PolicyEvaluation
 
 
@@ -101,25 +84,6 @@ def _output_names(task: Task, n_outputs: int) -> list[str]:
     if task == "multiclass":
         return [f"class {k}" for k in range(n_outputs)]
     return ["logit"] if task == "binary" else ["output"]
-
-
-def _target_summary(task: Task, y: FloatArray) -> dict[str, Any]:
-    if task == "regression":
-        return {
-            "kind": "regression",
-            "mean": float(y.mean()),
-            "std": float(y.std()),
-            "min": float(y.min()),
-            "max": float(y.max()),
-        }
-    values, counts = np.unique(y.astype(np.int64), return_counts=True)
-    summary: dict[str, Any] = {
-        "kind": task,
-        "counts": {str(v): int(c) for v, c in zip(values, counts, strict=True)},
-    }
-    if task == "binary":
-        summary["positive_share"] = float(y.mean())
-    return summary
 
 
 def _regions(
@@ -145,28 +109,6 @@ def _merged_grouping(merged: MergedClusters | None) -> MergedGrouping | None:
         weights=merged.coefs[:, None, :],
         biases=merged.intercepts[:, None],
     )
-
-
-def _environment() -> dict[str, Any]:
-    packages = {}
-    for name in PACKAGES:
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = "not installed"
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": packages,
-    }
-
-
-def _report_id(fingerprints: list[FileFingerprint], options: dict[str, Any]) -> str:
-    digest = hashlib.sha256()
-    for fingerprint in fingerprints:
-        digest.update(fingerprint.sha256.encode())
-    digest.update(json.dumps(options, sort_keys=True).encode())
-    return "GR-" + digest.hexdigest()[:12]
 
 
 def run_pipeline(config: RunConfig) -> RunResult:
@@ -281,21 +223,6 @@ def run_pipeline(config: RunConfig) -> RunResult:
         check_values=sign.check_values(sign_result),
     )
 
-    options = {
-        "min_samples": config.min_samples,
-        "disclosure_min_samples": config.disclosure_min_samples,
-        "top_regions": config.top_regions,
-        "chunk_size": config.chunk_size,
-        "profile_features": config.profile_features,
-        "profile_regions": config.profile_regions,
-        "merge_mode": config.merge_mode,
-        "merge_clusters": ",".join(map(str, config.merge_clusters)),
-        "merge_neighbors": config.merge_neighbors,
-        "merge_min_samples": config.merge_min_samples,
-        **(
-            {"explain_rows": ",".join(map(str, config.explain_rows))} if config.explain_rows else {}
-        ),
-    }
     model_fingerprint = fingerprint_file(config.model_path)
     spec_fingerprint = fingerprint_file(config.spec_path) if config.spec_path else None
     fingerprints = [model_fingerprint, policy_fingerprint] + [
@@ -303,50 +230,21 @@ def run_pipeline(config: RunConfig) -> RunResult:
     ]
     if spec_fingerprint is not None:
         fingerprints.append(spec_fingerprint)
-    activations = sorted(
-        {"ReLU" if s == 0.0 else f"LeakyReLU({s:g})" for s in network.negative_slopes}
-    )
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "govreport", "version": __version__},
-        "run": {
-            "report_id": _report_id(fingerprints, options),
-            "run_time": config.run_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "command": config.command,
-            "seed": config.seed,
-            "options": options,
-            "environment": _environment(),
-        },
-        "inputs": {
-            "model": {**to_jsonable(model_fingerprint), "format": loaded.source_format},
-            "spec": to_jsonable(spec_fingerprint),
-            # The policy text travels in results.json, so `govreport render` attaches it to the
-            # PDF exactly as the run did (it is small; the SHA-256 above identifies it).
-            "policy": {
-                **to_jsonable(policy_fingerprint),
-                "text": config.policy_path.read_bytes().decode("utf-8"),
-            },
-            "datasets": [
-                {"name": a.dataset.name, **to_jsonable(a.dataset.fingerprint)} for a in analyses
-            ],
-        },
-        "model": {
-            "task": task,
-            "output_link": network.output_link,
-            "input_dim": network.input_dim,
-            "output_dim": network.output_dim,
-            "hidden_widths": list(network.hidden_widths),
-            "parameter_count": network.parameter_count,
-            "output_names": output_names,
-            "source_layers": to_jsonable(loaded.source_layers),
-            "activation_check": (
-                f"All {len(network.negative_slopes)} hidden activations are piecewise linear "
-                f"({', '.join(activations)}); every other layer was an affine map or a no-op."
-            ),
-            "conversion_max_abs_error": conversion_error,
-        },
+        "run": run_info(config, fingerprints),
+        "inputs": inputs_document(
+            model=model_fingerprint,
+            model_format=loaded.source_format,
+            spec=spec_fingerprint,
+            policy=policy_fingerprint,
+            policy_text=config.policy_path.read_bytes().decode("utf-8"),
+            datasets=[a.dataset for a in analyses],
+        ),
+        "model": model_document(loaded, task, output_names, conversion_error),
         "features": list(train.feature_names),
-        "datasets": [_dataset_document(task, a.dataset) for a in analyses],
+        "datasets": [dataset_document(task, a.dataset) for a in analyses],
         "performance": performances,
         "regions": regions,
         "importance": importances,
@@ -358,36 +256,19 @@ def run_pipeline(config: RunConfig) -> RunResult:
         "insens": insens_result,
         "simplification": simplified.result,
         "policy": evaluation.to_dict(),
-        "pending": [dict(item) for item in PENDING],
         "review": review,
     }
-    return RunResult(results=to_jsonable(results), evaluation=evaluation)
-
-
-def _dataset_document(task: Task, dataset: Dataset) -> dict[str, Any]:
-    x = dataset.x
-    return {
-        "name": dataset.name,
-        "rows": dataset.n_rows,
-        "features": len(dataset.feature_names),
-        "target": dataset.target_name,
-        "missing_values": 0,  # load_dataset refuses NaN: a file with missing values never gets here
-        "target_summary": _target_summary(task, dataset.y),
-        "feature_stats": [
-            {
-                "name": name,
-                "mean": float(x[:, j].mean()),
-                "std": float(x[:, j].std()),
-                "min": float(x[:, j].min()),
-                "max": float(x[:, j].max()),
-            }
-            for j, name in enumerate(dataset.feature_names)
-        ],
-    }
+    # Interim (issue 10): the analysis blocks are still dicts; validating the assembled
+    # document builds the typed Results (a failure here is a bug, not bad input: exit 3).
+    try:
+        typed = results_from_jsonable(results, source="results of this run")
+    except ResultsError as exc:
+        raise RuntimeError(f"internal error: {exc}") from None
+    return RunResult(results=typed, evaluation=evaluation)
 
 
 def render_outputs(
-    results: dict[str, Any],
+    results: Results,
     policy_path: Path | None = None,
     *,
     pdf: bool = True,
@@ -405,17 +286,17 @@ def render_outputs(
     from govreport.render.junit import render_junit
     from govreport.render.pdf import render_pdf
 
-    json_bytes = dump_results(results).encode("utf-8")
-    results = json.loads(json_bytes)
-    html = render_html(results, overrides=templates)
+    json_bytes = dump(results)
+    document = json.loads(json_bytes)  # the render layer still reads the plain dict
+    html = render_html(document, overrides=templates)
     attachments = {"results.json": json_bytes}
-    policy_input = results["inputs"].get("policy") or {}
-    if isinstance(policy_input.get("text"), str) and policy_input.get("file"):
-        attachments[str(policy_input["file"])] = policy_input["text"].encode("utf-8")
+    policy_input = results.inputs.policy
+    if policy_input.text is not None and policy_input.file:
+        attachments[policy_input.file] = policy_input.text.encode("utf-8")
     elif policy_path is not None:
         attachments[policy_path.name] = policy_path.read_bytes()
     files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
-    files["checks.xml"] = render_junit(results)  # JUnit, one test case per policy check
+    files["checks.xml"] = render_junit(document)  # JUnit, one test case per policy check
     if pdf:
         files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files

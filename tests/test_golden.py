@@ -17,27 +17,27 @@ change, regenerate and review the diff before committing:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
 from govreport.pipeline import RunConfig, render_outputs, run_pipeline
+from govreport.results import Results
+from govreport.results.provenance_types import Environment
 
 GOLDEN = Path(__file__).parent / "golden" / "report_small.html"
 GOLDEN_JSON = Path(__file__).parent / "golden" / "results_small.json"
 REGEN = os.environ.get("GOVREPORT_REGEN_GOLDEN") == "1"
 EVIL = "<script>alert(1)</script>"
-FIXED_ENVIRONMENT = {
-    "python": "3.x",
-    "platform": "fixed-platform",
-    "packages": {"govreport": "fixed"},
-}
+FIXED_ENVIRONMENT = Environment(
+    python="3.x", platform="fixed-platform", packages={"govreport": "fixed"}
+)
 
 SPEC = """\
 spec_version: 1
@@ -109,6 +109,11 @@ def render_small_report(root: Path) -> str:
 
 def render_small_run(root: Path) -> dict[str, bytes]:
     """results.json, report.html and checks.xml of the fixed run (no PDF)."""
+    return render_outputs(small_run_results(root), pdf=False)
+
+
+def small_run_results(root: Path) -> Results:
+    """The typed results of the fixed run, with the fixed environment block."""
     files = _inputs(root)
     config = RunConfig(
         model_path=files["model.safetensors"],
@@ -126,9 +131,10 @@ def render_small_run(root: Path) -> dict[str, bytes]:
         profile_features=2,
         profile_regions=4,
     )
-    results: dict[str, Any] = run_pipeline(config).results
-    results["run"]["environment"] = FIXED_ENVIRONMENT
-    return render_outputs(results, pdf=False)
+    results = run_pipeline(config).results
+    return dataclasses.replace(
+        results, run=dataclasses.replace(results.run, environment=FIXED_ENVIRONMENT)
+    )
 
 
 def test_small_report_matches_the_golden_html(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ def test_wheel_ships_templates_and_policies_and_finds_them_when_installed(tmp_pa
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "govreport/templates/report.html.j2" in names
     assert "govreport/templates/report.css" in names
+    assert "govreport/results/results.schema.json" in names
     assert "govreport/policies/default.yaml" in names
     site = tmp_path / "site"
     subprocess.run(

@@ -343,7 +343,7 @@ def render(
 ) -> None:
     """Rebuild report.html and report.pdf from a results.json alone, without recomputation."""
     from govreport.pipeline import render_outputs, write_outputs
-    from govreport.render.validate import load_results
+    from govreport.results import load_results
 
     def action() -> int:
         results = load_results(results_path)

@@ -11,8 +11,8 @@ contract (never arrays or dataclasses), so a report can be rebuilt from
 optional (``regions.test``, ``inputs.spec``, a ``null`` density...) are read
 with ``.get`` and their absence is *said* in the report, never silently skipped.
 
-Pending analyses (``results["pending"]``) are placed by their ``section`` key
-(see ``_PENDING_SLOTS``): ``coefficient_distributions`` -> 4.5,
+Pending analyses (``results["pending"]``; schema 1 only, schema 2 has no such key) are
+placed by their ``section`` key (see ``_PENDING_SLOTS``): ``coefficient_distributions`` -> 4.5,
 ``sign_constraints`` -> 4.6, ``cluster_importance`` -> 4.7, ``insens`` -> 4.8,
 ``simplification`` -> 6, ``outcomes`` -> 5; any other key becomes an extra
 subsection of 4 with the entry's own title. A slot with no entry and no data
@@ -25,7 +25,6 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from govreport.errors import InputError
 from govreport.policy import check_status
 from govreport.render import context_aletheia as _aletheia
 from govreport.render import context_clusters as _clusters
@@ -54,10 +53,13 @@ from govreport.render.formatting import (
     severity_label,
     short_hash,
 )
+from govreport.results.errors import ResultsError
+from govreport.results.migrate import SUPPORTED_SCHEMA_VERSIONS
 
 __all__ = ["ResultsError", "build_context"]
 
-SCHEMA_VERSION = 1
+#: Results dicts this renderer reads: schema 1 (with ``pending``) and schema 2 (without).
+SCHEMA_VERSION = SUPPORTED_SCHEMA_VERSIONS[-1]
 #: Waivers that expire within this many days of the run date are flagged "expiring soon".
 EXPIRY_WARNING_DAYS = 90
 #: Largest number of rows printed in the feature-importance table (the rest stay in results.json).
@@ -78,7 +80,6 @@ _REQUIRED_KEYS = (
     "importance",
     "profiles",
     "policy",
-    "pending",
 )
 
 
@@ -115,10 +116,6 @@ _PENDING_SLOTS = {
 }
 
 
-class ResultsError(InputError):
-    """The results dict does not follow the results.json contract (schema 1)."""
-
-
 # ---------------------------------------------------------------------------
 # helpers on the results dict
 
@@ -135,10 +132,11 @@ def _require(results: Mapping[str, Any]) -> None:
             + ", ".join(repr(k) for k in missing)
             + f" (results.json schema {SCHEMA_VERSION})"
         )
-    if results["schema_version"] != SCHEMA_VERSION:
+    version = results["schema_version"]
+    if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise ResultsError(
-            f"results schema_version {results['schema_version']!r} is not supported; "
-            f"this renderer reads schema {SCHEMA_VERSION}"
+            f"results schema_version {version!r} is not supported; this renderer reads schema "
+            + ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
         )
 
 
@@ -148,7 +146,7 @@ def _by_name(items: Iterable[Mapping[str, Any]], key: str = "name") -> dict[str,
 
 def _pending(results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     slots: dict[str, list[dict[str, Any]]] = {}
-    for entry in results["pending"]:
+    for entry in results.get("pending", ()):
         slot = _PENDING_SLOTS.get(str(entry.get("section", "")), "other")
         issue = entry.get("issue")
         slots.setdefault(slot, []).append(
