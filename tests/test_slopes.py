@@ -26,8 +26,8 @@ from govreport.errors import PolicyError
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.policy import load_policy_text
 from govreport.regions import extract_regions
+from govreport.render import build_context
 from govreport.render import html as html_module
-from govreport.render.context import build_context
 from govreport.render.html import render_html
 from govreport.resources import policies_dir
 
