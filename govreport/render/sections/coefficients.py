@@ -28,26 +28,29 @@ BOX_FEATURES = 12
 COEFFICIENT_TABLE_ROWS = 30
 
 
-def _coefficient_features(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    outputs = (results.get("coefficients") or {}).get("outputs") or []
+def _first_output_features(coefficients: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    outputs = (coefficients or {}).get("outputs") or []
     return list(outputs[0].get("features") or []) if outputs else []
 
 
-def _has_parallel(results: Mapping[str, Any]) -> bool:
-    parallel = (results.get("aletheia_plots") or {}).get("parallel") or {}
+def _has_parallel(plots: Mapping[str, Any]) -> bool:
+    parallel = plots.get("parallel") or {}
     return bool(parallel.get("lines")) and bool(parallel.get("features"))
 
 
-def _has_pair(results: Mapping[str, Any]) -> bool:
-    pair = (results.get("aletheia_plots") or {}).get("pair") or {}
+def _has_pair(plots: Mapping[str, Any]) -> bool:
+    pair = plots.get("pair") or {}
     return bool(pair.get("ranks")) and bool(pair.get("features"))
 
 
-def _scaled_order(results: Mapping[str, Any]) -> list[str]:
-    """Feature names by scale-aware importance (output 0), largest first."""
-    outputs = (results.get("importance") or {}).get("outputs") or []
+def _scaled_order(
+    importance: Mapping[str, Any] | None, features: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Feature names by scale-aware importance (output 0), largest first; without
+    importance, the order of the coefficient ``features``."""
+    outputs = (importance or {}).get("outputs") or []
     if not outputs:
-        return [str(f["name"]) for f in _coefficient_features(results)]
+        return [str(f["name"]) for f in features]
     feats = sorted(outputs[0]["features"], key=lambda f: -float(f.get("scaled_pct") or 0.0))
     return [str(f["name"]) for f in feats]
 
@@ -74,9 +77,10 @@ def _quantile_table(
 def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.5: distribution tables, box plot, parallel, pair and intercept plots."""
     coefficients = results.get("coefficients")
-    features = _coefficient_features(results)
+    importance = results.get("importance")
     plots = results.get("aletheia_plots") or {}
     model_output = str(((results.get("model") or {}).get("output_names") or ["output"])[0])
+    features = _first_output_features(coefficients)
     if not coefficients or not features:
         return {
             "coefficients": {
@@ -88,7 +92,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         }, []
     output = str(coefficients["outputs"][0].get("output", ""))
     names = [str(n) for n in coefficients.get("names") or []]
-    order = {name: i for i, name in enumerate(_scaled_order(results))}
+    order = {name: i for i, name in enumerate(_scaled_order(importance, features))}
     ranked = sorted(features, key=lambda f: order.get(str(f["name"]), len(order)))
     shown = ranked[:COEFFICIENT_TABLE_ROWS]
     which = (
@@ -150,7 +154,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     n_box = min(len(ranked), BOX_FEATURES)
     first = coefficients["outputs"][0]
     by_name = {str(f["name"]): f for f in first["features"]}
-    box_order = [n for n in _scaled_order(results) if n in by_name] or list(by_name)
+    box_order = [n for n in _scaled_order(importance, features) if n in by_name] or list(by_name)
     specs.append(
         FigureSpec(
             id="coef-box",
@@ -167,7 +171,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             alt="Box plots of local coefficients per feature",
         )
     )
-    if _has_parallel(results):
+    if _has_parallel(plots):
         parallel = plots["parallel"]
         specs.append(
             FigureSpec(
@@ -187,7 +191,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 alt="Parallel-coordinate plot of local coefficients",
             )
         )
-    if _has_pair(results):
+    if _has_pair(plots):
         pair = plots["pair"]
         withheld = int(pair.get("withheld") or 0)
         privacy = (
