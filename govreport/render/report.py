@@ -177,7 +177,7 @@ def build_report(results: Mapping[str, Any]) -> tuple[dict[str, Any], list[Figur
     contract requires is missing.
     """
     _require(results)
-    num = Numbering()
+    num = Numbering({s.key: s.number for s in (*SECTIONS, *SOUNDNESS)})
     sec, sub, toc = _outline(SECTIONS, SOUNDNESS)
     context: dict[str, Any] = {"sections": sec, "subsections": sub, "toc": toc}
     specs: list[FigureSpec] = []

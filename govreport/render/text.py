@@ -9,7 +9,7 @@ else to print a number, so the report formats every value the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -184,10 +184,16 @@ class TableCounter:
 class Numbering:
     """Table and figure numbers of one report, handed out in document order."""
 
-    def __init__(self) -> None:
+    def __init__(self, sections: Mapping[str, str] | None = None) -> None:
+        #: Section key -> its number (``"4.3"``, ``"B"``), for cross-references in the text.
+        self.sections = dict(sections or {})
         self.tables = TableCounter("Table")
         self.figures = TableCounter("Figure")
         self.figure_list: list[dict[str, Any]] = []
+
+    def section(self, key: str) -> str:
+        """The number of section ``key`` (from ``govreport.render.report.SECTIONS``)."""
+        return self.sections[key]
 
     def figure(self, spec: FigureSpec) -> dict[str, Any]:
         """The numbered caption entry of ``spec`` (its ``id`` keys its SVG in ``svgs``)."""

@@ -15,7 +15,7 @@ __all__ = ["build"]
 def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Appendix A: the policy and every check with its status."""
     policy = results["policy"]
-    result = outcome(results)
+    result = outcome(results, num)
     rows = [
         [
             str(c["id"]),

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from govreport.render.errors import ResultsError
-from govreport.render.text import DASH, badge, fmt_int, is_missing
+from govreport.render.text import DASH, Numbering, badge, fmt_int, is_missing
 
 __all__ = [
     "check_badge",
@@ -92,7 +92,8 @@ def waiver_text(waiver: Mapping[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
-def outcome(results: Mapping[str, Any]) -> dict[str, Any]:
+def outcome(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
+    """The policy outcome: badge, counts, gate and the sentence of the executive summary."""
     policy = results["policy"]
     text, kind = _OUTCOME_BADGES.get(
         str(policy["outcome"]), (str(policy["outcome"]).upper(), "pending")
@@ -128,7 +129,7 @@ def outcome(results: Mapping[str, Any]) -> dict[str, Any]:
     if failed:
         sentence += f" {checks_word(failed)} failed below the gate: {', '.join(failed)}."
     if failed or waived or gating:
-        sentence += " Section 7 gives the evidence."
+        sentence += f" Section {num.section('findings')} gives the evidence."
     return {
         "badge": badge(text, kind),
         "counts": " · ".join(parts),

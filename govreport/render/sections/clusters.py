@@ -113,7 +113,7 @@ def _top_features(features: Sequence[Mapping[str, Any]], key: str) -> str:
     return ", ".join(f"{f['name']} {signed(f.get(key))}" for _, f in ranked[:TABLE_FEATURES])
 
 
-def _grouping_sentence(c: Mapping[str, Any]) -> str:
+def _grouping_sentence(c: Mapping[str, Any], census_section: str) -> str:
     n = fmt_int(c["samples"])
     s_min = fmt_int(c["s_min"])
     rule = (
@@ -130,9 +130,9 @@ def _grouping_sentence(c: Mapping[str, Any]) -> str:
     if grouping == "identical":
         return (
             "Clusters are identical activation patterns, as in the paper: they are the regions "
-            f"of section 4.1 (cluster C1 is region R1). {identical}, at least the {threshold} "
-            "needed to describe the network cluster by cluster. Within a cluster the network is "
-            "one affine map, so each FI value is an exact local coefficient."
+            f"of section {census_section} (cluster C1 is region R1). {identical}, at least the "
+            f"{threshold} needed to describe the network cluster by cluster. Within a cluster "
+            "the network is one affine map, so each FI value is an exact local coefficient."
         )
     average = (
         " A group spans many activation regions, so its FI is the sample-weighted mean of "
@@ -401,7 +401,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         specs.append(spec)
     context: dict[str, Any] = {
         "absent": [],
-        "sentence": _grouping_sentence(c),
+        "sentence": _grouping_sentence(c, num.section("census")),
         "table": _table(num, c),
         "instances": _instances_table(num, c, results),
         "figure": figure,

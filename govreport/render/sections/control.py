@@ -48,7 +48,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         ],
         "report_id": review["report_id"],
         "model_file": review["model_label"],
-        "outcome": outcome(results),
+        "outcome": outcome(results, num),
         "signoff_roles": ["Validator", "Reviewer", "Approver"],
         "signoff": review["signoff"],
         "signoff_note": review["signoff_note"],

@@ -143,7 +143,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         ["Data set", "SHA-256", "Rows", "Features", "Target", "Target balance", "Missing values"],
         data_rows,
         align="lmrrlrr",
-        note="Full SHA-256 digests are in Appendix B.",
+        note=f"Full SHA-256 digests are in Appendix {num.section('app-repro')}.",
     )
     feature_tables = []
     for d in datasets:

@@ -73,7 +73,7 @@ def _performance_phrase(block: Mapping[str, Any], evaluation: Mapping[str, Any])
     )
 
 
-def summary_fact(results: Mapping[str, Any]) -> str:
+def summary_fact(results: Mapping[str, Any], num: Numbering) -> str:
     """The executive summary's "Simplification" fact."""
     block = _block(results)
     if block is None:
@@ -95,7 +95,7 @@ def summary_fact(results: Mapping[str, Any]) -> str:
         )
     else:
         text += f"; output correlation with the network {fmt_metric(fid.get('logit_corr'))}."
-    return text + " See section 6."
+    return text + f" See section {num.section('simplification')}."
 
 
 def _curve_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
@@ -320,7 +320,9 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         "absent": [],
         "reason": "",
         "setup": setup,
-        "headline": summary_fact(results).removesuffix(" See section 6.")[:-1],
+        "headline": summary_fact(results, num).removesuffix(
+            f" See section {num.section('simplification')}."
+        )[:-1],
         "headline_dataset": name,
         "curve_table": curve_table,
         "figure": figure,

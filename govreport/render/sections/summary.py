@@ -156,7 +156,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         drivers = ", ".join(f"{f['name']} ({fmt_pct(f['scaled_pct'])})" for f in top)
         drivers += (
             " of scale-aware importance (coefficient × feature standard deviation); "
-            "raw coefficients depend on each feature's unit (section 4.3 shows both)."
+            "raw coefficients depend on each feature's unit "
+            f"(section {num.section('importance')} shows both)."
         )
     else:
         drivers = "This results file holds no feature importance."
@@ -167,7 +168,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         "training samples)."
     )
     summary = {
-        "result_sentence": outcome(results)["sentence"],
+        "result_sentence": outcome(results, num)["sentence"],
         "findings_table": _findings_by_severity(num, policy),
         "not_evaluated": _not_evaluated_sentence(policy),
         "waivers_table": _waivers_table(num, policy, run_date),
@@ -176,7 +177,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             ("Exactness", exactness),
             ("Top drivers", drivers),
             ("Performance", _performance_fact(results)),
-            ("Simplification", summary_fact(results)),
+            ("Simplification", summary_fact(results, num)),
         ],
     }
     return {"summary": summary}, []
