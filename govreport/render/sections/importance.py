@@ -15,7 +15,7 @@ __all__ = ["IMPORTANCE_FIGURE_BARS", "IMPORTANCE_TABLE_ROWS", "build"]
 IMPORTANCE_TABLE_ROWS = 30
 
 
-#: Bars drawn in the feature-importance figure (plots.py uses the same constant).
+#: Bars drawn in the feature-importance figure (the largest raw importance first).
 IMPORTANCE_FIGURE_BARS = 15
 
 
