@@ -4,7 +4,7 @@ The fixture ``results_small.json`` is written by hand to the results contract
 (schema 1): a binary task with five features, one of them named
 ``<script>alert(1)</script>`` and one ``a&b``, train and test data, a policy
 with a failed-but-waived check and a not-evaluated check, two profiles and
-pending entries.
+(schema 1) pending entries, which the renderer never reads.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from markupsafe import escape
 
 from govreport.render import ResultsError, build_context, render_figures, render_html, render_pdf
 from govreport.render import html as html_module
-from govreport.render.context import fmt_num, fmt_sci, fmt_share
+from govreport.render.text import fmt_num, fmt_sci, fmt_share
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 EVIL = "<script>alert(1)</script>"
@@ -158,14 +158,14 @@ def test_unknown_schema_version_is_an_error(results: dict[str, Any]) -> None:
 def test_strict_undefined_catches_a_field_the_context_lacks(
     results: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = html_module.build_context
+    real = html_module.build_report
 
-    def lacking_summary(r: Any) -> dict[str, Any]:
-        ctx = real(r)
+    def lacking_summary(r: Any) -> tuple[dict[str, Any], list[Any]]:
+        ctx, specs = real(r)
         del ctx["summary"]["key_facts"]
-        return ctx
+        return ctx, specs
 
-    monkeypatch.setattr(html_module, "build_context", lacking_summary)
+    monkeypatch.setattr(html_module, "build_report", lacking_summary)
     with pytest.raises(jinja2.UndefinedError, match="key_facts"):
         render_html(results)
 
@@ -177,17 +177,51 @@ def test_without_test_data_the_report_says_so(results: dict[str, Any]) -> None:
     assert "Region census, training versus test data" not in html
 
 
-def test_pending_entries_are_printed_in_their_sections(html: str, results: dict[str, Any]) -> None:
+def test_the_pending_entries_of_a_results_file_are_not_read(
+    html: str, results: dict[str, Any]
+) -> None:
     for entry in results["pending"]:
-        assert str(escape(entry["text"])) in html
-    assert html.count("Not available in this version.") == len(results["pending"])
-
-
-def test_a_missing_pending_entry_still_fills_its_section(results: dict[str, Any]) -> None:
+        assert str(escape(entry["text"])) not in html
     r = copy.deepcopy(results)
-    r["pending"] = [p for p in r["pending"] if p["section"] != "cluster_importance"]
-    html = render_html(r)
-    assert "This results file holds no cluster feature importance." in html
+    del r["pending"]
+    assert render_html(r) == html
+
+
+def test_an_analysis_the_results_file_lacks_is_said_in_its_section(html: str) -> None:
+    for text in (
+        "This results file holds no coefficient distributions.",
+        "This results file holds no sign or monotonicity results.",
+        "This results file holds no cluster feature importance.",
+        "This results file holds no Insens results.",
+        "This results file holds no simplification results.",
+    ):
+        assert text in html
+    assert html.count("Not available in this version.") == 5
+
+
+def test_a_failed_check_whose_waiver_the_policy_did_not_apply_is_a_plain_failure(
+    results: dict[str, Any],
+) -> None:
+    """The status comes from the policy evaluation: a waiver it did not apply (scoped to other
+    features, not lowering the severity) never makes the report say "waived"."""
+    r = copy.deepcopy(results)
+    policy = r["policy"]
+    policy.update(
+        outcome="pass", counts={"passed": 4, "failed": 2, "waived": 0, "not_evaluated": 1}
+    )
+    check = next(c for c in policy["checks"] if c["id"] == "auc_holdout")
+    check["waiver"]["scope"] = ["LIMIT_BAL"]
+    check.update(waiver_applied=False, effective_severity="minor")
+    text = visible_text(render_html(r))
+    assert "2 checks failed below the gate: auc_holdout, min_samples_coverage." in text
+    assert "0 failed but waived" in text
+    assert "1 failed but waived" not in text and "is waived" not in text
+    context = build_context(r)
+    assert [row[3] for row in context["summary"]["findings_table"]["rows"]] == ["0"] * 4
+    badges = {row[0]: row[7]["text"] for row in context["appendix_a"]["table"]["rows"]}
+    assert badges["auc_holdout"] == "fail"
+    finding = next(f for f in context["findings"] if f["id"] == "auc_holdout")
+    assert finding["badge"]["text"] == "fail"
 
 
 def test_waived_check_keeps_both_severities_and_its_waiver(html: str) -> None:
@@ -265,7 +299,7 @@ def test_a_results_dict_without_optional_analyses_still_has_every_section(
     r = without_test_data(results)
     r["profiles"] = []
     r["importance"]["outputs"] = []
-    r["pending"] = []
+    del r["pending"]
     r["regions"]["train"]["census"].pop("coverage_curve")
     r["regions"]["train"]["summary_table"]["rows"] = []  # no local-vs-global figure
     r["policy"]["checks"] = []

@@ -31,7 +31,7 @@ from pypdf import PdfReader
 
 from govreport.cli import cli
 from govreport.inputs.review import ReviewError, load_review, load_review_text
-from govreport.render.context import build_context
+from govreport.render import build_context
 from govreport.results import dump, results_from_jsonable
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.policy import load_policy_text
 from govreport.regions import extract_regions
 from govreport.render import html as html_module
-from govreport.render.context import build_context
+from govreport.render.figures.spec import FigureSpec
 from govreport.render.html import render_html
 from govreport.resources import policies_dir
 from govreport.results import to_jsonable
@@ -369,15 +370,15 @@ def test_section_4_6_of_a_results_file_without_sign_results_says_so() -> None:
 SMALL_RUN = ("--top-regions", "3", "--profile-features", "1", "--profile-regions", "2")
 
 
-def no_figures(results: dict) -> dict[str, str]:  # type: ignore[type-arg]
+def no_figures(specs: Iterable[FigureSpec]) -> dict[str, str]:
     """An empty SVG for every captioned figure: the gate and checks.xml do not depend on the
     figures, and drawing them (tested in test_render and test_cli) takes most of a run."""
-    return {fig["id"]: "<svg></svg>" for fig in build_context(results)["figures"]}
+    return {spec.id: "<svg></svg>" for spec in specs}
 
 
 @pytest.fixture
 def fast_render(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(html_module, "render_figures", no_figures)
+    monkeypatch.setattr(html_module, "draw_all", no_figures)
 
 
 def invoke(*args: str | Path) -> Result:
@@ -395,7 +396,7 @@ def taiwan_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
     """credit-risk.yaml on the first 400 training and 200 test rows of the Taiwan example."""
     work = tmp_path_factory.mktemp("taiwan")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(html_module, "render_figures", no_figures)
+        patch.setattr(html_module, "draw_all", no_figures)
         result = invoke(
             "run",
             "--model",

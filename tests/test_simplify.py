@@ -580,7 +580,7 @@ def test_section_without_results_or_not_applicable() -> None:
 
     context = build_context(_results(None))  # test_render.py renders this case in full
     assert not context["simplification"]["has_data"]
-    texts = [entry["text"] for entry in context["simplification"]["pending"]]
+    texts = [entry["text"] for entry in context["simplification"]["absent"]]
     assert texts == ["This results file holds no simplification results."]
     reason = "Merging is defined for binary classification and regression networks."
     html = render_html(_results({"status": "not_applicable", "reason": reason}))

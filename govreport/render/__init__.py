@@ -3,15 +3,27 @@
 Takes only the plain JSON-able ``results`` dict of the results contract, so
 ``govreport render results.json`` can rebuild a report without recomputation.
 
-- :func:`build_context`: all formatting (numbers, captions, numbering, badges).
-- :func:`render_figures`: figures as inline SVG (matplotlib, Agg only).
+- :func:`build_context`: the template context (numbers, captions, numbering,
+  badges), section by section in the order of :data:`govreport.render.report.SECTIONS`.
+- :func:`render_figures`: the figures those sections caption, as inline SVG
+  (matplotlib, Agg only).
 - :func:`render_html`: one self-contained HTML file.
 - :func:`render_pdf`: the same HTML through WeasyPrint, PDF/A-3b with attachments.
 """
 
-from govreport.render.context import ResultsError, build_context
 from govreport.render.html import render_html
 from govreport.render.pdf import render_pdf
-from govreport.render.plots import render_figures
+from govreport.render.report import build_report_context, render_figures
+from govreport.results.errors import ResultsError
 
-__all__ = ["ResultsError", "build_context", "render_figures", "render_html", "render_pdf"]
+#: The template context of a results dict (:func:`govreport.render.report.build_report_context`).
+build_context = build_report_context
+
+__all__ = [
+    "ResultsError",
+    "build_context",
+    "build_report_context",
+    "render_figures",
+    "render_html",
+    "render_pdf",
+]

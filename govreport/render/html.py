@@ -2,7 +2,8 @@
 
 The HTML carries its CSS inline (``<style>``), its figures as inline SVG, no
 ``<script>`` and no external URL, so it opens offline and prints as it is.
-Templates get the preformatted context of :func:`build_context` and only loop
+Templates get the preformatted context of
+:func:`govreport.render.report.build_report` and only loop
 and print; the Jinja environment uses ``StrictUndefined`` (a misspelt or
 missing field is an error, never a blank) and autoescaping (feature and file
 names come from user data).
@@ -20,8 +21,8 @@ from markupsafe import Markup
 
 from govreport import resources
 from govreport.errors import InputError
-from govreport.render.context import build_context
-from govreport.render.plots import render_figures
+from govreport.render.figures import draw_all
+from govreport.render.report import build_report
 
 __all__ = ["TemplateError", "make_environment", "render_html"]
 
@@ -81,18 +82,14 @@ def render_html(
     (:func:`govreport.resources.templates_dir`); ``overrides`` is a directory
     whose files replace same-named files of that set (``--templates DIR``;
     ``report.css`` included). Raises
-    :class:`govreport.render.context.ResultsError` for a results dict that
+    :class:`govreport.results.ResultsError` for a results dict that
     breaks the contract and :class:`jinja2.UndefinedError` for a template that
     asks for a field the context lacks (:class:`TemplateError`, exit 2, when
     ``overrides`` is given: the user's template is then the likely culprit).
     """
     directory = Path(templates_dir) if templates_dir is not None else resources.templates_dir()
-    context = build_context(results)
-    svgs = render_figures(results)
-    wanted = [fig["id"] for fig in context["figures"]]
-    missing = [fig_id for fig_id in wanted if fig_id not in svgs]
-    if missing:
-        raise RuntimeError(f"figures {missing} are captioned but were not drawn")
+    context, specs = build_report(results)
+    svgs = draw_all(specs)
     css_file = directory / STYLESHEET
     if overrides is not None and (Path(overrides) / STYLESHEET).is_file():
         css_file = Path(overrides) / STYLESHEET
@@ -103,7 +100,7 @@ def render_html(
         return template.render(
             ctx=context,
             # Trusted markup: our own (or the user's) stylesheet, and SVG from matplotlib,
-            # which escapes every text it draws (see plotting.figure_to_svg).
+            # which escapes every text it draws (see figures.style.figure_to_svg).
             css=Markup(css),
             svgs={fig_id: Markup(svg) for fig_id, svg in svgs.items()},
         )

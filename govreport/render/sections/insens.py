@@ -2,8 +2,8 @@
 
 Reads only the results dict (the fragment built by
 :mod:`govreport.analyses.insens_stage`). The key is optional: a results file
-without it shows the pending entry (or the default "holds no ..." sentence)
-handed in by ``context.py``. All numbers become strings here.
+without it says so. All numbers become strings here, and the features the
+figure draws are chosen here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from govreport.render.formatting import (
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.text import (
     DASH,
     Numbering,
     fmt_int,
@@ -22,9 +23,9 @@ from govreport.render.formatting import (
     make_table,
 )
 
-__all__ = ["INSENS_FIGURE_BARS", "WORKED_FEATURES", "insens_section"]
+__all__ = ["INSENS_FIGURE_BARS", "WORKED_FEATURES", "build"]
 
-#: Features drawn in the global |Ω| figure (plots_insens uses the same constant).
+#: Features drawn in the global |Ω| figure.
 INSENS_FIGURE_BARS = 15
 #: Features listed per worked example (the largest contributions; the rest are summed).
 WORKED_FEATURES = 8
@@ -32,6 +33,11 @@ WORKED_FEATURES = 8
 TABLE_FEATURES = 10
 
 _MINUS = "\u2212"
+_ABSENT = {
+    "title": "Insens and switched linear projections",
+    "text": "This results file holds no Insens results.",
+    "issue": "",
+}
 
 
 def _signed(value: Any) -> str:
@@ -294,28 +300,44 @@ def _robustness_sentence(r: Mapping[str, Any]) -> str:
     return text
 
 
-def insens_section(
-    results: Mapping[str, Any], num: Numbering, absent: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Context of section 4.8; ``absent``: entries to show when results hold no Insens."""
+def _figure_items(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
+    """The bars of the global figure: (feature, mean |Ω_j|, mean Ω_j), largest first."""
+    return sorted(
+        (
+            (str(n), float(a), float(s))
+            for n, a, s in zip(
+                summary["feature_names"], summary["mean_abs"], summary["mean_signed"], strict=True
+            )
+            if a is not None and s is not None
+        ),
+        key=lambda t: (-t[1], t[0]),
+    )[:INSENS_FIGURE_BARS]
+
+
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 4.8: inactive neurons, global Insens, worked examples, robustness."""
     doc = results.get("insens")
     if not doc:
-        return {"absent": absent}
+        return {"insens": {"absent": [_ABSENT]}}, []
     summaries = doc["summaries"]
     train = summaries["train"]
     names = list(results.get("model", {}).get("output_names") or [])
     n_feat = len(train["feature_names"])
     bars = min(n_feat, INSENS_FIGURE_BARS)
     layer_table = _layer_table(num, summaries)
-    global_figure = num.figure(
-        "insens-global",
-        f"Global Insens on the training data: mean |Ω_j| per feature over all "
+    global_spec = FigureSpec(
+        id="insens-global",
+        kind="insens-global",
+        data={"items": _figure_items(train)},
+        caption=f"Global Insens on the training data: mean |Ω_j| per feature over all "
         f"{fmt_int(train['n_samples'])} samples, in standard deviations of the feature "
         f"({'all' if bars == n_feat else 'the largest'} {fmt_int(bars)} of "
         f"{fmt_int(n_feat)} features). Bars: mean |Ω_j|; diamonds: signed mean Ω_j "
         "(positive = increasing the feature keeps the inactive neurons off).",
-        "Bar chart of mean absolute Insens per feature",
+        alt="Bar chart of mean absolute Insens per feature",
     )
+    global_figure = num.figure(global_spec)
+    specs = [global_spec]
     feature_table = _feature_table(num, train)
     facts = (
         f"On the {fmt_int(train['n_samples'])} training samples, "
@@ -382,17 +404,23 @@ def insens_section(
     robust_table, robust_sentence, robust_figure = None, "", None
     if robust:
         robust_table, robust_sentence = _robustness(num, robust)
-        robust_figure = num.figure(
-            "insens-robustness",
-            "Attribution robustness. Left: mean cosine similarity between the attribution of a "
-            "row and of the row plus Gaussian noise, against the noise level s (standard "
-            "deviations per feature). Right: performance lost when noise hits the features a "
-            "method ranks least important (solid) or most important (hatched); the dotted "
-            "line is a random choice of features. A faithful ranking has the hatched bar "
-            "longer.",
-            "Line chart of attribution stability and bar chart of the masked-noise test",
+        robust_spec = FigureSpec(
+            id="insens-robustness",
+            kind="insens-robustness",
+            data={"r": robust},
+            caption=(
+                "Attribution robustness. Left: mean cosine similarity between the attribution of a "
+                "row and of the row plus Gaussian noise, against the noise level s (standard "
+                "deviations per feature). Right: performance lost when noise hits the features a "
+                "method ranks least important (solid) or most important (hatched); the dotted "
+                "line is a random choice of features. A faithful ranking has the hatched bar "
+                "longer."
+            ),
+            alt="Line chart of attribution stability and bar chart of the masked-noise test",
         )
-    return {
+        robust_figure = num.figure(robust_spec)
+        specs.append(robust_spec)
+    context = {
         "absent": [],
         "facts": facts,
         "layer_table": layer_table,
@@ -411,3 +439,4 @@ def insens_section(
         "robustness_sentence": robust_sentence,
         "robustness_figure": robust_figure,
     }
+    return {"insens": context}, specs

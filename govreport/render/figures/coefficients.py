@@ -1,15 +1,6 @@
-"""Figures of the Aletheia diagnostics (issue 3), drawn from the results dict only.
-
-- ``diagperf``: local versus global metric of the largest training regions (Aletheia's
-  ``diagperf_bar``), from ``regions.train.summary_table``;
-- ``coef-box``: box plots of the scale-aware local coefficients over all samples, from
-  the quantiles in ``coefficients``;
-- ``coef-parallel``, ``coef-pair``, ``coef-intercept``: the companion plots of §1.5, from
-  ``aletheia_plots`` (the LOWESS curves and residuals are analysis data; nothing is
-  fitted here).
-
-Whether a figure is drawn is decided by the same predicates that caption it
-(:mod:`govreport.render.context_aletheia`).
+"""Figures of section 4.5: box plots of the scale-aware local coefficients (from their
+quantiles) and Aletheia's parallel, pair and intercept plots (the LOWESS curves and
+residuals are analysis data; nothing is fitted here).
 """
 
 from __future__ import annotations
@@ -22,71 +13,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from govreport.render.context_aletheia import (
-    BOX_FEATURES,
-    has_box,
-    has_diagperf,
-    has_pair,
-    has_parallel,
-    scaled_order,
-)
-from govreport.render.plotting import (
+from govreport.render.figures.style import (
     GREY,
     OKABE_ITO,
-    figure_to_svg,
     new_figure,
     series_style,
     short_label,
 )
 
-__all__ = ["render_aletheia_figures"]
-
 _DASHED = (0, (4, 3))
 
-
-def _num(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def plot_diagperf(summary: Mapping[str, Any], network_metric: float | None) -> Figure:
-    """Grouped bars: local (solid) and global (hatched) metric per region."""
-    rows = list(summary["rows"])
-    metric = str(summary["local_metric"])
-    fig = new_figure(6.5, 2.6)
-    ax = fig.add_subplot()
-    xs = list(range(len(rows)))
-    width = 0.4
-    local = [_num(r.get("local_metric")) for r in rows]
-    glob = [_num(r.get("global_metric")) for r in rows]
-    ax.bar([x - width / 2 for x in xs], local, width, color=OKABE_ITO[0], label=f"local {metric}")
-    ax.bar(
-        [x + width / 2 for x in xs],
-        glob,
-        width,
-        color="white",
-        edgecolor=OKABE_ITO[1],
-        hatch="////",
-        label=f"global {metric}",
-    )
-    if network_metric is not None and math.isfinite(network_metric):
-        ax.axhline(
-            network_metric,
-            color=GREY,
-            linestyle=_DASHED,
-            linewidth=1.0,
-            label=f"network {metric} ({network_metric:.3f})",
-        )
-    ax.set_xticks(xs, [str(int(r["rank"])) for r in rows], fontsize=6.5 if len(rows) > 25 else None)
-    finite = [v for v in local + glob if math.isfinite(v)]
-    if metric in ("AUC", "accuracy"):
-        low = min([0.5, *finite])
-        ax.set_ylim(max(0.0, low - 0.05), 1.0)
-    ax.set_ylabel(metric)
-    ax.set_xlabel("region rank (1 = largest)")
-    ax.grid(True, axis="y")
-    ax.set_axisbelow(True)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return fig
+__all__ = ["plot_coefficient_boxes", "plot_intercepts", "plot_pair", "plot_parallel"]
 
 
 def plot_coefficient_boxes(features: Sequence[Mapping[str, Any]], output: str) -> Figure:
@@ -246,46 +183,3 @@ def plot_intercepts(pair: Mapping[str, Any], output: str) -> Figure:
         _small_axes(ax)
         ax.grid(True)
     return fig
-
-
-def _network_metric(results: Mapping[str, Any], metric: str) -> float | None:
-    key = {"AUC": "auc", "accuracy": "accuracy"}.get(metric)
-    if key is None:
-        return None
-    for p in results.get("performance") or []:
-        if p.get("dataset") == "train":
-            value = (p.get("metrics") or {}).get(key)
-            return None if value is None else float(value)
-    return None
-
-
-def render_aletheia_figures(results: Mapping[str, Any]) -> dict[str, str]:
-    """``{figure id: svg}`` for the Aletheia figures present in ``results``.
-
-    Call inside :func:`govreport.render.plotting.figure_style`.
-    """
-    out: dict[str, str] = {}
-    output = str(((results.get("model") or {}).get("output_names") or ["output"])[0])
-    if has_diagperf(results):
-        summary = results["regions"]["train"]["summary_table"]
-        fig = plot_diagperf(summary, _network_metric(results, str(summary["local_metric"])))
-        out["diagperf"] = figure_to_svg(fig, "diagperf")
-    if has_box(results):
-        first = results["coefficients"]["outputs"][0]
-        by_name = {str(f["name"]): f for f in first["features"]}
-        order = [n for n in scaled_order(results) if n in by_name] or list(by_name)
-        chosen = [by_name[n] for n in order[:BOX_FEATURES]]
-        out["coef-box"] = figure_to_svg(
-            plot_coefficient_boxes(chosen, str(first.get("output", output))), "coef-box"
-        )
-    plots = results.get("aletheia_plots") or {}
-    if has_parallel(results):
-        out["coef-parallel"] = figure_to_svg(
-            plot_parallel(plots["parallel"], output), "coef-parallel"
-        )
-    if has_pair(results):
-        out["coef-pair"] = figure_to_svg(plot_pair(plots["pair"]), "coef-pair")
-        out["coef-intercept"] = figure_to_svg(
-            plot_intercepts(plots["pair"], output), "coef-intercept"
-        )
-    return out

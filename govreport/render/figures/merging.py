@@ -1,8 +1,4 @@
-"""Figure of section 6: the merging curve (held-out performance and fidelity against K).
-
-Reads only ``results["simplification"]["curve"]`` (its JSON twin), so
-``govreport render results.json`` redraws it.
-"""
+"""Figure of section 6: the merging curve (held-out performance and fidelity against K)."""
 
 from __future__ import annotations
 
@@ -11,9 +7,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from govreport.render.plotting import GREY, figure_to_svg, new_figure, series_style
+from govreport.render.figures.style import GREY, new_figure, series_style
 
-__all__ = ["plot_merging_curve", "render_simplification_figures"]
+__all__ = ["plot_merging_curve"]
 
 
 def _value(entry: Mapping[str, Any], key: str) -> float:
@@ -70,14 +66,3 @@ def plot_merging_curve(block: Mapping[str, Any]) -> Figure:
     right.set_title("Fidelity (held-out rows)", loc="left")
     right.legend(loc="best", frameon=False)
     return fig
-
-
-def render_simplification_figures(results: Mapping[str, Any]) -> dict[str, str]:
-    """``{"merging-curve": svg}`` when results hold a finished merge, else ``{}``.
-
-    Call inside :func:`govreport.render.plotting.figure_style`.
-    """
-    block = results.get("simplification")
-    if not isinstance(block, Mapping) or block.get("status") != "done" or not block.get("curve"):
-        return {}
-    return {"merging-curve": figure_to_svg(plot_merging_curve(block), "merging-curve")}

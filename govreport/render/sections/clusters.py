@@ -1,9 +1,9 @@
 """Section 4.7, cluster feature importance: ``results["clusters"]`` -> template context.
 
 Reads only the results dict (see :mod:`govreport.analyses.clusters` for the
-fragment). The key is optional: a results file without it shows the pending
-entry (or the default "holds no ..." sentence) handed in by ``context.py``.
-All numbers become strings here; the template only prints.
+fragment). The key is optional: a results file without it says so. All numbers
+become strings here, and the clusters and features the figure draws are chosen
+here; the template only prints.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from govreport.render.formatting import (
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.text import (
     DASH,
     Numbering,
     fmt_int,
@@ -25,11 +26,11 @@ __all__ = [
     "FIGURE_CLUSTERS",
     "FIGURE_FEATURES",
     "TABLE_CLUSTERS",
-    "clusters_section",
+    "build",
     "signed",
 ]
 
-#: Main clusters drawn in the FI figure (one panel each; plots_clusters uses the same).
+#: Main clusters drawn in the FI figure (one panel each).
 FIGURE_CLUSTERS = 6
 #: Features per panel of the FI figure, the largest |FI| first.
 FIGURE_FEATURES = 8
@@ -45,7 +46,7 @@ TABLE_FEATURES = 3
 TABLE_PATTERN_BITS = 24
 
 _MINUS = "\u2212"
-#: Printed when results hold neither clusters nor a pending entry for them.
+#: Printed when results hold no clusters.
 ABSENT_TEXT = "This results file holds no cluster feature importance."
 
 
@@ -112,7 +113,7 @@ def _top_features(features: Sequence[Mapping[str, Any]], key: str) -> str:
     return ", ".join(f"{f['name']} {signed(f.get(key))}" for _, f in ranked[:TABLE_FEATURES])
 
 
-def _grouping_sentence(c: Mapping[str, Any]) -> str:
+def _grouping_sentence(c: Mapping[str, Any], census_section: str) -> str:
     n = fmt_int(c["samples"])
     s_min = fmt_int(c["s_min"])
     rule = (
@@ -129,9 +130,9 @@ def _grouping_sentence(c: Mapping[str, Any]) -> str:
     if grouping == "identical":
         return (
             "Clusters are identical activation patterns, as in the paper: they are the regions "
-            f"of section 4.1 (cluster C1 is region R1). {identical}, at least the {threshold} "
-            "needed to describe the network cluster by cluster. Within a cluster the network is "
-            "one affine map, so each FI value is an exact local coefficient."
+            f"of section {census_section} (cluster C1 is region R1). {identical}, at least the "
+            f"{threshold} needed to describe the network cluster by cluster. Within a cluster "
+            "the network is one affine map, so each FI value is an exact local coefficient."
         )
     average = (
         " A group spans many activation regions, so its FI is the sample-weighted mean of "
@@ -327,24 +328,50 @@ def _instances_table(
     )
 
 
-def clusters_section(
-    results: Mapping[str, Any], num: Numbering, absent: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Context of section 4.7; ``absent``: the entries to show when results hold no clusters."""
+def _figure_data(c: Mapping[str, Any]) -> dict[str, Any]:
+    """What the FI figure draws: the largest main clusters, each its largest |FI| features."""
+    exact = bool(c.get("exact"))
+    label = "C" if exact else "G"
+    panels = []
+    for cluster in list(c.get("main") or [])[:FIGURE_CLUSTERS]:
+        features = list((cluster.get("outputs") or [{}])[0].get("features") or [])
+        ranked = sorted(
+            enumerate(features), key=lambda item: (-abs(float(item[1].get("fi") or 0.0)), item[0])
+        )[:FIGURE_FEATURES]
+        panels.append(
+            {
+                "title": f"{label}{cluster['rank']}: n = {fmt_int(cluster['count'])} "
+                f"({fmt_share(cluster['support'])})",
+                "names": [f["name"] for _, f in ranked],
+                "values": [float(f.get("fi") or 0.0) for _, f in ranked],
+                "spreads": [float(f.get("std") or 0.0) for _, f in ranked],
+            }
+        )
+    return {
+        "panels": panels,
+        "exact": exact,
+        "scale": "output" if c.get("prediction_kind") == "mean_prediction" else "logit",
+        "panel_features": FIGURE_FEATURES,
+    }
+
+
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 4.7: the grouping sentence, the main clusters, average instances, the figure."""
     c = results.get("clusters")
     if not c:
-        entries = [dict(e) for e in absent if e.get("text")] or [
-            {"title": "Cluster feature importance", "text": ABSENT_TEXT, "issue": ""}
-        ]
+        entries = [{"title": "Cluster feature importance", "text": ABSENT_TEXT, "issue": ""}]
         return {
-            "absent": entries,
-            "sentence": "",
-            "table": None,
-            "instances": None,
-            "figure": None,
-        }
+            "clusters": {
+                "absent": entries,
+                "sentence": "",
+                "table": None,
+                "instances": None,
+                "figure": None,
+            }
+        }, []
     main = list(c.get("main") or [])
     figure = None
+    specs = []
     drawn = min(len(main), FIGURE_CLUSTERS)
     if drawn:
         exact = bool(c.get("exact"))
@@ -363,11 +390,20 @@ def clusters_section(
             f"Bars: {value}. Solid bars are positive, hatched bars negative."
             + (f" Output {outputs[0]}." if len(outputs) > 1 else "")
         )
-        figure = num.figure("clusters-fi", caption, "Bar charts of cluster feature importance")
-    return {
+        spec = FigureSpec(
+            id="clusters-fi",
+            kind="clusters-fi",
+            caption=caption,
+            alt="Bar charts of cluster feature importance",
+            data=_figure_data(c),
+        )
+        figure = num.figure(spec)
+        specs.append(spec)
+    context: dict[str, Any] = {
         "absent": [],
-        "sentence": _grouping_sentence(c),
+        "sentence": _grouping_sentence(c, num.section("census")),
         "table": _table(num, c),
         "instances": _instances_table(num, c, results),
         "figure": figure,
     }
+    return {"clusters": context}, specs

@@ -1,42 +1,28 @@
-"""Figures of section 4.8 (Insens), drawn from ``results["insens"]`` only.
-
-Ids: ``insens-global`` (mean |Ω_j| bars with the signed mean) and
-``insens-robustness`` (stability lines and masked-noise bars); they match the
-ids :func:`govreport.render.context_insens.insens_section` numbers.
-"""
+"""Figures of section 4.8 (Insens): mean |Ω_j| per feature, and attribution robustness."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
 
-from govreport.render.context_insens import INSENS_FIGURE_BARS
-from govreport.render.plotting import (
+from govreport.render.figures.style import (
     GREY,
     OKABE_ITO,
-    figure_to_svg,
     new_figure,
     series_style,
     short_label,
 )
 
-__all__ = ["plot_insens_global", "plot_insens_robustness", "render_insens_figures"]
+__all__ = ["plot_insens_global", "plot_insens_robustness"]
 
 
-def plot_insens_global(summary: Mapping[str, Any]) -> Figure:
-    """Horizontal bars of mean |Ω_j| (largest first) with the signed mean as diamonds."""
-    items = sorted(
-        (
-            (str(n), float(a), float(s))
-            for n, a, s in zip(
-                summary["feature_names"], summary["mean_abs"], summary["mean_signed"], strict=True
-            )
-            if a is not None and s is not None
-        ),
-        key=lambda t: (-t[1], t[0]),
-    )[:INSENS_FIGURE_BARS]
+def plot_insens_global(items: Sequence[tuple[str, float, float]]) -> Figure:
+    """Horizontal bars of mean |Ω_j| with the signed mean as diamonds.
+
+    ``items``: (feature, mean |Ω_j|, mean Ω_j) in drawing order, largest first.
+    """
     fig = new_figure(6.5, max(1.6, 0.6 + 0.24 * len(items)))
     ax = fig.add_subplot()
     ys = list(range(len(items)))
@@ -113,20 +99,3 @@ def plot_insens_robustness(r: Mapping[str, Any]) -> Figure:
     right.set_axisbelow(True)
     right.legend(loc="lower right", frameon=False, fontsize=6.5)
     return fig
-
-
-def render_insens_figures(results: Mapping[str, Any]) -> dict[str, str]:
-    """``{figure id: svg}`` for section 4.8; empty when the results hold no Insens."""
-    doc = results.get("insens")
-    if not doc:
-        return {}
-    out = {
-        "insens-global": figure_to_svg(
-            plot_insens_global(doc["summaries"]["train"]), "insens-global"
-        )
-    }
-    if doc.get("robustness"):
-        out["insens-robustness"] = figure_to_svg(
-            plot_insens_robustness(doc["robustness"]), "insens-robustness"
-        )
-    return out

@@ -2,16 +2,18 @@
 
 Numbers become strings (``fmt_*``), tables and figures are numbered in
 document order (:class:`Numbering`, :func:`make_table`), statuses become
-badges. Section builders (``render/context.py`` and the ``context_*`` modules)
-use these and nothing else to print a number, so the report formats every
-value the same way.
+badges. The section builders (``render/sections/``) use these and nothing
+else to print a number, so the report formats every value the same way.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from govreport.render.figures.spec import FigureSpec
 
 DASH = "—"
 #: Tables with at most this many rows are kept on one page; longer ones break and repeat
@@ -182,21 +184,27 @@ class TableCounter:
 class Numbering:
     """Table and figure numbers of one report, handed out in document order."""
 
-    def __init__(self) -> None:
+    def __init__(self, sections: Mapping[str, str] | None = None) -> None:
+        #: Section key -> its number (``"4.3"``, ``"B"``), for cross-references in the text.
+        self.sections = dict(sections or {})
         self.tables = TableCounter("Table")
         self.figures = TableCounter("Figure")
         self.figure_list: list[dict[str, Any]] = []
 
-    def figure(self, fig_id: str, caption: str, alt: str) -> dict[str, Any]:
-        """A numbered figure; ``fig_id`` is the key of its SVG in ``render_figures``."""
+    def section(self, key: str) -> str:
+        """The number of section ``key`` (from ``govreport.render.report.SECTIONS``)."""
+        return self.sections[key]
+
+    def figure(self, spec: FigureSpec) -> dict[str, Any]:
+        """The numbered caption entry of ``spec`` (its ``id`` keys its SVG in ``svgs``)."""
         number, label = self.figures.next()
         entry = {
-            "id": fig_id,
+            "id": spec.id,
             "number": number,
             "label": label,
-            "caption": caption,
-            "alt": alt,
-            "anchor": f"figure-{fig_id}",
+            "caption": spec.caption,
+            "alt": spec.alt,
+            "anchor": f"figure-{spec.id}",
         }
         self.figure_list.append(entry)
         return entry

@@ -2,9 +2,8 @@
 
 Reads only the results dict (the block written by
 :func:`govreport.analyses.simplify.simplification_document`). The key is
-optional: a results file without it (written before merging existed) renders
-the section's pending text; a block with ``status: not_applicable`` prints
-its reason.
+optional: a results file without it (written before merging existed) says so;
+a block with ``status: not_applicable`` prints its reason.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from govreport.render.formatting import (
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.text import (
     DASH,
     Numbering,
     fmt_int,
@@ -24,12 +24,14 @@ from govreport.render.formatting import (
     metric_label,
 )
 
-__all__ = ["COEFFICIENT_COLUMNS", "simplification_section", "summary_entries"]
+__all__ = ["COEFFICIENT_COLUMNS", "build", "summary_fact"]
 
 #: Merged models shown as columns of the coefficient table (results.json keeps them all).
 COEFFICIENT_COLUMNS = 8
 #: Feature rows of the coefficient table.
 COEFFICIENT_ROWS = 30
+#: Printed when the results hold no simplification block.
+ABSENT_TEXT = "This results file holds no simplification results."
 _DATASET_WORDS = {"train": "Training", "test": "Test"}
 _MODE_WORDS = {
     "aletheia": "the reference algorithm (Ward clustering over every region)",
@@ -71,15 +73,13 @@ def _performance_phrase(block: Mapping[str, Any], evaluation: Mapping[str, Any])
     )
 
 
-def summary_entries(
-    results: Mapping[str, Any], pending: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """The executive summary's "Simplification" fact (one entry, same shape as pending ones)."""
+def summary_fact(results: Mapping[str, Any], num: Numbering) -> str:
+    """The executive summary's "Simplification" fact."""
     block = _block(results)
     if block is None:
-        return [dict(entry) for entry in pending]
+        return ABSENT_TEXT
     if block.get("status") != "done":
-        return [{"title": "Simplification", "text": str(block.get("reason", "")), "issue": ""}]
+        return str(block.get("reason", ""))
     name, evaluation = _headline(block)
     fid = evaluation.get("fidelity", {})
     words = "test" if name == "test" else "training"
@@ -95,7 +95,7 @@ def summary_entries(
         )
     else:
         text += f"; output correlation with the network {fmt_metric(fid.get('logit_corr'))}."
-    return [{"title": "Simplification", "text": text + " See section 6.", "issue": ""}]
+    return text + f" See section {num.section('simplification')}."
 
 
 def _curve_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,15 +268,15 @@ def _coefficient_table(
     )
 
 
-def simplification_section(
-    results: Mapping[str, Any], num: Numbering, pending: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """Context of section 6; ``pending`` is shown when the results file has no merge."""
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 6: the merging curve, the merged models against the network, their tables."""
     block = _block(results)
     if block is None:
-        return {"has_data": False, "pending": [dict(e) for e in pending], "reason": ""}
+        absent = [{"title": "Simplification", "text": ABSENT_TEXT, "issue": ""}]
+        return {"simplification": {"has_data": False, "absent": absent, "reason": ""}}, []
     if block.get("status") != "done":
-        return {"has_data": False, "pending": [], "reason": str(block.get("reason", ""))}
+        reason = str(block.get("reason", ""))
+        return {"simplification": {"has_data": False, "absent": [], "reason": reason}}, []
     features = [str(f) for f in block.get("features") or results.get("features", [])]
     name, evaluation = _headline(block)
     mode = str(block["mode"])
@@ -305,19 +305,24 @@ def simplification_section(
         setup += "; no cluster was large enough, so the largest was kept alone"
     setup += f", leaving {fmt_int(block['n_models'])} merged models."
     curve_table = _curve_table(num, block)
-    figure = num.figure(
-        "merging-curve",
-        "Held-out performance and fidelity to the network against the number of merged "
+    spec = FigureSpec(
+        id="merging-curve",
+        kind="merging-curve",
+        data={"block": block},
+        caption="Held-out performance and fidelity to the network against the number of merged "
         "clusters K (the chosen K marked).",
-        "Line charts of validation performance and of agreement with the network for each "
+        alt="Line charts of validation performance and of agreement with the network for each "
         "number of merged clusters.",
     )
-    return {
+    figure = num.figure(spec)
+    context = {
         "has_data": True,
-        "pending": [],
+        "absent": [],
         "reason": "",
         "setup": setup,
-        "headline": summary_entries(results, [])[0]["text"].removesuffix(" See section 6.")[:-1],
+        "headline": summary_fact(results, num).removesuffix(
+            f" See section {num.section('simplification')}."
+        )[:-1],
         "headline_dataset": name,
         "curve_table": curve_table,
         "figure": figure,
@@ -326,3 +331,4 @@ def simplification_section(
         "coefficient_table": _coefficient_table(num, block, features),
         "evaluated": bool(evaluation),
     }
+    return {"simplification": context}, [spec]

@@ -1,11 +1,10 @@
 """Shared figure machinery: style, palette and deterministic inline SVG.
 
-Every plot module of the render layer (``plots.py`` and the ``plots_*``
-modules) draws on an explicit :class:`~matplotlib.figure.Figure` made by
-:func:`new_figure`, inside :func:`figure_style`, with series told apart by
-:func:`series_style` (Okabe–Ito colours that survive colour-blindness, plus
-line styles and markers for greyscale print), and serialises it with
-:func:`figure_to_svg`.
+Every figure family (``render/figures/<family>.py``) draws on an explicit
+:class:`~matplotlib.figure.Figure` made by :func:`new_figure`, inside
+:func:`figure_style`, with series told apart by :func:`series_style`
+(Okabe–Ito colours that survive colour-blindness, plus line styles and
+markers for greyscale print), and serialises it with :func:`figure_to_svg`.
 
 The SVG is deterministic: fixed ``svg.hashsalt``, no date metadata, text kept
 as text (``svg.fonttype = 'none'``), and element ids prefixed per figure so that

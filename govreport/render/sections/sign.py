@@ -1,9 +1,8 @@
 """Section 4.6, sign and monotonicity: ``results["sign_constraints"]`` -> template strings.
 
-Reads only the results dict (the block written by
-:func:`govreport.analyses.slopes.run_sign_checks`) and the policy block, for
-each sign check's status. The key is optional: a results file without it
-(written before sign checks existed) renders the section's pending text.
+Reads the block written by :func:`govreport.analyses.slopes.run_sign_checks` and
+each sign check's status as the policy evaluation decided it. The key is
+optional: a results file without it (written before sign checks existed) says so.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from govreport.policy import check_status
-from govreport.render.formatting import (
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.text import (
     DASH,
     Numbering,
     badge,
@@ -24,7 +24,7 @@ from govreport.render.formatting import (
     make_table,
 )
 
-__all__ = ["sign_section"]
+__all__ = ["build"]
 
 #: Violating regions named in one table cell (results.json keeps the full list).
 REGIONS_IN_CELL = 3
@@ -32,6 +32,11 @@ REGIONS_IN_CELL = 3
 _EXPECTED = {"+": "+", "-": "−"}
 _WRONG = {"+": "negative", "-": "positive"}
 _DATASET_WORDS = {"train": "training", "test": "test"}
+_ABSENT = {
+    "title": "Sign and monotonicity",
+    "text": "This results file holds no sign or monotonicity results.",
+    "issue": "",
+}
 _STATUS = {
     "pass": ("pass", "pass"),
     "fail": ("fail", "fail"),
@@ -160,12 +165,13 @@ def _check_block(
     return block
 
 
-def sign_section(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
-    """Context of section 4.6; ``{"available": False}`` when results.json has no sign block."""
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 4.6: one block per sign check; ``available`` false without a sign block."""
     block = results.get("sign_constraints")
+    checks_in_policy = results["policy"]["checks"]
     if not block:
-        return {"available": False}
-    policy_checks = {str(c["id"]): c for c in results["policy"]["checks"]}
+        return {"sign": {"available": False, "absent": [_ABSENT]}}, []
+    policy_checks = {str(c["id"]): c for c in checks_in_policy}
     entries = list(block.get("checks") or [])
     intro = (
         "A ReLU network is exactly linear inside each activation region, so the slope of "
@@ -184,15 +190,17 @@ def sign_section(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
     )
     if not entries:
         return {
-            "available": True,
-            "intro": intro,
-            "none": "The policy constrains the sign of no feature: it has no check on the "
-            "metric slopes.sign_violation_share.",
-            "checks": [],
-            "limits": "",
-        }
+            "sign": {
+                "available": True,
+                "intro": intro,
+                "none": "The policy constrains the sign of no feature: it has no check on the "
+                "metric slopes.sign_violation_share.",
+                "checks": [],
+                "limits": "",
+            }
+        }, []
     checks = [_check_block(num, e, policy_checks.get(str(e["check"]))) for e in entries]
-    return {
+    sign = {
         "available": True,
         "intro": intro,
         "none": "",
@@ -202,3 +210,4 @@ def sign_section(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
         "region the line crosses has a slope of the right sign; regions that hold no sample are "
         "not checked, so correct signs on every sample do not prove monotonicity.",
     }
+    return {"sign": sign}, []

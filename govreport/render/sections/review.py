@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from govreport.render.formatting import DASH, fmt_int
+from govreport.render.text import DASH, fmt_int
 
 __all__ = [
     "blank",

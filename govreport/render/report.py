@@ -1,0 +1,202 @@
+"""The report, section by section: :data:`SECTIONS` is the document in order.
+
+Each entry of :data:`SECTIONS` is ``(key, number, title, builder)``; section 4's
+subsections are :data:`SOUNDNESS`. This is the one place the numbering of the
+report comes from: headings and the table of contents are made from these
+lists, and the builders run in this order, so tables and figures are numbered
+in document order (:class:`govreport.render.text.Numbering`). A builder is
+``build(results, num) -> (context, [FigureSpec])`` (``render/sections/``): it
+returns the mapping it adds to the template context and the specs of the
+figures it captioned, which :func:`render_figures` draws.
+
+The input is the plain JSON-able ``results`` dict of the results contract, so a
+report can be rebuilt from ``results.json`` alone. Keys the contract marks as
+always present are read with ``[]``; optional ones with ``.get``, and their
+absence is said in the report, never silently skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from govreport.render.figures import draw_all
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections import (
+    appendix_methods,
+    appendix_policy,
+    appendix_repro,
+    census,
+    clusters,
+    coefficients,
+    control,
+    findings,
+    importance,
+    insens,
+    llm,
+    model_data,
+    outcomes,
+    profiles,
+    scope,
+    sign,
+    simplification,
+    summary,
+)
+from govreport.render.text import Numbering
+from govreport.results.errors import ResultsError
+from govreport.results.migrate import SUPPORTED_SCHEMA_VERSIONS
+from govreport.results.schema import SCHEMA_VERSION
+
+__all__ = [
+    "SECTIONS",
+    "SOUNDNESS",
+    "ResultsError",
+    "Section",
+    "build_report",
+    "build_report_context",
+    "render_figures",
+]
+
+Builder = Callable[[Mapping[str, Any], Numbering], tuple[dict[str, Any], list[FigureSpec]]]
+
+
+class Section(NamedTuple):
+    """One section: its key (heading id ``sec-<key>``), number ('' = not numbered), title,
+    and the builder of its context."""
+
+    key: str
+    number: str
+    title: str
+    builder: Builder
+
+
+def _soundness(
+    results: Mapping[str, Any], num: Numbering
+) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 4: the contexts of its subsections (:data:`SOUNDNESS`), in order."""
+    context: dict[str, Any] = {}
+    specs: list[FigureSpec] = []
+    for sub in SOUNDNESS:
+        sub_context, sub_specs = sub.builder(results, num)
+        context.update(sub_context)
+        specs += sub_specs
+    return {"soundness": context}, specs
+
+
+#: Section 4's subsections, in document order.
+SOUNDNESS: tuple[Section, ...] = (
+    Section("census", "4.1", "Region census", census.build),
+    Section("llm-table", "4.2", "Local linear models of the largest regions", llm.build),
+    Section("importance", "4.3", "Feature importance", importance.build),
+    Section("profiles", "4.4", "Local linear profiles", profiles.build),
+    Section("coefficients", "4.5", "Coefficient distributions across samples", coefficients.build),
+    Section("sign", "4.6", "Sign and monotonicity", sign.build),
+    Section("clusters", "4.7", "Cluster feature importance", clusters.build),
+    Section("insens", "4.8", "Insens and switched linear projections", insens.build),
+)
+
+#: The report in document order: the control page, then the numbered sections.
+SECTIONS: tuple[Section, ...] = (
+    Section("control", "", "Control page", control.build),
+    Section("summary", "1", "Executive summary", summary.build),
+    Section("scope", "2", "Scope and use", scope.build),
+    Section("model-data", "3", "Model and data", model_data.build),
+    Section("soundness", "4", "Conceptual soundness: the network opened up", _soundness),
+    Section("outcomes", "5", "Outcomes analysis", outcomes.build),
+    Section("simplification", "6", "Simplification", simplification.build),
+    Section("findings", "7", "Findings and waivers", findings.build),
+    Section("app-policy", "A", "Policy results", appendix_policy.build),
+    Section("app-repro", "B", "Reproducibility", appendix_repro.build),
+    Section("app-methods", "C", "Methods", appendix_methods.build),
+)
+
+_REQUIRED_KEYS = (
+    "schema_version",
+    "generator",
+    "run",
+    "inputs",
+    "model",
+    "features",
+    "datasets",
+    "performance",
+    "regions",
+    "importance",
+    "profiles",
+    "policy",
+)
+
+
+def _require(results: Mapping[str, Any]) -> None:
+    if not isinstance(results, Mapping):
+        raise ResultsError(
+            f"results must be a mapping (results.json object), got {type(results).__name__}"
+        )
+    missing = [k for k in _REQUIRED_KEYS if k not in results]
+    if missing:
+        raise ResultsError(
+            "results is missing required key(s) "
+            + ", ".join(repr(k) for k in missing)
+            + f" (results.json schema {SCHEMA_VERSION})"
+        )
+    version = results["schema_version"]
+    if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise ResultsError(
+            f"results schema_version {version!r} is not supported; this renderer reads schema "
+            + ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+        )
+
+
+def _heading(section: Section) -> dict[str, Any]:
+    number = section.number
+    return {
+        "id": f"sec-{section.key}",
+        "number": number,
+        "title": section.title,
+        "heading": f"Appendix {number}. {section.title}"
+        if number.isalpha()
+        else f"{number} {section.title}",
+    }
+
+
+def _outline(
+    sections: Sequence[Section], children: Sequence[Section]
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Headings of the numbered sections and of section 4's subsections, and the contents."""
+    sec = {s.key: _heading(s) for s in sections if s.number}
+    sub = {s.key: _heading(s) for s in children}
+    toc = []
+    for key, heading in sec.items():
+        entry = dict(heading)
+        entry["children"] = list(sub.values()) if key == "soundness" else []
+        toc.append(entry)
+    return sec, sub, toc
+
+
+def build_report(results: Mapping[str, Any]) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """The template context of ``results`` and the specs of its figures, in document order.
+
+    The context is a dict of strings, lists and small dicts only; every number the
+    report prints is already a string. Raises :class:`ResultsError` when a key the
+    contract requires is missing.
+    """
+    _require(results)
+    num = Numbering({s.key: s.number for s in (*SECTIONS, *SOUNDNESS)})
+    sec, sub, toc = _outline(SECTIONS, SOUNDNESS)
+    context: dict[str, Any] = {"sections": sec, "subsections": sub, "toc": toc}
+    specs: list[FigureSpec] = []
+    for section in SECTIONS:
+        section_context, section_specs = section.builder(results, num)
+        context.update(section_context)
+        specs += section_specs
+    context["figures"] = num.figure_list
+    return context, specs
+
+
+def build_report_context(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The template context of ``results`` (see :func:`build_report`)."""
+    return build_report(results)[0]
+
+
+def render_figures(results: Mapping[str, Any]) -> dict[str, str]:
+    """``{figure id: inline SVG}`` of every figure the report captions."""
+    return draw_all(build_report(results)[1])

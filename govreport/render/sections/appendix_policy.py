@@ -1,0 +1,65 @@
+"""Appendix A, policy results: the policy file and every check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.checks import check_badge, check_dataset, outcome, waiver_text
+from govreport.render.text import DASH, Numbering, fmt_bound, fmt_num, make_table, severity_label
+
+__all__ = ["build"]
+
+
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Appendix A: the policy and every check with its status."""
+    policy = results["policy"]
+    result = outcome(results, num)
+    rows = [
+        [
+            str(c["id"]),
+            str(c["metric"]),
+            check_dataset(c),
+            fmt_num(c.get("observed")),
+            fmt_bound(c.get("bound")),
+            severity_label(c.get("severity")),
+            severity_label(c.get("effective_severity")),
+            check_badge(c),
+            waiver_text(c.get("waiver")),
+        ]
+        for c in policy["checks"]
+    ]
+    facts = [
+        (
+            "Policy",
+            f"{policy['id']} version {policy['version']}, effective "
+            f"{policy.get('effective') or DASH}",
+        ),
+        ("Owner", str(policy.get("owner") or DASH)),
+        ("File", str(policy["file"])),
+        ("SHA-256", str(policy["sha256"])),
+        ("Severity levels", " < ".join(str(x) for x in policy["severity_levels"])),
+        ("Gate", result["gate"]),
+        ("Evaluated on", str(policy.get("run_date") or DASH)),
+        ("Outcome", f"{result['badge']['text']} ({result['counts']})"),
+    ]
+    table = make_table(
+        num.tables,
+        "Every policy check",
+        [
+            "Check",
+            "Metric",
+            "Data set",
+            "Observed",
+            "Bound",
+            "Severity",
+            "Effective",
+            "Status",
+            "Waiver",
+        ],
+        rows,
+        align="lllrlllll",
+        css="policy",
+    )
+    return {"appendix_a": {"policy_facts": facts, "table": table}}, []

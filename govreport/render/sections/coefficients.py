@@ -1,0 +1,259 @@
+"""Section 4.5, coefficient distributions across samples, with Aletheia's parallel, pair and
+intercept plots. Every key read here is optional: a results file without them says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.text import (
+    Numbering,
+    TableCounter,
+    fmt_int,
+    fmt_num,
+    fmt_share,
+    make_table,
+)
+
+__all__ = ["BOX_FEATURES", "COEFFICIENT_TABLE_ROWS", "build"]
+
+
+#: Features in the coefficient box plot (largest scale-aware importance first).
+BOX_FEATURES = 12
+
+
+#: Rows of each coefficient-distribution table (the rest stay in results.json).
+COEFFICIENT_TABLE_ROWS = 30
+
+
+def _first_output_features(coefficients: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    outputs = (coefficients or {}).get("outputs") or []
+    return list(outputs[0].get("features") or []) if outputs else []
+
+
+def _has_parallel(plots: Mapping[str, Any]) -> bool:
+    parallel = plots.get("parallel") or {}
+    return bool(parallel.get("lines")) and bool(parallel.get("features"))
+
+
+def _has_pair(plots: Mapping[str, Any]) -> bool:
+    pair = plots.get("pair") or {}
+    return bool(pair.get("ranks")) and bool(pair.get("features"))
+
+
+def _scaled_order(
+    importance: Mapping[str, Any] | None, features: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Feature names by scale-aware importance (output 0), largest first; without
+    importance, the order of the coefficient ``features``."""
+    outputs = (importance or {}).get("outputs") or []
+    if not outputs:
+        return [str(f["name"]) for f in features]
+    feats = sorted(outputs[0]["features"], key=lambda f: -float(f.get("scaled_pct") or 0.0))
+    return [str(f["name"]) for f in feats]
+
+
+def _absent(text: str) -> list[dict[str, str]]:
+    return [{"title": "Coefficient distributions across samples", "issue": "", "text": text}]
+
+
+def _quantile_table(
+    counter: TableCounter,
+    features: Sequence[Mapping[str, Any]],
+    names: Sequence[str],
+    kind: str,
+    title: str,
+    note: str,
+) -> dict[str, Any]:
+    rows = [[str(f["name"])] + [fmt_num(v) for v in f[kind]["quantiles"]] for f in features]
+    head = ["Feature", *[n if n != "median" else "Median" for n in names]]
+    return make_table(
+        counter, title, head, rows, align="l" + "r" * len(names), note=note, css="coefficients"
+    )
+
+
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 4.5: distribution tables, box plot, parallel, pair and intercept plots."""
+    coefficients = results.get("coefficients")
+    importance = results.get("importance")
+    plots = results.get("aletheia_plots") or {}
+    model_output = str(((results.get("model") or {}).get("output_names") or ["output"])[0])
+    features = _first_output_features(coefficients)
+    if not coefficients or not features:
+        return {
+            "coefficients": {
+                "absent": _absent("This results file holds no coefficient distributions."),
+                "tables": [],
+                "figures": [],
+                "note": "",
+            }
+        }, []
+    output = str(coefficients["outputs"][0].get("output", ""))
+    names = [str(n) for n in coefficients.get("names") or []]
+    order = {name: i for i, name in enumerate(_scaled_order(importance, features))}
+    ranked = sorted(features, key=lambda f: order.get(str(f["name"]), len(order)))
+    shown = ranked[:COEFFICIENT_TABLE_ROWS]
+    which = (
+        f"all {fmt_int(len(ranked))} features"
+        if len(shown) == len(ranked)
+        else f"the {fmt_int(len(shown))} features of highest scale-aware importance of "
+        f"{fmt_int(len(ranked))} (the rest are in results.json)"
+    )
+    samples, regions = coefficients.get("samples"), coefficients.get("regions")
+    basis = (
+        f"Over all {fmt_int(samples)} training samples ({fmt_int(regions)} regions, each "
+        f"weighted by its sample count), exact; output {output}; {which}, by scale-aware "
+        "importance."
+    )
+    tables = [
+        _quantile_table(
+            num.tables,
+            shown,
+            names,
+            "scaled",
+            "Scale-aware local coefficients w·std across samples",
+            f"{basis} Scale-aware coefficient: the change of the {output} for a one-standard-"
+            "deviation increase of the feature, inside the sample's region. p1…p99: "
+            "percentiles of the samples.",
+        ),
+        _quantile_table(
+            num.tables,
+            shown,
+            names,
+            "raw",
+            "Raw local coefficients w across samples",
+            f"{basis} Raw coefficient: change of the {output} per unit of the feature "
+            "(Aletheia's coefficients, the basis of raw importance).",
+        ),
+        make_table(
+            num.tables,
+            "Mean and sign of the local coefficients across samples",
+            ["Feature", "Mean raw", "Mean scaled", "Positive", "Negative", "Zero"],
+            [
+                [
+                    str(f["name"]),
+                    fmt_num(f["raw"]["mean"]),
+                    fmt_num(f["scaled"]["mean"]),
+                    fmt_share(f["raw"]["positive_share"]),
+                    fmt_share(f["raw"]["negative_share"]),
+                    fmt_share(f["raw"]["zero_share"]),
+                ]
+                for f in shown
+            ],
+            align="lrrrrr",
+            note=f"{basis} Positive, negative, zero: share of samples whose local coefficient "
+            "has that sign (the same for raw and scaled coefficients). A feature with material "
+            "shares of both signs has an effect whose direction depends on where the sample "
+            "lies.",
+        ),
+    ]
+    specs: list[FigureSpec] = []
+    figures_note = ""
+    n_box = min(len(ranked), BOX_FEATURES)
+    first = coefficients["outputs"][0]
+    by_name = {str(f["name"]): f for f in first["features"]}
+    box_order = [n for n in _scaled_order(importance, features) if n in by_name] or list(by_name)
+    specs.append(
+        FigureSpec(
+            id="coef-box",
+            kind="coef-box",
+            data={
+                "features": [by_name[n] for n in box_order[:BOX_FEATURES]],
+                "output": str(first.get("output", model_output)),
+            },
+            caption=f"Distribution over all training samples of the scale-aware local coefficient "
+            f"(w·std, {output} per standard deviation) of the {fmt_int(n_box)} features of "
+            f"highest scale-aware importance (of {fmt_int(len(ranked))}). Box: 25th to 75th "
+            "percentile, line: median, diamond: mean, whiskers: 5th to 95th percentile, open "
+            "circles: minimum and maximum. Exact, each region weighted by its sample count.",
+            alt="Box plots of local coefficients per feature",
+        )
+    )
+    if _has_parallel(plots):
+        parallel = plots["parallel"]
+        specs.append(
+            FigureSpec(
+                id="coef-parallel",
+                kind="coef-parallel",
+                data={"parallel": parallel, "output": model_output},
+                caption=(
+                    f"Parallel coordinates of the local linear models: one line per region, the "
+                    f"{fmt_int(len(parallel['lines']))} largest of "
+                    f"{fmt_int(parallel.get('regions_total'))} (R1 = largest); x: the "
+                    f"{fmt_int(len(parallel['features']))} features of highest scale-aware "
+                    "importance; y: the region's scale-aware coefficient w·std (raw coefficients "
+                    "are in results.json), so features on different scales are comparable. "
+                    "Lines that cross zero mark features whose effect changes sign between "
+                    "regions."
+                ),
+                alt="Parallel-coordinate plot of local coefficients",
+            )
+        )
+    if _has_pair(plots):
+        pair = plots["pair"]
+        withheld = int(pair.get("withheld") or 0)
+        privacy = (
+            f"Only regions with at least {fmt_int(pair.get('disclosure_min_samples'))} samples "
+            "are drawn, because a region's centre is a mean of its inputs"
+            + (
+                f" ({fmt_int(withheld)} of the {fmt_int(pair.get('considered'))} largest "
+                "regions withheld)."
+                if withheld
+                else "."
+            )
+        )
+        regions_text = (
+            f"the {fmt_int(len(pair['ranks']))} largest regions (--top-regions)"
+            if not withheld
+            else f"{fmt_int(len(pair['ranks']))} regions (the largest of the "
+            f"{fmt_int(pair.get('considered'))} largest, --top-regions, that pass the "
+            "disclosure threshold)"
+        )
+        n_feat = fmt_int(len(pair["features"]))
+        specs.append(
+            FigureSpec(
+                id="coef-pair",
+                kind="coef-pair",
+                data={"pair": pair},
+                caption=(
+                    f"Pair plot of the local linear models over {regions_text}, for the {n_feat} "
+                    "features of highest scale-aware importance. Diagonal cell j: region centre "
+                    "μ_j (mean of feature j in the region) against the raw coefficient w_j, with a "
+                    f"LOWESS curve (span {fmt_num(pair.get('lowess_frac'))}, "
+                    f"{fmt_int(pair.get('lowess_iterations'))} robustness steps, each region "
+                    "counted once per sample); a curved or sloped line means the effect of j "
+                    "depends on the level of j (non-linearity). Off-diagonal cell (row j, column "
+                    "k): centre μ_k against the residual w_j − LOWESS_j(μ_j); a trend means the "
+                    "effect of j depends on feature k (interaction). Marker area grows with the "
+                    f"region's sample count. {privacy}"
+                ),
+                alt="Pair plot of region centres against local coefficients",
+            )
+        )
+        specs.append(
+            FigureSpec(
+                id="coef-intercept",
+                kind="coef-intercept",
+                data={"pair": pair, "output": model_output},
+                caption=(
+                    f"Intercept b of each local linear model against the region centre μ_j, for "
+                    f"{regions_text} and the same {n_feat} features. Marker area grows with the "
+                    f"region's sample count. {privacy}"
+                ),
+                alt="Scatter plots of region centres against intercepts",
+            )
+        )
+    elif plots.get("pair"):
+        pair = plots["pair"]
+        figures_note = (
+            f"No pair or intercept plot: none of the {fmt_int(pair.get('considered'))} largest "
+            f"regions holds at least {fmt_int(pair.get('disclosure_min_samples'))} samples, "
+            "and a region's centre (a mean of its inputs) is withheld below that count."
+        )
+    else:
+        figures_note = ""
+    figures = [num.figure(spec) for spec in specs]
+    context = {"absent": [], "tables": tables, "figures": figures, "note": figures_note}
+    return {"coefficients": context}, specs

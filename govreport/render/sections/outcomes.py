@@ -1,0 +1,124 @@
+"""Section 5, outcomes analysis: held-out performance, test regions, test exposure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.census import census_rows
+from govreport.render.sections.llm import summary_table
+from govreport.render.sections.model_data import performance_table
+from govreport.render.text import (
+    DASH,
+    Numbering,
+    fmt_bool,
+    fmt_int,
+    fmt_metric,
+    fmt_share,
+    make_table,
+)
+
+__all__ = ["build"]
+
+
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 5: held-out performance, and with test data the region exposure."""
+    regions = results["regions"]
+    test = regions.get("test") or None
+    train_census = regions["train"]["census"]
+    out: dict[str, Any] = {
+        "has_test": test is not None,
+        "no_test": "No test data was supplied: the outcomes analysis rests on the training data "
+        "alone, and neither holdout performance nor region exposure can be assessed.",
+        "performance_table": performance_table(num.tables, results),
+        "exposure": None,
+    }
+    if test is None:
+        return {"outcomes": out}, []
+    census = test["census"]
+    train_rows = dict(census_rows(train_census))
+    rows = [[label, train_rows.get(label, DASH), value] for label, value in census_rows(census)]
+    unseen = test.get("unseen_share")
+    out["unseen_sentence"] = (
+        f"{fmt_share(unseen)} of the {fmt_int(census['samples'])} test samples fall in "
+        "activation regions that never occur in the training data. For those samples the "
+        "network applies a local linear model that no training sample supports: its behaviour "
+        "there is an extrapolation of the fit, not an interpolation."
+    )
+    out["census_table"] = make_table(
+        num.tables,
+        "Region census, training versus test data",
+        ["Quantity", "Train", "Test"],
+        rows,
+        align="lrr",
+    )
+    out["test_llm_table"] = summary_table(
+        num.tables,
+        test["summary_table"],
+        "test",
+        "Local linear model summary, largest test regions",
+    )
+    out["exposure"] = _exposure(num, test)
+    return {"outcomes": out}, []
+
+
+def _exposure(num: Numbering, test: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Aletheia's test exposure table, or None when the results hold none."""
+    exposure = test.get("exposure_table")
+    if not exposure:
+        return None
+    metric = str(exposure["local_metric"])
+    rows = [
+        [
+            fmt_int(r["rank"]),
+            fmt_int(r["train_count"]),
+            fmt_int(r["test_count"]),
+            fmt_share(r["test_share"]),
+            fmt_metric(r["response_mean"]),
+            fmt_metric(r["response_std"]),
+            fmt_metric(r["local_metric"]),
+            fmt_metric(r["global_metric"]),
+            fmt_bool(r["constant"]),
+        ]
+        for r in exposure["rows"]
+    ]
+    shown = int(exposure["shown"])
+    empty = int(exposure["shown_without_test"])
+    sentence = (
+        f"The {fmt_int(shown)} largest training regions receive "
+        f"{fmt_int(exposure['test_samples_in_shown'])} of the "
+        f"{fmt_int(exposure['test_samples'])} test samples "
+        f"({fmt_share(exposure['test_share_in_shown'])}); "
+        + (
+            "each of them receives at least one."
+            if empty == 0
+            else f"{fmt_int(empty)} of them {'receives' if empty == 1 else 'receive'} none."
+        )
+    )
+    table = make_table(
+        num.tables,
+        "Test exposure of the largest training regions",
+        [
+            "Train region",
+            "Train samples",
+            "Test samples",
+            "Test share",
+            "Test response mean",
+            "Test response std",
+            f"Local {metric}",
+            f"Global {metric}",
+            "Constant",
+        ],
+        rows,
+        align="rrrrrrrrc",
+        note=(
+            f"Aletheia's evaluation of the {fmt_int(shown)} largest of "
+            f"{fmt_int(exposure['training_regions'])} training regions (--top-regions) on the "
+            "test samples whose activation pattern equals the region's. Local "
+            f"{metric}: the training region's linear model on those test samples; Global "
+            f"{metric}: the same model on all test samples. {DASH} marks an undefined value "
+            "(no test sample, a single sample or a single class)."
+        ),
+    )
+    return {"sentence": sentence, "table": table}

@@ -1,0 +1,61 @@
+"""Section 2, scope and use: intended use, data sets, traceability of the checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.checks import check_dataset
+from govreport.render.sections.model_data import by_name
+from govreport.render.sections.review import data_window, review_context, traceability
+from govreport.render.text import DASH, Numbering, fmt_int, make_table
+
+__all__ = ["build"]
+
+
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 2: intended use, the data sets and the traceability of the checks."""
+    inputs, datasets, checks = results["inputs"], results["datasets"], results["policy"]["checks"]
+    files = by_name(inputs["datasets"])
+    roles = {
+        "train": "training data: regions, local models, importance, profiles",
+        "test": "held-out data: outcomes analysis, region exposure",
+    }
+    rows = []
+    for d in datasets:
+        name = str(d["name"])
+        file = str(files[name]["file"]) if name in files else DASH
+        rows.append(
+            [
+                name,
+                file,
+                fmt_int(d["rows"]),
+                roles.get(name, "additional data"),
+                data_window(results, name),
+            ]
+        )
+    trace_head, trace, trace_align = traceability(list(checks), check_dataset)
+    review = review_context(results)
+    scope = {
+        "intended_use": review["intended_use"],
+        "datasets_table": make_table(
+            num.tables,
+            "Data sets used in this review",
+            ["Data set", "File", "Rows", "Used for", "Window"],
+            rows,
+            align="llrll",
+            note=review["windows_note"],
+        ),
+        "trace_table": make_table(
+            num.tables,
+            "Traceability: policy checks and the requirements they evidence",
+            trace_head,
+            trace,
+            align=trace_align,
+            css="trace",
+            note="Clauses as cited in each check's refs in the policy file; — marks a "
+            "framework the check does not cite.",
+        ),
+    }
+    return {"scope": scope}, []

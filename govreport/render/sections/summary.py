@@ -1,0 +1,186 @@
+"""Section 1, executive summary: the outcome and the facts a reader needs first."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any
+
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.census import regime_sentence
+from govreport.render.sections.checks import check_status, checks_word, outcome, parse_date
+from govreport.render.sections.simplification import summary_fact
+from govreport.render.text import (
+    DASH,
+    Numbering,
+    badge,
+    fmt_int,
+    fmt_metric,
+    fmt_pct,
+    fmt_sci,
+    make_table,
+    metric_label,
+    severity_label,
+)
+
+__all__ = ["EXPIRY_WARNING_DAYS", "build"]
+
+
+#: Waivers that expire within this many days of the run date are flagged "expiring soon".
+EXPIRY_WARNING_DAYS = 90
+
+
+def _performance_fact(results: Mapping[str, Any]) -> str:
+    perf = {str(p["dataset"]): p["metrics"] for p in results["performance"]}
+    key = {"binary": "auc", "multiclass": "accuracy"}.get(str(results["model"]["task"]), "rmse")
+    label = metric_label(key)
+    train, test = perf.get("train"), perf.get("test")
+    if test is None:
+        text = "no test data was supplied"
+        if train is not None:
+            text += f"; train {label} {fmt_metric(train.get(key))}"
+        return text + "."
+    text = f"Test {label} {fmt_metric(test.get(key))}"
+    if train is not None:
+        text += f" (train {fmt_metric(train.get(key))})"
+    if key == "rmse" and "r2" in test:
+        text += f"; test R² {fmt_metric(test['r2'])}"
+    return text + "."
+
+
+def _findings_by_severity(num: Numbering, policy: Mapping[str, Any]) -> dict[str, Any]:
+    checks = list(policy["checks"])
+    levels = [str(level) for level in policy["severity_levels"]]
+    gate = str(policy["gate"])
+    gate_index = levels.index(gate) if gate in levels else len(levels)
+
+    def count(status: str, key: str, level: str) -> int:
+        return sum(1 for c in checks if check_status(c) == status and c.get(key) == level)
+
+    rows = []
+    for idx in range(len(levels) - 1, -1, -1):
+        level = levels[idx]
+        rows.append(
+            [
+                level + (" (gate)" if idx == gate_index else ""),
+                "yes" if idx >= gate_index else "no",
+                fmt_int(count("fail", "effective_severity", level)),
+                fmt_int(count("waived", "severity", level)),
+            ]
+        )
+    return make_table(
+        num.tables,
+        "Failed checks by severity",
+        ["Severity", "Blocks approval", "Failed", "Failed but waived"],
+        rows,
+        align="lcrr",
+        css="narrow",
+        note="Failed checks count at their effective severity; waived failures at their "
+        "severity before the waiver.",
+    )
+
+
+def _not_evaluated_sentence(policy: Mapping[str, Any]) -> str:
+    ids = [str(c["id"]) for c in policy["checks"] if check_status(c) == "not_evaluated"]
+    if not ids:
+        return "Every check of the policy was evaluated."
+    verb = "was" if len(ids) == 1 else "were"
+    return (
+        f"{checks_word(ids)} {verb} not evaluated because this run did not produce the metric: "
+        f"{', '.join(ids)}. A check that is not evaluated never blocks approval, but it is "
+        "evidence missing from this review."
+    )
+
+
+def _waiver_state(check: Mapping[str, Any], run_date: _dt.date | None) -> dict[str, str]:
+    waiver = check["waiver"]
+    expires = parse_date(waiver.get("expires"))
+    if waiver.get("expired"):  # decided by the policy evaluation against the run date
+        return badge("expired", "fail")
+    if expires is not None and run_date is not None:
+        days = (expires - run_date).days
+        if days <= EXPIRY_WARNING_DAYS:
+            return badge(f"expires in {days} day{'' if days == 1 else 's'}", "waived")
+    status = check_status(check)
+    if status not in ("fail", "waived"):
+        return badge("not needed: check passed", "pass")
+    if status != "waived":
+        return badge("not applied", "fail")
+    return badge("in force", "pass")
+
+
+def _waivers_table(
+    num: Numbering, policy: Mapping[str, Any], run_date: _dt.date | None
+) -> dict[str, Any] | None:
+    rows = []
+    for c in policy["checks"]:
+        w = c.get("waiver")
+        if not w:
+            continue
+        by = w.get("approved_by") or {}
+        approver = [str(x) for x in (by.get("name"), by.get("role"), by.get("date")) if x]
+        severities = (
+            f"{severity_label(c.get('severity'))} → {severity_label(c.get('effective_severity'))}"
+        )
+        rows.append(
+            [
+                str(c["id"]),
+                severities,
+                str(w.get("expires") or DASH),
+                _waiver_state(c, run_date),
+                ", ".join(approver) or DASH,
+                str(w.get("justification") or DASH),
+            ]
+        )
+    if not rows:
+        return None
+    return make_table(
+        num.tables,
+        "Waivers",
+        ["Check", "Severity → capped", "Expires", "State", "Approved by", "Justification"],
+        rows,
+        align="lllcll",
+        css="waivers",
+        note=f"Expiry is judged against the policy run date, {run_date or DASH}; a waiver "
+        f"expiring within {EXPIRY_WARNING_DAYS} days is flagged. An expired waiver no longer "
+        "caps its check.",
+    )
+
+
+def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 1: the outcome, failed checks by severity, waivers and the key facts."""
+    policy, model = results["policy"], results["model"]
+    census = results["regions"]["train"]["census"]
+    run_date = parse_date(policy.get("run_date")) or parse_date(results["run"].get("run_time"))
+    outputs = results["importance"]["outputs"]
+    by_scaled = sorted(outputs[0]["features"], key=lambda f: -f["scaled_pct"]) if outputs else []
+    top = by_scaled[:3]
+    if top:
+        drivers = ", ".join(f"{f['name']} ({fmt_pct(f['scaled_pct'])})" for f in top)
+        drivers += (
+            " of scale-aware importance (coefficient × feature standard deviation); "
+            "raw coefficients depend on each feature's unit "
+            f"(section {num.section('importance')} shows both)."
+        )
+    else:
+        drivers = "This results file holds no feature importance."
+    scale = "output" if model["output_link"] == "identity" else "logit"
+    exactness = (
+        f"The local linear models reproduce the network to {fmt_sci(census['max_abs_error'])} "
+        f"(largest absolute difference of the {scale} over {fmt_int(census['samples'])} "
+        "training samples)."
+    )
+    summary = {
+        "result_sentence": outcome(results, num)["sentence"],
+        "findings_table": _findings_by_severity(num, policy),
+        "not_evaluated": _not_evaluated_sentence(policy),
+        "waivers_table": _waivers_table(num, policy, run_date),
+        "key_facts": [
+            ("Regions", regime_sentence(census)),
+            ("Exactness", exactness),
+            ("Top drivers", drivers),
+            ("Performance", _performance_fact(results)),
+            ("Simplification", summary_fact(results, num)),
+        ],
+    }
+    return {"summary": summary}, []
