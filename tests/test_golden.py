@@ -125,6 +125,7 @@ def render_small_run(root: Path) -> dict[str, bytes]:
         top_regions=5,
         profile_features=2,
         profile_regions=4,
+        chunk_size=16_384,  # the RunConfig default when the golden files were made
     )
     results: dict[str, Any] = run_pipeline(config).results
     results["run"]["environment"] = FIXED_ENVIRONMENT

@@ -40,7 +40,6 @@ __all__ = [
     "SourceFormat",
     "SourceLayer",
     "load_model",
-    "load_module",
     "network_from_module",
     "source_logits",
 ]

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from govreport.config import DEFAULTS
 from govreport.errors import ModelError
 from govreport.inputs.model.formats import SourceFormat
 from govreport.network import (
@@ -35,6 +36,7 @@ __all__ = [
     "SUPPORTED_LAYERS",
     "LoadedModel",
     "SourceLayer",
+    "chain_leaves",
     "convert_module",
     "network_from_module",
     "source_logits",
@@ -106,7 +108,9 @@ def network_from_module(
     return convert_module(module, link=link, where="model")
 
 
-def source_logits(model: LoadedModel, x: np.ndarray, chunk_size: int = 65536) -> np.ndarray:
+def source_logits(
+    model: LoadedModel, x: np.ndarray, chunk_size: int = DEFAULTS.chunk_size
+) -> np.ndarray:
     """Run the source torch module in float64 on x (N, d) -> logits (N, K), in chunks, no grad."""
     data = np.ascontiguousarray(x, dtype=np.float64)
     d, k = model.network.input_dim, model.network.output_dim
@@ -156,6 +160,11 @@ def _flatten(module: nn.Module, prefix: str = "") -> Iterator[tuple[str, nn.Modu
             yield from _flatten(child, f"{qualified}.")
         else:
             yield qualified, child
+
+
+def chain_leaves(module: nn.Module) -> list[tuple[str, str, nn.Module]]:
+    """``(qualified name, kind, leaf)`` of the flattened chain, in order (see :func:`_kind`)."""
+    return [(name, _kind(leaf), leaf) for name, leaf in _flatten(module)]
 
 
 def _tensor(leaf: nn.Module, name: str) -> torch.Tensor | None:
