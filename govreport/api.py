@@ -97,8 +97,11 @@ def run(
         where = Path(scratch)
         try:
             settings = _config_options(options)
+            if _is_instance(model, "torch.nn", "Module"):
+                settings["spec_path"] = _export(model, where, settings)
+                model = where / "model.safetensors"
             config = RunConfig(
-                model_path=_model_file(model, where, settings.get("link")),
+                model_path=_path(model, "model"),
                 data_path=_data_file(data, where, "data"),
                 test_data_path=None
                 if test_data is None
@@ -164,7 +167,8 @@ def load_results(path: str | os.PathLike[str]) -> Any:
 def _path(value: object, what: str) -> Path:
     if isinstance(value, str | os.PathLike):
         return Path(value)
-    raise InputError(f"{what}: expected a file path, got a {type(value).__name__}")
+    expected = {"model": "a model file path or a torch.nn.Sequential"}.get(what, "a file path")
+    raise InputError(f"{what}: expected {expected}, got a {type(value).__name__}")
 
 
 def _is_instance(value: object, module: str, name: str) -> bool:
@@ -190,20 +194,18 @@ def _data_file(value: object, where: Path, what: str) -> Path:
     return path
 
 
-def _model_file(value: object, where: Path, link: Any) -> Path:
-    if not _is_instance(value, "torch.nn", "Module"):
-        try:
-            return _path(value, "model")
-        except InputError:
-            raise ModelError(
-                f"model: expected a model file path or a torch.nn.Sequential, "
-                f"got a {type(value).__name__}"
-            ) from None
+def _export(module: Any, where: Path, settings: dict[str, Any]) -> Path:
+    """Write ``module`` as ``where``/model.safetensors + model.spec.json; the spec's path."""
     from govreport.inputs.model.export import export_module
 
-    weights, spec = where / "model.safetensors", where / "model.spec.json"
-    export_module(value, weights, spec, link=link)  # type: ignore[arg-type]
-    return weights
+    if settings.get("spec_path") is not None:
+        raise ModelError(
+            "model: is a torch.nn.Module, which carries its own structure; --spec is only for "
+            "state_dict and safetensors files, so drop --spec"
+        )
+    spec = where / "model.spec.json"
+    export_module(module, where / "model.safetensors", spec, link=settings.get("link"))
+    return spec
 
 
 def _config_options(options: dict[str, Any]) -> dict[str, Any]:
