@@ -112,11 +112,12 @@ def run(
                 **settings,
             )
             result = run_pipeline(config)
-        except InputError as error:  # name in-memory inputs as the user knows them
-            message = str(error).replace(f"{where}{os.sep}", "")
-            if message == str(error):
-                raise
-            raise type(error)(message) from error
+        except InputError as error:  # name in-memory inputs by their file names, not the path
+            error.args = tuple(
+                arg.replace(f"{where}{os.sep}", "") if isinstance(arg, str) else arg
+                for arg in error.args
+            )
+            raise
     return Outcome(results=result.results, evaluation=result.evaluation)
 
 
