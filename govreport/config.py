@@ -1,4 +1,9 @@
-"""The run configuration: everything one ``govreport run`` needs.
+"""The run configuration and the ONE table of option defaults.
+
+:data:`DEFAULTS` is read by :class:`RunConfig`'s field defaults, by every
+``govreport run`` option (default and help text), by the Python API
+(:func:`govreport.run`) and by the tests, so a default is changed in one place.
+This module imports nothing heavy: ``import govreport`` stays light.
 
 ``run_time`` is passed in, never read from the clock inside a stage.
 """
@@ -8,12 +13,65 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from govreport.analyses.simplify import DEFAULT_GRID
-from govreport.network import OutputLink
-from govreport.regions import DEFAULT_CHUNK_SIZE
+if TYPE_CHECKING:
+    from govreport.network import OutputLink
 
-__all__ = ["RunConfig"]
+__all__ = ["DEFAULTS", "MERGE_MODES", "MINIMUMS", "Defaults", "RunConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Defaults of the tunable options of a run (the CLI's ``--min-samples`` is ``min_samples``)."""
+
+    #: Samples a region needs to count as large.
+    min_samples: int = 30
+    #: Samples a region or cluster needs before any statistic of its inputs is shown.
+    disclosure_min_samples: int = 10
+    #: Regions shown in the LLM summary table.
+    top_regions: int = 20
+    #: Features with a local linear profile plot.
+    profile_features: int = 4
+    #: Regions drawn in each profile plot.
+    profile_regions: int = 10
+    #: Rows per block where the network is evaluated on the data: activation patterns and
+    #: logits in region extraction, and the source module's logits in the conversion check
+    #: (the Insens projections use blocks of at most 2,048 rows). Results agree across chunk
+    #: sizes up to rounding in the last digits (region statistics are summed block by block),
+    #: so the CLI's historical 65,536 is the one default: the examples' outputs stay identical.
+    chunk_size: int = 65_536
+    #: Seed of the run's random choices (passed to the stages; no global RNG).
+    seed: int = 0
+    #: Region merging: "auto" picks "scalable" above
+    #: govreport.analyses.merging.SCALABLE_REGION_THRESHOLD training regions.
+    merge_mode: str = "auto"
+    #: Numbers of merged clusters K to choose from on held-out data.
+    merge_clusters: tuple[int, ...] = (2, 4, 6, 8, 10, 15, 20)
+    #: Neighbours of each region centre in the merging connectivity graph.
+    merge_neighbors: int = 5
+    #: Merged clusters with at most this many samples are absorbed by the nearest larger one.
+    merge_min_samples: int = 30
+
+
+#: The one table of defaults (CLI, API, RunConfig and tests read it).
+DEFAULTS = Defaults()
+
+#: The smallest value each integer option takes (CLI and API check the same bounds).
+MINIMUMS: dict[str, int] = {
+    "min_samples": 1,
+    "disclosure_min_samples": 1,
+    "top_regions": 1,
+    "profile_features": 1,
+    "profile_regions": 1,
+    "chunk_size": 1,
+    "seed": 0,
+    "merge_neighbors": 1,
+    "merge_min_samples": 0,
+}
+
+#: The values of ``merge_mode``.
+MERGE_MODES = ("auto", "aletheia", "scalable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,22 +90,21 @@ class RunConfig:
     test_data_path: Path | None = None
     features: tuple[str, ...] | None = None
     drop: tuple[str, ...] = ()
-    min_samples: int = 30
+    min_samples: int = DEFAULTS.min_samples
     #: Regions/clusters with fewer samples never have statistics of their inputs (means, ranges,
     #: values) in any output: no raw data rows leave the run (see govreport.disclosure).
-    disclosure_min_samples: int = 10
-    top_regions: int = 20
-    profile_features: int = 4
-    profile_regions: int = 10
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    seed: int = 0
+    disclosure_min_samples: int = DEFAULTS.disclosure_min_samples
+    top_regions: int = DEFAULTS.top_regions
+    profile_features: int = DEFAULTS.profile_features
+    profile_regions: int = DEFAULTS.profile_regions
+    chunk_size: int = DEFAULTS.chunk_size
+    seed: int = DEFAULTS.seed
     #: Review metadata (report id, model id, review type, sign-off; govreport.inputs.review).
     review_path: Path | None = None
     #: Training rows (0-based) the user chose to show as worked switched-projection examples.
     explain_rows: tuple[int, ...] = ()
-    #: Merging (simplification): "auto" picks "scalable" above
-    #: govreport.analyses.merging.SCALABLE_REGION_THRESHOLD training regions.
-    merge_mode: str = "auto"
-    merge_clusters: tuple[int, ...] = DEFAULT_GRID
-    merge_neighbors: int = 5
-    merge_min_samples: int = 30
+    #: Merging (simplification): see :class:`Defaults`.
+    merge_mode: str = DEFAULTS.merge_mode
+    merge_clusters: tuple[int, ...] = DEFAULTS.merge_clusters
+    merge_neighbors: int = DEFAULTS.merge_neighbors
+    merge_min_samples: int = DEFAULTS.merge_min_samples

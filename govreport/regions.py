@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from govreport.config import DEFAULTS
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 
 UInt8Array = npt.NDArray[np.uint8]
@@ -42,7 +43,8 @@ UInt64Array = npt.NDArray[np.uint64]
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-DEFAULT_CHUNK_SIZE = 16_384
+#: Rows per chunk when the caller gives none: the run's default (govreport.config.DEFAULTS).
+DEFAULT_CHUNK_SIZE = DEFAULTS.chunk_size
 # Inner row blocks of the forward and backward passes: about this many bytes of float64
 # activations per layer, so that they stay in cache (see BENCHMARKS.md).
 _BLOCK_BYTES = 1 << 21

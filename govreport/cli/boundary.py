@@ -1,0 +1,46 @@
+"""The one place errors become exit codes and one-line messages.
+
+A :class:`~govreport.errors.GovReportError` exits with its own code (2 for bad
+input) and prints ``error: <message>``; anything else is an internal error
+(exit 3). ``--debug`` adds the traceback. Ctrl-C and ``sys.exit`` pass through.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import NoReturn
+
+import click
+
+from govreport.errors import EXIT_INTERNAL, GovReportError
+
+__all__ = ["fail", "guarded"]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``."""
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
+    """Run ``action`` and exit with its code; map errors to one-line messages and exit codes."""
+    try:
+        code = action()
+    except GovReportError as error:
+        if debug:
+            traceback.print_exc()
+        fail(f"error: {error}", error.exit_code)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:  # the one place unexpected errors become exit code 3
+        if debug:
+            traceback.print_exc()
+        fail(
+            f"internal error: {type(error).__name__}: {error} "
+            "(rerun with --debug for the traceback, and report it)",
+            EXIT_INTERNAL,
+        )
+    sys.exit(code)
