@@ -73,8 +73,8 @@ def test_golden_run_round_trips_and_dumps_the_golden_bytes(golden_run: Results) 
 def test_loaded_results_are_typed(golden_run: Results) -> None:
     loaded = results_from_json(dump(golden_run))
     assert loaded == golden_run
-    assert loaded.regions.train.census.samples == 240
-    assert loaded.regions.test is None
+    assert loaded.regions["train"].census.samples == 240
+    assert "test" not in loaded.regions
     assert loaded.policy.checks[0].id == "exactness"
     assert loaded.review is not None and loaded.review.report_id == "MV-GOLDEN-1"
 
