@@ -8,7 +8,6 @@ computed and rendered, so bad input never leaves partial outputs behind.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
 from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
-from govreport.results import SCHEMA_VERSION, Results, dump
+from govreport.results import SCHEMA_VERSION, Results, dump, results_from_json
 from govreport.results.provenance_types import Generator
 
 
@@ -366,8 +365,9 @@ def render_outputs(
     from govreport.render.pdf import render_pdf
 
     json_bytes = dump(results)
-    document = json.loads(json_bytes)  # the render layer still reads the plain dict
-    html = render_html(document, overrides=templates)
+    # Render what results.json holds (NaN as None, ...), so a re-render sees the same values.
+    stored = results_from_json(json_bytes, "results of this run")
+    html = render_html(stored, overrides=templates)
     attachments = {"results.json": json_bytes}
     policy_input = results.inputs.policy
     if policy_input.text is not None and policy_input.file:
@@ -375,7 +375,7 @@ def render_outputs(
     elif policy_path is not None:
         attachments[policy_path.name] = policy_path.read_bytes()
     files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
-    files["checks.xml"] = render_junit(document)  # JUnit, one test case per policy check
+    files["checks.xml"] = render_junit(stored.policy)  # JUnit, one test case per policy check
     if pdf:
         files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files

@@ -143,7 +143,10 @@ def check_status(record: CheckRecord | Mapping[str, Any]) -> CheckStatus:
     had not expired; that is how such a record is read.
     """
     if isinstance(record, CheckRecord):
-        return _check_status(record.status, record.waiver_applied)
+        applied = record.waiver_applied
+        if applied is None:
+            applied = record.waiver is not None and not record.waiver.expired
+        return _check_status(record.status, applied)
     status = record["status"]
     if status not in ("pass", "fail", "not_evaluated"):
         raise ValueError(f"unknown check status {status!r}")

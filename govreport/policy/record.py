@@ -55,7 +55,8 @@ class CheckRecord:
     ``status`` is ``pass``, ``fail`` or ``not_evaluated``; a failure with
     ``waiver_applied`` is shown as *waived* everywhere
     (:func:`govreport.policy.check_status`). ``observed`` is ``None`` when not
-    produced or not finite.
+    produced or not finite. ``waiver_applied`` and ``params`` are absent (``None``)
+    only in files written before they existed.
     """
 
     __pydantic_config__ = JSON_CONFIG
@@ -71,10 +72,10 @@ class CheckRecord:
     effective_severity: str | None
     gating: bool
     waiver: WaiverRecord | None
-    waiver_applied: bool
     refs: tuple[str, ...]
     message: str
     params: dict[str, JsonValue] | None = field(default=None, metadata=OMIT_IF_NONE)
+    waiver_applied: bool | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
