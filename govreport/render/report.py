@@ -122,12 +122,10 @@ def _soundness(results: Results, num: Numbering) -> tuple[dict[str, Any], list[F
 
 #: Section 4's subsections, in document order.
 SOUNDNESS: tuple[Section, ...] = (
-    Section("census", "4.1", "Region census", dict_based(census.build)),
-    Section(
-        "llm-table", "4.2", "Local linear models of the largest regions", dict_based(llm.build)
-    ),
-    Section("importance", "4.3", "Feature importance", dict_based(importance.build)),
-    Section("profiles", "4.4", "Local linear profiles", dict_based(profiles.build)),
+    Section("census", "4.1", "Region census", census.build),
+    Section("llm-table", "4.2", "Local linear models of the largest regions", llm.build),
+    Section("importance", "4.3", "Feature importance", importance.build),
+    Section("profiles", "4.4", "Local linear profiles", profiles.build),
     Section(
         "coefficients",
         "4.5",
@@ -141,17 +139,17 @@ SOUNDNESS: tuple[Section, ...] = (
 
 #: The report in document order: the control page, then the numbered sections.
 SECTIONS: tuple[Section, ...] = (
-    Section("control", "", "Control page", dict_based(control.build)),
-    Section("summary", "1", "Executive summary", dict_based(summary.build)),
-    Section("scope", "2", "Scope and use", dict_based(scope.build)),
-    Section("model-data", "3", "Model and data", dict_based(model_data.build)),
+    Section("control", "", "Control page", control.build),
+    Section("summary", "1", "Executive summary", summary.build),
+    Section("scope", "2", "Scope and use", scope.build),
+    Section("model-data", "3", "Model and data", model_data.build),
     Section("soundness", "4", "Conceptual soundness: the network opened up", _soundness),
-    Section("outcomes", "5", "Outcomes analysis", dict_based(outcomes.build)),
-    Section("simplification", "6", "Simplification", dict_based(simplification.build)),
-    Section("findings", "7", "Findings and waivers", dict_based(findings.build)),
-    Section("app-policy", "A", "Policy results", dict_based(appendix_policy.build)),
-    Section("app-repro", "B", "Reproducibility", dict_based(appendix_repro.build)),
-    Section("app-methods", "C", "Methods", dict_based(appendix_methods.build)),
+    Section("outcomes", "5", "Outcomes analysis", outcomes.build),
+    Section("simplification", "6", "Simplification", simplification.build),
+    Section("findings", "7", "Findings and waivers", findings.build),
+    Section("app-policy", "A", "Policy results", appendix_policy.build),
+    Section("app-repro", "B", "Reproducibility", appendix_repro.build),
+    Section("app-methods", "C", "Methods", appendix_methods.build),
 )
 
 
