@@ -130,7 +130,7 @@ SOUNDNESS: tuple[Section, ...] = (
         "coefficients",
         "4.5",
         "Coefficient distributions across samples",
-        dict_based(coefficients.build),
+        coefficients.build,
     ),
     Section("sign", "4.6", "Sign and monotonicity", dict_based(sign.build)),
     Section("clusters", "4.7", "Cluster feature importance", dict_based(clusters.build)),
