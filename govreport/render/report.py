@@ -132,7 +132,7 @@ SOUNDNESS: tuple[Section, ...] = (
         "Coefficient distributions across samples",
         coefficients.build,
     ),
-    Section("sign", "4.6", "Sign and monotonicity", dict_based(sign.build)),
+    Section("sign", "4.6", "Sign and monotonicity", sign.build),
     Section("clusters", "4.7", "Cluster feature importance", dict_based(clusters.build)),
     Section("insens", "4.8", "Insens and switched linear projections", dict_based(insens.build)),
 )
