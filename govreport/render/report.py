@@ -133,7 +133,7 @@ SOUNDNESS: tuple[Section, ...] = (
         coefficients.build,
     ),
     Section("sign", "4.6", "Sign and monotonicity", sign.build),
-    Section("clusters", "4.7", "Cluster feature importance", dict_based(clusters.build)),
+    Section("clusters", "4.7", "Cluster feature importance", clusters.build),
     Section("insens", "4.8", "Insens and switched linear projections", dict_based(insens.build)),
 )
 
