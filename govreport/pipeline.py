@@ -61,7 +61,7 @@ from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
 from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
-from govreport.results import SCHEMA_VERSION, Results, dump, results_from_json
+from govreport.results import SCHEMA_VERSION, Results, ResultsError, dump, results_from_json
 from govreport.results.provenance_types import Generator
 
 
@@ -366,7 +366,10 @@ def render_outputs(
 
     json_bytes = dump(results)
     # Render what results.json holds (NaN as None, ...), so a re-render sees the same values.
-    stored = results_from_json(json_bytes, "results of this run")
+    try:
+        stored = results_from_json(json_bytes, "results to render")
+    except ResultsError as exc:  # the results were made by this code: a bug, not bad input
+        raise RuntimeError(f"internal error: {exc}") from None
     html = render_html(stored, overrides=templates)
     attachments = {"results.json": json_bytes}
     policy_input = results.inputs.policy

@@ -47,7 +47,6 @@ from govreport.render.sections import (
 from govreport.render.text import Numbering
 from govreport.results.errors import ResultsError
 from govreport.results.io import results_from_jsonable
-from govreport.results.jsonable import to_jsonable
 from govreport.results.schema import Results
 
 __all__ = [
@@ -62,7 +61,6 @@ __all__ = [
 ]
 
 Builder = Callable[[Results, Numbering], tuple[dict[str, Any], list[FigureSpec]]]
-DictBuilder = Callable[[Mapping[str, Any], Numbering], tuple[dict[str, Any], list[FigureSpec]]]
 
 
 def as_results(results: Results | Mapping[str, Any]) -> Results:
@@ -75,28 +73,6 @@ def as_results(results: Results | Mapping[str, Any]) -> Results:
             f"results must be Results or a results.json object, got {type(results).__name__}"
         )
     return results_from_jsonable(dict(results), source="results")
-
-
-_plain_cache: list[tuple[Results, dict[str, Any]]] = []
-
-
-def _plain(results: Results) -> dict[str, Any]:
-    """The JSON form of ``results`` (computed once per results object)."""
-    if _plain_cache and _plain_cache[0][0] is results:
-        return _plain_cache[0][1]
-    document: dict[str, Any] = to_jsonable(results)
-    _plain_cache[:] = [(results, document)]
-    return document
-
-
-def dict_based(builder: DictBuilder) -> Builder:
-    """ADAPTER (issue 10, to be removed): a section builder not yet converted to typed
-    results reads the plain JSON form of the results."""
-
-    def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
-        return builder(_plain(results), num)
-
-    return build
 
 
 class Section(NamedTuple):
@@ -134,7 +110,7 @@ SOUNDNESS: tuple[Section, ...] = (
     ),
     Section("sign", "4.6", "Sign and monotonicity", sign.build),
     Section("clusters", "4.7", "Cluster feature importance", clusters.build),
-    Section("insens", "4.8", "Insens and switched linear projections", dict_based(insens.build)),
+    Section("insens", "4.8", "Insens and switched linear projections", insens.build),
 )
 
 #: The report in document order: the control page, then the numbered sections.
