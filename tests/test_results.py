@@ -84,6 +84,35 @@ def test_loaded_results_are_typed(golden_run: Results) -> None:
     assert loaded.review is not None and loaded.review.report_id == "MV-GOLDEN-1"
 
 
+def test_a_run_with_test_data_round_trips_and_loads_every_block() -> None:
+    """The titanic example (train and test data, every analysis): the typed results of the
+    run dump to bytes that load back to the same bytes; the optional blocks are present."""
+    import govreport
+
+    titanic = Path(__file__).parents[1] / "examples" / "titanic"
+    outcome = govreport.run(
+        model=titanic / "model.pt",
+        data=titanic / "train.csv",
+        test_data=titanic / "test.csv",
+        target="survived",
+    )
+    data = dump(outcome.results)
+    loaded = results_from_json(data, "titanic")
+    assert dump(loaded) == data
+    assert set(loaded.regions) == {"train", "test"}
+    test = loaded.regions["test"]
+    assert test.exposure_table is not None and test.unseen_share is not None
+    for block in (
+        loaded.aletheia_plots,
+        loaded.coefficients,
+        loaded.sign_constraints,
+        loaded.clusters,
+        loaded.insens,
+        loaded.simplification,
+    ):
+        assert block is not None
+
+
 def test_load_results_reads_a_file(golden_run: Results, tmp_path: Path) -> None:
     path = tmp_path / "results.json"
     path.write_bytes(dump(golden_run))
