@@ -289,3 +289,28 @@ def test_the_json_schema_describes_schema_2() -> None:
     required = set(schema["required"])
     assert {"generator", "run", "policy", "regions"} <= required
     assert "review" not in required
+
+
+def test_every_type_in_the_tree_loads_strictly_on_its_own() -> None:
+    """Each result type reachable from Results carries the strict config (no unknown keys,
+    no coercion), so loading one block alone is as strict as loading the whole file."""
+    import typing
+
+    from govreport.jsontypes import JSON_CONFIG
+
+    seen: set[type] = set()
+
+    def visit(tp: Any) -> None:
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            if tp in seen:
+                return
+            seen.add(tp)
+            assert getattr(tp, "__pydantic_config__", None) == JSON_CONFIG, tp.__qualname__
+            for hint in typing.get_type_hints(tp).values():
+                visit(hint)
+            return
+        for arg in typing.get_args(tp):
+            visit(arg)
+
+    visit(Results)
+    assert len(seen) > 40
