@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
@@ -26,8 +27,10 @@ class PerformanceResult:
     """Metrics of the network on data set ``dataset`` (names as in :func:`performance_metrics`;
     NaN where undefined, e.g. the AUC of a single-class data set)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
-    metrics: dict[str, float | None]
+    metrics: dict[str, Number]
 
 
 def auc_or_nan(y: FloatArray, score: FloatArray) -> float:
