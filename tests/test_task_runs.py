@@ -36,7 +36,7 @@ def test_the_run_reproduces_the_networks_logits_exactly(task_run: tuple[str, Any
     x = frame[list(FEATURES)].to_numpy(dtype=np.float64)
     y = frame["y"].to_numpy()
     logits = _float64_logits(task, x)
-    train = results.regions.train.census
+    train = results.regions["train"].census
     assert train.samples == len(x)
     # the local linear models reproduce the network to float64 rounding
     assert train.max_abs_error < 1e-9
