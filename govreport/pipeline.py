@@ -51,6 +51,7 @@ from govreport.inputs.data import (
 )
 from govreport.inputs.model import load_model, source_logits
 from govreport.inputs.review import empty_review, load_review
+from govreport.inputs.task import binary_from_two_class_softmax, check_task, output_names
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
@@ -78,12 +79,6 @@ def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
     if task == "multiclass":
         return np.eye(n_outputs)[y.astype(np.int64)]
     return y[:, None]
-
-
-def _output_names(task: Task, n_outputs: int) -> list[str]:
-    if task == "multiclass":
-        return [f"class {k}" for k in range(n_outputs)]
-    return ["logit"] if task == "binary" else ["output"]
 
 
 def _regions(
@@ -122,6 +117,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
     loaded = load_model(
         config.model_path, config.spec_path, allow_pickle=config.allow_pickle, link=config.link
     )
+    loaded = binary_from_two_class_softmax(loaded)  # softmax over 2 logits: sigmoid(z1 - z0)
     network = loaded.network
     task = task_for_link(network.output_link, network.output_dim)
 
@@ -131,6 +127,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         features: tuple[str, ...] | None,
         drop: tuple[str, ...],
         origin: str = "from --features",
+        classes: tuple[str, ...] | None = config.classes,
     ) -> Dataset:
         dataset = load_dataset(
             path,
@@ -139,6 +136,16 @@ def run_pipeline(config: RunConfig) -> RunResult:
             features=features,
             drop=drop,
             features_origin=origin,
+            classes=classes,
+        )
+        check_task(
+            task,
+            dataset.y,
+            link_given=config.link is not None,
+            class_labels=dataset.class_labels,
+            n_outputs=network.output_dim,
+            where=str(path),
+            target=config.target,
         )
         check_dataset_for_model(
             dataset,
@@ -155,12 +162,16 @@ def run_pipeline(config: RunConfig) -> RunResult:
     test = None
     if config.test_data_path is not None:
         test = load_checked(
-            config.test_data_path, "test", train.feature_names, (), "a feature of the training data"
+            config.test_data_path,
+            "test",
+            train.feature_names,
+            (),
+            "a feature of the training data",
+            train.class_labels or config.classes,
         )
     # Sign checks name features: resolve them now, so a name the data lacks is bad input (exit 2).
-    sign_plans = plan_sign_checks(
-        policy, train.feature_names, _output_names(task, network.output_dim)
-    )
+    output_names_ = output_names(task, network.output_dim, train.class_labels)
+    sign_plans = plan_sign_checks(policy, train.feature_names, output_names_)
 
     extractions = [_regions(config, network, task, train)]
     if test is not None:
@@ -169,13 +180,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
         np.abs(source_logits(loaded, train.x, config.chunk_size) - extractions[0].logits).max()
     )
 
-    output_names = _output_names(task, network.output_dim)
     matches = None if test is None else match_patterns(extractions[0].table, extractions[1].table)
     ctx = AnalysisContext(
         network=network,
         task=task,
         feature_names=train.feature_names,
-        output_names=tuple(output_names),
+        output_names=tuple(output_names_),
         feature_scale=feature_scale(train.x),
         train=DatasetRegions(train, extractions[0]),
         test=None if test is None else DatasetRegions(test, extractions[1], matches),
@@ -242,7 +252,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             policy_text=config.policy_path.read_bytes().decode("utf-8"),
             datasets=[a.dataset for a in analyses],
         ),
-        "model": model_document(loaded, task, output_names, conversion_error),
+        "model": model_document(loaded, task, output_names_, conversion_error, train.class_labels),
         "features": list(train.feature_names),
         "datasets": [dataset_document(task, a.dataset) for a in analyses],
         "performance": performances,

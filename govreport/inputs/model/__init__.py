@@ -20,6 +20,7 @@ layer index), how to fix it.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from govreport.inputs.model.convert import (
@@ -31,6 +32,7 @@ from govreport.inputs.model.convert import (
     source_logits,
 )
 from govreport.inputs.model.formats import SourceFormat, read_model_file
+from govreport.inputs.model.graph import GraphChain, chain_from_graph, is_plain_chain
 from govreport.inputs.model.spec import module_from_spec_file
 from govreport.network import OutputLink
 
@@ -64,13 +66,27 @@ def load_model(
     path = Path(path)
     where = path.name
     found = read_model_file(path, spec_path, allow_pickle=allow_pickle)
+    graph: GraphChain | None = found.graph
     if found.module is not None:
         module = found.module
+        if graph is None and not is_plain_chain(module):
+            graph = chain_from_graph(module, where)  # read the graph, not the class
     else:
         assert found.state is not None
         module = module_from_spec_file(spec_path, found.state, where, link)
+    if graph is not None:
+        module = graph.module
     network, layers, source = convert_module(module, link=link, where=where)
+    if graph is not None:
+        layers = tuple(
+            replace(layer, detail="; ".join(filter(None, (layer.detail, graph.origins[i]))))
+            for i, layer in enumerate(layers)
+        )
     _log.debug("loaded %s model %s: %d affine maps", found.format, where, len(network.affine_maps))
     return LoadedModel(
-        network=network, source_format=found.format, source_layers=layers, source_module=source
+        network=network,
+        source_format=found.format,
+        source_layers=layers,
+        source_module=source,
+        source_check=None if graph is None else graph.check,
     )

@@ -21,12 +21,15 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
 
 from govreport.errors import ModelError
+
+if TYPE_CHECKING:
+    from govreport.inputs.model.graph import GraphChain
 
 __all__ = [
     "ModelFile",
@@ -54,6 +57,8 @@ class ModelFile:
     format: SourceFormat
     module: nn.Module | None = None
     state: dict[str, torch.Tensor] | None = None
+    #: A chain a reader recovered from a graph itself (ONNX, scikit-learn); ``module`` unset.
+    graph: GraphChain | None = None
 
 
 def read_model_file(path: Path, spec_path: Path | None, *, allow_pickle: bool) -> ModelFile:

@@ -106,6 +106,13 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             "rows, float64)",
         ),
     ]
+    labels = model.get("class_labels")
+    if labels:  # text labels of the target, in class-index order
+        mapping = ", ".join(f"{i} = {label}" for i, label in enumerate(labels))
+        roles = " (0 negative, 1 positive)" if model["task"] == "binary" else ""
+        facts.insert(1, ("Classes", f"{mapping}{roles}"))
+    if model.get("source_check"):
+        facts.append(("Source check", str(model["source_check"])))
     arch_rows = [
         [
             fmt_int(layer["index"]),
