@@ -49,7 +49,7 @@ from govreport.inputs.data import (
     load_dataset,
     task_for_link,
 )
-from govreport.inputs.model import load_model, source_logits
+from govreport.inputs.model import check_on_rows, load_model, source_logits
 from govreport.inputs.review import empty_review, load_review
 from govreport.inputs.task import binary_from_two_class_softmax, check_task, output_names
 from govreport.metrics import MetricKey
@@ -157,6 +157,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         return dataset
 
     train = load_checked(config.data_path, "train", config.features, config.drop)
+    loaded = check_on_rows(loaded, train.x)  # e.g. onnxruntime runs an ONNX file on the rows
     check_rows(config.explain_rows, train.n_rows, "--explain-rows")
     # The test file must carry the training features; its other columns are not used.
     test = None

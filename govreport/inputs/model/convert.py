@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import get_args
 
@@ -100,6 +100,8 @@ class LoadedModel:
     source_module: torch.nn.Module
     #: How a structure read from a graph was checked against the source (None: a chain).
     source_check: str | None = None
+    #: Runs the source file itself on rows and says what ran (ONNX with onnxruntime).
+    verify: Callable[[np.ndarray], str] | None = None
 
 
 def network_from_module(

@@ -41,10 +41,10 @@ __all__ = [
 ]
 
 #: The formats a model can come from, as recorded in the results.
-SourceFormat = Literal["torchscript", "state_dict", "safetensors", "pickle"]
+SourceFormat = Literal["torchscript", "state_dict", "safetensors", "pickle", "onnx", "sklearn"]
 
 #: What :func:`sniff` can tell from a file's bytes.
-FileKind = Literal["torchscript", "torch_zip", "safetensors", "other"]
+FileKind = Literal["torchscript", "torch_zip", "safetensors", "onnx", "skops", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +99,40 @@ def _read_torch_legacy(path: Path, spec_path: Path | None, allow_pickle: bool) -
     return _read_torch(path, spec_path, allow_pickle, zipped=False)
 
 
-#: One reader per kind of file :func:`sniff` recognises (ONNX and scikit-learn go here).
+def _read_onnx(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelFile:
+    from govreport.inputs.model.onnx_reader import chain_from_onnx
+
+    _refuse_spec(spec_path, path.name, "an ONNX file")
+    return ModelFile(format="onnx", graph=chain_from_onnx(path))
+
+
+def _read_skops(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelFile:
+    from govreport.inputs.model.sklearn_reader import chain_from_skops
+
+    _refuse_spec(spec_path, path.name, "a skops file")
+    return ModelFile(format="sklearn", graph=chain_from_skops(path))
+
+
+def _read_other(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelFile:
+    """A legacy torch file, or a joblib/pickle of a scikit-learn model (``--allow-pickle``)."""
+    if path.suffix.lower() in (".joblib", ".pkl", ".pickle") and allow_pickle:
+        from govreport.inputs.model.sklearn_reader import chain_from_pickle
+
+        _refuse_spec(spec_path, path.name, "a pickled scikit-learn model")
+        graph = chain_from_pickle(path)
+        if graph is not None:
+            return ModelFile(format="sklearn", graph=graph)
+    return _read_torch_legacy(path, spec_path, allow_pickle)
+
+
+#: One reader per kind of file :func:`sniff` recognises.
 _READERS: dict[FileKind, Callable[[Path, Path | None, bool], ModelFile]] = {
     "torchscript": _read_torchscript,
     "safetensors": _read_safetensors,
     "torch_zip": _read_torch_zip,
-    "other": _read_torch_legacy,
+    "onnx": _read_onnx,
+    "skops": _read_skops,
+    "other": _read_other,
 }
 
 
@@ -135,7 +163,11 @@ def sniff(path: Path) -> FileKind:
             return "other"
         if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
             return "torchscript"
+        if "schema.json" in names:  # skops writes a zip of schema.json + arrays
+            return "skops"
         return "torch_zip"
+    if path.suffix.lower() == ".onnx":  # protobuf has no magic number
+        return "onnx"
     with path.open("rb") as handle:
         head = handle.read(9)
     size = path.stat().st_size

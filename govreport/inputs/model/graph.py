@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,8 @@ class GraphChain:
     module: nn.Sequential
     origins: tuple[str, ...]  # per layer, e.g. "aten::linear at fc1"
     check: str
+    #: Runs the source file itself on the user's rows (ONNX + onnxruntime); says what ran.
+    verify: Callable[[np.ndarray], str] | None = None
 
 
 class _Data:
