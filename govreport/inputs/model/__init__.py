@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from govreport.inputs.model.convert import (
     SUPPORTED_LAYERS,
@@ -78,6 +79,7 @@ def load_model(
     graph: GraphChain | None = found.graph  # ONNX and scikit-learn readers give the chain
     if graph is None and found.module is not None and not is_plain_chain(found.module):
         graph = chain_from_graph(found.module, where)  # read the graph, not the class
+    module: nn.Module
     if graph is not None:
         module = graph.module
     elif found.module is not None:

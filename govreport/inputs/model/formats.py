@@ -115,7 +115,7 @@ def _read_skops(path: Path, spec_path: Path | None, allow_pickle: bool) -> Model
 
 def _read_other(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelFile:
     """A legacy torch file, or a joblib/pickle of a scikit-learn model (``--allow-pickle``)."""
-    if path.suffix.lower() in (".joblib", ".pkl", ".pickle") and allow_pickle:
+    if allow_pickle:  # unpickling is allowed: a scikit-learn model in joblib or pickle?
         from govreport.inputs.model.sklearn_reader import chain_from_pickle
 
         _refuse_spec(spec_path, path.name, "a pickled scikit-learn model")
@@ -239,7 +239,11 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
             return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for files it cannot parse
         found = _UNSUPPORTED_GLOBAL.search(str(exc))
-        pickled = found is not None or (zipped and "Weights only load failed" in str(exc))
+        pickled = (
+            found is not None
+            or (zipped and "Weights only load failed" in str(exc))
+            or (not zipped and _starts_like_a_pickle(path))
+        )
         if not pickled:
             raise ModelError(
                 f"{path.name}: not a model file govreport can read ({first_line(exc)}); "
@@ -250,8 +254,8 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
         if not allow_pickle:
             raise ModelError(
                 f"{path.name}: holds a pickled Python object{what}, and loading it runs "
-                "arbitrary code; export the model with torch.jit.save or as a state_dict + "
-                "--spec, or pass --allow-pickle if you trust the file"
+                "arbitrary code; export the model with torch.jit.save, as a state_dict + "
+                "--spec, ONNX or skops, or pass --allow-pickle if you trust the file"
             ) from exc
     try:
         with warnings.catch_warnings():
@@ -268,6 +272,12 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
             "save the module itself, or its state_dict with --spec"
         )
     return obj
+
+
+def _starts_like_a_pickle(path: Path) -> bool:
+    """Pickle protocol 2+ (joblib, pickle.dump) starts with the PROTO opcode 0x80."""
+    with path.open("rb") as handle:
+        return handle.read(1) == b"\x80"
 
 
 def _as_state_dict(obj: object, where: str) -> dict[str, torch.Tensor]:

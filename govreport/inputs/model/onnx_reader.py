@@ -160,7 +160,7 @@ class _OnnxWalker:
         if op == "Concat" and self._two_column_sigmoid(node, values):
             return
         if op == "Sub" and self.linked and isinstance(self.env.get(node.input[1]), _Data):
-            one = values[0]
+            one = np.asarray(values[0] if values[0] is not None else np.nan)
             if np.ndim(one) <= 2 and np.all(np.asarray(one) == 1.0):
                 self.env[out] = _Negated(node.input[1])
                 return
@@ -219,13 +219,13 @@ class _OnnxWalker:
         elif op == "BatchNormalization":
             if attrs.get("training_mode", 0):
                 raise self.fail(node, "batch norm in training mode", "export in eval mode")
-            gamma, beta, mean, var = (np.asarray(v, dtype=np.float64) for v in values[1:5])
-            norm = nn.BatchNorm1d(mean.size, eps=float(attrs.get("epsilon", 1e-5)))
-            norm = norm.double().eval()
+            stats = [np.asarray(v, dtype=np.float64) for v in values[1:5]]
+            size, eps = int(stats[2].size), float(attrs.get("epsilon", 1e-5))
+            norm = nn.BatchNorm1d(size, eps=eps, dtype=torch.float64).eval()
             with torch.no_grad():
                 for target, value in zip(
                     (norm.weight, norm.bias, norm.running_mean, norm.running_var),
-                    (gamma, beta, mean, var),
+                    stats,
                     strict=True,
                 ):
                     target.copy_(torch.from_numpy(np.array(value, dtype=np.float64)))  # type: ignore[union-attr]

@@ -143,7 +143,7 @@ def chain_from_estimator(estimator: Any, where: str) -> GraphChain:
         layers.append(nn.Softmax(dim=-1))
         origins.append(f"{kind}{at} out_activation_ softmax")
     chain = nn.Sequential(OrderedDict((str(i), m) for i, m in enumerate(layers))).eval()
-    error = _check(estimator, chain, int(layers[0].in_features), link, where, kind)
+    error = _check(estimator, chain, int(mlp.n_features_in_), link, where, kind)
     check = (
         f"structure read from the fitted {kind}'s coefs_ and intercepts_ "
         f"({'with a StandardScaler, ' if len(layers) > 2 * len(mlp.coefs_) else ''}"
