@@ -287,3 +287,39 @@ def test_api_module_with_its_own_forward_is_read_from_its_graph(tmp_path: Path) 
     assert outcome.results.model.source_check is not None
     with pytest.raises(InputError, match="unsupported op aten::tanh"):
         govreport.run(Tanh(), frame, "y", policy=tmp_path / "policy.yaml", link="sigmoid")
+
+
+class Standardised(nn.Module):
+    """Standardises its input with buffers, then a residual-free MLP with clamp(min=0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.5, -1.0, 2.0]))
+        self.register_buffer("std", torch.tensor([2.0, 0.5, 4.0]))
+        self.fc1 = nn.Linear(3, 5)
+        self.fc2 = nn.Linear(5, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = (x - self.mean) / self.std
+        return self.fc2(torch.clamp(self.fc1(h), min=0.0)) + 0.25
+
+
+def test_standardising_buffers_and_clamp_are_affine_and_relu(tmp_path: Path) -> None:
+    torch.manual_seed(7)
+    module = Standardised().eval()
+    path = tmp_path / "standardised.pt"
+    torch.jit.save(torch.jit.script(module), str(path))
+    x = np.random.default_rng(3).normal(size=(200, 3)) * 3
+    ref = _double(module)
+    with torch.no_grad():
+        h = (torch.from_numpy(x) - ref.mean) / ref.std
+        patterns = (ref.fc1(h) > 0).numpy()
+    _check_against_oracle(path, ref, patterns, x)
+    assert [layer.kind for layer in load_model(path).source_layers] == [
+        "Linear",
+        "Linear",
+        "Linear",
+        "ReLU",
+        "Linear",
+        "Linear",
+    ]

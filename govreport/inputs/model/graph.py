@@ -386,9 +386,13 @@ class _Walker:
         tensor = torch.as_tensor(value, dtype=torch.float64).detach()
         if tensor.dim() == 2 and tensor.shape[0] == 1:
             tensor = tensor[0]
-        if tensor.dim() > 1 or (data.width is None and tensor.numel() != 1):
+        if tensor.dim() > 1:
             raise self.fail(node, f"a constant of shape {tuple(tensor.shape)} on the rows")
-        width = data.width if data.width is not None else 1
+        if data.width is None and tensor.numel() == 1:
+            raise self.fail(
+                node, "a scalar op on the input before any linear map (its width is unknown)"
+            )
+        width = data.width if data.width is not None else int(tensor.numel())
         if tensor.numel() not in (1, width):
             raise self.fail(node, f"a constant of {tensor.numel()} values on {width} features")
         return tensor.expand(width).clone() if tensor.numel() == 1 else tensor.reshape(width)
@@ -418,10 +422,11 @@ class _Walker:
         if self.input_width is None and not self.layers and width is not None:
             self.input_width = width  # a batch norm first
         data: _Data = self.env[self.current]
-        if not self.layers and isinstance(layer, nn.Linear | nn.BatchNorm1d):
-            pass
-        elif not self.layers:
-            raise self.fail(node, "an op before any linear map", "start with nn.Linear")
+        links = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Softmax, nn.LogSoftmax)
+        if not any(isinstance(m, nn.Linear | nn.BatchNorm1d) for m in self.layers) and isinstance(
+            layer, links
+        ):
+            raise self.fail(node, "an activation before any linear map", "start with nn.Linear")
         out = next(iter(node.outputs()))
         self.env[out] = _Data(width if width is not None else data.width)
         self.current = out

@@ -296,8 +296,11 @@ class _OnnxWalker:
         self.affine(node, factor * np.eye(offset.size), offset)
 
     def add(self, node: Any, layer: nn.Module, width: int | None = None) -> None:
-        if not self.layers and not isinstance(layer, nn.Linear | nn.BatchNorm1d):
-            raise self.fail(node, "an op before any affine map", "start with Gemm or MatMul")
+        links = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Softmax, nn.LogSoftmax)
+        if not any(isinstance(m, nn.Linear | nn.BatchNorm1d) for m in self.layers) and isinstance(
+            layer, links
+        ):
+            raise self.fail(node, "an activation before any affine map", "start with Gemm")
         data: _Data = self.env[self.current]
         if isinstance(layer, nn.BatchNorm1d):
             width = int(layer.num_features)
