@@ -51,7 +51,7 @@ from govreport.inputs.data import (
 )
 from govreport.inputs.model import check_on_rows, load_model, source_logits
 from govreport.inputs.review import empty_review, load_review
-from govreport.inputs.task import binary_from_two_class_softmax, check_task, output_names
+from govreport.inputs.task import binary_from_two_class_softmax, check_task, task_output_names
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
@@ -138,15 +138,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             features_origin=origin,
             classes=classes,
         )
-        check_task(
-            task,
-            dataset.y,
-            link_given=config.link is not None,
-            class_labels=dataset.class_labels,
-            n_outputs=network.output_dim,
-            where=str(path),
-            target=config.target,
-        )
+        check_task(task, dataset, network.output_dim, link_given=config.link is not None)
         check_dataset_for_model(
             dataset,
             input_dim=network.input_dim,
@@ -171,8 +163,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
             train.class_labels or config.classes,
         )
     # Sign checks name features: resolve them now, so a name the data lacks is bad input (exit 2).
-    output_names_ = output_names(task, network.output_dim, train.class_labels)
-    sign_plans = plan_sign_checks(policy, train.feature_names, output_names_)
+    output_names = task_output_names(task, network.output_dim, train.class_labels)
+    sign_plans = plan_sign_checks(policy, train.feature_names, output_names)
 
     extractions = [_regions(config, network, task, train)]
     if test is not None:
@@ -186,7 +178,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         network=network,
         task=task,
         feature_names=train.feature_names,
-        output_names=tuple(output_names_),
+        output_names=tuple(output_names),
         feature_scale=feature_scale(train.x),
         train=DatasetRegions(train, extractions[0]),
         test=None if test is None else DatasetRegions(test, extractions[1], matches),
@@ -253,7 +245,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             policy_text=config.policy_path.read_bytes().decode("utf-8"),
             datasets=[a.dataset for a in analyses],
         ),
-        "model": model_document(loaded, task, output_names_, conversion_error, train.class_labels),
+        "model": model_document(loaded, task, output_names, conversion_error, train.class_labels),
         "features": list(train.feature_names),
         "datasets": [dataset_document(task, a.dataset) for a in analyses],
         "performance": performances,

@@ -241,6 +241,14 @@ def test_three_classes_with_text_labels(tmp_path: Path) -> None:
         str(i): int((frame["y"] == label).sum()) for i, label in enumerate(("low", "mid", "high"))
     }
 
+    # macro AUC: the mean of the one-vs-rest AUCs of the softmax probabilities
+    x = torch.from_numpy(frame[["a", "b", "c"]].to_numpy().copy())
+    with torch.no_grad():
+        probabilities = _double(module)(x).numpy()
+    codes = frame["y"].map({"low": 0, "mid": 1, "high": 2}).to_numpy()
+    expected = np.mean([roc_auc_score(codes == k, probabilities[:, k]) for k in range(3)])
+    assert results.performance[0].metrics["macro_auc"] == pytest.approx(expected, abs=1e-12)
+
     sorted_run = CliRunner().invoke(cli, [str(a) for a in args[:-2]])
     assert sorted_run.exit_code == 0, sorted_run.output
     again = govreport.load_results(tmp_path / "out" / "results.json")

@@ -31,14 +31,14 @@ from govreport.inputs.model.convert import LoadedModel, SourceLayer
 from govreport.network import AffineMap, FloatArray, PiecewiseLinearNetwork, readonly
 
 if TYPE_CHECKING:
-    from govreport.inputs.data import Task
+    from govreport.inputs.data import Dataset, Task
 
 __all__ = [
     "binary_from_two_class_softmax",
     "check_task",
     "encode_labels",
     "is_text_target",
-    "output_names",
+    "task_output_names",
 ]
 
 
@@ -123,17 +123,10 @@ def encode_labels(
     return y, labels
 
 
-def check_task(
-    task: Task,
-    y: FloatArray,
-    *,
-    link_given: bool,
-    class_labels: tuple[str, ...] | None,
-    n_outputs: int,
-    where: str,
-    target: str,
-) -> None:
+def check_task(task: Task, dataset: Dataset, n_outputs: int, *, link_given: bool) -> None:
     """Refuse a task that contradicts the target (exit 2 with the fix); see the module doc."""
+    y, class_labels = dataset.y, dataset.class_labels
+    where, target = dataset.fingerprint.file, dataset.target_name
     if task == "regression":
         if class_labels is not None:
             raise InputError(
@@ -161,7 +154,9 @@ def check_task(
         )
 
 
-def output_names(task: Task, n_outputs: int, class_labels: tuple[str, ...] | None) -> list[str]:
+def task_output_names(
+    task: Task, n_outputs: int, class_labels: tuple[str, ...] | None
+) -> list[str]:
     """Names of the network's outputs: the class labels when the user gave text labels."""
     if task == "multiclass":
         if class_labels is not None and len(class_labels) == n_outputs:
