@@ -206,3 +206,39 @@ def test_unsupported_onnx_op_names_the_op_the_node_and_the_list(tmp_path: Path) 
     message = str(excinfo.value)
     assert "unsupported op Tanh" in message and "'squash'" in message
     assert "Gemm" in message and "BatchNormalization" in message
+
+
+def test_hand_built_onnx_gemm_attributes_match_numpy(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(5)
+    b1 = rng.normal(size=(3, 4)).astype(np.float32)  # Gemm without transB: x @ b1
+    c1 = rng.normal(size=(1, 4)).astype(np.float32)
+    w2 = rng.normal(size=(4, 1)).astype(np.float32)
+    c2 = rng.normal(size=(1,)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["x", "b1", "c1"], ["h"], alpha=2.0, beta=0.5),
+            helper.make_node("LeakyRelu", ["h"], ["a"], alpha=0.25),
+            helper.make_node("MatMul", ["a", "w2"], ["m"]),
+            helper.make_node("Add", ["m", "c2"], ["z"]),
+            helper.make_node("Sigmoid", ["z"], ["p"]),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [None, 1])],
+        [
+            numpy_helper.from_array(v, n)
+            for v, n in ((b1, "b1"), (c1, "c1"), (w2, "w2"), (c2, "c2"))
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    (tmp_path / "gemm.onnx").write_bytes(model.SerializeToString())
+    x = rng.normal(size=(80, 3))
+    h = 2.0 * x @ b1.astype(float) + 0.5 * c1.astype(float)
+    a = np.where(h > 0, h, 0.25 * h)
+    z = a @ w2.astype(float) + c2.astype(float)
+    loaded = load_model(tmp_path / "gemm.onnx")
+    np.testing.assert_allclose(loaded.network.forward_logits(x), z, atol=1e-12)
+    assert loaded.network.output_link == "sigmoid"
+    assert loaded.network.negative_slopes == (0.25,)

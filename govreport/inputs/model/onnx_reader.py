@@ -188,7 +188,7 @@ class _OnnxWalker:
             self.affine(
                 node,
                 float(attrs.get("alpha", 1.0)) * weight,
-                None if bias is None else beta * np.broadcast_to(bias, weight.shape[0]),
+                None if bias is None else beta * np.broadcast_to(np.ravel(bias), weight.shape[0]),
             )
         elif op == "MatMul":
             if node.input[0] != self.current:
