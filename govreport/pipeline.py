@@ -54,8 +54,9 @@ from govreport.inputs.data import (
     load_dataset,
     task_for_link,
 )
-from govreport.inputs.model import LoadedModel, load_model, source_logits
+from govreport.inputs.model import LoadedModel, check_on_rows, load_model, source_logits
 from govreport.inputs.review import ReviewRecord, empty_review, load_review
+from govreport.inputs.task import binary_from_two_class_softmax, check_task, task_output_names
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
@@ -110,12 +111,6 @@ def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
     return y[:, None]
 
 
-def _output_names(task: Task, n_outputs: int) -> tuple[str, ...]:
-    if task == "multiclass":
-        return tuple(f"class {k}" for k in range(n_outputs))
-    return ("logit",) if task == "binary" else ("output",)
-
-
 def _regions(
     config: RunConfig, network: PiecewiseLinearNetwork, task: Task, dataset: Dataset
 ) -> RegionExtraction:
@@ -148,11 +143,17 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
     loaded = load_model(
         config.model_path, config.spec_path, allow_pickle=config.allow_pickle, link=config.link
     )
+    loaded = binary_from_two_class_softmax(loaded)  # softmax over 2 logits: sigmoid(z1 - z0)
     network = loaded.network
     task = task_for_link(network.output_link, network.output_dim)
 
     def load_checked(
-        path: Path, name: str, features: tuple[str, ...] | None, drop: tuple[str, ...], origin: str
+        path: Path,
+        name: str,
+        features: tuple[str, ...] | None,
+        drop: tuple[str, ...],
+        origin: str,
+        classes: tuple[str, ...] | None,
     ) -> Dataset:
         dataset = load_dataset(
             path,
@@ -161,7 +162,9 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
             features=features,
             drop=drop,
             features_origin=origin,
+            classes=classes,
         )
+        check_task(task, dataset, network.output_dim, link_given=config.link is not None)
         check_dataset_for_model(
             dataset,
             input_dim=network.input_dim,
@@ -171,13 +174,21 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         )
         return dataset
 
-    train = load_checked(config.data_path, "train", config.features, config.drop, "from --features")
+    train = load_checked(
+        config.data_path, "train", config.features, config.drop, "from --features", config.classes
+    )
+    loaded = check_on_rows(loaded, train.x)  # e.g. onnxruntime runs an ONNX file on the rows
     check_rows(config.explain_rows, train.n_rows, "--explain-rows")
     # The test file must carry the training features; its other columns are not used.
     test = None
     if config.test_data_path is not None:
         test = load_checked(
-            config.test_data_path, "test", train.feature_names, (), "a feature of the training data"
+            config.test_data_path,
+            "test",
+            train.feature_names,
+            (),
+            "a feature of the training data",
+            train.class_labels or config.classes,
         )
     return LoadedInputs(
         policy=policy,
@@ -189,7 +200,9 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         test=test,
         # Sign checks name features: resolve them now, so a name the data lacks is exit 2.
         sign_plans=plan_sign_checks(
-            policy, train.feature_names, _output_names(task, network.output_dim)
+            policy,
+            train.feature_names,
+            task_output_names(task, network.output_dim, train.class_labels),
         ),
     )
 
@@ -205,7 +218,7 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
         network=network,
         task=task,
         feature_names=train.feature_names,
-        output_names=_output_names(task, network.output_dim),
+        output_names=tuple(task_output_names(task, network.output_dim, train.class_labels)),
         feature_scale=feature_scale(train.x),
         train=DatasetRegions(train, train_regions),
         test=None
@@ -313,7 +326,13 @@ def assemble_results(
             policy_text=config.policy_path.read_bytes().decode("utf-8"),
             datasets=datasets,
         ),
-        model=model_document(inputs.model, ctx.task, list(ctx.output_names), conversion_error),
+        model=model_document(
+            inputs.model,
+            ctx.task,
+            list(ctx.output_names),
+            conversion_error,
+            inputs.train.class_labels,
+        ),
         features=ctx.feature_names,
         datasets=tuple(dataset_document(ctx.task, dataset) for dataset in datasets),
         performance=blocks.performance,

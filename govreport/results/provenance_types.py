@@ -159,6 +159,10 @@ class ModelDocument:
     source_layers: tuple[SourceLayerDocument, ...]
     activation_check: str
     conversion_max_abs_error: Number
+    #: Text labels of the classes in class-index order (binary: negative, positive).
+    class_labels: tuple[str, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: How the source model's structure was read and checked (graph, ONNX, scikit-learn).
+    source_check: str | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)

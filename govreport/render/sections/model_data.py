@@ -100,6 +100,13 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             "rows, float64)",
         ),
     ]
+    labels = model.class_labels
+    if labels:  # text labels of the target, in class-index order
+        mapping = ", ".join(f"{i} = {label}" for i, label in enumerate(labels))
+        roles = " (0 negative, 1 positive)" if model.task == "binary" else ""
+        facts.insert(1, ("Classes", f"{mapping}{roles}"))
+    if model.source_check:
+        facts.append(("Source check", model.source_check))
     arch_rows = [
         [
             fmt_int(layer.index),
