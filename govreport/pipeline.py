@@ -21,12 +21,15 @@ from govreport import __version__
 from govreport.analyses import (
     clusters,
     coefficients,
+    data_quality,
     dataset_regions,
+    fairness,
     importance,
     performance,
     profiles,
     region_plots,
     sign,
+    stability,
 )
 from govreport.analyses.clusters import MergedGrouping
 from govreport.analyses.context import (
@@ -41,6 +44,7 @@ from govreport.analyses.sign import plan_sign_checks
 from govreport.analyses.simplify import stage as simplification
 from govreport.analyses.simplify.stage import MergedClusters
 from govreport.config import RunConfig
+from govreport.inputs.dictionary import load_dictionary
 from govreport.inputs.data import (
     Dataset,
     Task,
@@ -157,6 +161,15 @@ def run_pipeline(config: RunConfig) -> RunResult:
         test = load_checked(
             config.test_data_path, "test", train.feature_names, (), "a feature of the training data"
         )
+    oot = None
+    if config.oot_data_path is not None:
+        oot = load_checked(
+            config.oot_data_path, "oot", train.feature_names, (), "a feature of the training data"
+        )
+    dictionary = None
+    if config.data_dictionary_path is not None:
+        dictionary = load_dictionary(config.data_dictionary_path)
+        dictionary.check_features(train.feature_names)
     # Sign checks name features: resolve them now, so a name the data lacks is bad input (exit 2).
     sign_plans = plan_sign_checks(
         policy, train.feature_names, _output_names(task, network.output_dim)
@@ -165,6 +178,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
     extractions = [_regions(config, network, task, train)]
     if test is not None:
         extractions.append(_regions(config, network, task, test))
+    oot_extraction = None if oot is None else _regions(config, network, task, oot)
     conversion_error = float(
         np.abs(source_logits(loaded, train.x, config.chunk_size) - extractions[0].logits).max()
     )
@@ -193,6 +207,11 @@ def run_pipeline(config: RunConfig) -> RunResult:
             merge_neighbors=config.merge_neighbors,
             merge_min_samples=config.merge_min_samples,
         ),
+        oot=None
+        if oot is None or oot_extraction is None
+        else DatasetRegions(
+            oot, oot_extraction, match_patterns(extractions[0].table, oot_extraction.table)
+        ),
     )
     analyses = ctx.datasets
 
@@ -214,6 +233,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
     observed.update(clusters.observed(clusters_result))
     sign_result = sign.run(ctx, sign_plans)
     observed.update(sign.observed(sign_result))
+    quality = data_quality.run(ctx, dictionary)
+    observed.update(data_quality.observed(quality))
+    stability_result = stability.run(ctx)
+    observed.update(stability.observed(stability_result))
+    fairness_result = fairness.run(ctx, dictionary, importances)
+    observed.update(fairness.observed(fairness_result))
     evaluation = evaluate_policy(
         policy,
         observed,
@@ -230,6 +255,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
     ]
     if spec_fingerprint is not None:
         fingerprints.append(spec_fingerprint)
+    if config.data_dictionary_path is not None:
+        fingerprints.append(fingerprint_file(config.data_dictionary_path))
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "govreport", "version": __version__},
@@ -255,6 +282,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
         "clusters": clusters_result,
         "insens": insens_result,
         "simplification": simplified.result,
+        "data_quality": quality,
+        "stability": stability_result,
+        "fairness": fairness_result,
         "policy": evaluation.to_dict(),
         "review": review,
     }

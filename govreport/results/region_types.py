@@ -133,3 +133,4 @@ class RegionsOfDataset:
 class Regions:
     train: RegionsOfDataset
     test: RegionsOfDataset | None = field(default=None, metadata=OMIT_IF_NONE)
+    oot: RegionsOfDataset | None = field(default=None, metadata=OMIT_IF_NONE)

@@ -21,6 +21,9 @@ from typing import Any, Final, Literal
 
 from pydantic import ConfigDict
 
+from govreport.analyses.data_quality import DataQualityResult
+from govreport.analyses.fairness import FairnessResult
+from govreport.analyses.stability import StabilityResult
 from govreport.results.jsonable import OMIT_IF_NONE
 from govreport.results.provenance_types import (
     DatasetDocument,
@@ -256,3 +259,6 @@ class Results:
     clusters: JsonObject | None = field(default=None, metadata=OMIT_IF_NONE)
     insens: JsonObject | None = field(default=None, metadata=OMIT_IF_NONE)
     simplification: JsonObject | None = field(default=None, metadata=OMIT_IF_NONE)
+    data_quality: DataQualityResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    stability: StabilityResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    fairness: FairnessResult | None = field(default=None, metadata=OMIT_IF_NONE)
