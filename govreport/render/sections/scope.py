@@ -21,6 +21,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     roles = {
         "train": "training data: regions, local models, importance, profiles",
         "test": "held-out data: outcomes analysis, region exposure",
+        "oot": "out-of-time data: performance, region census, data quality, stability, fairness",
     }
     rows = []
     for d in datasets:
