@@ -37,7 +37,7 @@ from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.performance import auc_or_nan
 from govreport.inputs.dictionary import DataDictionary, FeatureEntry, format_code
 from govreport.metrics import MetricKey
-from govreport.network import FloatArray
+from govreport.network import FloatArray, PiecewiseLinearNetwork
 
 __all__ = [
     "FLIP_THRESHOLD",
@@ -191,7 +191,7 @@ def _grouping(entry: FeatureEntry, train: FloatArray) -> tuple[_Grouping, FloatA
 
 
 def flip_deltas(
-    ctx: AnalysisContext,
+    network: PiecewiseLinearNetwork,
     x: FloatArray,
     column: int,
     alternatives: FloatArray,
@@ -203,12 +203,12 @@ def flip_deltas(
     ``own``: (N,) group index of each row; ``groups``: group index of each alternative.
     Rows with no other alternative get 0.
     """
-    base = expit(ctx.network.forward_logits(x)[:, 0])
+    base = expit(network.forward_logits(x)[:, 0])
     worst = np.zeros(x.shape[0], dtype=np.float64)
     for value, group in zip(alternatives, groups, strict=True):
         changed = np.array(x, dtype=np.float64, copy=True)
         changed[:, column] = value
-        delta = np.abs(expit(ctx.network.forward_logits(changed)[:, 0]) - base)
+        delta = np.abs(expit(network.forward_logits(changed)[:, 0]) - base)
         worst = np.where(own != group, np.maximum(worst, delta), worst)
     return worst
 
@@ -352,7 +352,7 @@ def run(
             flip_x = x if rows is None else x[rows]
             flip_own = own if rows is None else own[rows]
             worst = flip_deltas(
-                ctx,
+                ctx.network,
                 flip_x,
                 column,
                 np.asarray(grouping.alternatives),

@@ -206,7 +206,20 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         align="lr",
         css="narrow",
     )
+    oot = results["regions"].get("oot") or None
+    oot_table = None
+    if oot:
+        oot_table = make_table(
+            num.tables,
+            "Region census, out-of-time data",
+            ["Quantity", "Value"],
+            census_rows(oot["census"])
+            + [["Samples in patterns unseen in training", fmt_share(oot.get("unseen_share"))]],
+            align="lr",
+            css="narrow",
+        )
     context = {
+        "oot_table": oot_table,
         "table": table,
         "regime": regime,
         "figure": figure,
