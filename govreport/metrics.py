@@ -3,7 +3,8 @@
 Every number the analyses produce that a policy check can bound has a stable id
 here, with a description, a unit and the direction in which it is better. The
 pipeline reports observed values keyed by ``(metric_id, dataset)``; ``dataset``
-is ``"train"``, ``"test"``, ``"oot"`` (out-of-time) or ``""`` for metrics that are not tied to a data set.
+is ``"train"``, ``"test"``, ``"oot"`` (out-of-time)
+or ``""`` for metrics that are not tied to a data set.
 """
 
 from __future__ import annotations

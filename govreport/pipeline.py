@@ -44,7 +44,6 @@ from govreport.analyses.sign import plan_sign_checks
 from govreport.analyses.simplify import stage as simplification
 from govreport.analyses.simplify.stage import MergedClusters
 from govreport.config import RunConfig
-from govreport.inputs.dictionary import load_dictionary
 from govreport.inputs.data import (
     Dataset,
     Task,
@@ -53,6 +52,7 @@ from govreport.inputs.data import (
     load_dataset,
     task_for_link,
 )
+from govreport.inputs.dictionary import load_dictionary
 from govreport.inputs.model import load_model, source_logits
 from govreport.inputs.review import empty_review, load_review
 from govreport.metrics import MetricKey

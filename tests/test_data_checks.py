@@ -183,9 +183,7 @@ def test_psi_over_training_deciles_by_the_formula() -> None:
     test = np.arange(1.0, 51.0)  # half the bins hold 20% each, the other half nothing
     edges = bin_edges(train)
     assert edges.size == 9
-    expected = 5 * (0.2 - 0.1) * math.log(0.2 / 0.1) + 5 * (EPSILON - 0.1) * math.log(
-        EPSILON / 0.1
-    )
+    expected = 5 * (0.2 - 0.1) * math.log(0.2 / 0.1) + 5 * (EPSILON - 0.1) * math.log(EPSILON / 0.1)
     assert psi(train, test, edges) == pytest.approx(expected)
     assert psi(train, train, edges) == 0.0
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
@@ -139,10 +140,10 @@ def duplicates_and_conflicts(x: FloatArray, y: FloatArray) -> tuple[int, int, in
     duplicates = int(frame.duplicated().sum())
     grouped = frame.groupby("h", sort=False)["y"].agg(["nunique", "size"])
     conflicting = grouped[grouped["nunique"] > 1]
-    return duplicates, int(len(conflicting)), int(conflicting["size"].sum())
+    return duplicates, len(conflicting), int(conflicting["size"].sum())
 
 
-def _outside(values: FloatArray, entry: FeatureEntry | None) -> FloatArray:
+def _outside(values: FloatArray, entry: FeatureEntry | None) -> npt.NDArray[np.bool_]:
     """Boolean mask of values the dictionary does not allow."""
     if entry is None:
         return np.zeros(values.shape, dtype=bool)

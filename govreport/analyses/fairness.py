@@ -27,6 +27,7 @@ For each protected feature:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,7 +157,7 @@ def _grouping(entry: FeatureEntry, train: FloatArray) -> tuple[_Grouping, FloatA
         cuts = [format_code(e) for e in edges]
         labels = (
             [f"< {cuts[0]}"]
-            + [f"{a} to < {b}" for a, b in zip(cuts, cuts[1:], strict=False)]
+            + [f"{a} to < {b}" for a, b in itertools.pairwise(cuts)]
             + [f"≥ {cuts[-1]}"]
         )
         band = np.searchsorted(edges, train, side="right")

@@ -158,7 +158,7 @@ def run(ctx: AnalysisContext) -> StabilityResult | None:
 
 
 def observed(result: StabilityResult | None) -> dict[MetricKey, float]:
-    """``data.psi_max``, ``data.ks_max`` (worst feature), ``score.psi``, ``score.ks`` per data set."""
+    """Per data set: ``data.psi_max``, ``data.ks_max`` (worst feature), ``score.psi/ks``."""
     values: dict[MetricKey, float] = {}
     if result is None:
         return values

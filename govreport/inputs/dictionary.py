@@ -224,12 +224,9 @@ def _semantic_problems(
     def add(loc: tuple[str | int, ...], message: str) -> None:
         problems.append((doc.line_of(loc), loc, message))
 
-    if model.fairness is not None and model.fairness.cutoff is not None:
-        if not 0.0 < model.fairness.cutoff < 1.0:
-            add(
-                ("fairness", "cutoff"),
-                f"expected a probability in (0, 1); got {model.fairness.cutoff}",
-            )
+    cutoff = None if model.fairness is None else model.fairness.cutoff
+    if cutoff is not None and not 0.0 < cutoff < 1.0:
+        add(("fairness", "cutoff"), f"expected a probability in (0, 1); got {cutoff}")
     if not model.features:
         add(("features",), "expected at least one feature")
     for name, f in model.features.items():

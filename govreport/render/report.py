@@ -1,8 +1,8 @@
 """The report, section by section: :data:`SECTIONS` is the document in order.
 
 Each entry of :data:`SECTIONS` is ``(key, number, title, builder)``; section 3's
-subsections are :data:`MODEL_DATA`, section 4's :data:`SOUNDNESS`. This is the one place the numbering of the
-report comes from: headings and the table of contents are made from these
+subsections are :data:`MODEL_DATA`, section 4's :data:`SOUNDNESS`. This is the one
+place the numbering of the report comes from: headings and the table of contents are made from these
 lists, and the builders run in this order, so tables and figures are numbered
 in document order (:class:`govreport.render.text.Numbering`). A builder is
 ``build(results, num) -> (context, [FigureSpec])`` (``render/sections/``): it
@@ -117,7 +117,6 @@ def _model_data(
         context.update(sub_context)
         specs += sub_specs
     return context, specs
-
 
 
 #: The report in document order: the control page, then the numbered sections.

@@ -213,8 +213,10 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             num.tables,
             "Region census, out-of-time data",
             ["Quantity", "Value"],
-            census_rows(oot["census"])
-            + [["Samples in patterns unseen in training", fmt_share(oot.get("unseen_share"))]],
+            [
+                *census_rows(oot["census"]),
+                ["Samples in patterns unseen in training", fmt_share(oot.get("unseen_share"))],
+            ],
             align="lr",
             css="narrow",
         )

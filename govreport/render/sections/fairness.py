@@ -87,8 +87,12 @@ def _summary_table(num: Numbering, result: FairnessResult) -> dict[str, Any]:
                 fmt_metric(d.air_min),
                 fmt_metric(d.smd_max_abs, 2),
                 fmt_metric(d.auc_gap),
-                f"{proxy.feature} ({proxy.measure} {fmt_metric(proxy.value, 2)})" if proxy else DASH,
-                badge("flagged: " + ", ".join(flags), "fail") if flags else badge("no flag", "pass"),
+                f"{proxy.feature} ({proxy.measure} {fmt_metric(proxy.value, 2)})"
+                if proxy
+                else DASH,
+                badge("flagged: " + ", ".join(flags), "fail")
+                if flags
+                else badge("no flag", "pass"),
             ]
         )
     return make_table(
@@ -159,7 +163,9 @@ def _group_table(num: Numbering, feature: ProtectedFeature, cutoff: float) -> di
     )
 
 
-def _feature_block(num: Numbering, feature: ProtectedFeature, result: FairnessResult) -> dict[str, Any]:
+def _feature_block(
+    num: Numbering, feature: ProtectedFeature, result: FairnessResult
+) -> dict[str, Any]:
     d = _evaluation(feature)
     words = DATASET_WORDS.get(d.dataset, d.dataset)
     flip = d.flip
@@ -196,10 +202,11 @@ def _policy_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         if str(check.get("metric", "")).startswith("fairness."):
             status = check_status(check)
             text, kind = _STATUS.get(status, (status, "pending"))
+            dataset = str(check.get("dataset") or "")
             rows.append(
                 {
                     "id": check["id"],
-                    "text": f"{check['metric']} on the {DATASET_WORDS.get(check.get('dataset') or '', check.get('dataset') or '')} "
+                    "text": f"{check['metric']} on the {DATASET_WORDS.get(dataset, dataset)} "
                     f"data, bound {fmt_bound(check.get('bound'))}: observed "
                     f"{fmt_num(check.get('observed'))}.",
                     "badge": badge(text, kind),
@@ -228,8 +235,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         "intro": _INTRO,
         "none": "",
         "setting": f"Operating cut-off: {adverse} is the adverse outcome (cut-off from the data "
-        "dictionary, default 0.5). Group metrics are shown for every data set; the summary uses the test data "
-        "when there is one.",
+        "dictionary, default 0.5). Group metrics are shown for every data set; the summary "
+        "uses the test data when there is one.",
         "summary": _summary_table(num, result),
         "features": [_feature_block(num, f, result) for f in result.features],
         "checks": _policy_rows(results),

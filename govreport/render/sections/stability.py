@@ -62,7 +62,11 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         align += "rrl"
     rows = [
         [f"score ({result.score_name})"]
-        + [v for c in comparisons for v in (fmt_num(c.score.psi), fmt_metric(c.score.ks), psi_reading(c.score.psi))]
+        + [
+            v
+            for c in comparisons
+            for v in (fmt_num(c.score.psi), fmt_metric(c.score.ks), psi_reading(c.score.psi))
+        ]
     ]
     for j, feature in enumerate(comparisons[0].features):
         rows.append(
