@@ -320,6 +320,7 @@ def test_a_run_with_dictionary_and_oot_data_reports_all_three_sections(tmp_path:
         "4.9 Fairness and protected characteristics",
         "Region census, out-of-time data",
         "C.13 Fairness for protected characteristics",
+        "its code frequencies are in section 3.1",
     ):
         assert heading in html
 

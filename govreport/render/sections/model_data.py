@@ -145,6 +145,15 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         align="lmrrlrr",
         note=f"Full SHA-256 digests are in Appendix {num.section('app-repro')}.",
     )
+    # Coded features (data dictionary: ordinal, categorical) have no meaningful mean or std;
+    # section 3.1 gives their code frequencies.
+    quality = results.get("data_quality") or {}
+    first = (quality.get("datasets") or [{}])[0]
+    coded = {
+        str(f["name"])
+        for f in first.get("features") or []
+        if f["type"] in ("ordinal", "categorical")
+    }
     feature_tables = []
     for d in datasets:
         stats = d.get("feature_stats") or []
@@ -153,8 +162,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         rows = [
             [
                 str(s["name"]),
-                fmt_num(s["mean"]),
-                fmt_num(s["std"]),
+                "coded" if s["name"] in coded else fmt_num(s["mean"]),
+                DASH if s["name"] in coded else fmt_num(s["std"]),
                 fmt_num(s["min"]),
                 fmt_num(s["max"]),
             ]
@@ -167,6 +176,11 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 ["Feature", "Mean", "Std", "Min", "Max"],
                 rows,
                 align="lrrrr",
+                note="coded: an ordinal or categorical feature of the data dictionary, whose "
+                f"mean means nothing; its code frequencies are in section "
+                f"{num.section('data-quality')}."
+                if coded
+                else "",
             )
         )
     model_data = {
