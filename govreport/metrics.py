@@ -109,7 +109,7 @@ _DATA_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "data.outside_dictionary_share",
         "largest share, over the features, of values outside the data dictionary's codes or "
-        "range (0 without a dictionary)",
+        "range (not computed without a dictionary)",
         "share",
         "lower",
         True,

@@ -20,6 +20,7 @@ import torch
 from scipy.stats import ks_2samp
 
 import govreport
+from govreport.analyses import data_quality
 from govreport.analyses.data_quality import _feature, duplicates_and_conflicts, robust_z
 from govreport.analyses.fairness import flip_deltas, group_metrics
 from govreport.analyses.stability import EPSILON, bin_edges, ks_statistic, psi
@@ -328,6 +329,9 @@ def test_a_run_with_dictionary_and_oot_data_reports_all_three_sections(tmp_path:
 def test_without_a_dictionary_fairness_is_skipped_and_said(tmp_path: Path) -> None:
     outcome = govreport.run(_module(), _frame(0, 200), "y")
     assert outcome.results.fairness is None
+    quality = outcome.results.data_quality
+    assert quality is not None
+    assert ("data.outside_dictionary_share", "train") not in data_quality.observed(quality)
     assert outcome.results.stability is None
     assert outcome.results.data_quality is not None
     html = render_outputs(outcome.results, pdf=False)["report.html"].decode()

@@ -262,13 +262,15 @@ def run(ctx: AnalysisContext, dictionary: DataDictionary | None) -> DataQualityR
 
 
 def observed(result: DataQualityResult) -> dict[MetricKey, float]:
-    """Per data set: share of values outside the dictionary (worst feature), duplicates,
-    conflicting labels, and the largest outlier share among continuous features."""
+    """Per data set: share of values outside the dictionary (worst feature; only with a
+    dictionary), duplicates, conflicting labels, and the largest outlier share among
+    continuous features."""
     values: dict[MetricKey, float] = {}
     for data in result.datasets:
-        values[("data.outside_dictionary_share", data.dataset)] = max(
-            (f.outside_share for f in data.features), default=0.0
-        )
+        if result.dictionary is not None:  # without a dictionary nothing is checked
+            values[("data.outside_dictionary_share", data.dataset)] = max(
+                (f.outside_share for f in data.features), default=0.0
+            )
         values[("data.duplicate_share", data.dataset)] = data.duplicate_share
         values[("data.conflicting_label_share", data.dataset)] = data.conflicting_share
         values[("data.outlier_share_max", data.dataset)] = max(
