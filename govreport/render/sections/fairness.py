@@ -230,15 +230,38 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         if result.adverse_class == 1
         else f"a predicted probability of class 1 below {fmt_num(result.cutoff)}"
     )
+    summary = _summary_table(num, result)
+    evaluations = [(f.name, _evaluation(f)) for f in result.features]
+    spec = FigureSpec(
+        id="fairness-groups",
+        kind="group-rates",
+        caption="Adverse-outcome rate at the operating cut-off (bars) and mean predicted "
+        "probability (dots) per protected group, on the "
+        + ", ".join(sorted({DATASET_WORDS.get(d.dataset, d.dataset) for _, d in evaluations}))
+        + " data. Groups marked * hold fewer than min_samples rows.",
+        alt="Bars of the adverse-outcome rate per protected group",
+        data={
+            "labels": [
+                f"{name}: {g.group}{' *' if g.small else ''}"
+                for name, d in evaluations
+                for g in d.groups
+            ],
+            "adverse": [g.adverse_rate for _, d in evaluations for g in d.groups],
+            "predicted": [g.mean_score for _, d in evaluations for g in d.groups],
+            "cutoff": result.cutoff,
+        },
+    )
+    figure = num.figure(spec)
     context = {
         "available": True,
         "intro": _INTRO,
         "none": "",
+        "figure": figure,
         "setting": f"Operating cut-off: {adverse} is the adverse outcome (cut-off from the data "
         "dictionary, default 0.5). Group metrics are shown for every data set; the summary "
         "uses the test data when there is one.",
-        "summary": _summary_table(num, result),
+        "summary": summary,
         "features": [_feature_block(num, f, result) for f in result.features],
         "checks": _policy_rows(results),
     }
-    return {"fairness": context}, []
+    return {"fairness": context}, [spec]

@@ -93,6 +93,26 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         "Reading: below 0.1 stable, 0.1–0.25 moderate shift, above 0.25 major shift. All rows "
         "are used; nothing is subsampled.",
     )
+    names = [f"score ({result.score_name})"] + [f.name for f in comparisons[0].features]
+    spec = FigureSpec(
+        id="stability-psi",
+        kind="psi",
+        caption="Population stability index of the score and of each feature against the "
+        "training data, log scale (values below 0.0001 drawn at 0.0001). Dashed: 0.1 "
+        "(moderate shift); dotted: 0.25 (major shift).",
+        alt="Bars of the PSI per feature and data set",
+        data={
+            "names": names,
+            "series": [
+                {
+                    "label": DATASET_WORDS.get(c.dataset, c.dataset),
+                    "psi": [c.score.psi] + [f.psi for f in c.features],
+                }
+                for c in comparisons
+            ],
+        },
+    )
+    figure = num.figure(spec)
     sentences = []
     for c in comparisons:
         worst = max(c.features, key=lambda f: f.psi)
@@ -115,5 +135,6 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             "none": "",
             "summary": " ".join(sentences),
             "table": table,
+            "figure": figure,
         }
-    }, []
+    }, [spec]
