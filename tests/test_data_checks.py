@@ -338,3 +338,35 @@ def test_without_a_dictionary_fairness_is_skipped_and_said(tmp_path: Path) -> No
     assert "No feature is marked protected" in html
     assert "No data dictionary was given" in html
     assert "Only training data was given" in html
+
+
+def test_a_bad_dictionary_stops_the_run_with_exit_code_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from govreport.cli import cli
+
+    frame = _frame(0, 100)
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    torch.jit.save(torch.jit.script(_module()), str(tmp_path / "model.pt"))
+    bad = tmp_path / "dict.yaml"
+    bad.write_text("features:\n  a: {type: continuous}\n  weight: {type: continuous}\n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--model",
+            str(tmp_path / "model.pt"),
+            "--data",
+            str(tmp_path / "data.csv"),
+            "--target",
+            "y",
+            "--data-dictionary",
+            str(bad),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-pdf",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:3: features.weight: the data has no feature 'weight'" in result.output
+    assert not (tmp_path / "out").exists()
