@@ -298,7 +298,7 @@ def test_a_run_with_dictionary_and_oot_data_reports_all_three_sections(tmp_path:
     )
     results = outcome.results
     assert [p.dataset for p in results.performance] == ["train", "test", "oot"]
-    assert results.regions.oot is not None
+    assert results.regions["oot"].unseen_share is not None
     quality = results.data_quality
     assert quality is not None and quality.dictionary == "dict.yaml"
     train_grade = next(f for f in quality.datasets[0].features if f.name == "grade")

@@ -26,10 +26,9 @@ import pandas as pd
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.inputs.dictionary import DataDictionary, FeatureEntry
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
-
-_OMIT_IF_NONE = {"omit_if_none": True}  # govreport.results.jsonable.OMIT_IF_NONE (no import cycle)
 
 __all__ = [
     "DataQualityResult",
@@ -55,10 +54,12 @@ MAX_CODES = 50
 class CodeFrequency:
     """One code of a coded feature: its label, count and share; ``documented`` by the dictionary."""
 
-    code: float
+    __pydantic_config__ = JSON_CONFIG
+
+    code: Float
     label: str
     count: int
-    share: float
+    share: Float
     documented: bool
 
 
@@ -66,35 +67,39 @@ class CodeFrequency:
 class FeatureQuality:
     """Quality of one feature on one data set."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
     type: str
     documented: bool
-    missing_share: float
+    missing_share: Float
     outside_count: int
-    outside_share: float
-    outside_examples: tuple[float, ...]
-    top_value_share: float
+    outside_share: Float
+    outside_examples: tuple[Float, ...]
+    top_value_share: Float
     constant: bool
     near_constant: bool
     outlier_count: int | None
-    outlier_share: float | None
-    max_abs_robust_z: float | None
-    max_sd_from_mean: float | None
+    outlier_share: Number
+    max_abs_robust_z: Number
+    max_sd_from_mean: Number
     negative_count: int | None
-    frequencies: tuple[CodeFrequency, ...] | None = field(default=None, metadata=_OMIT_IF_NONE)
+    frequencies: tuple[CodeFrequency, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class DatasetQuality:
     """Quality of one data set: per feature, duplicates and label conflicts."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
     rows: int
     duplicate_rows: int
-    duplicate_share: float
+    duplicate_share: Float
     conflicting_groups: int
     conflicting_rows: int
-    conflicting_share: float
+    conflicting_share: Float
     features: tuple[FeatureQuality, ...]
 
 
@@ -102,10 +107,12 @@ class DatasetQuality:
 class DataQualityResult:
     """The data-quality block; ``dictionary``: the dictionary file name, None without one."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     dictionary: str | None
     dictionary_sha256: str | None
-    robust_z_limit: float
-    near_constant_share: float
+    robust_z_limit: Float
+    near_constant_share: Float
     undocumented_features: tuple[str, ...]
     datasets: tuple[DatasetQuality, ...]
 

@@ -37,6 +37,7 @@ from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.performance import auc_or_nan
 from govreport.inputs.dictionary import DataDictionary, FeatureEntry, format_code
+from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 
@@ -59,57 +60,67 @@ PROXIES = 3
 
 @dataclass(frozen=True, slots=True)
 class FlipSummary:
+    __pydantic_config__ = JSON_CONFIG
+
     rows: int
     subsampled: bool
     alternatives: int
-    share_above: float
-    median_abs: float
-    p95_abs: float
-    max_abs: float
+    share_above: Float
+    median_abs: Float
+    p95_abs: Float
+    max_abs: Float
 
 
 @dataclass(frozen=True, slots=True)
 class GroupMetrics:
+    __pydantic_config__ = JSON_CONFIG
+
     group: str
     count: int
-    share: float
+    share: Float
     small: bool
-    auc: float | None
-    mean_score: float
-    observed_rate: float
-    calibration_in_the_large: float
-    adverse_rate: float
-    air: float | None
-    smd: float | None
+    auc: Number
+    mean_score: Float
+    observed_rate: Float
+    calibration_in_the_large: Float
+    adverse_rate: Float
+    air: Number
+    smd: Number
 
 
 @dataclass(frozen=True, slots=True)
 class ProtectedOnDataset:
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
     flip: FlipSummary
     groups: tuple[GroupMetrics, ...]
     reference_group: str
-    air_min: float | None
-    smd_max_abs: float | None
-    auc_gap: float | None
+    air_min: Number
+    smd_max_abs: Number
+    auc_gap: Number
 
 
 @dataclass(frozen=True, slots=True)
 class Proxy:
+    __pydantic_config__ = JSON_CONFIG
+
     feature: str
     measure: str
-    value: float
+    value: Float
 
 
 @dataclass(frozen=True, slots=True)
 class ProtectedFeature:
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
     type: str
     grouping: str
     raw_rank: int
     scaled_rank: int
-    raw_pct: float
-    scaled_pct: float
+    raw_pct: Float
+    scaled_pct: Float
     features: int
     proxies: tuple[Proxy, ...]
     datasets: tuple[ProtectedOnDataset, ...]
@@ -117,9 +128,11 @@ class ProtectedFeature:
 
 @dataclass(frozen=True, slots=True)
 class FairnessResult:
-    cutoff: float
+    __pydantic_config__ = JSON_CONFIG
+
+    cutoff: Float
     adverse_class: int
-    flip_threshold: float
+    flip_threshold: Float
     max_flip_rows: int
     min_group_samples: int
     features: tuple[ProtectedFeature, ...]

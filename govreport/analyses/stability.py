@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext
+from govreport.jsontypes import JSON_CONFIG, Float
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
@@ -53,15 +54,19 @@ EPSILON = 1e-4
 class ShiftResult:
     """PSI and KS of one feature (or the score) between training and a data set."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
-    psi: float
-    ks: float
+    psi: Float
+    ks: Float
     bins: int
 
 
 @dataclass(frozen=True, slots=True)
 class StabilityComparison:
     """Training against one other data set."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     dataset: str
     rows: int
@@ -73,8 +78,10 @@ class StabilityComparison:
 class StabilityResult:
     """The stability block: one comparison per data set other than training."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     bins: int
-    epsilon: float
+    epsilon: Float
     score_name: str
     comparisons: tuple[StabilityComparison, ...]
 

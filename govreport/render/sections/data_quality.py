@@ -1,25 +1,20 @@
 """Section 3.1, data quality: the ``data_quality`` block -> template strings.
 
-Reads its own block of the results, validated into
-:class:`govreport.analyses.data_quality.DataQualityResult` (typed attribute access).
+Reads ``results.data_quality`` (:class:`govreport.analyses.data_quality.DataQualityResult`).
 A results file without the block (written before this analysis existed) says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
-
-from pydantic import TypeAdapter
+from typing import Any
 
 from govreport.analyses.data_quality import DataQualityResult, DatasetQuality, FeatureQuality
 from govreport.inputs.dictionary import format_code
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import DASH, Numbering, fmt_int, fmt_num, fmt_share, make_table
+from govreport.results.schema import Results
 
-__all__ = ["DATASET_WORDS", "build", "typed_block"]
-
-T = TypeVar("T")
+__all__ = ["DATASET_WORDS", "build"]
 
 DATASET_WORDS = {"train": "training", "test": "test", "oot": "out-of-time"}
 
@@ -28,14 +23,6 @@ _ABSENT = {
     "text": "This results file holds no data-quality results.",
     "issue": "",
 }
-
-
-def typed_block(results: Mapping[str, Any], key: str, kind: type[T]) -> T | None:
-    """The block ``key`` of the results dict as the analysis's own result type (None if absent)."""
-    block = results.get(key)
-    if block is None:
-        return None
-    return TypeAdapter(kind).validate_python(block)
 
 
 def _words(name: str) -> str:
@@ -228,9 +215,9 @@ def _findings(result: DataQualityResult) -> list[str]:
     return out
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 3.1: overview, values outside the dictionary, outliers, code frequencies."""
-    result = typed_block(results, "data_quality", DataQualityResult)
+    result = results.data_quality
     if result is None:
         return {"data_quality": {"available": False, "absent": [_ABSENT]}}, []
     if result.dictionary is None:

@@ -1,18 +1,17 @@
 """Section 4.9, fairness and protected characteristics: the ``fairness`` block -> strings.
 
-Reads its own block as :class:`govreport.analyses.fairness.FairnessResult`, and
+Reads ``results.fairness`` (:class:`govreport.analyses.fairness.FairnessResult`) and
 the status of the policy's ``fairness.*`` checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from govreport.analyses.fairness import FairnessResult, ProtectedFeature, ProtectedOnDataset
 from govreport.policy import check_status
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.data_quality import DATASET_WORDS, typed_block
+from govreport.render.sections.data_quality import DATASET_WORDS
 from govreport.render.text import (
     DASH,
     Numbering,
@@ -24,6 +23,7 @@ from govreport.render.text import (
     fmt_share,
     make_table,
 )
+from govreport.results.schema import Results
 
 __all__ = ["build"]
 
@@ -196,28 +196,28 @@ def _feature_block(
     }
 
 
-def _policy_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _policy_rows(results: Results) -> list[dict[str, Any]]:
     rows = []
-    for check in results["policy"]["checks"]:
-        if str(check.get("metric", "")).startswith("fairness."):
+    for check in results.policy.checks:
+        if check.metric.startswith("fairness."):
             status = check_status(check)
             text, kind = _STATUS.get(status, (status, "pending"))
-            dataset = str(check.get("dataset") or "")
+            dataset = check.dataset
             rows.append(
                 {
-                    "id": check["id"],
-                    "text": f"{check['metric']} on the {DATASET_WORDS.get(dataset, dataset)} "
-                    f"data, bound {fmt_bound(check.get('bound'))}: observed "
-                    f"{fmt_num(check.get('observed'))}.",
+                    "id": check.id,
+                    "text": f"{check.metric} on the {DATASET_WORDS.get(dataset, dataset)} "
+                    f"data, bound {fmt_bound(check.bound)}: observed "
+                    f"{fmt_num(check.observed)}.",
                     "badge": badge(text, kind),
                 }
             )
     return rows
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.9: a summary table, then per protected feature a sentence and group table."""
-    result = typed_block(results, "fairness", FairnessResult)
+    result = results.fairness
     if result is None:
         none = (
             "No feature is marked protected, so no fairness analysis was run. Give a data "

@@ -1,17 +1,16 @@
 """Section 3.2, stability: the ``stability`` block -> template strings.
 
-Reads its own block as :class:`govreport.analyses.stability.StabilityResult`.
+Reads ``results.stability`` (:class:`govreport.analyses.stability.StabilityResult`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from govreport.analyses.stability import StabilityResult
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.data_quality import DATASET_WORDS, typed_block
+from govreport.render.sections.data_quality import DATASET_WORDS
 from govreport.render.text import Numbering, fmt_metric, fmt_num, make_table
+from govreport.results.schema import Results
 
 __all__ = ["build", "psi_reading"]
 
@@ -29,9 +28,9 @@ def psi_reading(value: float) -> str:
     return "moderate shift" if value <= 0.25 else "major shift"
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 3.2: PSI and KS per feature and for the score, training against each data set."""
-    result = typed_block(results, "stability", StabilityResult)
+    result = results.stability
     intro = (
         "Stability compares each data set with the training data, feature by feature and for "
         "the network's score. The population stability index (PSI) measures how far the "
@@ -41,7 +40,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         "of an important feature or of the score calls for re-validation on recent data."
     )
     if result is None:
-        if len(results["datasets"]) > 1:  # written before this analysis existed
+        if len(results.datasets) > 1:  # written before this analysis existed
             return {"stability": {"available": False, "absent": [_ABSENT]}}, []
         return {
             "stability": {
