@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The example network was trained without monotonicity constraints and breaks the sign
-# checks of policies/credit-risk.yaml, so the policy gate fails: govreport exits 1 after
+# checks of policies/credit-risk.yaml (and uses SEX, MARRIAGE and AGE, which its data
+# dictionary marks protected: the fairness checks fail too), so the policy gate fails: govreport exits 1 after
 # writing the full report. That is the demo's expected result; exit 2 or 3 still fails make.
 demo: $(STAMP)
 	$(BIN)/govreport run \
@@ -27,6 +28,7 @@ demo: $(STAMP)
 	  --target default.payment.next.month --drop ID \
 	  --policy policies/credit-risk.yaml \
 	  --review examples/taiwan_credit/review.yaml \
+	  --data-dictionary examples/taiwan_credit/data_dictionary.yaml \
 	  --out out/taiwan_credit; \
 	status=$$?; \
 	if [ $$status -eq 1 ]; then \

@@ -20,6 +20,14 @@ is its own:
   (:func:`govreport.regions.extract_regions`) and run the simplification stage
   (:func:`govreport.analyses.simplify.stage.run_simplification`, ``auto`` mode:
   scalable above 20,000 regions, default K grid), timed together;
+- ``data``: read the rows, compute the logits, then the data-quality checks of
+  every feature (robust z, codes, duplicates and conflicting labels by row
+  hash), the stability of every feature and of the score (PSI, KS) between the
+  first and second half of the rows, and the fairness analysis of a two-group
+  protected feature (x0 > 0 as a code 1/2 column): group metrics on all rows, the
+  flip test on its seeded subsample (``fairness.MAX_FLIP_ROWS`` rows), proxies;
+  timed together (the pipeline runs stability and fairness only with test data
+  and a data dictionary, which this benchmark does not give it);
 - ``pipeline``: :func:`govreport.pipeline.run_pipeline` on the files: loading,
   region extraction and every analysis the pipeline runs (whatever other
   stages it holds when the benchmark runs), merging included, and the policy
@@ -62,7 +70,8 @@ NET_SEED = 12_345
 FORWARD_CHUNK = 65_536
 #: The output layer's weights are multiplied by this, so that the targets depend on x.
 OUTPUT_SCALE = 20.0
-PARTS = ("baseline", "merge", "pipeline")
+PARTS = ("baseline", "merge", "data", "pipeline")
+MAX_FLIP_NOTE = "20,000"
 
 
 def build_model() -> torch.nn.Sequential:
@@ -163,6 +172,8 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         out["merged_auc"] = train.metrics["auc"]
         out["network_auc"] = train.network["auc"]
         out["agreement"] = train.fidelity["agreement"]
+    elif part == "data":
+        out.update(_data_part(model_path, data_path))
     else:
         from govreport.pipeline import RunConfig, run_pipeline
         from govreport.resources import default_policy_path
@@ -189,6 +200,67 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
     return out
 
 
+def _data_part(model_path: Path, data_path: Path) -> dict[str, Any]:
+    """Data quality, stability and fairness on every row (see the module docstring)."""
+    from scipy.special import expit
+
+    from govreport.analyses import data_quality, fairness, stability
+    from govreport.inputs.dictionary import load_dictionary_text
+    from govreport.inputs.model import load_model
+
+    x, y = _read(data_path)
+    x = np.array(x, copy=True)
+    x[:, 0] = np.where(x[:, 0] > 0, 2.0, 1.0)  # a coded protected feature
+    network = load_model(model_path, None).network
+    logits = np.concatenate(
+        [
+            network.forward_logits(x[begin : begin + FORWARD_CHUNK])[:, 0]
+            for begin in range(0, x.shape[0], FORWARD_CHUNK)
+        ]
+    )
+    dictionary = load_dictionary_text(
+        "features:\n  x0: {type: categorical, values: [1, 2], protected: true}\n"
+    )
+    entry = dictionary.features["x0"]
+    start = time.perf_counter()
+    for j in range(N_FEATURES):
+        data_quality._feature(f"x{j}", x[:, j], entry if j == 0 else None)
+    duplicates, conflicts, _ = data_quality.duplicates_and_conflicts(x, y)
+    quality = time.perf_counter()
+    half = x.shape[0] // 2
+    psi_max = max(
+        stability.psi(x[:half, j], x[half:, j], stability.bin_edges(x[:half, j]))
+        for j in range(N_FEATURES)
+    )
+    ks_max = max(stability.ks_statistic(x[:half, j], x[half:, j]) for j in range(N_FEATURES))
+    score_psi = stability.psi(logits[:half], logits[half:], stability.bin_edges(logits[:half]))
+    stable = time.perf_counter()
+    own = (x[:, 0] - 1).astype(np.int64)
+    rows = np.sort(
+        np.random.default_rng(0).choice(
+            x.shape[0], size=min(fairness.MAX_FLIP_ROWS, x.shape[0]), replace=False
+        )
+    )
+    worst = fairness.flip_deltas(network, x[rows], 0, np.array([1.0, 2.0]), own[rows], (0, 1))
+    _groups, _ref, air, _smd, _gap = fairness.group_metrics(
+        y, expit(logits), own, ("1", "2", "undocumented codes"), 0.5, 1, 30, 2
+    )
+    return {
+        "seconds": time.perf_counter() - start,
+        "quality_seconds": quality - start,
+        "stability_seconds": stable - quality,
+        "fairness_seconds": time.perf_counter() - stable,
+        "rows": int(x.shape[0]),
+        "duplicates": duplicates,
+        "conflicts": conflicts,
+        "psi_max": psi_max,
+        "ks_max": ks_max,
+        "score_psi": score_psi,
+        "flip_share": float(np.mean(worst > fairness.FLIP_THRESHOLD)),
+        "air_min": air,
+    }
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
         f"{'rows':>9} {'part':<9} {'seconds':>8} {'x fwd':>7} {'peak RSS':>10} "
@@ -213,6 +285,12 @@ def print_table(results: list[dict[str, Any]]) -> None:
                 )
             elif part == "pipeline":
                 notes = f"merge mode {r['merge_mode']}"
+            elif part == "data":
+                notes = (
+                    f"quality {r['quality_seconds']:.1f} s, stability "
+                    f"{r['stability_seconds']:.1f} s, fairness {r['fairness_seconds']:.1f} s "
+                    f"(flip test on {MAX_FLIP_NOTE} rows); PSI max {r['psi_max']:.4f}"
+                )
             extra = (
                 f"{(r['peak_rss_mib'] - base_rss) * 2**20 / rows:7.0f}" if base_rss else "      —"
             )

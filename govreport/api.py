@@ -36,7 +36,7 @@ __all__ = ["Outcome", "load_results", "render", "run", "run_time_now"]
 #: What ``command`` records for a run started from Python.
 API_COMMAND = "govreport.run (Python API)"
 
-_PATH_OPTIONS = {"spec": "spec_path"}
+_PATH_OPTIONS = {"spec": "spec_path", "data_dictionary": "data_dictionary_path"}
 _NAME_OPTIONS = ("features", "drop", "classes")
 _PASSED_OPTIONS = ("allow_pickle", "link", "explain_rows", "run_time", "command")
 
@@ -76,6 +76,7 @@ def run(
     policy: str | os.PathLike[str] | None = None,
     test_data: str | os.PathLike[str] | Any | None = None,
     review: str | os.PathLike[str] | None = None,
+    oot_data: str | os.PathLike[str] | Any | None = None,
     **options: Any,
 ) -> Outcome:
     """Analyse ``model`` on ``data``, evaluate the policy, and return results and verdict.
@@ -83,8 +84,10 @@ def run(
     ``model``: a model file (TorchScript, state_dict + ``spec=``, ``.safetensors`` +
     ``spec=``) or a ``torch.nn.Sequential``. ``data``, ``test_data``: a ``.csv`` or
     ``.parquet`` file or a pandas DataFrame. ``policy``: a policy YAML (default: the
-    shipped default policy). ``review``: review metadata YAML. ``options``: the
-    options of ``govreport run`` by their Python names (``spec``, ``features``,
+    shipped default policy). ``review``: review metadata YAML. ``oot_data``: an
+    out-of-time data set (file or DataFrame), a third data set next to ``test_data``.
+    ``options``: the options of ``govreport run`` by their Python names (``spec``,
+    ``data_dictionary`` (a YAML path), ``features``,
     ``drop``, ``link``, ``allow_pickle``, ``min_samples``, ``chunk_size``,
     ``merge_clusters``, ``explain_rows``, ... with the defaults of
     :data:`govreport.config.DEFAULTS`), plus ``run_time`` and ``command`` as recorded.
@@ -105,6 +108,7 @@ def run(
                 test_data_path=None
                 if test_data is None
                 else _data_file(test_data, where, "test_data"),
+                oot_data_path=None if oot_data is None else _data_file(oot_data, where, "oot_data"),
                 target=target,
                 policy_path=default_policy_path() if policy is None else _path(policy, "policy"),
                 review_path=None if review is None else _path(review, "review"),

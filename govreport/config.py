@@ -110,3 +110,7 @@ class RunConfig:
     merge_clusters: tuple[int, ...] = DEFAULTS.merge_clusters
     merge_neighbors: int = DEFAULTS.merge_neighbors
     merge_min_samples: int = DEFAULTS.merge_min_samples
+    #: Data dictionary (govreport.inputs.dictionary): feature types, codes, protected features.
+    data_dictionary_path: Path | None = None
+    #: Out-of-time data set: a third data set next to the test set.
+    oot_data_path: Path | None = None

@@ -3,7 +3,8 @@
 Every number the analyses produce that a policy check can bound has a stable id
 here, with a description, a unit and the direction in which it is better. The
 pipeline reports observed values keyed by ``(metric_id, dataset)``; ``dataset``
-is ``"train"``, ``"test"`` or ``""`` for metrics that are not tied to a data set.
+is ``"train"``, ``"test"``, ``"oot"`` (out-of-time)
+or ``""`` for metrics that are not tied to a data set.
 """
 
 from __future__ import annotations
@@ -98,6 +99,103 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
         "(label: network probability > 0.5; binary)",
         "AUC",
         "higher",
+        True,
+    ),
+)
+
+
+# Data quality, stability and fairness (govreport.analyses.data_quality, stability, fairness).
+_DATA_SPECS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "data.outside_dictionary_share",
+        "largest share, over the features, of values outside the data dictionary's codes or "
+        "range (not computed without a dictionary)",
+        "share",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "data.duplicate_share",
+        "share of rows repeating an earlier row in every feature and the target",
+        "share",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "data.conflicting_label_share",
+        "share of rows whose inputs also occur with a different label",
+        "share",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "data.outlier_share_max",
+        "largest share, over the continuous features, of values with |robust z| > 3.5",
+        "share",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "data.psi_max",
+        "largest population stability index, over the features, between the training data "
+        "and the data set (10 bins from training deciles)",
+        "PSI",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "data.ks_max",
+        "largest two-sample Kolmogorov-Smirnov statistic, over the features, between the "
+        "training data and the data set",
+        "KS",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "score.psi",
+        "population stability index of the network's score (first output before the link) "
+        "between the training data and the data set",
+        "PSI",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "score.ks",
+        "two-sample Kolmogorov-Smirnov statistic of the network's score between the training "
+        "data and the data set",
+        "KS",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "fairness.flip_share",
+        "largest share, over the protected features, of clients whose predicted probability "
+        "moves by more than 2 percentage points when only the protected value changes",
+        "share",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "fairness.air_min",
+        "smallest adverse impact ratio (favourable-outcome rate of a group over that of the "
+        "most favoured group, at the operating cut-off) over the protected groups",
+        "ratio",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "fairness.smd_max",
+        "largest |standardised mean difference| of the predicted probability between a "
+        "protected group and the most favoured group",
+        "SD",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "fairness.auc_gap",
+        "largest difference in AUC between two protected groups of one feature",
+        "AUC",
+        "lower",
         True,
     ),
 )
@@ -308,6 +406,7 @@ _SPECS: tuple[MetricSpec, ...] = (
         False,
     ),
     *_SIMPLIFICATION_SPECS,
+    *_DATA_SPECS,
 )
 
 SIGN_VIOLATION_METRIC = "slopes.sign_violation_share"
@@ -315,7 +414,7 @@ SIGN_VIOLATION_METRIC = "slopes.sign_violation_share"
 
 METRICS: dict[str, MetricSpec] = {spec.metric_id: spec for spec in _SPECS}
 
-DATASETS: tuple[str, ...] = ("train", "test")
+DATASETS: tuple[str, ...] = ("train", "test", "oot")
 
 MetricKey = tuple[str, str]
 """``(metric_id, dataset)``; dataset is ``""`` for metrics not tied to a data set."""

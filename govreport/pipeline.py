@@ -19,12 +19,15 @@ from govreport import __version__
 from govreport.analyses import (
     clusters,
     coefficients,
+    data_quality,
     dataset_regions,
+    fairness,
     importance,
     performance,
     profiles,
     region_plots,
     sign,
+    stability,
 )
 from govreport.analyses.clusters import ClusterAnalysis, MergedGrouping
 from govreport.analyses.coefficients import CoefficientDistributions
@@ -34,7 +37,9 @@ from govreport.analyses.context import (
     DatasetRegions,
     feature_scale,
 )
+from govreport.analyses.data_quality import DataQualityResult
 from govreport.analyses.dataset_regions import DatasetRegionsResult
+from govreport.analyses.fairness import FairnessResult
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens import stage as insens
 from govreport.analyses.insens.stage import InsensResult, check_rows
@@ -44,6 +49,7 @@ from govreport.analyses.region_plots import RegionPlots
 from govreport.analyses.sign import SignCheckPlan, SignConstraintsResult, plan_sign_checks
 from govreport.analyses.simplify import stage as simplification
 from govreport.analyses.simplify.stage import MergedClusters, SimplificationResult
+from govreport.analyses.stability import StabilityResult
 from govreport.config import RunConfig
 from govreport.inputs.data import (
     Dataset,
@@ -54,6 +60,7 @@ from govreport.inputs.data import (
     load_dataset,
     task_for_link,
 )
+from govreport.inputs.dictionary import DataDictionary, load_dictionary
 from govreport.inputs.model import LoadedModel, check_on_rows, load_model, source_logits
 from govreport.inputs.review import ReviewRecord, empty_review, load_review
 from govreport.inputs.task import binary_from_two_class_softmax, check_task, task_output_names
@@ -86,6 +93,8 @@ class LoadedInputs:
     train: Dataset
     test: Dataset | None
     sign_plans: tuple[SignCheckPlan, ...]
+    oot: Dataset | None = None
+    dictionary: DataDictionary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,9 @@ class AnalysisBlocks:
     simplification: SimplificationResult
     clusters: ClusterAnalysis
     sign: SignConstraintsResult
+    data_quality: DataQualityResult
+    stability: StabilityResult | None
+    fairness: FairnessResult | None
 
 
 def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
@@ -190,6 +202,15 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
             "a feature of the training data",
             train.class_labels or config.classes,
         )
+    oot = None
+    if config.oot_data_path is not None:
+        origin = "a feature of the training data"
+        classes = train.class_labels or config.classes
+        oot = load_checked(config.oot_data_path, "oot", train.feature_names, (), origin, classes)
+    dictionary = None
+    if config.data_dictionary_path is not None:
+        dictionary = load_dictionary(config.data_dictionary_path)
+        dictionary.check_features(train.feature_names)
     return LoadedInputs(
         policy=policy,
         policy_fingerprint=fingerprint_file(config.policy_path),
@@ -204,6 +225,8 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
             train.feature_names,
             task_output_names(task, network.output_dim, train.class_labels),
         ),
+        oot=oot,
+        dictionary=dictionary,
     )
 
 
@@ -212,6 +235,8 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
     network, task, train, test = inputs.model.network, inputs.task, inputs.train, inputs.test
     train_regions = _regions(config, network, task, train)
     test_regions = None if test is None else _regions(config, network, task, test)
+    oot = inputs.oot
+    oot_regions = None if oot is None else _regions(config, network, task, oot)
     logits = source_logits(inputs.model, train.x, config.chunk_size)
     conversion_error = float(np.abs(logits - train_regions.logits).max())
     ctx = AnalysisContext(
@@ -240,12 +265,19 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
             merge_neighbors=config.merge_neighbors,
             merge_min_samples=config.merge_min_samples,
         ),
+        oot=None
+        if oot is None or oot_regions is None
+        else DatasetRegions(
+            oot, oot_regions, match_patterns(train_regions.table, oot_regions.table)
+        ),
     )
     return ctx, conversion_error
 
 
 def analyse(
-    ctx: AnalysisContext, sign_plans: tuple[SignCheckPlan, ...]
+    ctx: AnalysisContext,
+    sign_plans: tuple[SignCheckPlan, ...],
+    dictionary: DataDictionary | None = None,
 ) -> tuple[AnalysisBlocks, dict[MetricKey, float]]:
     """Every analysis on the context, in order, and the policy metrics they observe."""
     performances = tuple(performance.run(ctx, data) for data in ctx.datasets)
@@ -266,6 +298,12 @@ def analyse(
     observed |= clusters.observed(clusters_result)
     sign_result = sign.run(ctx, sign_plans)
     observed |= sign.observed(sign_result)
+    quality = data_quality.run(ctx, dictionary)
+    observed |= data_quality.observed(quality)
+    stability_result = stability.run(ctx)
+    observed |= stability.observed(stability_result)
+    fairness_result = fairness.run(ctx, dictionary, importances)
+    observed |= fairness.observed(fairness_result)
     blocks = AnalysisBlocks(
         performance=performances,
         regions=regions,
@@ -277,6 +315,9 @@ def analyse(
         simplification=simplified.result,
         clusters=clusters_result,
         sign=sign_result,
+        data_quality=quality,
+        stability=stability_result,
+        fairness=fairness_result,
     )
     return blocks, observed
 
@@ -314,6 +355,8 @@ def assemble_results(
     fingerprints += [dataset.fingerprint for dataset in datasets]
     if spec_fingerprint is not None:
         fingerprints.append(spec_fingerprint)
+    if config.data_dictionary_path is not None:
+        fingerprints.append(fingerprint_file(config.data_dictionary_path))
     return Results(
         schema_version=SCHEMA_VERSION,
         generator=Generator(name="govreport", version=__version__),
@@ -347,6 +390,9 @@ def assemble_results(
         clusters=blocks.clusters,
         insens=blocks.insens,
         simplification=blocks.simplification,
+        data_quality=blocks.data_quality,
+        stability=blocks.stability,
+        fairness=blocks.fairness,
     )
 
 
@@ -357,7 +403,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
     """
     inputs = load_inputs(config)
     ctx, conversion_error = extract(config, inputs)
-    blocks, observed = analyse(ctx, inputs.sign_plans)
+    blocks, observed = analyse(ctx, inputs.sign_plans, inputs.dictionary)
     observed = {("model.conversion_max_abs_error", ""): conversion_error} | observed
     evaluation = evaluate(config, inputs, blocks, observed)
     results = assemble_results(config, inputs, ctx, blocks, evaluation, conversion_error)

@@ -139,7 +139,7 @@ EXPECTED_ERRORS: dict[str, str] = {
     "unknown_check_key.yaml": "unknown_check_key.yaml:12: checks[0].severty: unknown key "
     f"'severty' (did you mean 'severity'?); allowed keys: {CHECK_KEYS}",
     "unknown_dataset.yaml": "unknown_dataset.yaml:11: checks[0].dataset: unknown dataset "
-    "'holdout' for per-data-set metric 'performance.auc'; expected train or test "
+    "'holdout' for per-data-set metric 'performance.auc'; expected train, test or oot "
     "(default train)",
     "unknown_metric.yaml": "unknown_metric.yaml:14: checks[1].metric: unknown metric "
     f"'performance.aucc' (did you mean 'performance.auc'?); known: {KNOWN}",

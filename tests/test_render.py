@@ -194,9 +194,11 @@ def test_an_analysis_the_results_file_lacks_is_said_in_its_section(html: str) ->
         "This results file holds no cluster feature importance.",
         "This results file holds no Insens results.",
         "This results file holds no simplification results.",
+        "This results file holds no data-quality results.",
+        "This results file holds no stability results.",
     ):
         assert text in html
-    assert html.count("Not available in this version.") == 5
+    assert html.count("Not available in this version.") == 7
 
 
 def test_a_failed_check_whose_waiver_the_policy_did_not_apply_is_a_plain_failure(

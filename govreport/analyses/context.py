@@ -69,7 +69,8 @@ class DatasetRegions:
 class AnalysisContext:
     """Network, task, names, the one feature scale and the data sets with their regions.
 
-    ``feature_scale``: (d,) :func:`feature_scale` of the training rows.
+    ``feature_scale``: (d,) :func:`feature_scale` of the training rows. ``oot``: the
+    out-of-time data set (``--oot-data``), a third data set after the test set.
     """
 
     network: PiecewiseLinearNetwork
@@ -80,8 +81,9 @@ class AnalysisContext:
     train: DatasetRegions
     test: DatasetRegions | None
     options: AnalysisOptions
+    oot: DatasetRegions | None = None
 
     @property
     def datasets(self) -> tuple[DatasetRegions, ...]:
-        """Training first, then the holdout when there is one."""
-        return (self.train,) if self.test is None else (self.train, self.test)
+        """Training first, then the holdout and the out-of-time data when there are."""
+        return tuple(d for d in (self.train, self.test, self.oot) if d is not None)

@@ -19,6 +19,7 @@ from govreport.cli.options import (
     ALLOW_PICKLE_OPTION,
     CHUNK_SIZE_OPTION,
     CLASSES_OPTION,
+    DATA_DICTIONARY_OPTION,
     DEBUG_OPTION,
     DISCLOSURE_MIN_SAMPLES_OPTION,
     DROP_OPTION,
@@ -32,6 +33,7 @@ from govreport.cli.options import (
     MIN_SAMPLES_OPTION,
     MODEL_OPTION,
     NO_PDF_OPTION,
+    OOT_DATA_OPTION,
     OUT_DIR_OPTION,
     PROFILE_FEATURES_OPTION,
     PROFILE_REGIONS_OPTION,
@@ -61,6 +63,7 @@ __all__ = ["check_policy", "explain", "list_metrics", "render", "run"]
     type=EXISTING_FILE,
     help="Holdout data with the same columns: .csv or .parquet.",
 )
+@OOT_DATA_OPTION
 @TARGET_OPTION
 @FEATURES_OPTION
 @DROP_OPTION
@@ -70,6 +73,7 @@ __all__ = ["check_policy", "explain", "list_metrics", "render", "run"]
     type=EXISTING_FILE,
     help="Policy YAML (default: the shipped policies/default.yaml).",
 )
+@DATA_DICTIONARY_OPTION
 @OUT_DIR_OPTION
 @LINK_OPTION
 @CLASSES_OPTION
@@ -104,10 +108,12 @@ def run(
     spec_path: Path | None,
     data_path: Path,
     test_data_path: Path | None,
+    oot_data_path: Path | None,
     target: str,
     features: str | None,
     drop: str | None,
     policy_path: Path | None,
+    data_dictionary_path: Path | None,
     out_dir: Path,
     link: str | None,
     classes: str | None,
@@ -142,6 +148,8 @@ def run(
             policy=policy_path,
             test_data=test_data_path,
             review=review_path,
+            oot_data=oot_data_path,
+            data_dictionary=data_dictionary_path,
             spec=spec_path,
             features=split_names(features),
             drop=split_names(drop) or (),

@@ -106,6 +106,21 @@ TEMPLATES_OPTION = click.option(
     help="Directory of template files overriding the default ones of the same name "
     "(see docs/templates.md).",
 )
+DATA_DICTIONARY_OPTION = click.option(
+    "--data-dictionary",
+    "data_dictionary_path",
+    type=EXISTING_FILE,
+    help="Data dictionary YAML: per feature its type (continuous, ordinal, categorical), "
+    "allowed codes or range, unit, description and whether it is protected (data quality, "
+    "fairness).",
+)
+OOT_DATA_OPTION = click.option(
+    "--oot-data",
+    "oot_data_path",
+    type=EXISTING_FILE,
+    help="Out-of-time data with the training features: .csv or .parquet (a third data set: "
+    "performance, region census, data quality, stability, fairness).",
+)
 NO_PDF_OPTION = click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
 DEBUG_OPTION = click.option("--debug", is_flag=True, help="Show tracebacks.")
 

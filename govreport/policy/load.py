@@ -199,7 +199,7 @@ def _metric_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
         return [((*base, "metric"), f"unknown metric {check.metric!r}{hint}; known: {known}")]
     if spec.per_dataset:
         if check.dataset is not None and check.dataset not in DATASETS:
-            choices = " or ".join(DATASETS)
+            choices = ", ".join(DATASETS[:-1]) + f" or {DATASETS[-1]}"
             return [
                 (
                     (*base, "dataset"),

@@ -1,8 +1,8 @@
 """The report, section by section: :data:`SECTIONS` is the document in order.
 
-Each entry of :data:`SECTIONS` is ``(key, number, title, builder)``; section 4's
-subsections are :data:`SOUNDNESS`. This is the one place the numbering of the
-report comes from: headings and the table of contents are made from these
+Each entry of :data:`SECTIONS` is ``(key, number, title, builder)``; section 3's
+subsections are :data:`MODEL_DATA`, section 4's :data:`SOUNDNESS`. This is the one
+place the numbering of the report comes from: headings and the table of contents are made from these
 lists, and the builders run in this order, so tables and figures are numbered
 in document order (:class:`govreport.render.text.Numbering`). A builder is
 ``build(results, num) -> (context, [FigureSpec])`` (``render/sections/``): it
@@ -32,6 +32,8 @@ from govreport.render.sections import (
     clusters,
     coefficients,
     control,
+    data_quality,
+    fairness,
     findings,
     importance,
     insens,
@@ -42,6 +44,7 @@ from govreport.render.sections import (
     scope,
     sign,
     simplification,
+    stability,
     summary,
 )
 from govreport.render.text import Numbering
@@ -50,6 +53,7 @@ from govreport.results.io import results_from_jsonable
 from govreport.results.schema import Results
 
 __all__ = [
+    "MODEL_DATA",
     "SECTIONS",
     "SOUNDNESS",
     "ResultsError",
@@ -111,14 +115,32 @@ SOUNDNESS: tuple[Section, ...] = (
     Section("sign", "4.6", "Sign and monotonicity", sign.build),
     Section("clusters", "4.7", "Cluster feature importance", clusters.build),
     Section("insens", "4.8", "Insens and switched linear projections", insens.build),
+    Section("fairness", "4.9", "Fairness and protected characteristics", fairness.build),
 )
+
+#: Section 3's subsections, after its architecture, data set and performance tables.
+MODEL_DATA: tuple[Section, ...] = (
+    Section("data-quality", "3.1", "Data quality", data_quality.build),
+    Section("stability", "3.2", "Stability", stability.build),
+)
+
+
+def _model_data(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 3: its own context, then those of its subsections (:data:`MODEL_DATA`)."""
+    context, specs = model_data.build(results, num)
+    for sub in MODEL_DATA:
+        sub_context, sub_specs = sub.builder(results, num)
+        context.update(sub_context)
+        specs += sub_specs
+    return context, specs
+
 
 #: The report in document order: the control page, then the numbered sections.
 SECTIONS: tuple[Section, ...] = (
     Section("control", "", "Control page", control.build),
     Section("summary", "1", "Executive summary", summary.build),
     Section("scope", "2", "Scope and use", scope.build),
-    Section("model-data", "3", "Model and data", model_data.build),
+    Section("model-data", "3", "Model and data", _model_data),
     Section("soundness", "4", "Conceptual soundness: the network opened up", _soundness),
     Section("outcomes", "5", "Outcomes analysis", outcomes.build),
     Section("simplification", "6", "Simplification", simplification.build),
@@ -142,15 +164,18 @@ def _heading(section: Section) -> dict[str, Any]:
 
 
 def _outline(
-    sections: Sequence[Section], children: Sequence[Section]
+    sections: Sequence[Section], children: Mapping[str, Sequence[Section]]
 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    """Headings of the numbered sections and of section 4's subsections, and the contents."""
+    """Headings of the numbered sections and of their subsections, and the contents.
+
+    ``children``: section key -> its subsections.
+    """
     sec = {s.key: _heading(s) for s in sections if s.number}
-    sub = {s.key: _heading(s) for s in children}
+    sub = {s.key: _heading(s) for subs in children.values() for s in subs}
     toc = []
     for key, heading in sec.items():
         entry = dict(heading)
-        entry["children"] = list(sub.values()) if key == "soundness" else []
+        entry["children"] = [sub[s.key] for s in children.get(key, ())]
         toc.append(entry)
     return sec, sub, toc
 
@@ -164,8 +189,8 @@ def build_report(
     report prints is already a string. A results dict is loaded first (:func:`as_results`).
     """
     results = as_results(results)
-    num = Numbering({s.key: s.number for s in (*SECTIONS, *SOUNDNESS)})
-    sec, sub, toc = _outline(SECTIONS, SOUNDNESS)
+    num = Numbering({s.key: s.number for s in (*SECTIONS, *MODEL_DATA, *SOUNDNESS)})
+    sec, sub, toc = _outline(SECTIONS, {"model-data": MODEL_DATA, "soundness": SOUNDNESS})
     context: dict[str, Any] = {"sections": sec, "subsections": sub, "toc": toc}
     specs: list[FigureSpec] = []
     for section in SECTIONS:

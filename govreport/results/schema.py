@@ -19,7 +19,9 @@ from typing import Final, Literal
 
 from govreport.analyses.clusters import ClusterAnalysis
 from govreport.analyses.coefficients import CoefficientDistributions
+from govreport.analyses.data_quality import DataQualityResult
 from govreport.analyses.dataset_regions import DatasetRegionsResult
+from govreport.analyses.fairness import FairnessResult
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens.stage import InsensResult
 from govreport.analyses.performance import PerformanceResult
@@ -27,6 +29,7 @@ from govreport.analyses.profiles import FeatureProfile
 from govreport.analyses.region_plots import RegionPlots
 from govreport.analyses.sign import SignConstraintsResult
 from govreport.analyses.simplify.stage import SimplificationResult
+from govreport.analyses.stability import StabilityResult
 from govreport.inputs.review import ReviewRecord
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE
 from govreport.policy.record import PolicyRecord
@@ -72,3 +75,6 @@ class Results:
     clusters: ClusterAnalysis | None = field(default=None, metadata=OMIT_IF_NONE)
     insens: InsensResult | None = field(default=None, metadata=OMIT_IF_NONE)
     simplification: SimplificationResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    data_quality: DataQualityResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    stability: StabilityResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    fairness: FairnessResult | None = field(default=None, metadata=OMIT_IF_NONE)

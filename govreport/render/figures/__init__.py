@@ -22,6 +22,7 @@ from govreport.render.figures.coefficients import (
     plot_pair,
     plot_parallel,
 )
+from govreport.render.figures.data import plot_group_rates, plot_psi
 from govreport.render.figures.importance import plot_importance
 from govreport.render.figures.insens import plot_insens_global, plot_insens_robustness
 from govreport.render.figures.llm import plot_diagperf
@@ -46,6 +47,8 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "insens-global": plot_insens_global,
     "insens-robustness": plot_insens_robustness,
     "merging-curve": plot_merging_curve,
+    "psi": plot_psi,
+    "group-rates": plot_group_rates,
 }
 
 

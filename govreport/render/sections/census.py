@@ -207,7 +207,22 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         align="lr",
         css="narrow",
     )
+    oot = results.regions.get("oot")
+    oot_table = None
+    if oot is not None:
+        oot_table = make_table(
+            num.tables,
+            "Region census, out-of-time data",
+            ["Quantity", "Value"],
+            [
+                *census_rows(oot.census),
+                ("Samples in patterns unseen in training", fmt_share(oot.unseen_share)),
+            ],
+            align="lr",
+            css="narrow",
+        )
     context = {
+        "oot_table": oot_table,
         "table": table,
         "regime": regime,
         "figure": figure,

@@ -146,12 +146,26 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         align="lmrrlrr",
         note=f"Full SHA-256 digests are in Appendix {num.section('app-repro')}.",
     )
+    # Coded features (data dictionary: ordinal, categorical) have no meaningful mean or std;
+    # section 3.1 gives their code frequencies.
+    quality = results.data_quality
+    coded = {
+        f.name
+        for f in (quality.datasets[0].features if quality and quality.datasets else ())
+        if f.type in ("ordinal", "categorical")
+    }
     feature_tables = []
     for d in datasets:
         if not d.feature_stats:
             continue
         rows = [
-            [s.name, fmt_num(s.mean), fmt_num(s.std), fmt_num(s.min), fmt_num(s.max)]
+            [
+                s.name,
+                "coded" if s.name in coded else fmt_num(s.mean),
+                DASH if s.name in coded else fmt_num(s.std),
+                fmt_num(s.min),
+                fmt_num(s.max),
+            ]
             for s in d.feature_stats
         ]
         feature_tables.append(
@@ -161,6 +175,11 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 ["Feature", "Mean", "Std", "Min", "Max"],
                 rows,
                 align="lrrrr",
+                note="coded: an ordinal or categorical feature of the data dictionary, whose "
+                f"mean means nothing; its code frequencies are in section "
+                f"{num.section('data-quality')}."
+                if coded
+                else "",
             )
         )
     model_data = {

@@ -19,6 +19,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     roles = {
         "train": "training data: regions, local models, importance, profiles",
         "test": "held-out data: outcomes analysis, region exposure",
+        "oot": "out-of-time data: performance, region census, data quality, stability, fairness",
     }
     rows = []
     for d in results.datasets:

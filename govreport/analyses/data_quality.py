@@ -1,0 +1,286 @@
+"""Data quality of every data set, against the data dictionary when there is one.
+
+Per feature and data set: values outside the dictionary (count, share and up to
+five example codes; never rows), missing-value share, outliers by robust z
+(Iglewicz & Hoaglin: z = 0.6745 (x − median) / MAD, outlier when |z| > 3.5; when
+the MAD is 0, the mean absolute deviation × 1.2533 replaces MAD / 0.6745), the
+largest distance from the mean in standard deviations, the count of negative values
+(continuous features), and the share of the most
+frequent value (constant when it is 1, near-constant at 0.99 or more). Per data
+set: duplicate rows (features and target identical) and identical inputs with
+conflicting labels. Coded features (ordinal, categorical) are summarised as
+frequencies of their codes, not as means, and are not screened for outliers.
+
+Rows are compared by a 64-bit hash of their values (pandas ``hash_pandas_object``):
+linear time and memory on a million rows; a hash collision (probability about
+N² / 2⁶⁵) could only over-count a duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from govreport.analyses.context import AnalysisContext, DatasetRegions
+from govreport.inputs.dictionary import DataDictionary, FeatureEntry
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
+from govreport.metrics import MetricKey
+from govreport.network import FloatArray
+
+__all__ = [
+    "DataQualityResult",
+    "DatasetQuality",
+    "FeatureQuality",
+    "duplicates_and_conflicts",
+    "observed",
+    "robust_z",
+    "run",
+]
+
+#: |robust z| above which a value is an outlier (Iglewicz & Hoaglin 1993).
+ROBUST_Z_LIMIT = 3.5
+#: Share of the most frequent value from which a feature is near-constant.
+NEAR_CONSTANT_SHARE = 0.99
+#: Example codes listed per feature (the full count is always given).
+EXAMPLES = 5
+#: Distinct values up to which a coded feature's frequencies are listed.
+MAX_CODES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFrequency:
+    """One code of a coded feature: its label, count and share; ``documented`` by the dictionary."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    code: Float
+    label: str
+    count: int
+    share: Float
+    documented: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureQuality:
+    """Quality of one feature on one data set."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    name: str
+    type: str
+    documented: bool
+    missing_share: Float
+    outside_count: int
+    outside_share: Float
+    outside_examples: tuple[Float, ...]
+    top_value_share: Float
+    constant: bool
+    near_constant: bool
+    outlier_count: int | None
+    outlier_share: Number
+    max_abs_robust_z: Number
+    max_sd_from_mean: Number
+    negative_count: int | None
+    frequencies: tuple[CodeFrequency, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetQuality:
+    """Quality of one data set: per feature, duplicates and label conflicts."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    dataset: str
+    rows: int
+    duplicate_rows: int
+    duplicate_share: Float
+    conflicting_groups: int
+    conflicting_rows: int
+    conflicting_share: Float
+    features: tuple[FeatureQuality, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DataQualityResult:
+    """The data-quality block; ``dictionary``: the dictionary file name, None without one."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    dictionary: str | None
+    dictionary_sha256: str | None
+    robust_z_limit: Float
+    near_constant_share: Float
+    undocumented_features: tuple[str, ...]
+    datasets: tuple[DatasetQuality, ...]
+
+
+def robust_z(values: FloatArray) -> FloatArray:
+    """Robust z of each value: 0.6745 (x − median) / MAD; mean absolute deviation if MAD = 0."""
+    x = np.asarray(values, dtype=np.float64)
+    median = float(np.median(x))
+    deviation = np.abs(x - median)
+    mad = float(np.median(deviation))
+    if mad > 0:
+        return 0.6745 * (x - median) / mad
+    mean_ad = float(deviation.mean())
+    if mean_ad == 0:
+        return np.zeros_like(x)
+    return (x - median) / (1.253314 * mean_ad)
+
+
+def _row_hashes(x: FloatArray) -> np.ndarray:
+    frame = pd.DataFrame(np.asarray(x, dtype=np.float64))
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def duplicates_and_conflicts(x: FloatArray, y: FloatArray) -> tuple[int, int, int]:
+    """(duplicate rows, groups of identical inputs with >1 label, rows in those groups).
+
+    A duplicate row repeats an earlier row in every feature and the target (the
+    first occurrence is not counted).
+    """
+    inputs = _row_hashes(x)
+    frame = pd.DataFrame({"h": inputs, "y": np.asarray(y, dtype=np.float64)})
+    duplicates = int(frame.duplicated().sum())
+    grouped = frame.groupby("h", sort=False)["y"].agg(["nunique", "size"])
+    conflicting = grouped[grouped["nunique"] > 1]
+    return duplicates, len(conflicting), int(conflicting["size"].sum())
+
+
+def _outside(values: FloatArray, entry: FeatureEntry | None) -> npt.NDArray[np.bool_]:
+    """Boolean mask of values the dictionary does not allow."""
+    if entry is None:
+        return np.zeros(values.shape, dtype=bool)
+    if entry.values is not None:
+        return ~np.isin(values, np.asarray(entry.values))
+    mask = np.zeros(values.shape, dtype=bool)
+    if entry.min is not None:
+        mask |= values < entry.min
+    if entry.max is not None:
+        mask |= values > entry.max
+    return mask
+
+
+def _frequencies(
+    values: FloatArray, entry: FeatureEntry | None
+) -> tuple[CodeFrequency, ...] | None:
+    if entry is None or not entry.coded:
+        return None
+    codes, counts = np.unique(values, return_counts=True)
+    if codes.size > MAX_CODES:  # an ordinal range with many values: no table
+        return None
+    documented = set(entry.values) if entry.values is not None else set()
+    listed = list(zip(codes.tolist(), counts.tolist(), strict=True))
+    if entry.values is not None:  # documented codes absent from the data
+        listed += [(v, 0) for v in entry.values if v not in set(codes.tolist())]
+    listed.sort()
+    n = max(values.size, 1)
+    return tuple(
+        CodeFrequency(
+            code=float(code),
+            label=entry.label_of(code),
+            count=int(count),
+            share=float(count) / n,
+            documented=code in documented,
+        )
+        for code, count in listed
+    )
+
+
+def _feature(name: str, values: FloatArray, entry: FeatureEntry | None) -> FeatureQuality:
+    n = values.size
+    missing = np.isnan(values)
+    present = values[~missing]
+    outside = _outside(present, entry)
+    examples = tuple(float(v) for v in np.unique(present[outside])[:EXAMPLES])
+    if entry is not None and entry.values is None:
+        examples = ()  # out-of-range continuous values are data, not codes: counted only
+    top_share = 0.0
+    if present.size:
+        top_share = float(np.unique(present, return_counts=True)[1].max()) / present.size
+    coded = entry is not None and entry.coded
+    outliers: int | None = None
+    max_z: float | None = None
+    max_sd: float | None = None
+    if not coded and present.size:
+        z = np.abs(robust_z(present))
+        outliers = int((z > ROBUST_Z_LIMIT).sum())
+        max_z = float(z.max())
+        sd = float(present.std())
+        max_sd = float(np.abs(present - present.mean()).max() / sd) if sd > 0 else 0.0
+    return FeatureQuality(
+        name=name,
+        type=entry.type if entry is not None else "undocumented",
+        documented=entry is not None,
+        missing_share=float(missing.mean()) if n else 0.0,
+        outside_count=int(outside.sum()),
+        outside_share=float(outside.sum()) / n if n else 0.0,
+        outside_examples=examples,
+        top_value_share=top_share,
+        constant=top_share == 1.0,
+        near_constant=top_share >= NEAR_CONSTANT_SHARE,
+        outlier_count=outliers,
+        outlier_share=None if outliers is None else outliers / n,
+        max_abs_robust_z=max_z,
+        max_sd_from_mean=max_sd,
+        negative_count=None if coded else int((present < 0).sum()),
+        frequencies=_frequencies(present, entry),
+    )
+
+
+def _dataset(
+    data: DatasetRegions, names: tuple[str, ...], dictionary: DataDictionary | None
+) -> DatasetQuality:
+    x = data.dataset.x
+    n = data.dataset.n_rows
+    entries = dictionary.features if dictionary is not None else {}
+    duplicates, groups, conflicting = duplicates_and_conflicts(x, data.dataset.y)
+    return DatasetQuality(
+        dataset=data.name,
+        rows=n,
+        duplicate_rows=duplicates,
+        duplicate_share=duplicates / n if n else 0.0,
+        conflicting_groups=groups,
+        conflicting_rows=conflicting,
+        conflicting_share=conflicting / n if n else 0.0,
+        features=tuple(
+            _feature(name, np.asarray(x[:, j], dtype=np.float64), entries.get(name))
+            for j, name in enumerate(names)
+        ),
+    )
+
+
+def run(ctx: AnalysisContext, dictionary: DataDictionary | None) -> DataQualityResult:
+    """Data quality of every data set of ``ctx`` against ``dictionary`` (None: no dictionary)."""
+    documented = dictionary.features if dictionary is not None else {}
+    return DataQualityResult(
+        dictionary=None if dictionary is None else dictionary.file,
+        dictionary_sha256=None if dictionary is None else dictionary.sha256,
+        robust_z_limit=ROBUST_Z_LIMIT,
+        near_constant_share=NEAR_CONSTANT_SHARE,
+        undocumented_features=tuple(n for n in ctx.feature_names if n not in documented)
+        if dictionary is not None
+        else (),
+        datasets=tuple(_dataset(d, ctx.feature_names, dictionary) for d in ctx.datasets),
+    )
+
+
+def observed(result: DataQualityResult) -> dict[MetricKey, float]:
+    """Per data set: share of values outside the dictionary (worst feature; only with a
+    dictionary), duplicates, conflicting labels, and the largest outlier share among
+    continuous features."""
+    values: dict[MetricKey, float] = {}
+    for data in result.datasets:
+        if result.dictionary is not None:  # without a dictionary nothing is checked
+            values[("data.outside_dictionary_share", data.dataset)] = max(
+                (f.outside_share for f in data.features), default=0.0
+            )
+        values[("data.duplicate_share", data.dataset)] = data.duplicate_share
+        values[("data.conflicting_label_share", data.dataset)] = data.conflicting_share
+        values[("data.outlier_share_max", data.dataset)] = max(
+            (f.outlier_share for f in data.features if f.outlier_share is not None), default=0.0
+        )
+    return values

@@ -1,0 +1,139 @@
+"""Section 3.2, stability: the ``stability`` block -> template strings.
+
+Reads ``results.stability`` (:class:`govreport.analyses.stability.StabilityResult`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.data_quality import DATASET_WORDS
+from govreport.render.text import Numbering, fmt_metric, fmt_num, make_table
+from govreport.results.schema import Results
+
+__all__ = ["build", "psi_reading"]
+
+_ABSENT = {
+    "title": "Stability",
+    "text": "This results file holds no stability results.",
+    "issue": "",
+}
+
+
+def psi_reading(value: float) -> str:
+    """The usual reading of a PSI: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift."""
+    if value < 0.1:
+        return "stable"
+    return "moderate shift" if value <= 0.25 else "major shift"
+
+
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 3.2: PSI and KS per feature and for the score, training against each data set."""
+    result = results.stability
+    intro = (
+        "Stability compares each data set with the training data, feature by feature and for "
+        "the network's score. The population stability index (PSI) measures how far the "
+        "share of rows in fixed bins has moved; the Kolmogorov–Smirnov statistic (KS) is the "
+        "largest gap between the two cumulative distributions. A model validated on one "
+        "population and used on a shifted one may no longer perform as measured: a major shift "
+        "of an important feature or of the score calls for re-validation on recent data."
+    )
+    if result is None:
+        if len(results.datasets) > 1:  # written before this analysis existed
+            return {"stability": {"available": False, "absent": [_ABSENT]}}, []
+        return {
+            "stability": {
+                "available": True,
+                "intro": intro,
+                "none": "Only training data was given: there is nothing to compare it with. "
+                "Pass --test-data (and --oot-data for an out-of-time sample).",
+                "summary": "",
+                "table": None,
+            }
+        }, []
+    comparisons = result.comparisons
+    head = ["Feature"]
+    align = "l"
+    for c in comparisons:
+        words = DATASET_WORDS.get(c.dataset, c.dataset)
+        head += [f"PSI {words}", f"KS {words}", "Reading"]
+        align += "rrl"
+    rows = [
+        [f"score ({result.score_name})"]
+        + [
+            v
+            for c in comparisons
+            for v in (fmt_num(c.score.psi), fmt_metric(c.score.ks), psi_reading(c.score.psi))
+        ]
+    ]
+    for j, feature in enumerate(comparisons[0].features):
+        rows.append(
+            [feature.name]
+            + [
+                v
+                for c in comparisons
+                for v in (
+                    fmt_num(c.features[j].psi),
+                    fmt_metric(c.features[j].ks),
+                    psi_reading(c.features[j].psi),
+                )
+            ]
+        )
+    table = make_table(
+        num.tables,
+        "Population stability index and Kolmogorov–Smirnov statistic against the training data",
+        head,
+        rows,
+        align=align,
+        note=f"PSI = Σ (a − e) ln(a / e) over {result.bins} bins fixed on the training data "
+        "(deciles; one bin per value for a feature with at most 10 distinct values); e and a "
+        f"are the training and compared shares, an empty bin counts as {fmt_num(result.epsilon)}. "
+        "Reading: below 0.1 stable, 0.1–0.25 moderate shift, above 0.25 major shift. All rows "
+        "are used; nothing is subsampled.",
+    )
+    names = [f"score ({result.score_name})"] + [f.name for f in comparisons[0].features]
+    spec = FigureSpec(
+        id="stability-psi",
+        kind="psi",
+        caption="Population stability index of the score and of each feature against the "
+        "training data, log scale (values below 0.0001 drawn at 0.0001). Dashed: 0.1 "
+        "(moderate shift); dotted: 0.25 (major shift).",
+        alt="Bars of the PSI per feature and data set",
+        data={
+            "names": names,
+            "series": [
+                {
+                    "label": DATASET_WORDS.get(c.dataset, c.dataset),
+                    "psi": [c.score.psi] + [f.psi for f in c.features],
+                }
+                for c in comparisons
+            ],
+        },
+    )
+    figure = num.figure(spec)
+    sentences = []
+    for c in comparisons:
+        worst = max(c.features, key=lambda f: f.psi)
+        words = DATASET_WORDS.get(c.dataset, c.dataset)
+        sentences.append(
+            f"Training to {words} data ({c.rows:,} rows): largest feature PSI "
+            f"{fmt_num(worst.psi)} ({worst.name}, {psi_reading(worst.psi)}); score PSI "
+            f"{fmt_num(c.score.psi)} ({psi_reading(c.score.psi)}), KS {fmt_metric(c.score.ks)}."
+        )
+    if all(c.dataset == "test" for c in comparisons):
+        sentences.append(
+            "When the test set is a random split of the training period, a small PSI is "
+            "expected and says nothing about drift over time; only an out-of-time sample "
+            "(--oot-data) tests that."
+        )
+    return {
+        "stability": {
+            "available": True,
+            "intro": intro,
+            "none": "",
+            "summary": " ".join(sentences),
+            "table": table,
+            "figure": figure,
+        }
+    }, [spec]
