@@ -19,14 +19,17 @@ import numpy as np
 
 from govreport import __version__
 from govreport.analyses import (
+    challengers,
     clusters,
     coefficients,
     dataset_regions,
     importance,
+    outcomes,
     performance,
     profiles,
     region_plots,
     sign,
+    uncertainty,
 )
 from govreport.analyses.clusters import MergedGrouping
 from govreport.analyses.context import (
@@ -214,6 +217,13 @@ def run_pipeline(config: RunConfig) -> RunResult:
     observed.update(clusters.observed(clusters_result))
     sign_result = sign.run(ctx, sign_plans)
     observed.update(sign.observed(sign_result))
+    outcomes_result = outcomes.run(ctx)
+    observed.update(outcomes.observed(outcomes_result))
+    uncertainty_result = uncertainty.run(ctx)
+    observed.update(uncertainty.observed(uncertainty_result))
+    challengers_result = challengers.run(ctx)
+    observed.update(challengers.observed(challengers_result))
+    intervals = uncertainty.intervals(uncertainty_result) | challengers.intervals(challengers_result)
     evaluation = evaluate_policy(
         policy,
         observed,
@@ -221,6 +231,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         policy_file=config.policy_path.name,
         policy_sha256=policy_fingerprint.sha256,
         check_values=sign.check_values(sign_result),
+        intervals=intervals,
     )
 
     model_fingerprint = fingerprint_file(config.model_path)
@@ -255,6 +266,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
         "clusters": clusters_result,
         "insens": insens_result,
         "simplification": simplified.result,
+        "outcomes": outcomes_result,
+        "uncertainty": uncertainty_result,
+        "challengers": challengers_result,
         "policy": evaluation.to_dict(),
         "review": review,
     }

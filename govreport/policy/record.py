@@ -10,11 +10,15 @@ made in :mod:`govreport.policy.evaluate` and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from pydantic import JsonValue
 
 from govreport.policy.schema import Outcome, Status
+
+#: A key left out of results.json when None (as govreport.results.jsonable.OMIT_IF_NONE).
+_OMIT = MappingProxyType({"omit_if_none": True})
 
 __all__ = ["ApprovalRecord", "CheckRecord", "PolicyCounts", "PolicyRecord", "WaiverRecord"]
 
@@ -68,6 +72,15 @@ class CheckRecord:
     params: dict[str, JsonValue]
     refs: tuple[str, ...]
     message: str
+    #: ``lower_ci``/``upper_ci`` when the bound applies to an interval end (absent: the value).
+    on: str | None = field(default=None, metadata=_OMIT)
+    #: The point value when ``observed`` is an interval end.
+    point: float | None = field(default=None, metadata=_OMIT)
+    #: The metric's 95% interval (lower, upper), when the run has one.
+    interval: tuple[float, float] | None = field(default=None, metadata=_OMIT)
+    #: With an interval: True when the point and the interval end the check does not judge
+    #: fall on different sides of a bound (a pass, or a failure, only inside sampling error).
+    within_sampling_error: bool | None = field(default=None, metadata=_OMIT)
 
 
 @dataclass(frozen=True, slots=True)

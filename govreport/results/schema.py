@@ -21,6 +21,9 @@ from typing import Any, Final, Literal
 
 from pydantic import ConfigDict
 
+from govreport.analyses.challengers import ChallengersResult
+from govreport.analyses.outcomes import OutcomesResult
+from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.results.jsonable import OMIT_IF_NONE
 from govreport.results.provenance_types import (
     DatasetDocument,
@@ -172,6 +175,10 @@ class CheckDocument:
     message: str
     waiver_applied: bool | None = field(default=None, metadata=OMIT_IF_NONE)
     params: dict[str, Any] | None = field(default=None, metadata=OMIT_IF_NONE)
+    on: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    point: Number = field(default=None, metadata=OMIT_IF_NONE)
+    interval: tuple[Number, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+    within_sampling_error: bool | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,3 +263,7 @@ class Results:
     clusters: JsonObject | None = field(default=None, metadata=OMIT_IF_NONE)
     insens: JsonObject | None = field(default=None, metadata=OMIT_IF_NONE)
     simplification: JsonObject | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 13: outcomes (curves, calibration), bootstrap intervals, challenger models.
+    outcomes: OutcomesResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    uncertainty: UncertaintyResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    challengers: ChallengersResult | None = field(default=None, metadata=OMIT_IF_NONE)
