@@ -223,7 +223,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
     observed.update(uncertainty.observed(uncertainty_result))
     challengers_result = challengers.run(ctx)
     observed.update(challengers.observed(challengers_result))
-    intervals = uncertainty.intervals(uncertainty_result) | challengers.intervals(challengers_result)
+    intervals = uncertainty.intervals(uncertainty_result) | challengers.intervals(
+        challengers_result
+    )
     evaluation = evaluate_policy(
         policy,
         observed,

@@ -98,12 +98,30 @@ def test_reliability_table_against_a_hand_made_table() -> None:
 
 def test_hosmer_lemeshow_against_a_direct_formula() -> None:
     bins = [
-        CalibrationBin(n=100, n_positive=12, mean_predicted=0.10, observed_rate=0.12,
-                       min_predicted=0.0, max_predicted=0.2),
-        CalibrationBin(n=100, n_positive=25, mean_predicted=0.30, observed_rate=0.25,
-                       min_predicted=0.2, max_predicted=0.4),
-        CalibrationBin(n=50, n_positive=40, mean_predicted=0.70, observed_rate=0.80,
-                       min_predicted=0.4, max_predicted=1.0),
+        CalibrationBin(
+            n=100,
+            n_positive=12,
+            mean_predicted=0.10,
+            observed_rate=0.12,
+            min_predicted=0.0,
+            max_predicted=0.2,
+        ),
+        CalibrationBin(
+            n=100,
+            n_positive=25,
+            mean_predicted=0.30,
+            observed_rate=0.25,
+            min_predicted=0.2,
+            max_predicted=0.4,
+        ),
+        CalibrationBin(
+            n=50,
+            n_positive=40,
+            mean_predicted=0.70,
+            observed_rate=0.80,
+            min_predicted=0.4,
+            max_predicted=1.0,
+        ),
     ]
     expected = (
         (12 - 10) ** 2 / (10 * 0.9) + (25 - 30) ** 2 / (30 * 0.7) + (40 - 35) ** 2 / (35 * 0.3)

@@ -100,13 +100,16 @@ def test_on_a_metric_without_an_interval_is_a_policy_error_at_its_line() -> None
     max: 0.2
     severity: minor
 """
-    with pytest.raises(PolicyError, match=r"test.yaml:7: checks\[0\].on: metric "
-                       r"'neurons.dead_share' has no confidence interval"):
+    with pytest.raises(
+        PolicyError,
+        match=r"test.yaml:7: checks\[0\].on: metric "
+        r"'neurons.dead_share' has no confidence interval",
+    ):
         load_policy_text(HEADER + body, source="test.yaml")
 
 
 def test_an_unknown_on_value_is_an_error() -> None:
-    with pytest.raises(PolicyError, match="checks\\[0\\].on"):
+    with pytest.raises(PolicyError, match=r"checks\[0\]\.on"):
         load_policy_text(HEADER + LOWER.replace("lower_ci", "lower"), source="test.yaml")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -28,11 +29,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from govreport.analyses.context import AnalysisContext
+from govreport.analyses.outcomes import OMIT_IF_NONE, Number
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.uncertainty import stratified_subsample
 from govreport.inputs.data import Task
 from govreport.metrics import MetricKey
-from govreport.analyses.outcomes import OMIT_IF_NONE, Number
 from govreport.network import FloatArray
 
 __all__ = [
@@ -187,7 +188,7 @@ def _scores(task: Task, estimator: object, x: FloatArray) -> FloatArray:
     return raw[:, None] if raw.ndim == 1 else raw
 
 
-def _num(value: float) -> float | None:
+def _num(value: Any) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
 
@@ -261,7 +262,12 @@ def _summarise(
         best = max(challengers, key=lambda c: metric(c, "accuracy"))
         gains = {"accuracy_gain": _num(network["accuracy"] - metric(best, "accuracy"))}
     else:
-        best = min(challengers, key=lambda c: -metric(c, "rmse") if c.metrics.get("rmse") is None else metric(c, "rmse"))
+        best = min(
+            challengers,
+            key=lambda c: (
+                -metric(c, "rmse") if c.metrics.get("rmse") is None else metric(c, "rmse")
+            ),
+        )
         gains = {"rmse_gain": _num(metric(best, "rmse") - network["rmse"])}
     return ChallengersResult(
         task=ctx.task,

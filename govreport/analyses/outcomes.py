@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -30,10 +31,9 @@ from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
 __all__ = [
-    "OMIT_IF_NONE",
-    "Number",
     "CALIBRATION_GROUPS",
     "CURVE_POINTS",
+    "OMIT_IF_NONE",
     "BinaryOutcomes",
     "CalibrationBin",
     "ClassOutcomes",
@@ -41,6 +41,7 @@ __all__ = [
     "DatasetOutcomes",
     "Histogram",
     "MulticlassOutcomes",
+    "Number",
     "OutcomesResult",
     "RegressionOutcomes",
     "ResidualBin",
@@ -67,7 +68,7 @@ CALIBRATION_GROUPS = 10
 HISTOGRAM_BINS = 20
 
 
-def _num(value: float) -> float | None:
+def _num(value: Any) -> float | None:
     """A float for the results (None when not finite)."""
     value = float(value)
     return value if math.isfinite(value) else None
@@ -269,7 +270,9 @@ def _label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def binary_outcomes(z: FloatArray, y: FloatArray, groups: int = CALIBRATION_GROUPS) -> BinaryOutcomes:
+def binary_outcomes(
+    z: FloatArray, y: FloatArray, groups: int = CALIBRATION_GROUPS
+) -> BinaryOutcomes:
     """Outcomes of logits ``z`` against 0/1 labels ``y``."""
     p = expit(z)
     base = float(np.mean(y == 1))

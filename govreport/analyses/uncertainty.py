@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
+from govreport.analyses.outcomes import Number
 from govreport.inputs.data import Task
 from govreport.metrics import MetricKey
-from govreport.analyses.outcomes import Number
 from govreport.network import FloatArray
 
 __all__ = [
@@ -100,7 +101,7 @@ class _SortedScores:
         ws = w[self.order]
         pos = np.bincount(self.group, weights=ws * self.positive, minlength=self.n_groups)
         neg = np.bincount(self.group, weights=ws * (1.0 - self.positive), minlength=self.n_groups)
-        return pos, neg
+        return np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
 
 
 def weighted_auc(pos: FloatArray, neg: FloatArray) -> float:
@@ -209,7 +210,7 @@ def _interval(name: str, point: float, draws: FloatArray) -> Interval:
     return Interval(name, _num(point), _num(lower), _num(upper), _num(finite.std(ddof=1)))
 
 
-def _num(value: float) -> float | None:
+def _num(value: Any) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
 
@@ -282,8 +283,6 @@ def observed(result: UncertaintyResult) -> dict[MetricKey, float]:
     for d in result.datasets:
         for i in d.intervals:
             if i.metric == "performance.auc":
-                width = (
-                    math.nan if i.lower is None or i.upper is None else float(i.upper - i.lower)
-                )
+                width = math.nan if i.lower is None or i.upper is None else float(i.upper - i.lower)
                 out[("uncertainty.auc_ci_width", d.dataset)] = width
     return out

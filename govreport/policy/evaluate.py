@@ -269,9 +269,7 @@ def evaluate_policy(
     own = check_values or {}
     bounds = intervals or {}
     results = tuple(
-        _evaluate_check(
-            policy, check, metrics, run_date, own.get(check.id), bounds.get(check.key)
-        )
+        _evaluate_check(policy, check, metrics, run_date, own.get(check.id), bounds.get(check.key))
         for check in policy.checks
     )
     outcome: Outcome
@@ -418,8 +416,7 @@ def _sampling_error(
         return None
     if observed is not None and not _passes(check, observed) and _passes(check, point):
         return (
-            f"; the point value {_num(point)} passes: it passes only inside sampling error "
-            f"({text})"
+            f"; the point value {_num(point)} passes: it passes only inside sampling error ({text})"
         )
     return None
 

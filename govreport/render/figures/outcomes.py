@@ -121,7 +121,9 @@ def plot_scores(edges: Sequence[float], counts: Mapping[str, Sequence[int]], xla
     return fig
 
 
-def plot_residuals(bins: Sequence[Mapping[str, Any]], edges: Sequence[float], counts: Sequence[int]) -> Figure:
+def plot_residuals(
+    bins: Sequence[Mapping[str, Any]], edges: Sequence[float], counts: Sequence[int]
+) -> Figure:
     """Left: mean target against mean prediction per decile of the prediction; right:
     histogram of residuals (prediction - target)."""
     fig = new_figure(6.5, 2.8)

@@ -8,7 +8,6 @@ their result types once (:func:`typed`), then uses attribute access only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -32,9 +31,13 @@ __all__ = ["build_evidence", "fmt_p", "holdout_of", "p_is", "typed"]
 T = TypeVar("T")
 
 
-@cache
-def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
-    return TypeAdapter(kind)
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    if kind not in _ADAPTERS:
+        _ADAPTERS[kind] = TypeAdapter(kind)
+    return _ADAPTERS[kind]
 
 
 def typed(kind: type[T], block: Any) -> T | None:
@@ -102,15 +105,15 @@ def _interval_table(
         by_name = {d.dataset: d for d in out.datasets}
         base_row = ["Accuracy of always predicting the majority class"]
         for name in names:
-            d = by_name.get(name)
+            entry = by_name.get(name)
             value = None
-            if d is not None and d.binary is not None:
-                value = d.binary.majority_accuracy
-            elif d is not None and d.multiclass is not None:
-                value = d.multiclass.majority_accuracy
-            elif d is not None and d.regression is not None:
+            if entry is not None and entry.binary is not None:
+                value = entry.binary.majority_accuracy
+            elif entry is not None and entry.multiclass is not None:
+                value = entry.multiclass.majority_accuracy
+            elif entry is not None and entry.regression is not None:
                 base_row[0] = "RMSE of always predicting the mean (base line)"
-                value = d.regression.baseline_rmse
+                value = entry.regression.baseline_rmse
             base_row.append(fmt_metric(value))
         rows.append(base_row)
     sub = [d for d in unc.datasets if d.subsampled]
@@ -235,8 +238,11 @@ def _binary(
             f"{fmt_share(g.min_predicted)} to {fmt_share(g.max_predicted)}",
             fmt_share(g.mean_predicted),
             fmt_share(g.observed_rate),
-            fmt_share(None if g.observed_rate is None or g.mean_predicted is None
-                      else g.observed_rate - g.mean_predicted),
+            fmt_share(
+                None
+                if g.observed_rate is None or g.mean_predicted is None
+                else g.observed_rate - g.mean_predicted
+            ),
             fmt_int(g.n_positive),
         ]
         for i, g in enumerate(b.deciles)
@@ -244,7 +250,15 @@ def _binary(
     table = make_table(
         num.tables,
         f"Calibration by decile of predicted probability, {hold.dataset} data",
-        ["Decile", "Samples", "Predicted range", "Mean predicted", "Observed rate", "Gap", "Events"],
+        [
+            "Decile",
+            "Samples",
+            "Predicted range",
+            "Mean predicted",
+            "Observed rate",
+            "Gap",
+            "Events",
+        ],
         rows,
         align="rrrrrrr",
         note="Samples sorted by predicted probability and cut into groups of equal size. "
@@ -309,7 +323,7 @@ def _multiclass(num: Numbering, out: OutcomesResult) -> tuple[dict[str, Any], li
     rows = []
     for k, c in enumerate(m.classes):
         row = [c.label, fmt_share(c.prevalence), fmt_share(c.mean_predicted)]
-        row += [fmt_metric(per[n].classes[k].auc) for n in names]  # type: ignore[union-attr]
+        row += [fmt_metric(per[n].classes[k].auc) for n in names]
         rows.append(row)
     table = make_table(
         num.tables,
@@ -378,8 +392,13 @@ def _regression(num: Numbering, out: OutcomesResult) -> tuple[dict[str, Any], li
         f"Residuals by decile of the prediction, {hold.dataset} data",
         ["Decile", "Samples", "Mean prediction", "Mean target", "Mean residual"],
         [
-            [fmt_int(i + 1), fmt_int(b.n), fmt_num(b.mean_predicted), fmt_num(b.mean_observed),
-             fmt_num(b.mean_residual)]
+            [
+                fmt_int(i + 1),
+                fmt_int(b.n),
+                fmt_num(b.mean_predicted),
+                fmt_num(b.mean_observed),
+                fmt_num(b.mean_residual),
+            ]
             for i, b in enumerate(r.bins)
         ],
         align="rrrrr",
@@ -441,4 +460,3 @@ def build_evidence(
             detail, specs = _regression(num, out)
         context["detail"] = detail
     return context, specs
-
