@@ -154,8 +154,9 @@ _OUTCOMES_SPECS: tuple[MetricSpec, ...] = (
         True,
     ),
     MetricSpec(
-        "outcomes.calibration_in_the_large",
-        "mean prediction minus mean outcome (binary: mean probability - observed rate; "
+        "outcomes.mean_calibration",
+        "calibration in the large: mean prediction minus mean outcome (binary: mean "
+        "probability - observed rate; "
         "regression: mean residual)",
         "target unit",
         "none",

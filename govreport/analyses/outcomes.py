@@ -440,7 +440,7 @@ def observed(result: OutcomesResult) -> dict[MetricKey, float]:
                 "hl_p": b.hl_p,
                 "spiegelhalter_p": b.spiegelhalter_p,
                 "max_decile_gap": b.max_decile_gap,
-                "calibration_in_the_large": b.calibration_in_the_large,
+                "mean_calibration": b.calibration_in_the_large,
                 "majority_accuracy": b.majority_accuracy,
                 "accuracy_lift": None
                 if b.accuracy is None or b.majority_accuracy is None
@@ -457,7 +457,7 @@ def observed(result: OutcomesResult) -> dict[MetricKey, float]:
                 else m.accuracy - m.majority_accuracy,
             }
         elif d.regression is not None:
-            values = {"calibration_in_the_large": d.regression.mean_residual}
+            values = {"mean_calibration": d.regression.mean_residual}
         for name, value in values.items():
             out[(f"outcomes.{name}", d.dataset)] = _value(value)
     return out

@@ -304,9 +304,12 @@ def _evaluate_check(
     if check.on != "value":
         end = "lower" if check.on == "lower_ci" else "upper"
         observed = None if interval is None else interval[0 if end == "lower" else 1]
-        note += f" ({end} end of the 95% interval" + (
-            ")" if point is None else f"; point value {_num(point)})"
-        )
+        if interval is None:
+            note += f" ({check.on})"
+        else:
+            note += f" ({end} end of the 95% interval" + (
+                ")" if point is None else f"; point value {_num(point)})"
+            )
     waiver = policy.waiver_for(check.id)
     expired = waiver is not None and waiver.is_expired(run_date)
 
