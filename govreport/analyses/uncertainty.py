@@ -156,7 +156,9 @@ class _Metrics:
 
     def __call__(self, w: FloatArray) -> dict[str, float]:
         total = float(w.sum())
-        means = {name: float(w @ values) / total for name, values in self.rows.items()}
+        # Elementwise products, not BLAS dot products: under load on a shared machine a BLAS
+        # call per resample costs milliseconds in thread wake-ups.
+        means = {name: float(np.sum(w * values)) / total for name, values in self.rows.items()}
         if self.task == "binary":
             pos, neg = self.sorted.class_weights(w)
             auc = weighted_auc(pos, neg)
@@ -168,12 +170,12 @@ class _Metrics:
             }
         if self.task == "multiclass":
             return means
-        mean_y = float(w @ self.y) / total
-        spread = float(w @ (self.y - mean_y) ** 2)
+        mean_y = float(np.sum(w * self.y)) / total
+        spread = float(np.sum(w * (self.y - mean_y) ** 2))
         return {
             "performance.rmse": math.sqrt(means["sq"]),
             "performance.mae": means["abs"],
-            "performance.r2": 1.0 - float(w @ self.rows["sq"]) / spread if spread > 0 else math.nan,
+            "performance.r2": 1.0 - means["sq"] * total / spread if spread > 0 else math.nan,
         }
 
 
