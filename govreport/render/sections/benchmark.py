@@ -55,17 +55,33 @@ def verdict(result: ChallengersResult) -> str:
             )
         return facts + " The network ranks better than every challenger beyond sampling error."
     if result.task == "multiclass":
-        return (
+        gain = result.accuracy_gain
+        facts = (
             f"The best challenger, {best.name.lower()}, reaches an accuracy of "
             f"{fmt_metric(best.metrics.get('accuracy'))} against the network's "
             f"{fmt_metric(result.network.get('accuracy'))} (network minus challenger: "
-            f"{fmt_metric(result.accuracy_gain)})."
+            f"{fmt_metric(gain)})."
         )
-    return (
-        f"The best challenger, {best.name.lower()}, reaches an RMSE of "
-        f"{fmt_metric(best.metrics.get('rmse'))} against the network's "
-        f"{fmt_metric(result.network.get('rmse'))} (challenger minus network: "
-        f"{fmt_metric(result.rmse_gain)}; positive means the network is better)."
+    else:
+        gain = result.rmse_gain
+        facts = (
+            f"The best challenger, {best.name.lower()}, reaches an RMSE of "
+            f"{fmt_metric(best.metrics.get('rmse'))} against the network's "
+            f"{fmt_metric(result.network.get('rmse'))} (challenger minus network: "
+            f"{fmt_metric(gain)}; positive means the network is better)."
+        )
+    if gain is None:
+        return facts
+    if gain <= 0:
+        return facts + (
+            " A simpler or more conventional model does at least as well as the network on "
+            "the same rows: the choice of a neural network needs a justification other than "
+            "performance, or the challenger should be considered as the model. No test of "
+            "the difference is run for this task: read it against the intervals above."
+        )
+    return facts + (
+        " The network does better than every challenger; no test of the difference is run "
+        "for this task: read it against the intervals above."
     )
 
 

@@ -120,7 +120,9 @@ def _interval_table(
     note = (
         f"Point value on the full data, with its {unc.level * 100:g}% percentile interval "
         f"from {fmt_int(unc.resamples)} bootstrap resamples ({unc.method}, seed "
-        f"{fmt_int(unc.seed)}). The last row is the base line every accuracy is read against."
+        f"{fmt_int(unc.seed)}). The last row is the base line every "
+        + ("RMSE" if out is not None and out.task == "regression" else "accuracy")
+        + " is read against."
     )
     if sub:
         note += " " + "; ".join(
@@ -378,7 +380,8 @@ def _regression(num: Numbering, out: OutcomesResult) -> tuple[dict[str, Any], li
     rows = [[label, *[fmt_num(getattr(x, key)) for _, x in regs]] for label, key in labels]
     rows += [
         [f"Residual {q}", *[fmt_num(x.residual_quantiles.get(q)) for _, x in regs]]
-        for q in r.residual_quantiles
+        for q in ("min", "p5", "p25", "median", "p75", "p95", "max")
+        if q in r.residual_quantiles
     ]
     table = make_table(
         num.tables,
