@@ -124,3 +124,15 @@ def test_the_benchmark_table_has_the_network_first_and_says_where_it_was_scored(
     assert rows[1][-1] == "0.006" and rows[1][-2] == "-0.010 (-0.017 to -0.003)"
     assert "scored on the test data" in block["table"]["note"]
     assert build_benchmark({}, Numbering()) == (None, [])
+
+
+def test_check_badges_and_observed_cells_show_sampling_error_and_interval_ends() -> None:
+    from govreport.render.sections.checks import check_badge, observed_text
+
+    inside = {"status": "pass", "gating": False, "within_sampling_error": True}
+    assert check_badge(inside)["text"].endswith("only inside sampling error")
+    clear = {"status": "pass", "gating": False, "within_sampling_error": False}
+    assert "sampling" not in check_badge(clear)["text"]
+    on = {"observed": 0.7398, "on": "lower_ci", "point": 0.7567}
+    assert observed_text(on) == "0.7398 (lower end of the 95% CI; point 0.7567)"
+    assert observed_text({"observed": 0.5}) == "0.5"

@@ -371,6 +371,8 @@ def _evaluate_check(
     sampling = _sampling_error(check, point, observed, interval)
     if sampling is not None:
         message += sampling
+        if status == "pass":
+            detail += " (only inside sampling error)"
     gating = (
         status == "fail"
         and effective is not None

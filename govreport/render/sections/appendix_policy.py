@@ -6,8 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.checks import check_badge, check_dataset, outcome, waiver_text
-from govreport.render.text import DASH, Numbering, fmt_bound, fmt_num, make_table, severity_label
+from govreport.render.sections.checks import (
+    check_badge,
+    check_dataset,
+    observed_text,
+    outcome,
+    waiver_text,
+)
+from govreport.render.text import DASH, Numbering, fmt_bound, make_table, severity_label
 
 __all__ = ["build"]
 
@@ -21,7 +27,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             str(c["id"]),
             str(c["metric"]),
             check_dataset(c),
-            fmt_num(c.get("observed")),
+            observed_text(c),
             fmt_bound(c.get("bound")),
             severity_label(c.get("severity")),
             severity_label(c.get("effective_severity")),

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from govreport.policy import check_status
-from govreport.render.text import DASH, Numbering, badge, fmt_int, is_missing
+from govreport.render.text import DASH, Numbering, badge, fmt_int, fmt_num, is_missing
 from govreport.results.errors import ResultsError
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "check_dataset",
     "check_status",
     "checks_word",
+    "observed_text",
     "outcome",
     "parse_date",
     "waiver_text",
@@ -55,7 +56,19 @@ def check_badge(check: Mapping[str, Any]) -> dict[str, str]:
     text, kind = _STATUS_BADGES.get(status, (status.replace("_", " "), "pending"))
     if check.get("gating"):
         text = f"{text} · gating"
+    if check.get("within_sampling_error"):  # issue 13: the verdict turns inside the interval
+        text += " · only inside sampling error" if status == "pass" else " · point value passes"
     return badge(text, kind)
+
+
+def observed_text(check: Mapping[str, Any]) -> str:
+    """The observed value; for a check on an interval end, which end, and the point value."""
+    observed = check.get("observed")
+    on = check.get("on")
+    if not on:
+        return fmt_num(observed)
+    end = "lower" if on == "lower_ci" else "upper"
+    return f"{fmt_num(observed)} ({end} end of the 95% CI; point {fmt_num(check.get('point'))})"
 
 
 def check_dataset(check: Mapping[str, Any]) -> str:
