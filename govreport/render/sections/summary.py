@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.benchmark import key_fact as benchmark_fact
+from govreport.render.sections.calibration import key_facts as outcomes_facts
 from govreport.render.sections.census import regime_sentence
 from govreport.render.sections.checks import check_status, checks_word, outcome, parse_date
 from govreport.render.sections.simplification import summary_fact
@@ -181,6 +183,9 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             ("Top drivers", drivers),
             ("Performance", _performance_fact(results)),
             ("Simplification", summary_fact(results, num)),
+            # Issue 13: intervals, calibration, challengers (section 5).
+            *outcomes_facts(results, num.section("outcomes")),
+            *benchmark_fact(results, num.section("outcomes")),
         ],
     }
     return {"summary": summary}, []
