@@ -28,6 +28,16 @@ ALPHA = 0.05
 
 def verdict(result: ChallengersResult) -> str:
     """Plain words: does a simpler model do as well as the network?"""
+    text = _verdict(result)
+    if result.holdout == "train":
+        return (
+            "No test data was supplied, so every model is scored on its own training data, "
+            "which favours the more flexible challengers: read this as indicative only. " + text
+        )
+    return text
+
+
+def _verdict(result: ChallengersResult) -> str:
     best = next(c for c in result.challengers if c.name == result.best)
     if result.task == "binary":
         gain, p = result.auc_gain, result.delong_p
