@@ -150,11 +150,3 @@ def build_benchmark(
         note=note,
     )
     return {"table": table, "verdict": verdict(result)}, []
-
-
-def key_fact(results: Mapping[str, Any], section: str) -> list[tuple[str, str]]:
-    """Section 1's key fact on the challengers (empty without them)."""
-    result = typed(ChallengersResult, results.get("challengers"))
-    if result is None or not result.challengers:
-        return []
-    return [("Benchmark", f"{verdict(result)} (Section {section}.)")]

@@ -26,7 +26,7 @@ from govreport.render.text import (
 )
 from govreport.results.schema import CheckDocument
 
-__all__ = ["build_evidence", "fmt_p", "holdout_of", "p_is", "typed"]
+__all__ = ["LABELS", "build_evidence", "fmt_p", "holdout_of", "p_is", "sampling_sentence", "typed"]
 
 T = TypeVar("T")
 
@@ -66,7 +66,7 @@ def holdout_of(datasets: tuple[DatasetOutcomes, ...]) -> DatasetOutcomes:
     return next((d for d in datasets if d.dataset == "test"), datasets[0])
 
 
-_LABELS = {
+LABELS = {
     "performance.auc": "AUC",
     "outcomes.gini": "Gini",
     "outcomes.ks": "KS",
@@ -88,7 +88,7 @@ def _interval_table(
         metrics += [i.metric for i in d.intervals if i.metric not in metrics]
     rows = []
     for metric in metrics:
-        row = [_LABELS.get(metric, metric)]
+        row = [LABELS.get(metric, metric)]
         for d in unc.datasets:
             found = next((i for i in d.intervals if i.metric == metric), None)
             if found is None:
@@ -141,7 +141,7 @@ def _interval_table(
     )
 
 
-def _sampling_sentence(results: Mapping[str, Any]) -> str:
+def sampling_sentence(results: Mapping[str, Any]) -> str:
     policy = results.get("policy") or {}
     checks = typed(tuple[CheckDocument, ...], policy.get("checks")) or ()
     inside = [c for c in checks if c.within_sampling_error]
@@ -449,7 +449,7 @@ def build_evidence(
         if out is None and unc is None
         else "",
         "interval_table": None if unc is None else _interval_table(num, unc, out),
-        "sampling": _sampling_sentence(results),
+        "sampling": sampling_sentence(results),
         "detail": None,
     }
     specs: list[FigureSpec] = []
@@ -463,51 +463,3 @@ def build_evidence(
             detail, specs = _regression(num, out)
         context["detail"] = detail
     return context, specs
-
-
-def key_facts(results: Mapping[str, Any], section: str) -> list[tuple[str, str]]:
-    """Section 1's key facts of issue 13 (uncertainty, calibration); ``section``: section 5's
-    number. Empty when the results hold neither block."""
-    facts: list[tuple[str, str]] = []
-    unc = typed(UncertaintyResult, results.get("uncertainty"))
-    out = typed(OutcomesResult, results.get("outcomes"))
-    if unc is not None and unc.datasets:
-        entry = next((d for d in unc.datasets if d.dataset == "test"), unc.datasets[0])
-        first = entry.intervals[0] if entry.intervals else None
-        if first is not None and first.lower is not None:
-            text = (
-                f"{entry.dataset.capitalize()} {_LABELS.get(first.metric, first.metric)} "
-                f"{fmt_metric(first.point)}, 95% CI {fmt_metric(first.lower)} to "
-                f"{fmt_metric(first.upper)} (bootstrap, section {section})."
-            )
-            sampling = _sampling_sentence(results)
-            if sampling:
-                text += " " + sampling.split(":", 1)[0] + "."
-            facts.append(("Uncertainty", text))
-    if out is not None and out.datasets:
-        hold = holdout_of(out.datasets)
-        if hold.binary is not None:
-            b = hold.binary
-            verdict = (
-                "consistent with calibrated probabilities"
-                if (b.hl_p or 0.0) >= 0.05 and (b.spiegelhalter_p or 0.0) >= 0.05
-                else "not calibrated at the 5% level"
-            )
-            facts.append(
-                (
-                    "Calibration",
-                    f"{hold.dataset.capitalize()} data: {verdict} (Hosmer-Lemeshow "
-                    f"{p_is(b.hl_p)}); largest decile gap {fmt_share(b.max_decile_gap)}, mean "
-                    f"predicted {fmt_share(b.mean_predicted)} against an observed rate of "
-                    f"{fmt_share(b.base_rate)} (section {section}).",
-                )
-            )
-        elif hold.regression is not None:
-            facts.append(
-                (
-                    "Calibration",
-                    f"{hold.dataset.capitalize()} data: mean residual "
-                    f"{fmt_num(hold.regression.mean_residual)} (section {section}).",
-                )
-            )
-    return facts

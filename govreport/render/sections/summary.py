@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.benchmark import key_fact as benchmark_fact
-from govreport.render.sections.calibration import key_facts as outcomes_facts
 from govreport.render.sections.census import regime_sentence
 from govreport.render.sections.checks import check_status, checks_word, outcome, parse_date
+from govreport.render.sections.outcomes_facts import benchmark_fact
+from govreport.render.sections.outcomes_facts import key_facts as outcomes_facts
 from govreport.render.sections.simplification import summary_fact
 from govreport.render.text import (
     DASH,
