@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
+
 import numpy as np
 from scipy.special import expit
 
@@ -12,13 +16,42 @@ from govreport.analyses.outcomes import (
     binary_outcomes,
     regression_outcomes,
 )
+from govreport.policy.record import CheckRecord
 from govreport.render.sections.benchmark import build_benchmark, verdict
 from govreport.render.sections.calibration import build_evidence
+from govreport.render.sections.checks import check_badge, observed_text
 from govreport.render.text import Numbering
-from govreport.results import to_jsonable
+from govreport.results import Results, results_from_jsonable
+
+FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 
 
-def _binary_results() -> dict:
+def _base() -> Results:
+    """The hand-made results fixture (no issue-13 blocks)."""
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    return results_from_jsonable(doc, source=str(FIXTURE))
+
+
+def _check(**changes: object) -> CheckRecord:
+    check = CheckRecord(
+        id="auc_min",
+        metric="performance.auc",
+        dataset="train",
+        description="d",
+        observed=0.70,
+        bound=">= 0.69",
+        status="pass",
+        severity=None,
+        effective_severity=None,
+        gating=False,
+        waiver=None,
+        refs=(),
+        message="m",
+    )
+    return dataclasses.replace(check, **changes)
+
+
+def _binary_results() -> Results:
     rng = np.random.default_rng(0)
     z = rng.normal(size=1000)
     y = (rng.random(1000) < expit(z + 0.4)).astype(np.float64)  # the model under-predicts
@@ -28,24 +61,10 @@ def _binary_results() -> dict:
         groups=10,
         datasets=(DatasetOutcomes("train", 1000, binary=binary_outcomes(z, y)),),
     )
-    check = {
-        "id": "auc_min",
-        "metric": "performance.auc",
-        "dataset": "train",
-        "description": "d",
-        "observed": 0.70,
-        "bound": ">= 0.69",
-        "status": "pass",
-        "severity": None,
-        "effective_severity": None,
-        "gating": False,
-        "waiver": None,
-        "refs": [],
-        "message": "m",
-        "interval": [0.66, 0.74],
-        "within_sampling_error": True,
-    }
-    return {"outcomes": to_jsonable(out), "policy": {"checks": [check]}}
+    base = _base()
+    check = _check(interval=(0.66, 0.74), within_sampling_error=True)
+    policy = dataclasses.replace(base.policy, checks=(check,))
+    return dataclasses.replace(base, outcomes=out, policy=policy)
 
 
 def test_binary_evidence_states_the_calibration_and_the_checks_inside_sampling_error() -> None:
@@ -69,7 +88,7 @@ def test_regression_evidence_orders_the_residual_quantiles() -> None:
         groups=10,
         datasets=(DatasetOutcomes("test", 300, regression=regression_outcomes(y + 0.5, y)),),
     )
-    context, specs = build_evidence({"outcomes": to_jsonable(out)}, Numbering())
+    context, specs = build_evidence(dataclasses.replace(_base(), outcomes=out), Numbering())
     labels = [row[0] for row in context["detail"]["residual_table"]["rows"]]
     assert labels[-7:] == [
         f"Residual {q}" for q in ("min", "p5", "p25", "median", "p75", "p95", "max")
@@ -115,24 +134,21 @@ def test_the_verdict_says_when_a_simpler_model_does_as_well() -> None:
 
 
 def test_the_benchmark_table_has_the_network_first_and_says_where_it_was_scored() -> None:
-    block, _ = build_benchmark(
-        {"challengers": to_jsonable(_challengers(-0.01, -0.017, -0.003, 0.006))}, Numbering()
-    )
+    challengers = _challengers(-0.01, -0.017, -0.003, 0.006)
+    block, _ = build_benchmark(dataclasses.replace(_base(), challengers=challengers), Numbering())
     assert block is not None
     rows = block["table"]["rows"]
     assert rows[0][0] == "Network" and rows[1][0] == "Gradient boosting"
     assert rows[1][-1] == "0.006" and rows[1][-2] == "-0.010 (-0.017 to -0.003)"
     assert "scored on the test data" in block["table"]["note"]
-    assert build_benchmark({}, Numbering()) == (None, [])
+    assert build_benchmark(_base(), Numbering()) == (None, [])
 
 
 def test_check_badges_and_observed_cells_show_sampling_error_and_interval_ends() -> None:
-    from govreport.render.sections.checks import check_badge, observed_text
-
-    inside = {"status": "pass", "gating": False, "within_sampling_error": True}
+    inside = _check(within_sampling_error=True)
     assert check_badge(inside)["text"].endswith("only inside sampling error")
-    clear = {"status": "pass", "gating": False, "within_sampling_error": False}
+    clear = _check(within_sampling_error=False)
     assert "sampling" not in check_badge(clear)["text"]
-    on = {"observed": 0.7398, "on": "lower_ci", "point": 0.7567}
+    on = _check(observed=0.7398, on="lower_ci", point=0.7567)
     assert observed_text(on) == "0.7398 (lower end of the 95% CI; point 0.7567)"
-    assert observed_text({"observed": 0.5}) == "0.5"
+    assert observed_text(_check(observed=0.5)) == "0.5"

@@ -29,10 +29,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from govreport.analyses.context import AnalysisContext
-from govreport.analyses.outcomes import OMIT_IF_NONE, Number
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.uncertainty import stratified_subsample
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
@@ -69,6 +69,8 @@ class DeLong:
 class ChallengerResult:
     """One challenger: what it is, its holdout metrics, and the network's AUC difference."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
     model: str
     settings: str
@@ -84,7 +86,9 @@ class ChallengerResult:
 class ChallengersResult:
     """The challengers against the network on the holdout ``holdout`` (test, else train)."""
 
-    task: str
+    __pydantic_config__ = JSON_CONFIG
+
+    task: Task
     holdout: str
     train_rows: int
     train_rows_used: int

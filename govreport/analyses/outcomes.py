@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -27,13 +26,14 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.performance import auc_or_nan
+from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
 __all__ = [
     "CALIBRATION_GROUPS",
     "CURVE_POINTS",
-    "OMIT_IF_NONE",
     "BinaryOutcomes",
     "CalibrationBin",
     "ClassOutcomes",
@@ -41,7 +41,6 @@ __all__ = [
     "DatasetOutcomes",
     "Histogram",
     "MulticlassOutcomes",
-    "Number",
     "OutcomesResult",
     "RegressionOutcomes",
     "ResidualBin",
@@ -53,12 +52,6 @@ __all__ = [
     "run",
     "spiegelhalter",
 ]
-
-#: A float of the results that may be undefined (NaN or infinite is stored as None, JSON null).
-Number = float | None
-#: Field metadata of a key left out of results.json when None (as results.jsonable.OMIT_IF_NONE;
-#: not imported from govreport.results, which composes these types).
-OMIT_IF_NONE = MappingProxyType({"omit_if_none": True})
 
 #: Largest number of points stored per curve (ROC, precision-recall).
 CURVE_POINTS = 200
@@ -82,6 +75,8 @@ def _nums(values: Sequence[float] | FloatArray) -> tuple[float | None, ...]:
 class Curve:
     """A curve as two coordinate lists (ROC: x = FPR, y = TPR; PR: x = recall, y = precision)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     x: tuple[Number, ...]
     y: tuple[Number, ...]
 
@@ -89,6 +84,8 @@ class Curve:
 @dataclass(frozen=True, slots=True)
 class CalibrationBin:
     """One group of the reliability table (samples sorted by predicted probability)."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     n: int
     n_positive: int
@@ -102,6 +99,8 @@ class CalibrationBin:
 class Histogram:
     """Counts per bin (``edges`` has one more entry than each count list), per class label."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     edges: tuple[Number, ...]
     counts: dict[str, tuple[int, ...]]
 
@@ -109,6 +108,8 @@ class Histogram:
 @dataclass(frozen=True, slots=True)
 class BinaryOutcomes:
     """Outcomes of a binary classifier on one data set (probabilities = sigmoid of the logit)."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     base_rate: Number
     accuracy: Number
@@ -139,6 +140,8 @@ class BinaryOutcomes:
 class ClassOutcomes:
     """One class of a multiclass model, one-vs-rest."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     label: str
     prevalence: Number
     mean_predicted: Number
@@ -148,6 +151,8 @@ class ClassOutcomes:
 
 @dataclass(frozen=True, slots=True)
 class MulticlassOutcomes:
+    __pydantic_config__ = JSON_CONFIG
+
     accuracy: Number
     majority_accuracy: Number
     majority_class: str
@@ -160,6 +165,8 @@ class MulticlassOutcomes:
 class ResidualBin:
     """One decile of the prediction: mean prediction, mean target, mean residual."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     n: int
     mean_predicted: Number
     mean_observed: Number
@@ -169,6 +176,8 @@ class ResidualBin:
 @dataclass(frozen=True, slots=True)
 class RegressionOutcomes:
     """Residual = prediction - target."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     rmse: Number
     mae: Number
@@ -183,6 +192,8 @@ class RegressionOutcomes:
 
 @dataclass(frozen=True, slots=True)
 class DatasetOutcomes:
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
     n: int
     binary: BinaryOutcomes | None = field(default=None, metadata=OMIT_IF_NONE)
@@ -194,7 +205,9 @@ class DatasetOutcomes:
 class OutcomesResult:
     """Outcomes per data set (training first)."""
 
-    task: str
+    __pydantic_config__ = JSON_CONFIG
+
+    task: Task
     curve_points: int
     groups: int
     datasets: tuple[DatasetOutcomes, ...]

@@ -25,8 +25,8 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
-from govreport.analyses.outcomes import Number
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
@@ -57,6 +57,8 @@ MAX_ROWS = 100_000
 class Interval:
     """A metric's point value (full data) and its bootstrap percentile interval."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     metric: str
     point: Number
     lower: Number
@@ -66,6 +68,8 @@ class Interval:
 
 @dataclass(frozen=True, slots=True)
 class DatasetIntervals:
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
     n: int
     rows_used: int
@@ -75,9 +79,11 @@ class DatasetIntervals:
 
 @dataclass(frozen=True, slots=True)
 class UncertaintyResult:
+    __pydantic_config__ = JSON_CONFIG
+
     method: str
     resamples: int
-    level: float
+    level: Float
     seed: int
     max_rows: int
     datasets: tuple[DatasetIntervals, ...]

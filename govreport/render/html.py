@@ -23,6 +23,7 @@ from govreport import resources
 from govreport.errors import InputError
 from govreport.render.figures import draw_all
 from govreport.render.report import build_report
+from govreport.results.schema import Results
 
 __all__ = ["TemplateError", "make_environment", "render_html"]
 
@@ -71,19 +72,19 @@ def _template_error(error: jinja2.TemplateError, overrides: Path) -> TemplateErr
 
 
 def render_html(
-    results: Mapping[str, Any],
+    results: Results | Mapping[str, Any],
     *,
     templates_dir: Path | None = None,
     overrides: Path | None = None,
 ) -> str:
-    """Render ``results`` (the results.json dict) to a self-contained HTML string.
+    """Render ``results`` (typed, or a results.json dict: loaded first) to one HTML string.
 
     ``templates_dir`` defaults to the packaged templates
     (:func:`govreport.resources.templates_dir`); ``overrides`` is a directory
     whose files replace same-named files of that set (``--templates DIR``;
     ``report.css`` included). Raises
     :class:`govreport.results.ResultsError` for a results dict that
-    breaks the contract and :class:`jinja2.UndefinedError` for a template that
+    breaks the schema and :class:`jinja2.UndefinedError` for a template that
     asks for a field the context lacks (:class:`TemplateError`, exit 2, when
     ``overrides`` is given: the user's template is then the likely culprit).
     """

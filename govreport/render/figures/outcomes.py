@@ -8,6 +8,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from govreport.analyses.outcomes import CalibrationBin, Curve, ResidualBin
 from govreport.render.figures.style import GREY, OKABE_ITO, new_figure, series_style
 
 __all__ = ["plot_reliability", "plot_residuals", "plot_roc_pr", "plot_scores"]
@@ -17,33 +18,33 @@ def _floats(values: Sequence[Any]) -> list[float]:
     return [float("nan") if v is None else float(v) for v in values]
 
 
-def plot_roc_pr(curves: Sequence[Mapping[str, Any]], base_rates: Sequence[float] = ()) -> Figure:
+def plot_roc_pr(
+    curves: Sequence[tuple[str, Curve, Curve | None]], base_rates: Sequence[float] = ()
+) -> Figure:
     """Left: ROC curves (with the diagonal of a random score); right: precision-recall curves
-    (with the base rate of each data set), one line per ``curves`` entry (label, roc, pr).
+    (with the base rate of each data set), one line per ``curves`` entry (label, ROC, PR).
     Without PR curves (multiclass one-vs-rest) only the ROC panel is drawn."""
-    with_pr = any(c.get("pr") for c in curves)
+    with_pr = any(pr is not None for _, _, pr in curves)
     fig = new_figure(6.5 if with_pr else 3.6, 3.0)
     axes = fig.subplots(1, 2) if with_pr else [fig.add_subplot()]
     roc_ax = axes[0]
     roc_ax.plot([0, 1], [0, 1], color=GREY, linewidth=0.8, linestyle=(0, (1, 1.5)))
-    for i, curve in enumerate(curves):
+    for i, (label, roc, pr) in enumerate(curves):
         style = series_style(i)
-        roc = curve["roc"]
         roc_ax.plot(
-            _floats(roc["x"]),
-            _floats(roc["y"]),
+            _floats(roc.x),
+            _floats(roc.y),
             color=style["color"],
             linestyle=style["linestyle"],
-            label=str(curve["label"]),
+            label=label,
         )
-        if with_pr and curve.get("pr"):
-            pr = curve["pr"]
+        if with_pr and pr is not None:
             axes[1].plot(
-                _floats(pr["x"]),
-                _floats(pr["y"]),
+                _floats(pr.x),
+                _floats(pr.y),
                 color=style["color"],
                 linestyle=style["linestyle"],
-                label=str(curve["label"]),
+                label=label,
             )
             if i < len(base_rates):
                 axes[1].axhline(
@@ -66,16 +67,16 @@ def plot_roc_pr(curves: Sequence[Mapping[str, Any]], base_rates: Sequence[float]
     return fig
 
 
-def plot_reliability(series: Sequence[Mapping[str, Any]]) -> Figure:
-    """Observed rate against mean predicted probability per decile, one series per data set,
-    with the diagonal of perfect calibration."""
+def plot_reliability(series: Sequence[tuple[str, Sequence[CalibrationBin]]]) -> Figure:
+    """Observed rate against mean predicted probability per decile, one series (label,
+    deciles) per data set, with the diagonal of perfect calibration."""
     fig = new_figure(3.8, 3.4)
     ax = fig.add_subplot()
     top = 0.0
-    for i, s in enumerate(series):
+    for i, (label, bins) in enumerate(series):
         style = series_style(i)
-        x = _floats([b["mean_predicted"] for b in s["bins"]])
-        y = _floats([b["observed_rate"] for b in s["bins"]])
+        x = _floats([b.mean_predicted for b in bins])
+        y = _floats([b.observed_rate for b in bins])
         top = max([top, *x, *y])
         ax.plot(
             x,
@@ -84,7 +85,7 @@ def plot_reliability(series: Sequence[Mapping[str, Any]]) -> Figure:
             linestyle=style["linestyle"],
             marker=style["marker"],
             markersize=3.5,
-            label=str(s["label"]),
+            label=label,
         )
     limit = min(1.0, top * 1.05 + 0.01)
     ax.plot([0, limit], [0, limit], color=GREY, linewidth=0.8, linestyle=(0, (1, 1.5)))
@@ -98,7 +99,9 @@ def plot_reliability(series: Sequence[Mapping[str, Any]]) -> Figure:
     return fig
 
 
-def plot_scores(edges: Sequence[float], counts: Mapping[str, Sequence[int]], xlabel: str) -> Figure:
+def plot_scores(
+    edges: Sequence[float | None], counts: Mapping[str, Sequence[int]], xlabel: str
+) -> Figure:
     """Histogram per class (share of the class in each bin), as step lines."""
     fig = new_figure(6.5, 2.6)
     ax = fig.add_subplot()
@@ -122,14 +125,14 @@ def plot_scores(edges: Sequence[float], counts: Mapping[str, Sequence[int]], xla
 
 
 def plot_residuals(
-    bins: Sequence[Mapping[str, Any]], edges: Sequence[float], counts: Sequence[int]
+    bins: Sequence[ResidualBin], edges: Sequence[float | None], counts: Sequence[int]
 ) -> Figure:
     """Left: mean target against mean prediction per decile of the prediction; right:
     histogram of residuals (prediction - target)."""
     fig = new_figure(6.5, 2.8)
     left, right = fig.subplots(1, 2)
-    x = _floats([b["mean_predicted"] for b in bins])
-    y = _floats([b["mean_observed"] for b in bins])
+    x = _floats([b.mean_predicted for b in bins])
+    y = _floats([b.mean_observed for b in bins])
     lo, hi = min(x + y), max(x + y)
     left.plot([lo, hi], [lo, hi], color=GREY, linewidth=0.8, linestyle=(0, (1, 1.5)))
     style = series_style(0)

@@ -1,18 +1,18 @@
 """Section 5 addition (issue 13): benchmark (challenger) models against the network.
 
-Reads the typed ``challengers`` block (its sub-dict of the results converted back to
-:class:`~govreport.analyses.challengers.ChallengersResult` once).
+Reads the typed ``challengers`` block of :class:`Results`
+(:class:`~govreport.analyses.challengers.ChallengersResult`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from govreport.analyses.challengers import ChallengersResult
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.calibration import fmt_p, p_is, typed
+from govreport.render.sections.calibration import fmt_p, p_is
 from govreport.render.text import DASH, Numbering, fmt_int, fmt_metric, make_table
+from govreport.results.schema import Results
 
 __all__ = ["build_benchmark", "verdict"]
 
@@ -96,10 +96,10 @@ def _verdict(result: ChallengersResult) -> str:
 
 
 def build_benchmark(
-    results: Mapping[str, Any], num: Numbering
+    results: Results, num: Numbering
 ) -> tuple[dict[str, Any] | None, list[FigureSpec]]:
     """The challenger table and the verdict, or None when the results hold no challengers."""
-    result = typed(ChallengersResult, results.get("challengers"))
+    result = results.challengers
     if result is None:
         return None, []
     columns = _COLUMNS.get(result.task, ())

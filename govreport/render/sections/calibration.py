@@ -1,16 +1,12 @@
 """Section 5 additions (issue 13): intervals, discrimination curves, calibration, scores.
 
-Reads the typed ``outcomes`` and ``uncertainty`` blocks: the builder converts its own
-sub-dicts of the results (``results["outcomes"]``, ``results["uncertainty"]``) back to
-their result types once (:func:`typed`), then uses attribute access only.
+Reads the typed ``outcomes`` and ``uncertainty`` blocks of :class:`Results` and the
+policy's check records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
-
-from pydantic import TypeAdapter
+from typing import Any
 
 from govreport.analyses.outcomes import DatasetOutcomes, OutcomesResult, RegressionOutcomes
 from govreport.analyses.uncertainty import UncertaintyResult
@@ -24,28 +20,9 @@ from govreport.render.text import (
     fmt_share,
     make_table,
 )
-from govreport.results.schema import CheckDocument
+from govreport.results.schema import Results
 
-__all__ = ["LABELS", "build_evidence", "fmt_p", "holdout_of", "p_is", "sampling_sentence", "typed"]
-
-T = TypeVar("T")
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def _adapter(kind: Any) -> TypeAdapter[Any]:
-    if kind not in _ADAPTERS:
-        _ADAPTERS[kind] = TypeAdapter(kind)
-    return _ADAPTERS[kind]
-
-
-def typed(kind: type[T], block: Any) -> T | None:
-    """The JSON block ``block`` as its result type ``kind`` (None when absent)."""
-    if block is None:
-        return None
-    value: T = _adapter(kind).validate_python(block)
-    return value
+__all__ = ["LABELS", "build_evidence", "fmt_p", "holdout_of", "p_is", "sampling_sentence"]
 
 
 def fmt_p(value: float | None) -> str:
@@ -141,17 +118,16 @@ def _interval_table(
     )
 
 
-def sampling_sentence(results: Mapping[str, Any]) -> str:
-    policy = results.get("policy") or {}
-    checks = typed(tuple[CheckDocument, ...], policy.get("checks")) or ()
-    inside = [c for c in checks if c.within_sampling_error]
+def sampling_sentence(results: Results) -> str:
+    """The checks whose verdict holds only inside sampling error (empty text when none)."""
+    inside = [c for c in results.policy.checks if c.within_sampling_error]
     if not inside:
         return ""
     items = "; ".join(
         f"{c.id} ({c.metric}[{c.dataset}], {c.bound}: interval "
         f"{fmt_metric(c.interval[0])} to {fmt_metric(c.interval[1])})"
         for c in inside
-        if c.interval is not None and len(c.interval) == 2
+        if c.interval is not None
     )
     return (
         f"{fmt_int(len(inside))} policy check{'s' if len(inside) > 1 else ''} "
@@ -169,11 +145,7 @@ def _binary(
     b = hold.binary
     assert b is not None
     curves = [
-        {
-            "label": d.dataset,
-            "roc": {"x": d.binary.roc.x, "y": d.binary.roc.y},
-            "pr": {"x": d.binary.pr.x, "y": d.binary.pr.y},
-        }
+        (d.dataset, d.binary.roc, d.binary.pr)
         for d in out.datasets
         if d.binary is not None and d.binary.roc.x
     ]
@@ -196,15 +168,7 @@ def _binary(
             kind="reliability",
             data={
                 "series": [
-                    {
-                        "label": d.dataset,
-                        "bins": [
-                            {"mean_predicted": g.mean_predicted, "observed_rate": g.observed_rate}
-                            for g in d.binary.deciles
-                        ],
-                    }
-                    for d in out.datasets
-                    if d.binary is not None
+                    (d.dataset, d.binary.deciles) for d in out.datasets if d.binary is not None
                 ]
             },
             caption=f"Reliability: observed event rate against mean predicted probability in "
@@ -338,13 +302,7 @@ def _multiclass(num: Numbering, out: OutcomesResult) -> tuple[dict[str, Any], li
     spec = FigureSpec(
         id="outcomes-roc-pr",
         kind="roc-pr",
-        data={
-            "curves": [
-                {"label": c.label, "roc": {"x": c.roc.x, "y": c.roc.y}}
-                for c in m.classes
-                if c.roc.x
-            ]
-        },
+        data={"curves": [(c.label, c.roc, None) for c in m.classes if c.roc.x]},
         caption=f"One-vs-rest ROC curve per class, {hold.dataset} data (dotted: a random score).",
         alt="One-vs-rest ROC curves",
     )
@@ -412,10 +370,7 @@ def _regression(num: Numbering, out: OutcomesResult) -> tuple[dict[str, Any], li
         id="outcomes-residuals",
         kind="residuals",
         data={
-            "bins": [
-                {"mean_predicted": b.mean_predicted, "mean_observed": b.mean_observed}
-                for b in r.bins
-            ],
+            "bins": r.bins,
             "edges": r.residuals.edges,
             "counts": next(iter(r.residuals.counts.values()), ()),
         },
@@ -437,12 +392,10 @@ def _regression(num: Numbering, out: OutcomesResult) -> tuple[dict[str, Any], li
     }, [spec]
 
 
-def build_evidence(
-    results: Mapping[str, Any], num: Numbering
-) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build_evidence(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Intervals, curves, calibration and score distributions (None parts when absent)."""
-    out = typed(OutcomesResult, results.get("outcomes"))
-    unc = typed(UncertaintyResult, results.get("uncertainty"))
+    out = results.outcomes
+    unc = results.uncertainty
     context: dict[str, Any] = {
         "absent": "This results file holds no outcomes analysis (curves, calibration, "
         "intervals): it was written by a govreport version before issue 13."

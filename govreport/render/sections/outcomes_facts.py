@@ -3,31 +3,20 @@ benchmark models (each read from its typed block, as section 5 reads it)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from govreport.analyses.challengers import ChallengersResult
-from govreport.analyses.outcomes import OutcomesResult
-from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.render.sections.benchmark import verdict
-from govreport.render.sections.calibration import (
-    LABELS,
-    holdout_of,
-    p_is,
-    sampling_sentence,
-    typed,
-)
+from govreport.render.sections.calibration import LABELS, holdout_of, p_is, sampling_sentence
 from govreport.render.text import fmt_metric, fmt_num, fmt_share
+from govreport.results.schema import Results
 
 __all__ = ["benchmark_fact", "key_facts"]
 
 
-def key_facts(results: Mapping[str, Any], section: str) -> list[tuple[str, str]]:
+def key_facts(results: Results, section: str) -> list[tuple[str, str]]:
     """Section 1's key facts of issue 13 (uncertainty, calibration); ``section``: section 5's
     number. Empty when the results hold neither block."""
     facts: list[tuple[str, str]] = []
-    unc = typed(UncertaintyResult, results.get("uncertainty"))
-    out = typed(OutcomesResult, results.get("outcomes"))
+    unc = results.uncertainty
+    out = results.outcomes
     if unc is not None and unc.datasets:
         entry = next((d for d in unc.datasets if d.dataset == "test"), unc.datasets[0])
         first = entry.intervals[0] if entry.intervals else None
@@ -70,9 +59,9 @@ def key_facts(results: Mapping[str, Any], section: str) -> list[tuple[str, str]]
     return facts
 
 
-def benchmark_fact(results: Mapping[str, Any], section: str) -> list[tuple[str, str]]:
+def benchmark_fact(results: Results, section: str) -> list[tuple[str, str]]:
     """Section 1's key fact on the challengers (empty without them)."""
-    result = typed(ChallengersResult, results.get("challengers"))
+    result = results.challengers
     if result is None or not result.challengers:
         return []
     return [("Benchmark", f"{verdict(result)} (Section {section}.)")]
