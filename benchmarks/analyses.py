@@ -28,6 +28,10 @@ is its own:
   flip test on its seeded subsample (``fairness.MAX_FLIP_ROWS`` rows), proxies;
   timed together (the pipeline runs stability and fairness only with test data
   and a data dictionary, which this benchmark does not give it);
+- ``outcomes``: read the rows, extract the regions, then time the stages of
+  issue 13 alone: outcomes (curves, calibration), uncertainty (bootstrap on a
+  seeded subsample of at most 100,000 rows) and challengers (trained on at
+  most 200,000 rows, scored on all rows: there is no test file);
 - ``pipeline``: :func:`govreport.pipeline.run_pipeline` on the files: loading,
   region extraction and every analysis the pipeline runs (whatever other
   stages it holds when the benchmark runs), merging included, and the policy
@@ -70,7 +74,7 @@ NET_SEED = 12_345
 FORWARD_CHUNK = 65_536
 #: The output layer's weights are multiplied by this, so that the targets depend on x.
 OUTPUT_SCALE = 20.0
-PARTS = ("baseline", "merge", "data", "pipeline")
+PARTS = ("baseline", "merge", "data", "outcomes", "pipeline")
 MAX_FLIP_NOTE = "20,000"
 
 
@@ -174,6 +178,8 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         out["agreement"] = train.fidelity["agreement"]
     elif part == "data":
         out.update(_data_part(model_path, data_path))
+    elif part == "outcomes":
+        out.update(_outcomes_part(model_path, data_path))
     else:
         from govreport.pipeline import RunConfig, run_pipeline
         from govreport.resources import default_policy_path
@@ -261,6 +267,51 @@ def _data_part(model_path: Path, data_path: Path) -> dict[str, Any]:
     }
 
 
+def _outcomes_part(model_path: Path, data_path: Path) -> dict[str, Any]:
+    """Seconds of each issue-13 stage (outcomes, uncertainty, challengers) on all rows."""
+    from govreport.analyses import challengers, outcomes, uncertainty
+    from govreport.analyses.context import (
+        AnalysisContext,
+        AnalysisOptions,
+        DatasetRegions,
+        feature_scale,
+    )
+    from govreport.config import DEFAULTS
+    from govreport.inputs.data import load_dataset
+    from govreport.inputs.model import load_model
+    from govreport.regions import extract_regions
+
+    dataset = load_dataset(data_path, name="train", target="y")
+    network = load_model(model_path, None).network
+    extraction = extract_regions(network, dataset.x, dataset.y[:, None], chunk_size=FORWARD_CHUNK)
+    ctx = AnalysisContext(
+        network=network,
+        task="binary",
+        feature_names=dataset.feature_names,
+        output_names=("logit",),
+        feature_scale=feature_scale(dataset.x),
+        train=DatasetRegions(dataset, extraction),
+        test=None,
+        options=AnalysisOptions(
+            explain_rows=(),
+            **{
+                name: getattr(DEFAULTS, name)
+                for name in AnalysisOptions.__dataclass_fields__
+                if name != "explain_rows"
+            },
+        ),
+    )
+    out: dict[str, Any] = {"rows": dataset.n_rows}
+    start = time.perf_counter()
+    for stage in (outcomes, uncertainty, challengers):
+        began = time.perf_counter()
+        result = stage.run(ctx)  # type: ignore[attr-defined]
+        out[f"{stage.__name__.rsplit('.', 1)[-1]}_seconds"] = time.perf_counter() - began
+    out["seconds"] = time.perf_counter() - start
+    out["challenger_rows"] = result.train_rows_used
+    return out
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
         f"{'rows':>9} {'part':<9} {'seconds':>8} {'x fwd':>7} {'peak RSS':>10} "
@@ -282,6 +333,12 @@ def print_table(results: list[dict[str, Any]]) -> None:
                     f"K = {r['chosen_k']}, {r['n_models']} models, train AUC "
                     f"{r['merged_auc']:.4f} (network {r['network_auc']:.4f}), agreement "
                     f"{r['agreement']:.3f}"
+                )
+            elif part == "outcomes":
+                notes = (
+                    f"outcomes {r['outcomes_seconds']:.1f} s, bootstrap "
+                    f"{r['uncertainty_seconds']:.1f} s, challengers "
+                    f"{r['challengers_seconds']:.1f} s (trained on {r['challenger_rows']:,} rows)"
                 )
             elif part == "pipeline":
                 notes = f"merge mode {r['merge_mode']}"

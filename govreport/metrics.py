@@ -104,6 +104,146 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
 )
 
 
+# Outcomes, uncertainty and challengers (govreport.analyses.outcomes/uncertainty/challengers).
+_OUTCOMES_SPECS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "outcomes.ks",
+        "Kolmogorov-Smirnov statistic: the largest gap between the score distributions of "
+        "the two classes, max(TPR - FPR) (binary)",
+        "share",
+        "higher",
+        True,
+    ),
+    MetricSpec("outcomes.gini", "Gini coefficient 2 AUC - 1 (binary)", "Gini", "higher", True),
+    MetricSpec(
+        "outcomes.brier",
+        "Brier score: mean squared difference between predicted probability and outcome "
+        "(multiclass: summed over classes)",
+        "probability²",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.brier_skill",
+        "1 - Brier / Brier of always predicting the base rate (binary; 0 = no better than "
+        "the base rate)",
+        "share",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.hl_p",
+        "p-value of the Hosmer-Lemeshow test over deciles of predicted probability "
+        "(binary; small = predicted and observed rates disagree beyond chance)",
+        "p-value",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.spiegelhalter_p",
+        "two-sided p-value of Spiegelhalter's z test of calibration (binary)",
+        "p-value",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.max_decile_gap",
+        "largest |observed rate - mean predicted probability| over the deciles of predicted "
+        "probability (binary)",
+        "probability",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.mean_calibration",
+        "calibration in the large: mean prediction minus mean outcome (binary: mean "
+        "probability - observed rate; "
+        "regression: mean residual)",
+        "target unit",
+        "none",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.majority_accuracy",
+        "accuracy of always predicting the majority class (the base rate an accuracy is read "
+        "against)",
+        "share",
+        "none",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.accuracy_lift",
+        "network accuracy minus the accuracy of always predicting the majority class",
+        "share",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "outcomes.macro_auc",
+        "mean one-vs-rest ROC AUC over the classes (multiclass)",
+        "AUC",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "uncertainty.auc_ci_width",
+        "width of the 95% bootstrap confidence interval of the network's AUC (binary)",
+        "AUC",
+        "lower",
+        True,
+    ),
+    MetricSpec(
+        "benchmark.auc_gain",
+        "network AUC minus the best challenger's AUC on the holdout data (test, else "
+        "train); challengers: logistic regression and gradient boosting (binary)",
+        "AUC",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "benchmark.delong_p",
+        "two-sided p-value of DeLong's test of the network's AUC against the best "
+        "challenger's on the same holdout rows (binary)",
+        "p-value",
+        "none",
+        True,
+    ),
+    MetricSpec(
+        "benchmark.accuracy_gain",
+        "network accuracy minus the best challenger's accuracy on the holdout data "
+        "(classification)",
+        "share",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "benchmark.rmse_gain",
+        "best challenger's RMSE minus the network's RMSE on the holdout data (regression; "
+        "positive = the network is better)",
+        "target unit",
+        "higher",
+        True,
+    ),
+)
+
+#: Metrics with a confidence interval: a check on them may set ``on: lower_ci`` or
+#: ``on: upper_ci`` (bootstrap intervals; DeLong's interval for benchmark.auc_gain).
+INTERVAL_METRICS: frozenset[str] = frozenset(
+    {
+        "performance.auc",
+        "performance.accuracy",
+        "performance.log_loss",
+        "performance.rmse",
+        "performance.mae",
+        "performance.r2",
+        "outcomes.brier",
+        "outcomes.ks",
+        "outcomes.gini",
+        "benchmark.auc_gain",
+    }
+)
+
+
 # Data quality, stability and fairness (govreport.analyses.data_quality, stability, fairness).
 _DATA_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -407,6 +547,7 @@ _SPECS: tuple[MetricSpec, ...] = (
     ),
     *_SIMPLIFICATION_SPECS,
     *_DATA_SPECS,
+    *_OUTCOMES_SPECS,
 )
 
 SIGN_VIOLATION_METRIC = "slopes.sign_violation_share"

@@ -17,18 +17,22 @@ import numpy as np
 
 from govreport import __version__
 from govreport.analyses import (
+    challengers,
     clusters,
     coefficients,
     data_quality,
     dataset_regions,
     fairness,
     importance,
+    outcomes,
     performance,
     profiles,
     region_plots,
     sign,
     stability,
+    uncertainty,
 )
+from govreport.analyses.challengers import ChallengersResult
 from govreport.analyses.clusters import ClusterAnalysis, MergedGrouping
 from govreport.analyses.coefficients import CoefficientDistributions
 from govreport.analyses.context import (
@@ -43,6 +47,7 @@ from govreport.analyses.fairness import FairnessResult
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens import stage as insens
 from govreport.analyses.insens.stage import InsensResult, check_rows
+from govreport.analyses.outcomes import OutcomesResult
 from govreport.analyses.performance import PerformanceResult
 from govreport.analyses.profiles import ProfilesResult
 from govreport.analyses.region_plots import RegionPlots
@@ -50,6 +55,7 @@ from govreport.analyses.sign import SignCheckPlan, SignConstraintsResult, plan_s
 from govreport.analyses.simplify import stage as simplification
 from govreport.analyses.simplify.stage import MergedClusters, SimplificationResult
 from govreport.analyses.stability import StabilityResult
+from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.config import RunConfig
 from govreport.inputs.data import (
     Dataset,
@@ -114,6 +120,9 @@ class AnalysisBlocks:
     data_quality: DataQualityResult
     stability: StabilityResult | None
     fairness: FairnessResult | None
+    outcomes: OutcomesResult
+    uncertainty: UncertaintyResult
+    challengers: ChallengersResult
 
 
 def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
@@ -304,6 +313,12 @@ def analyse(
     observed |= stability.observed(stability_result)
     fairness_result = fairness.run(ctx, dictionary, importances)
     observed |= fairness.observed(fairness_result)
+    outcomes_result = outcomes.run(ctx)
+    observed |= outcomes.observed(outcomes_result)
+    uncertainty_result = uncertainty.run(ctx)
+    observed |= uncertainty.observed(uncertainty_result)
+    challengers_result = challengers.run(ctx)
+    observed |= challengers.observed(challengers_result)
     blocks = AnalysisBlocks(
         performance=performances,
         regions=regions,
@@ -318,6 +333,9 @@ def analyse(
         data_quality=quality,
         stability=stability_result,
         fairness=fairness_result,
+        outcomes=outcomes_result,
+        uncertainty=uncertainty_result,
+        challengers=challengers_result,
     )
     return blocks, observed
 
@@ -336,6 +354,8 @@ def evaluate(
         policy_file=config.policy_path.name,
         policy_sha256=inputs.policy_fingerprint.sha256,
         check_values=sign.check_values(blocks.sign),
+        intervals=uncertainty.intervals(blocks.uncertainty)
+        | challengers.intervals(blocks.challengers),
     )
 
 
@@ -393,6 +413,9 @@ def assemble_results(
         data_quality=blocks.data_quality,
         stability=blocks.stability,
         fairness=blocks.fairness,
+        outcomes=blocks.outcomes,
+        uncertainty=blocks.uncertainty,
+        challengers=blocks.challengers,
     )
 
 

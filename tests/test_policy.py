@@ -58,7 +58,9 @@ waivers:
 # Every metric id in the registry (other issues add metrics; the message lists them all).
 KNOWN = ", ".join(sorted(METRICS))
 SIGN_PARAMS = "expected, output"
-CHECK_KEYS = "id, metric, dataset, min, max, severity, bands, on_missing, params, refs, description"
+CHECK_KEYS = (
+    "id, metric, dataset, min, max, severity, bands, on_missing, on, params, refs, description"
+)
 LEVELS = "info, minor, major, critical"
 
 # Every file of tests/policies/invalid/ with the one line load_policy must raise for it

@@ -83,6 +83,10 @@ class CheckResult:
     waiver_expired: bool
     message: str
     detail: str
+    #: The point value when the check judged an interval end (``on: lower_ci/upper_ci``).
+    point: float | None = None
+    interval: tuple[float, float] | None = None
+    within_sampling_error: bool | None = None
 
     @property
     def check_status(self) -> CheckStatus:
@@ -124,6 +128,10 @@ class CheckResult:
             params=_plain(self.check.params),
             refs=tuple(self.check.refs),
             message=self.message,
+            on=None if self.check.on == "value" else self.check.on,
+            point=self.point if self.point is not None and math.isfinite(self.point) else None,
+            interval=self.interval,
+            within_sampling_error=self.within_sampling_error,
         )
 
 
@@ -237,6 +245,7 @@ def evaluate_policy(
     policy_file: str,
     policy_sha256: str,
     check_values: Mapping[str, CheckObservation] | None = None,
+    intervals: Mapping[MetricKey, tuple[float, float]] | None = None,
 ) -> PolicyEvaluation:
     """Evaluate every check of ``policy`` against observed ``metrics``.
 
@@ -244,12 +253,16 @@ def evaluate_policy(
     is absent (or maps to ``None``) is a metric the run did not produce.
     ``check_values`` maps a check id to its own observation, for metrics whose
     value depends on the check's params (sign constraints); it takes precedence
-    over ``metrics``. ``run_date`` decides which waivers are in force. Pure: no
+    over ``metrics``. ``intervals`` maps ``(metric_id, dataset)`` to the metric's 95%
+    interval: a check with ``on: lower_ci``/``upper_ci`` judges that end, and every
+    check on a metric with an interval records it and says when its verdict holds only
+    inside sampling error. ``run_date`` decides which waivers are in force. Pure: no
     clock, no I/O.
     """
     own = check_values or {}
+    bounds = intervals or {}
     results = tuple(
-        _evaluate_check(policy, check, metrics, run_date, own.get(check.id))
+        _evaluate_check(policy, check, metrics, run_date, own.get(check.id), bounds.get(check.key))
         for check in policy.checks
     )
     outcome: Outcome
@@ -275,10 +288,21 @@ def _evaluate_check(
     metrics: Mapping[MetricKey, float | None],
     run_date: dt.date,
     own: CheckObservation | None = None,
+    interval: tuple[float, float] | None = None,
 ) -> CheckResult:
     value = own.value if own is not None else metrics.get(check.key)
-    observed = None if value is None else float(value)
+    point = None if value is None else float(value)
+    observed = point
     note = f" ({own.note})" if own is not None and own.note else ""
+    if check.on != "value":
+        end = "lower" if check.on == "lower_ci" else "upper"
+        observed = None if interval is None else interval[0 if end == "lower" else 1]
+        if interval is None:
+            note += f" ({check.on})"
+        else:
+            note += f" ({end} end of the 95% interval" + (
+                ")" if point is None else f"; point value {_num(point)})"
+            )
     waiver = policy.waiver_for(check.id)
     expired = waiver is not None and waiver.is_expired(run_date)
 
@@ -337,6 +361,11 @@ def _evaluate_check(
                 policy, check, waiver, severity, own.parts if own is not None else {}
             )
             message += text
+    sampling = _sampling_error(check, point, observed, interval)
+    if sampling is not None:
+        message += sampling
+        if status == "pass":
+            detail += " (only inside sampling error)"
     gating = (
         status == "fail"
         and effective is not None
@@ -354,7 +383,40 @@ def _evaluate_check(
         waiver_expired=expired,
         message=message,
         detail=detail,
+        point=point if check.on != "value" else None,
+        interval=interval,
+        within_sampling_error=None if interval is None else sampling is not None,
     )
+
+
+def _passes(check: Check, value: float) -> bool:
+    return not any(band.violated_by(value) for band in check.bands)
+
+
+def _sampling_error(
+    check: Check,
+    point: float | None,
+    observed: float | None,
+    interval: tuple[float, float] | None,
+) -> str | None:
+    """The sentence added when the verdict holds only inside sampling error, else None.
+
+    ``on: value``: the point passes but an end of its interval violates a bound.
+    ``on: lower_ci/upper_ci``: the interval end fails while the point passes.
+    """
+    if interval is None or point is None or math.isnan(point):
+        return None
+    lower, upper = interval
+    text = f"95% interval [{_num(lower)}, {_num(upper)}]"
+    if check.on == "value":
+        if _passes(check, point) and not (_passes(check, lower) and _passes(check, upper)):
+            return f"; passes only inside sampling error: the {text} crosses the bound"
+        return None
+    if observed is not None and not _passes(check, observed) and _passes(check, point):
+        return (
+            f"; the point value {_num(point)} passes: it passes only inside sampling error ({text})"
+        )
+    return None
 
 
 def _band_severity(policy: Policy, check: Check, value: float) -> tuple[str | None, str]:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from govreport.errors import PolicyError
-from govreport.metrics import DATASETS, METRICS, SIGN_VIOLATION_METRIC
+from govreport.metrics import DATASETS, INTERVAL_METRICS, METRICS, SIGN_VIOLATION_METRIC
 from govreport.policy.schema import (
     _PARAMS_MODELS,
     Approval,
@@ -144,6 +144,14 @@ def _semantic_problems(model: PolicyFileModel, doc: YamlDocument) -> list[tuple[
         problems.extend(_metric_problems(check, base))
         problems.extend(_params_problems(check, base))
         problems.extend(_bound_problems(check, base, check_severity))
+        if check.on != "value" and check.metric in METRICS and check.metric not in INTERVAL_METRICS:
+            problems.append(
+                (
+                    (*base, "on"),
+                    f"metric {check.metric!r} has no confidence interval; on: {check.on} applies "
+                    f"to: {', '.join(sorted(INTERVAL_METRICS))}",
+                )
+            )
 
     waived: dict[str, int] = {}
     for i, waiver in enumerate(model.waivers):
@@ -334,6 +342,7 @@ def _build_policy(model: PolicyFileModel, doc: YamlDocument) -> Policy:
                 bands=bands,
                 banded=item.bands is not None,
                 on_missing=item.on_missing,
+                on=item.on,
                 params=MappingProxyType(dict(item.params)),
                 refs=tuple(item.refs),
                 description=item.description,

@@ -11,10 +11,11 @@ made in :mod:`govreport.policy.evaluate` and nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import JsonValue
 
-from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.policy.schema import Outcome, Status
 
 __all__ = ["ApprovalRecord", "CheckRecord", "PolicyCounts", "PolicyRecord", "WaiverRecord"]
@@ -76,6 +77,15 @@ class CheckRecord:
     message: str
     params: dict[str, JsonValue] | None = field(default=None, metadata=OMIT_IF_NONE)
     waiver_applied: bool | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: ``lower_ci``/``upper_ci`` when the bound applies to an interval end (absent: the value).
+    on: Literal["lower_ci", "upper_ci"] | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: The point value when ``observed`` is an interval end.
+    point: Number = field(default=None, metadata=OMIT_IF_NONE)
+    #: The metric's 95% interval (lower, upper), when the run has one.
+    interval: tuple[Float, Float] | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: With an interval: True when the point and the interval end the check does not judge
+    #: fall on different sides of a bound (a pass, or a failure, only inside sampling error).
+    within_sampling_error: bool | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)

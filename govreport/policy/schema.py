@@ -31,6 +31,7 @@ __all__ = [
     "Band",
     "Check",
     "CheckStatus",
+    "On",
     "OnMissing",
     "Outcome",
     "Policy",
@@ -46,6 +47,8 @@ DEFAULT_SEVERITY_LEVELS: tuple[str, ...] = ("info", "minor", "major", "critical"
 """Severity levels when a file does not list its own, lowest first."""
 
 OnMissing = Literal["fail", "warn", "skip"]
+#: What a check's bound applies to: the point value, or one end of its 95% interval.
+On = Literal["value", "lower_ci", "upper_ci"]
 Status = Literal["pass", "fail", "not_evaluated"]
 CheckStatus = Literal["pass", "fail", "waived", "not_evaluated"]
 """A check's status: ``waived`` is a failure whose waiver lowered (capped) its severity."""
@@ -101,6 +104,7 @@ class CheckModel(_FileModel):
     severity: _Text | None = None
     bands: list[BandModel] | None = None
     on_missing: OnMissing = "fail"
+    on: On = "value"
     params: dict[str, Any] = Field(default_factory=dict)
     refs: list[_Text] = Field(default_factory=list)
     description: _Text | None = None
@@ -235,6 +239,9 @@ class Check:
     bands: tuple[Band, ...]
     banded: bool = False
     on_missing: OnMissing = "fail"
+    #: ``value`` (the point value), or ``lower_ci``/``upper_ci``: the end of the metric's
+    #: 95% interval the bound applies to (metrics.INTERVAL_METRICS).
+    on: On = "value"
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     refs: tuple[str, ...] = ()
     description: str | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from govreport.analyses.challengers import ChallengersResult
 from govreport.analyses.clusters import ClusterAnalysis
 from govreport.analyses.coefficients import CoefficientDistributions
 from govreport.analyses.data_quality import DataQualityResult
@@ -24,12 +25,14 @@ from govreport.analyses.dataset_regions import DatasetRegionsResult
 from govreport.analyses.fairness import FairnessResult
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens.stage import InsensResult
+from govreport.analyses.outcomes import OutcomesResult
 from govreport.analyses.performance import PerformanceResult
 from govreport.analyses.profiles import FeatureProfile
 from govreport.analyses.region_plots import RegionPlots
 from govreport.analyses.sign import SignConstraintsResult
 from govreport.analyses.simplify.stage import SimplificationResult
 from govreport.analyses.stability import StabilityResult
+from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.inputs.review import ReviewRecord
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE
 from govreport.policy.record import PolicyRecord
@@ -78,3 +81,7 @@ class Results:
     data_quality: DataQualityResult | None = field(default=None, metadata=OMIT_IF_NONE)
     stability: StabilityResult | None = field(default=None, metadata=OMIT_IF_NONE)
     fairness: FairnessResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 13: outcomes (curves, calibration), bootstrap intervals, challenger models.
+    outcomes: OutcomesResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    uncertainty: UncertaintyResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    challengers: ChallengersResult | None = field(default=None, metadata=OMIT_IF_NONE)

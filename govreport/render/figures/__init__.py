@@ -27,6 +27,12 @@ from govreport.render.figures.importance import plot_importance
 from govreport.render.figures.insens import plot_insens_global, plot_insens_robustness
 from govreport.render.figures.llm import plot_diagperf
 from govreport.render.figures.merging import plot_merging_curve
+from govreport.render.figures.outcomes import (
+    plot_reliability,
+    plot_residuals,
+    plot_roc_pr,
+    plot_scores,
+)
 from govreport.render.figures.profiles import plot_profile
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.figures.style import figure_style, figure_to_svg
@@ -49,6 +55,10 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "merging-curve": plot_merging_curve,
     "psi": plot_psi,
     "group-rates": plot_group_rates,
+    "roc-pr": plot_roc_pr,
+    "reliability": plot_reliability,
+    "score-distribution": plot_scores,
+    "residuals": plot_residuals,
 }
 
 

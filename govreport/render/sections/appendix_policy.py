@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.checks import check_badge, check_dataset, outcome, waiver_text
-from govreport.render.text import DASH, Numbering, fmt_bound, fmt_num, make_table, severity_label
+from govreport.render.sections.checks import (
+    check_badge,
+    check_dataset,
+    observed_text,
+    outcome,
+    waiver_text,
+)
+from govreport.render.text import DASH, Numbering, fmt_bound, make_table, severity_label
 from govreport.results.schema import Results
 
 __all__ = ["build"]
@@ -21,7 +27,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             c.id,
             c.metric,
             check_dataset(c),
-            fmt_num(c.observed),
+            observed_text(c),
             fmt_bound(c.bound),
             severity_label(c.severity),
             severity_label(c.effective_severity),

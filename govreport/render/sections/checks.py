@@ -12,7 +12,7 @@ from typing import Any
 
 from govreport.policy import check_status
 from govreport.policy.record import CheckRecord, WaiverRecord
-from govreport.render.text import DASH, Numbering, badge, fmt_int, is_missing
+from govreport.render.text import DASH, Numbering, badge, fmt_int, fmt_num, is_missing
 from govreport.results.errors import ResultsError
 from govreport.results.schema import Results
 
@@ -21,6 +21,7 @@ __all__ = [
     "check_dataset",
     "check_status",
     "checks_word",
+    "observed_text",
     "outcome",
     "parse_date",
     "waiver_text",
@@ -57,7 +58,17 @@ def check_badge(check: CheckRecord) -> dict[str, str]:
     text, kind = _STATUS_BADGES.get(status, (status.replace("_", " "), "pending"))
     if check.gating:
         text = f"{text} · gating"
+    if check.within_sampling_error:  # issue 13: the verdict turns inside the interval
+        text += " · only inside sampling error" if status == "pass" else " · point value passes"
     return badge(text, kind)
+
+
+def observed_text(check: CheckRecord) -> str:
+    """The observed value; for a check on an interval end, which end, and the point value."""
+    if check.on is None:
+        return fmt_num(check.observed)
+    end = "lower" if check.on == "lower_ci" else "upper"
+    return f"{fmt_num(check.observed)} ({end} end of the 95% CI; point {fmt_num(check.point)})"
 
 
 def check_dataset(check: CheckRecord) -> str:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.checks import check_badge, check_status, waiver_text
-from govreport.render.text import DASH, Numbering, fmt_bound, fmt_num, is_missing, severity_label
+from govreport.render.sections.checks import (
+    check_badge,
+    check_status,
+    observed_text,
+    waiver_text,
+)
+from govreport.render.text import DASH, Numbering, fmt_bound, is_missing, severity_label
 from govreport.results.schema import Results
 
 __all__ = ["build"]
@@ -36,7 +41,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                     ("Metric", metric),
                     (
                         "Observed",
-                        "not produced by this run" if is_missing(observed) else fmt_num(observed),
+                        "not produced by this run" if is_missing(observed) else observed_text(c),
                     ),
                     ("Bound", fmt_bound(c.bound)),
                     ("Severity", severity_label(c.severity)),

@@ -1,4 +1,6 @@
-"""Section 5, outcomes analysis: held-out performance, test regions, test exposure."""
+"""Section 5, outcomes analysis: held-out performance with intervals, discrimination curves,
+calibration, score distributions and benchmark models (issue 13), test regions, test
+exposure."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ from typing import Any
 
 from govreport.analyses.dataset_regions import DatasetRegionsResult
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.benchmark import build_benchmark
+from govreport.render.sections.calibration import build_evidence
 from govreport.render.sections.census import census_rows
 from govreport.render.sections.llm import summary_table
 from govreport.render.sections.model_data import performance_table
@@ -34,8 +38,11 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "performance_table": performance_table(num.tables, results),
         "exposure": None,
     }
+    out["evidence"], specs = build_evidence(results, num)
+    out["benchmark"], more = build_benchmark(results, num)
+    specs += more
     if test is None:
-        return {"outcomes": out}, []
+        return {"outcomes": out}, specs
     census = test.census
     train_rows = dict(census_rows(train_census))
     rows = [[label, train_rows.get(label, DASH), value] for label, value in census_rows(census)]
@@ -60,7 +67,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "Local linear model summary, largest test regions",
     )
     out["exposure"] = _exposure(num, test)
-    return {"outcomes": out}, []
+    return {"outcomes": out}, specs
 
 
 def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | None:

@@ -9,6 +9,8 @@ from govreport.policy.record import CheckRecord, PolicyRecord, WaiverRecord
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.census import regime_sentence
 from govreport.render.sections.checks import check_status, checks_word, outcome, parse_date
+from govreport.render.sections.outcomes_facts import benchmark_fact
+from govreport.render.sections.outcomes_facts import key_facts as outcomes_facts
 from govreport.render.sections.simplification import summary_fact
 from govreport.render.text import (
     DASH,
@@ -184,6 +186,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             ("Top drivers", drivers),
             ("Performance", _performance_fact(results)),
             ("Simplification", summary_fact(results, num)),
+            # Issue 13: intervals, calibration, challengers (section 5).
+            *outcomes_facts(results, num.section("outcomes")),
+            *benchmark_fact(results, num.section("outcomes")),
         ],
     }
     return {"summary": summary}, []
