@@ -136,3 +136,14 @@ def test_check_badges_and_observed_cells_show_sampling_error_and_interval_ends()
     on = {"observed": 0.7398, "on": "lower_ci", "point": 0.7567}
     assert observed_text(on) == "0.7398 (lower end of the 95% CI; point 0.7567)"
     assert observed_text({"observed": 0.5}) == "0.5"
+
+
+def test_the_benchmark_block_without_challengers_says_why() -> None:
+    empty = _challengers(0.0, 0.0, 0.0, 1.0)
+    from dataclasses import replace
+
+    block, _ = build_benchmark(
+        {"challengers": to_jsonable(replace(empty, challengers=(), best=""))}, Numbering()
+    )
+    assert block is not None and block["table"] is None
+    assert "single class" in block["verdict"]
