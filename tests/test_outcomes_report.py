@@ -152,3 +152,11 @@ def test_check_badges_and_observed_cells_show_sampling_error_and_interval_ends()
     on = _check(observed=0.7398, on="lower_ci", point=0.7567)
     assert observed_text(on) == "0.7398 (lower end of the 95% CI; point 0.7567)"
     assert observed_text(_check(observed=0.5)) == "0.5"
+
+
+def test_the_benchmark_block_without_challengers_says_why() -> None:
+    empty = _challengers(0.0, 0.0, 0.0, 1.0)
+    bare = dataclasses.replace(empty, challengers=(), best="")
+    block, _ = build_benchmark(dataclasses.replace(_base(), challengers=bare), Numbering())
+    assert block is not None and block["table"] is None
+    assert "single class" in block["verdict"]

@@ -243,3 +243,13 @@ def test_uncertainty_stage_on_a_context() -> None:
 
 def test_every_interval_metric_is_registered() -> None:
     assert set(METRICS) >= INTERVAL_METRICS
+
+
+def test_no_challenger_is_trained_on_a_single_class() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = np.zeros(200)
+    y[150:] = 1.0  # the training rows (first 100) hold class 0 only
+    result = challengers.run(_ctx("binary", x, y, x[:, :1], 100))
+    assert result.challengers == () and result.best == ""
+    assert np.isnan(challengers.observed(result)[("benchmark.auc_gain", "test")])

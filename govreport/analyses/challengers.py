@@ -214,7 +214,20 @@ def run(ctx: AnalysisContext) -> ChallengersResult:
     y = holdout.dataset.y
     network_logits = holdout.extraction.logits
     network = performance_metrics(ctx.task, network_logits, y)
-    challengers = []
+    challengers: list[ChallengerResult] = []
+    if ctx.task != "regression" and np.unique(y_fit).size < 2:
+        # A classifier cannot be fitted on one class: no challenger, said in the report.
+        return ChallengersResult(
+            task=ctx.task,
+            holdout=holdout.name,
+            train_rows=int(train.n_rows),
+            train_rows_used=int(rows.size),
+            subsampled=rows.size < train.n_rows,
+            seed=seed,
+            network=_metrics(network),
+            challengers=(),
+            best="",
+        )
     for name, model, settings, estimator in _models(ctx.task, seed):
         estimator.fit(x_fit, y_fit)  # type: ignore[attr-defined]
         logits = _scores(ctx.task, estimator, holdout.dataset.x)

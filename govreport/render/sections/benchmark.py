@@ -102,6 +102,12 @@ def build_benchmark(
     result = results.challengers
     if result is None:
         return None, []
+    if not result.challengers:
+        return {
+            "table": None,
+            "verdict": "No challenger model could be trained: the training data hold a single "
+            "class.",
+        }, []
     columns = _COLUMNS.get(result.task, ())
     binary = result.task == "binary"
     head = ["Model", "Settings", *[label for _, label in columns]]
