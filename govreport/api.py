@@ -60,12 +60,11 @@ class Outcome:
 
 def run_time_now() -> datetime:
     """The run time: SOURCE_DATE_EPOCH if set (reproducible builds), else the clock, in UTC."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    from govreport.epoch import source_date_epoch
+
+    epoch = source_date_epoch()
     if epoch is not None:
-        try:
-            return datetime.fromtimestamp(int(epoch), tz=UTC)
-        except ValueError:
-            raise InputError(f"SOURCE_DATE_EPOCH={epoch!r} is not an integer") from None
+        return datetime.fromtimestamp(epoch, tz=UTC)
     return datetime.now(tz=UTC).replace(microsecond=0)
 
 
@@ -136,7 +135,8 @@ def render(
     ``policy``: attached to the PDF when the results carry no policy text (old files).
     Nothing is written unless everything rendered. Returns the written paths.
     """
-    from govreport.pipeline import render_outputs, write_outputs
+    from govreport.outputs import write_outputs
+    from govreport.pipeline import render_outputs
 
     files = render_outputs(
         results,

@@ -9,8 +9,6 @@ computed and rendered, so bad input never leaves partial outputs behind.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -300,29 +298,3 @@ def render_outputs(
     if pdf:
         files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files
-
-
-OUTPUT_FILES = ("results.json", "report.html", "report.pdf", "checks.xml")
-
-
-def write_outputs(files: dict[str, bytes], out_dir: Path) -> list[Path]:
-    """Write rendered files into ``out_dir``, each atomically (temp file + rename).
-
-    An output of an earlier run that this run did not produce (``report.pdf``
-    after ``--no-pdf``) is removed, so the directory never mixes two runs.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
-    written = []
-    for name, content in files.items():
-        handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(content)
-        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
-        os.replace(temp_name, out_dir / name)
-        written.append(out_dir / name)
-    for name in OUTPUT_FILES:
-        if name not in files:
-            (out_dir / name).unlink(missing_ok=True)
-    return written

@@ -128,10 +128,12 @@ def run(
     """Analyse a model on data and write report.html, report.pdf and results.json to --out."""
     from govreport import api
     from govreport.explain import parse_rows
+    from govreport.outputs import probe_out_dir
     from govreport.policy import format_policy_summary
     from govreport.resources import default_policy_path
 
     def action() -> int:
+        probe_out_dir(out_dir)  # before anything is loaded: a bad --out fails fast
         outcome = api.run(
             model=model_path,
             data=data_path,
@@ -184,8 +186,10 @@ def render(
 ) -> None:
     """Rebuild report.html and report.pdf from a results.json alone, without recomputation."""
     from govreport import api
+    from govreport.outputs import probe_out_dir
 
     def action() -> int:
+        probe_out_dir(out_dir)  # before anything is loaded: a bad --out fails fast
         results = api.load_results(results_path)
         for path in api.render(results, out_dir, pdf=not no_pdf, templates=templates_dir):
             click.echo(f"wrote {path}")
