@@ -78,8 +78,12 @@ def load_results(path: str | Path) -> Results:
     from govreport.yamlfile import read_bounded
 
     source = str(path)
+    from govreport.results.verify import verify_results
+
     raw = read_bounded(Path(path), what="results", error=ResultsError, limit=MAX_RESULTS_BYTES)
-    return results_from_json(raw, source)
+    results = results_from_json(raw, source)
+    verify_results(results, source)  # ranges, and the policy verdict recomputed
+    return results
 
 
 def results_from_json(data: str | bytes, source: str = "results") -> Results:
