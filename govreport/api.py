@@ -127,22 +127,33 @@ def render(
     pdf: bool = True,
     templates: str | os.PathLike[str] | None = None,
     policy: str | os.PathLike[str] | None = None,
+    rerendered_from: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
     """Write results.json, report.html, checks.xml and (if ``pdf``) report.pdf into ``out_dir``.
 
     ``results``: :attr:`Outcome.results` or what :func:`load_results` returns.
     ``templates``: a directory of template files overriding the default ones.
     ``policy``: attached to the PDF when the results carry no policy text (old files).
-    Nothing is written unless everything rendered. Returns the written paths.
+    ``rerendered_from``: the results.json ``results`` were loaded from (``govreport
+    render``); appendix B then says the report was re-rendered from that file (name
+    and SHA-256). Nothing is written unless everything rendered; the set in
+    ``out_dir`` is replaced as a whole (:mod:`govreport.outputs`). Returns the written paths.
     """
+    from govreport.inputs.data import fingerprint_file
     from govreport.outputs import write_outputs
     from govreport.pipeline import render_outputs
+    from govreport.render.sections.appendix_repro import Rerendered
 
+    source = None
+    if rerendered_from is not None:
+        digest = fingerprint_file(Path(rerendered_from))
+        source = Rerendered(file=digest.file, sha256=digest.sha256)
     files = render_outputs(
         results,
         None if policy is None else Path(policy),
         pdf=pdf,
         templates=None if templates is None else Path(templates),
+        rerendered=source,
     )
     return write_outputs(files, Path(out_dir))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,6 +61,9 @@ from govreport.results import (
     dump,
     results_from_jsonable,
 )
+
+if TYPE_CHECKING:
+    from govreport.render.sections.appendix_repro import Rerendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,14 +274,16 @@ def render_outputs(
     *,
     pdf: bool = True,
     templates: Path | None = None,
+    rerendered: Rerendered | None = None,
 ) -> dict[str, bytes]:
     """All output files, in memory: results.json, report.html, checks.xml, report.pdf (if ``pdf``).
 
     The report is rendered from the results as results.json stores them (the
     canonical JSON read back), so ``govreport render results.json`` rebuilds
-    byte-identical files. The policy is attached from the text results.json
+    the same files (its report adds appendix B's re-rendered note). The policy is attached from the text results.json
     carries (``inputs.policy.text``), else from ``policy_path``. ``templates``:
     a directory of template files overriding the default set (``--templates``).
+    ``rerendered``: the results file of ``govreport render`` (appendix B names it).
     """
     from govreport.render.html import render_html
     from govreport.render.junit import render_junit
@@ -286,7 +291,7 @@ def render_outputs(
 
     json_bytes = dump(results)
     document = json.loads(json_bytes)  # the render layer still reads the plain dict
-    html = render_html(document, overrides=templates)
+    html = render_html(document, overrides=templates, rerendered=rerendered)
     attachments = {"results.json": json_bytes}
     policy_input = results.inputs.policy
     if policy_input.text is not None and policy_input.file:

@@ -191,7 +191,10 @@ def render(
     def action() -> int:
         probe_out_dir(out_dir)  # before anything is loaded: a bad --out fails fast
         results = api.load_results(results_path)
-        for path in api.render(results, out_dir, pdf=not no_pdf, templates=templates_dir):
+        written = api.render(
+            results, out_dir, pdf=not no_pdf, templates=templates_dir, rerendered_from=results_path
+        )
+        for path in written:
             click.echo(f"wrote {path}")
         return 0
 

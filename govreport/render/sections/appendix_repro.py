@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.review import display_report_id, review_repro_facts
 from govreport.render.text import DASH, Numbering, fmt_bytes, fmt_num, make_table
 
-__all__ = ["build"]
+__all__ = ["Rerendered", "build", "mark_rerendered"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rerendered:
+    """Where a re-rendered report came from: the results file's name and SHA-256."""
+
+    file: str
+    sha256: str
+
+
+def mark_rerendered(context: dict[str, Any], source: Rerendered, version: str) -> None:
+    """Say in appendix B that this report was re-rendered (``govreport render``), from what."""
+    context["appendix_b"]["rerendered"] = {
+        "file": source.file,
+        "sha256": source.sha256,
+        "generator": f"govreport {version}",
+    }
 
 
 def _hash_row(label: str, entry: Mapping[str, Any] | None) -> list[str]:
@@ -35,6 +53,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         for k, v in sorted(options.items())
     ]
     appendix = {
+        "rerendered": None,  # set by mark_rerendered for `govreport render`
         "command": str(run["command"]),
         "facts": [
             ("Report id", display_report_id(results)),
