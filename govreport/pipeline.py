@@ -280,8 +280,8 @@ def render_outputs(
 
     The report is rendered from the results as results.json stores them (the
     canonical JSON read back), so ``govreport render results.json`` rebuilds
-    the same files (its report adds appendix B's re-rendered note). The policy is attached from the text results.json
-    carries (``inputs.policy.text``), else from ``policy_path``. ``templates``:
+    the same files (its report adds appendix B's re-rendered note). The policy
+    is attached from the text results.json carries (``inputs.policy.text``), else from ``policy_path``. ``templates``:
     a directory of template files overriding the default set (``--templates``).
     ``rerendered``: the results file of ``govreport render`` (appendix B names it).
     """

@@ -45,6 +45,8 @@ def guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
         if debug:
             traceback.print_exc()
         fail(f"error: {one_line(str(error))}", error.exit_code)
+    except click.ClickException as error:  # a usage error found while running (--features ,)
+        fail(f"error: {one_line(error.format_message())}", error.exit_code)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as error:  # the one place unexpected errors become exit code 3

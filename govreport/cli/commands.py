@@ -142,8 +142,8 @@ def run(
             test_data=test_data_path,
             review=review_path,
             spec=spec_path,
-            features=split_names(features),
-            drop=split_names(drop) or (),
+            features=split_names(features, "--features"),
+            drop=split_names(drop, "--drop") or (),
             link=link,
             min_samples=min_samples,
             disclosure_min_samples=disclosure_min_samples,
@@ -252,8 +252,8 @@ def explain(
             parse_rows(rows),
             neuron=neuron,
             spec_path=spec_path,
-            features=split_names(features),
-            drop=split_names(drop) or (),
+            features=split_names(features, "--features"),
+            drop=split_names(drop, "--drop") or (),
             link=link,  # type: ignore[arg-type]
             allow_pickle=allow_pickle,
         )

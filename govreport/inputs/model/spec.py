@@ -120,7 +120,9 @@ def _check_dims(raw: object, state: Mapping[str, torch.Tensor], name: str, where
             shape = (layer.get("features"),)
         else:
             continue
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+        if not all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_WIDTH for n in shape
+        ):
             continue  # _spec_int words it
         key = f"{prefix}{position}.weight"
         tensor = state.get(key)
