@@ -281,8 +281,9 @@ def render_outputs(
     The report is rendered from the results as results.json stores them (the
     canonical JSON read back), so ``govreport render results.json`` rebuilds
     the same files (its report adds appendix B's re-rendered note). The policy
-    is attached from the text results.json carries (``inputs.policy.text``), else from ``policy_path``. ``templates``:
-    a directory of template files overriding the default set (``--templates``).
+    is attached from the text results.json carries (``inputs.policy.text``),
+    else from ``policy_path``. ``templates``: a directory of template files
+    overriding the default set (``--templates``).
     ``rerendered``: the results file of ``govreport render`` (appendix B names it).
     """
     from govreport.render.html import render_html
