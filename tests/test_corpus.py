@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from corpus.cases import CASES, Case, Inputs, make_inputs
 
 from govreport.cli import cli
-from tests.corpus.cases import CASES, Case, Inputs, make_inputs
 
 EPOCH = "1767225600"
 

@@ -222,7 +222,7 @@ def _spec_layer(layer: object, at: str) -> tuple[nn.Module, str]:
     if not isinstance(layer, dict):
         raise ModelError(f"{at}: must be a mapping like {{type: relu}}, got {layer!r}")
     kind = layer.get("type")
-    if kind not in _SPEC_LAYER_KEYS:
+    if not isinstance(kind, str) or kind not in _SPEC_LAYER_KEYS:
         hint = (
             " (put the final sigmoid/softmax in output_link)"
             if kind
@@ -233,7 +233,7 @@ def _spec_layer(layer: object, at: str) -> tuple[nn.Module, str]:
             else ""
         )
         raise ModelError(
-            f"{at}.type: unknown layer type {kind!r}{hint}; "
+            f"{at}.type: unknown layer type {shown(kind)}{hint}; "
             f"supported: {', '.join(_SPEC_LAYER_KEYS)}"
         )
     allowed = _SPEC_LAYER_KEYS[kind]
