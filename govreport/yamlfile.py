@@ -88,7 +88,9 @@ class _Loader(yaml.SafeLoader):
             return super().construct_object(node, deep)
         except (_ScalarError, yaml.YAMLError):
             raise
-        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as exc:  # the constructor's own failure (int(""), base64, …)
             tag = node.tag.removeprefix("tag:yaml.org,2002:")
             value = node.value if isinstance(node, ScalarNode) else "a collection"
             reason = " ".join(str(exc).split())
