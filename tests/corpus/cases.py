@@ -563,6 +563,21 @@ _results(lambda d: d.update(insens="x"), "insens", name="insens-string")
 _results(lambda d: d.update(sign_constraints=7), "sign_constraints", name="sign-number")
 _results(lambda d: d["profiles"].append({"feature": "x1"}), "profiles", name="profile-short")
 _results(lambda d: d.update(extra_key=1), "extra_key", name="unknown-key")
+for _block in (
+    "clusters",
+    "insens",
+    "sign_constraints",
+    "simplification",
+    "aletheia_plots",
+    "coefficients",
+):
+    _results(lambda d, b=_block: d.update({b: {"x": 1}}), f"{_block}.", name=f"{_block}-shape")
+_results(lambda d: d["clusters"].update(grouping=7), "clusters.grouping", name="clusters-grouping")
+_results(
+    lambda d: d["profiles"][0].update(regions=[{"rank": 1}]),
+    "profiles[0].regions[0]",
+    name="profile-regions",
+)
 _results(
     lambda d: d["regions"]["train"]["census"].update(samples="300"),
     "census.samples",
