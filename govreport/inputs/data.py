@@ -201,9 +201,9 @@ def _numeric_column(frame: pd.DataFrame, name: str, path: Path, role: str) -> Fl
     nonfinite = np.flatnonzero(~np.isfinite(values))
     if nonfinite.size:
         row = int(nonfinite[0])
-        what = "missing (NaN)" if np.isnan(values[row]) else "infinite"
+        what = "a missing (NaN)" if np.isnan(values[row]) else "an infinite"
         raise DataError(
-            f"{path}: {role} column '{name}' has a {what} value at {_row_label(path, row)} "
+            f"{path}: {role} column '{name}' has {what} value at {_row_label(path, row)} "
             f"({nonfinite.size} such row(s) in all); impute or remove them before running govreport"
         )
     huge = np.flatnonzero(np.abs(values) > MAX_ABS_VALUE)

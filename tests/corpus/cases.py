@@ -444,6 +444,7 @@ case(
     "model",
     run_with(model=lambda _i, t: write(t, "m.pt", b"\x00garbage" * 9)),
     "m.pt",
+    "not a pickle of tensors",
 )
 case("model-empty", "model", run_with(model=lambda _i, t: write(t, "m.pt", b"")), "m.pt")
 case("model-text", "model", run_with(model=lambda _i, t: write(t, "m.pt", "print('hi')\n")), "m.pt")

@@ -194,6 +194,17 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 
 
+def _load_reason(exc: BaseException) -> str:
+    """torch's reason for refusing a file, without its advice to set ``weights_only=False``."""
+    text = str(exc)
+    if "Weights only load failed" not in text:
+        return first_line(exc)
+    detail = text.split("WeightsUnpickler error:", 1)[-1] if "WeightsUnpickler" in text else ""
+    lines = [line.strip() for line in detail.splitlines() if line.strip()]
+    reason = lines[0] if lines and not lines[0].startswith("Check the documentation") else ""
+    return f"not a pickle of tensors: {reason}" if reason else "not a pickle of tensors"
+
+
 def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
     """``torch.load`` with ``weights_only=True``; unpickle only if ``allow_pickle``."""
     try:
@@ -205,7 +216,7 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
         pickled = found is not None or (zipped and "Weights only load failed" in str(exc))
         if not pickled:
             raise ModelError(
-                f"{path.name}: not a model file govreport can read ({first_line(exc)}); "
+                f"{path.name}: not a model file govreport can read ({_load_reason(exc)}); "
                 "pass a TorchScript archive (torch.jit.save), a state_dict file (torch.save) "
                 "with --spec, or a .safetensors file with --spec"
             ) from exc
