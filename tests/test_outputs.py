@@ -237,3 +237,20 @@ def test_probe_leaves_nothing_behind(tmp_path: Path) -> None:
     probe_out_dir(tmp_path / "new" / "out")
     assert not (tmp_path / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES, errno.ENOSPC, errno.EEXIST])
+def test_probe_maps_each_os_error_to_an_output_error_naming_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """A read-only or full file system, as the probe meets it (injected: tests run as root)."""
+
+    def refuse(*_args: object, **kwargs: object) -> tuple[int, str]:
+        raise OSError(code, os.strerror(code), str(kwargs.get("dir")))
+
+    monkeypatch.setattr(outputs.tempfile, "mkstemp", refuse)
+    name = errno.errorcode[code]
+    with pytest.raises(
+        OutputError, match=rf"^--out {tmp_path}/out: cannot write there .*\({name}\)$"
+    ):
+        probe_out_dir(tmp_path / "out")

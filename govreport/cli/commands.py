@@ -156,7 +156,9 @@ def run(
             merge_neighbors=merge_neighbors,
             merge_min_samples=merge_min_samples,
             allow_pickle=allow_pickle,
-            explain_rows=parse_rows(explain_rows) if explain_rows is not None else (),
+            explain_rows=(
+                parse_rows(explain_rows, "--explain-rows") if explain_rows is not None else ()
+            ),
             run_time=api.run_time_now(),
             command=shlex.join(["govreport", *sys.argv[1:]]),
         )
