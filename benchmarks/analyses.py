@@ -181,9 +181,9 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
         result = run_pipeline(config)
         out["seconds"] = time.perf_counter() - start
         out["rows"] = result.results.datasets[0].rows
-        out["regions"] = result.results.regions.train.census.regions
-        simplification = result.results.simplification or {}
-        out["merge_mode"] = simplification.get("mode")
+        out["regions"] = result.results.regions["train"].census.regions
+        simplification = result.results.simplification
+        out["merge_mode"] = getattr(simplification, "mode", None)  # None: not applicable
         out["sections"] = sorted(json.loads(dump(result.results)))
     out["peak_rss_mib"] = peak_rss_mib()
     return out

@@ -37,7 +37,7 @@ __all__ = ["Outcome", "load_results", "render", "run", "run_time_now"]
 API_COMMAND = "govreport.run (Python API)"
 
 _PATH_OPTIONS = {"spec": "spec_path"}
-_NAME_OPTIONS = ("features", "drop")
+_NAME_OPTIONS = ("features", "drop", "classes")
 _PASSED_OPTIONS = ("allow_pickle", "link", "explain_rows", "run_time", "command")
 
 
@@ -97,8 +97,7 @@ def run(
         try:
             settings = _config_options(options)
             if _is_instance(model, "torch.nn", "Module"):
-                settings["spec_path"] = _export(model, where, settings)
-                model = where / "model.safetensors"
+                model = _export(model, where, settings)
             config = RunConfig(
                 model_path=_path(model, "model"),
                 data_path=_data_file(data, where, "data"),
@@ -202,17 +201,25 @@ def _data_file(value: object, where: Path, what: str) -> Path:
 
 
 def _export(module: Any, where: Path, settings: dict[str, Any]) -> Path:
-    """Write ``module`` as ``where``/model.safetensors + model.spec.json; the spec's path."""
-    from govreport.inputs.model.export import export_module
+    """Write ``module`` as ``where``/model.safetensors + model.spec.json; the model's path.
+
+    A module that is not a plain Sequential of torch layers is written as a
+    TorchScript archive ``where``/model.pt instead (its graph is read op by op).
+    """
+    from govreport.inputs.model.export import export_module, export_scripted
+    from govreport.inputs.model.graph import is_plain_chain
 
     if settings.get("spec_path") is not None:
         raise ModelError(
             "model: is a torch.nn.Module, which carries its own structure; --spec is only for "
             "state_dict and safetensors files, so drop --spec"
         )
+    if not is_plain_chain(module):
+        return export_scripted(module, where / "model.pt")
     spec = where / "model.spec.json"
     export_module(module, where / "model.safetensors", spec, link=settings.get("link"))
-    return spec
+    settings["spec_path"] = spec
+    return where / "model.safetensors"
 
 
 def _config_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -251,8 +258,9 @@ def _config_options(options: dict[str, Any]) -> dict[str, Any]:
             config[name] = value
         else:
             config[name] = value
-    if config.get("features") is None:
-        config.pop("features", None)
+    for optional in ("features", "classes"):
+        if config.get(optional) is None:
+            config.pop(optional, None)
     config["drop"] = config.get("drop") or ()
     config.setdefault("run_time", run_time_now())
     config.setdefault("command", API_COMMAND)
@@ -265,7 +273,7 @@ def _names(value: object, what: str) -> tuple[str, ...] | None:
     names = (value,) if isinstance(value, str) else value
     if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
         raise InputError(f"{what}: expected a list of column names, got {value!r}")
-    if not names and what == "features":
+    if not names and what in ("features", "classes"):
         raise InputError(f"{what}: give at least one column name")
     return tuple(names)
 

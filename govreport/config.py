@@ -87,6 +87,8 @@ class RunConfig:
     spec_path: Path | None = None
     allow_pickle: bool = False
     link: OutputLink | None = None
+    #: Text class labels of the target in class-index order (``--classes``); None: sorted.
+    classes: tuple[str, ...] | None = None
     test_data_path: Path | None = None
     features: tuple[str, ...] | None = None
     drop: tuple[str, ...] = ()

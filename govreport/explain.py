@@ -24,6 +24,7 @@ from govreport.analyses.insens.stage import ExplainRowsError, check_rows
 from govreport.errors import shown
 from govreport.inputs.data import check_dataset_for_model, load_dataset, task_for_link
 from govreport.inputs.model import load_model
+from govreport.inputs.task import binary_from_two_class_softmax
 from govreport.network import OutputLink
 
 __all__ = ["explain_document", "parse_rows"]
@@ -62,6 +63,7 @@ def explain_document(
 ) -> dict[str, Any]:
     """The explanation document of ``rows`` (0-based data rows of ``data_path``)."""
     loaded = load_model(model_path, spec_path, allow_pickle=allow_pickle, link=link)
+    loaded = binary_from_two_class_softmax(loaded)  # as `govreport run` reads it
     network = loaded.network
     task = task_for_link(network.output_link, network.output_dim)
     dataset = load_dataset(data_path, name="data", target=target, features=features, drop=drop)

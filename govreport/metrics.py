@@ -220,6 +220,13 @@ _SPECS: tuple[MetricSpec, ...] = (
         "performance.auc", "ROC AUC of the network (binary classification)", "AUC", "higher", True
     ),
     MetricSpec(
+        "performance.macro_auc",
+        "macro-averaged one-vs-rest ROC AUC of the network (multiclass classification)",
+        "AUC",
+        "higher",
+        True,
+    ),
+    MetricSpec(
         "performance.accuracy", "accuracy of the network's decisions", "share", "higher", True
     ),
     MetricSpec(

@@ -8,10 +8,9 @@ computed and rendered, so bad input never leaves partial outputs behind.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,41 +25,44 @@ from govreport.analyses import (
     region_plots,
     sign,
 )
-from govreport.analyses.clusters import MergedGrouping
+from govreport.analyses.clusters import ClusterAnalysis, MergedGrouping
+from govreport.analyses.coefficients import CoefficientDistributions
 from govreport.analyses.context import (
     AnalysisContext,
     AnalysisOptions,
     DatasetRegions,
     feature_scale,
 )
+from govreport.analyses.dataset_regions import DatasetRegionsResult
+from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens import stage as insens
-from govreport.analyses.insens.stage import check_rows
-from govreport.analyses.sign import plan_sign_checks
+from govreport.analyses.insens.stage import InsensResult, check_rows
+from govreport.analyses.performance import PerformanceResult
+from govreport.analyses.profiles import ProfilesResult
+from govreport.analyses.region_plots import RegionPlots
+from govreport.analyses.sign import SignCheckPlan, SignConstraintsResult, plan_sign_checks
 from govreport.analyses.simplify import stage as simplification
-from govreport.analyses.simplify.stage import MergedClusters
+from govreport.analyses.simplify.stage import MergedClusters, SimplificationResult
 from govreport.config import RunConfig
 from govreport.inputs.data import (
     Dataset,
+    FileFingerprint,
     Task,
     check_dataset_for_model,
     fingerprint_file,
     load_dataset,
     task_for_link,
 )
-from govreport.inputs.model import load_model, source_logits
-from govreport.inputs.review import empty_review, load_review
+from govreport.inputs.model import LoadedModel, check_on_rows, load_model, source_logits
+from govreport.inputs.review import ReviewRecord, empty_review, load_review
+from govreport.inputs.task import binary_from_two_class_softmax, check_task, task_output_names
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
-from govreport.policy import PolicyEvaluation, evaluate_policy, load_policy
+from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
 from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
-from govreport.results import (
-    SCHEMA_VERSION,
-    Results,
-    ResultsError,
-    dump,
-    results_from_jsonable,
-)
+from govreport.results import SCHEMA_VERSION, Results, ResultsError, dump, results_from_json
+from govreport.results.provenance_types import Generator
 
 if TYPE_CHECKING:
     from govreport.render.sections.appendix_repro import Rerendered
@@ -74,17 +76,41 @@ class RunResult:
     evaluation: PolicyEvaluation
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedInputs:
+    """Everything read from the input files, validated, before any heavy computation."""
+
+    policy: Policy
+    policy_fingerprint: FileFingerprint
+    review: ReviewRecord
+    model: LoadedModel
+    task: Task
+    train: Dataset
+    test: Dataset | None
+    sign_plans: tuple[SignCheckPlan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisBlocks:
+    """The analyses' results: the blocks of results.json that the analyses make."""
+
+    performance: tuple[PerformanceResult, ...]
+    regions: dict[str, DatasetRegionsResult]
+    importance: ImportanceResult
+    profiles: ProfilesResult
+    coefficients: CoefficientDistributions
+    region_plots: RegionPlots
+    insens: InsensResult
+    simplification: SimplificationResult
+    clusters: ClusterAnalysis
+    sign: SignConstraintsResult
+
+
 def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
     """Response columns for region statistics: y itself, or one-hot classes (N, K)."""
     if task == "multiclass":
         return np.eye(n_outputs)[y.astype(np.int64)]
     return y[:, None]
-
-
-def _output_names(task: Task, n_outputs: int) -> list[str]:
-    if task == "multiclass":
-        return [f"class {k}" for k in range(n_outputs)]
-    return ["logit"] if task == "binary" else ["output"]
 
 
 def _regions(
@@ -112,17 +138,14 @@ def _merged_grouping(merged: MergedClusters | None) -> MergedGrouping | None:
     )
 
 
-def run_pipeline(config: RunConfig) -> RunResult:
-    """Load, analyse, evaluate the policy and build the results document.
-
-    Raises InputError subclasses (exit 2) for bad input, before any heavy computation.
-    """
+def load_inputs(config: RunConfig) -> LoadedInputs:
+    """Read and validate policy, review, model and data (InputError, exit 2, on bad input)."""
     policy = load_policy(config.policy_path)
-    policy_fingerprint = fingerprint_file(config.policy_path)
     review = load_review(config.review_path) if config.review_path else empty_review()
     loaded = load_model(
         config.model_path, config.spec_path, allow_pickle=config.allow_pickle, link=config.link
     )
+    loaded = binary_from_two_class_softmax(loaded)  # softmax over 2 logits: sigmoid(z1 - z0)
     network = loaded.network
     task = task_for_link(network.output_link, network.output_dim)
 
@@ -131,7 +154,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
         name: str,
         features: tuple[str, ...] | None,
         drop: tuple[str, ...],
-        origin: str = "from --features",
+        origin: str,
+        classes: tuple[str, ...] | None,
     ) -> Dataset:
         dataset = load_dataset(
             path,
@@ -140,7 +164,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
             features=features,
             drop=drop,
             features_origin=origin,
+            classes=classes,
         )
+        check_task(task, dataset, network.output_dim, link_given=config.link is not None)
         check_dataset_for_model(
             dataset,
             input_dim=network.input_dim,
@@ -150,36 +176,58 @@ def run_pipeline(config: RunConfig) -> RunResult:
         )
         return dataset
 
-    train = load_checked(config.data_path, "train", config.features, config.drop)
+    train = load_checked(
+        config.data_path, "train", config.features, config.drop, "from --features", config.classes
+    )
+    loaded = check_on_rows(loaded, train.x)  # e.g. onnxruntime runs an ONNX file on the rows
     check_rows(config.explain_rows, train.n_rows, "--explain-rows")
     # The test file must carry the training features; its other columns are not used.
     test = None
     if config.test_data_path is not None:
         test = load_checked(
-            config.test_data_path, "test", train.feature_names, (), "a feature of the training data"
+            config.test_data_path,
+            "test",
+            train.feature_names,
+            (),
+            "a feature of the training data",
+            train.class_labels or config.classes,
         )
-    # Sign checks name features: resolve them now, so a name the data lacks is bad input (exit 2).
-    sign_plans = plan_sign_checks(
-        policy, train.feature_names, _output_names(task, network.output_dim)
+    return LoadedInputs(
+        policy=policy,
+        policy_fingerprint=fingerprint_file(config.policy_path),
+        review=review,
+        model=loaded,
+        task=task,
+        train=train,
+        test=test,
+        # Sign checks name features: resolve them now, so a name the data lacks is exit 2.
+        sign_plans=plan_sign_checks(
+            policy,
+            train.feature_names,
+            task_output_names(task, network.output_dim, train.class_labels),
+        ),
     )
 
-    extractions = [_regions(config, network, task, train)]
-    if test is not None:
-        extractions.append(_regions(config, network, task, test))
-    conversion_error = float(
-        np.abs(source_logits(loaded, train.x, config.chunk_size) - extractions[0].logits).max()
-    )
 
-    output_names = _output_names(task, network.output_dim)
-    matches = None if test is None else match_patterns(extractions[0].table, extractions[1].table)
+def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, float]:
+    """Regions of every data set, the analysis context, and the conversion error on train."""
+    network, task, train, test = inputs.model.network, inputs.task, inputs.train, inputs.test
+    train_regions = _regions(config, network, task, train)
+    test_regions = None if test is None else _regions(config, network, task, test)
+    logits = source_logits(inputs.model, train.x, config.chunk_size)
+    conversion_error = float(np.abs(logits - train_regions.logits).max())
     ctx = AnalysisContext(
         network=network,
         task=task,
         feature_names=train.feature_names,
-        output_names=tuple(output_names),
+        output_names=tuple(task_output_names(task, network.output_dim, train.class_labels)),
         feature_scale=feature_scale(train.x),
-        train=DatasetRegions(train, extractions[0]),
-        test=None if test is None else DatasetRegions(test, extractions[1], matches),
+        train=DatasetRegions(train, train_regions),
+        test=None
+        if test is None or test_regions is None
+        else DatasetRegions(
+            test, test_regions, match_patterns(train_regions.table, test_regions.table)
+        ),
         options=AnalysisOptions(
             min_samples=config.min_samples,
             disclosure_min_samples=config.disclosure_min_samples,
@@ -195,11 +243,16 @@ def run_pipeline(config: RunConfig) -> RunResult:
             merge_min_samples=config.merge_min_samples,
         ),
     )
-    analyses = ctx.datasets
+    return ctx, conversion_error
 
-    observed: dict[MetricKey, float] = {("model.conversion_max_abs_error", ""): conversion_error}
-    performances = [performance.run(ctx, data) for data in ctx.datasets]
+
+def analyse(
+    ctx: AnalysisContext, sign_plans: tuple[SignCheckPlan, ...]
+) -> tuple[AnalysisBlocks, dict[MetricKey, float]]:
+    """Every analysis on the context, in order, and the policy metrics they observe."""
+    performances = tuple(performance.run(ctx, data) for data in ctx.datasets)
     regions = {data.name: dataset_regions.run(ctx, data) for data in ctx.datasets}
+    observed: dict[MetricKey, float] = {}
     for data, perf in zip(ctx.datasets, performances, strict=True):
         observed |= performance.observed(perf)
         observed |= dataset_regions.observed(regions[data.name], data.name, perf)
@@ -208,64 +261,109 @@ def run_pipeline(config: RunConfig) -> RunResult:
     coefficient_distributions = coefficients.run(ctx)
     plots = region_plots.run(ctx, importances)
     insens_result = insens.run(ctx)
-    observed.update(insens.observed(insens_result))
+    observed |= insens.observed(insens_result)
     simplified = simplification.run(ctx)
-    observed.update(simplification.observed(simplified.result))
+    observed |= simplification.observed(simplified.result)
     clusters_result = clusters.run(ctx, merged=_merged_grouping(simplified.merged))
-    observed.update(clusters.observed(clusters_result))
+    observed |= clusters.observed(clusters_result)
     sign_result = sign.run(ctx, sign_plans)
-    observed.update(sign.observed(sign_result))
-    evaluation = evaluate_policy(
-        policy,
+    observed |= sign.observed(sign_result)
+    blocks = AnalysisBlocks(
+        performance=performances,
+        regions=regions,
+        importance=importances,
+        profiles=feature_profiles,
+        coefficients=coefficient_distributions,
+        region_plots=plots,
+        insens=insens_result,
+        simplification=simplified.result,
+        clusters=clusters_result,
+        sign=sign_result,
+    )
+    return blocks, observed
+
+
+def evaluate(
+    config: RunConfig,
+    inputs: LoadedInputs,
+    blocks: AnalysisBlocks,
+    observed: dict[MetricKey, float],
+) -> PolicyEvaluation:
+    """The policy's verdict on the observed metrics (and the sign checks' values)."""
+    return evaluate_policy(
+        inputs.policy,
         observed,
         run_date=config.run_time.date(),
         policy_file=config.policy_path.name,
-        policy_sha256=policy_fingerprint.sha256,
-        check_values=sign.check_values(sign_result),
+        policy_sha256=inputs.policy_fingerprint.sha256,
+        check_values=sign.check_values(blocks.sign),
     )
 
+
+def assemble_results(
+    config: RunConfig,
+    inputs: LoadedInputs,
+    ctx: AnalysisContext,
+    blocks: AnalysisBlocks,
+    evaluation: PolicyEvaluation,
+    conversion_error: float,
+) -> Results:
+    """The results document: provenance, the analyses' blocks, the policy record, the review."""
+    datasets = [data.dataset for data in ctx.datasets]
     model_fingerprint = fingerprint_file(config.model_path)
     spec_fingerprint = fingerprint_file(config.spec_path) if config.spec_path else None
-    fingerprints = [model_fingerprint, policy_fingerprint] + [
-        a.dataset.fingerprint for a in analyses
-    ]
+    fingerprints = [model_fingerprint, inputs.policy_fingerprint]
+    fingerprints += [dataset.fingerprint for dataset in datasets]
     if spec_fingerprint is not None:
         fingerprints.append(spec_fingerprint)
-    results: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "generator": {"name": "govreport", "version": __version__},
-        "run": run_info(config, fingerprints),
-        "inputs": inputs_document(
+    return Results(
+        schema_version=SCHEMA_VERSION,
+        generator=Generator(name="govreport", version=__version__),
+        run=run_info(config, fingerprints),
+        inputs=inputs_document(
             model=model_fingerprint,
-            model_format=loaded.source_format,
+            model_format=inputs.model.source_format,
             spec=spec_fingerprint,
-            policy=policy_fingerprint,
+            policy=inputs.policy_fingerprint,
             policy_text=config.policy_path.read_bytes().decode("utf-8"),
-            datasets=[a.dataset for a in analyses],
+            datasets=datasets,
         ),
-        "model": model_document(loaded, task, output_names, conversion_error),
-        "features": list(train.feature_names),
-        "datasets": [dataset_document(task, a.dataset) for a in analyses],
-        "performance": performances,
-        "regions": regions,
-        "importance": importances,
-        "profiles": feature_profiles,
-        "coefficients": coefficient_distributions,
-        "aletheia_plots": plots,
-        "sign_constraints": sign_result,
-        "clusters": clusters_result,
-        "insens": insens_result,
-        "simplification": simplified.result,
-        "policy": evaluation.to_dict(),
-        "review": review,
-    }
-    # Interim (issue 10): the analysis blocks are still dicts; validating the assembled
-    # document builds the typed Results (a failure here is a bug, not bad input: exit 3).
-    try:
-        typed = results_from_jsonable(results, source="results of this run")
-    except ResultsError as exc:
-        raise RuntimeError(f"internal error: {exc}") from None
-    return RunResult(results=typed, evaluation=evaluation)
+        model=model_document(
+            inputs.model,
+            ctx.task,
+            list(ctx.output_names),
+            conversion_error,
+            inputs.train.class_labels,
+        ),
+        features=ctx.feature_names,
+        datasets=tuple(dataset_document(ctx.task, dataset) for dataset in datasets),
+        performance=blocks.performance,
+        regions=blocks.regions,
+        importance=blocks.importance,
+        profiles=blocks.profiles,
+        policy=evaluation.record(),
+        review=inputs.review,
+        aletheia_plots=blocks.region_plots,
+        coefficients=blocks.coefficients,
+        sign_constraints=blocks.sign,
+        clusters=blocks.clusters,
+        insens=blocks.insens,
+        simplification=blocks.simplification,
+    )
+
+
+def run_pipeline(config: RunConfig) -> RunResult:
+    """Load, analyse, evaluate the policy and build the results document.
+
+    Raises InputError subclasses (exit 2) for bad input, before any heavy computation.
+    """
+    inputs = load_inputs(config)
+    ctx, conversion_error = extract(config, inputs)
+    blocks, observed = analyse(ctx, inputs.sign_plans)
+    observed = {("model.conversion_max_abs_error", ""): conversion_error} | observed
+    evaluation = evaluate(config, inputs, blocks, observed)
+    results = assemble_results(config, inputs, ctx, blocks, evaluation, conversion_error)
+    return RunResult(results=results, evaluation=evaluation)
 
 
 def render_outputs(
@@ -291,8 +389,12 @@ def render_outputs(
     from govreport.render.pdf import render_pdf
 
     json_bytes = dump(results)
-    document = json.loads(json_bytes)  # the render layer still reads the plain dict
-    html = render_html(document, overrides=templates, rerendered=rerendered)
+    # Render what results.json holds (NaN as None, ...), so a re-render sees the same values.
+    try:
+        stored = results_from_json(json_bytes, "results to render")
+    except ResultsError as exc:  # the results were made by this code: a bug, not bad input
+        raise RuntimeError(f"internal error: {exc}") from None
+    html = render_html(stored, overrides=templates, rerendered=rerendered)
     attachments = {"results.json": json_bytes}
     policy_input = results.inputs.policy
     if policy_input.text is not None and policy_input.file:
@@ -300,7 +402,7 @@ def render_outputs(
     elif policy_path is not None:
         attachments[policy_path.name] = policy_path.read_bytes()
     files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
-    files["checks.xml"] = render_junit(document)  # JUnit, one test case per policy check
+    files["checks.xml"] = render_junit(stored.policy)  # JUnit, one test case per policy check
     if pdf:
         files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files

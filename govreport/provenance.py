@@ -159,7 +159,11 @@ def inputs_document(
 
 
 def model_document(
-    loaded: LoadedModel, task: Task, output_names: Sequence[str], conversion_error: float
+    loaded: LoadedModel,
+    task: Task,
+    output_names: Sequence[str],
+    conversion_error: float,
+    class_labels: tuple[str, ...] | None = None,
 ) -> ModelDocument:
     """The ``model`` block: the canonical network and how the source model was converted."""
     network = loaded.network
@@ -188,6 +192,8 @@ def model_document(
             f"({', '.join(activations)}); every other layer was an affine map or a no-op."
         ),
         conversion_max_abs_error=_finite(conversion_error),
+        class_labels=class_labels,
+        source_check=loaded.source_check,
     )
 
 

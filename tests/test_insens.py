@@ -553,7 +553,8 @@ def test_section_4_8_renders_from_results(workdir: Path) -> None:
 
     from govreport.analyses.insens.stage import InsensResult
 
-    loaded = TypeAdapter(InsensResult).validate_python(results["insens"])
+    # Strict, as results.json is loaded: from the JSON text (a JSON array is a tuple).
+    loaded = TypeAdapter(InsensResult).validate_json(json.dumps(results["insens"]))
     assert json.loads(json.dumps(to_jsonable(loaded), allow_nan=False)) == results["insens"]
     html = render_html(results)
     assert "Global Insens, training data" in html

@@ -7,7 +7,10 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from govreport.policy import CheckObservation, evaluate_policy, load_policy_text
+from govreport.policy.record import PolicyRecord
 from govreport.render.junit import render_junit
 
 POLICY = """\
@@ -39,6 +42,12 @@ waivers:
 """
 
 
+def junit(data: dict[str, Any]) -> bytes:
+    """checks.xml of the policy block ``data["policy"]``, loaded as results.json is."""
+    record = TypeAdapter(PolicyRecord).validate_json(json.dumps(data["policy"]))
+    return render_junit(record)
+
+
 def results(run_date: dt.date = dt.date(2026, 11, 23)) -> dict[str, Any]:
     evaluation = evaluate_policy(
         load_policy_text(POLICY, source="mrm.yaml"),
@@ -68,7 +77,7 @@ def props(element: ET.Element) -> dict[str, str]:
 
 
 def test_the_document_is_junit_with_one_test_case_per_check_in_policy_order() -> None:
-    data = render_junit(results())
+    data = junit(results())
     assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')
     root = ET.fromstring(data)
     assert root.tag == "testsuites"
@@ -96,7 +105,7 @@ def test_the_document_is_junit_with_one_test_case_per_check_in_policy_order() ->
 
 
 def test_each_result_maps_to_pass_failure_or_skipped() -> None:
-    by_name = cases(ET.fromstring(render_junit(results())))
+    by_name = cases(ET.fromstring(junit(results())))
     exactness = by_name["exactness"]
     assert exactness.find("failure") is None and exactness.find("skipped") is None
     assert props(exactness)["observed"] == "2.2e-15"  # full precision
@@ -115,7 +124,7 @@ def test_each_result_maps_to_pass_failure_or_skipped() -> None:
 
 
 def test_a_waived_failure_stays_a_failure_with_both_severities() -> None:
-    case = cases(ET.fromstring(render_junit(results())))["sign_delay"]
+    case = cases(ET.fromstring(junit(results())))["sign_delay"]
     failure = case.find("failure")
     assert failure is not None
     assert failure.get("type") == "minor"
@@ -132,7 +141,7 @@ def test_a_waived_failure_stays_a_failure_with_both_severities() -> None:
 
 
 def test_an_expired_waiver_is_shown_and_the_failure_gates() -> None:
-    case = cases(ET.fromstring(render_junit(results(dt.date(2027, 1, 1)))))["sign_delay"]
+    case = cases(ET.fromstring(junit(results(dt.date(2027, 1, 1)))))["sign_delay"]
     failure = case.find("failure")
     assert failure is not None and failure.get("type") == "major"
     assert str(failure.get("message")).startswith("major, gates the run:")
@@ -140,7 +149,7 @@ def test_an_expired_waiver_is_shown_and_the_failure_gates() -> None:
 
 
 def test_the_bytes_are_deterministic_and_escape_markup() -> None:
-    first, second = render_junit(results()), render_junit(results())
+    first, second = junit(results()), junit(results())
     assert first == second
     assert b"&lt;see minute 2026-03 &amp; annex&gt;" in first
 
@@ -148,7 +157,7 @@ def test_the_bytes_are_deterministic_and_escape_markup() -> None:
 def test_characters_xml_cannot_carry_are_replaced() -> None:
     data = results()
     data["policy"]["checks"][0]["message"] = "bad \x07 bell"
-    case = cases(ET.fromstring(render_junit(data)))["exactness"]
+    case = cases(ET.fromstring(junit(data)))["exactness"]
     out = case.find("system-out")
     assert out is not None and out.text == "bad \ufffd bell"
 
@@ -157,11 +166,11 @@ def test_a_results_file_without_waiver_applied_still_renders() -> None:
     data = results()
     for check in data["policy"]["checks"]:
         del check["waiver_applied"]
-    assert render_junit(data) == render_junit(results())
+    assert junit(data) == junit(results())
 
 
 def test_an_observation_that_was_not_produced_is_an_empty_property() -> None:
     data = results()
     assert data["policy"]["checks"][3]["observed"] is None
-    case = cases(ET.fromstring(render_junit(data)))["r2_warn"]
+    case = cases(ET.fromstring(junit(data)))["r2_warn"]
     assert props(case)["observed"] == ""

@@ -241,7 +241,7 @@ def test_without_a_review_file_every_review_field_is_a_blank_line(results: dict[
 
 def test_an_empty_review_file_is_all_blanks_not_an_error() -> None:
     review = load_review_text("")
-    assert review["review_type"] is None and review["signoff"]["approver"]["name"] is None
+    assert review.review_type is None and review.signoff.approver.name is None
 
 
 @pytest.mark.parametrize(

@@ -72,17 +72,51 @@ def test_golden_run_round_trips_and_dumps_the_golden_bytes(golden_run: Results) 
 
 def test_loaded_results_are_typed(golden_run: Results) -> None:
     loaded = results_from_json(dump(golden_run))
-    assert loaded == golden_run
-    assert loaded.regions.train.census.samples == 240
-    assert loaded.regions.test is None
+    # The run holds NaN where a statistic is undefined; results.json and the loaded
+    # results hold None (null) there: same bytes, and loading is a fixed point.
+    assert dump(loaded) == dump(golden_run)
+    assert loaded == results_from_json(dump(loaded))
+    row = loaded.regions["train"].summary_table.rows[1]
+    assert row.local_metric is None
+    assert loaded.regions["train"].census.samples == 240
+    assert "test" not in loaded.regions
     assert loaded.policy.checks[0].id == "exactness"
     assert loaded.review is not None and loaded.review.report_id == "MV-GOLDEN-1"
+
+
+def test_a_run_with_test_data_round_trips_and_loads_every_block() -> None:
+    """The titanic example (train and test data, every analysis): the typed results of the
+    run dump to bytes that load back to the same bytes; the optional blocks are present."""
+    import govreport
+
+    titanic = Path(__file__).parents[1] / "examples" / "titanic"
+    outcome = govreport.run(
+        model=titanic / "model.pt",
+        data=titanic / "train.csv",
+        test_data=titanic / "test.csv",
+        target="survived",
+    )
+    data = dump(outcome.results)
+    loaded = results_from_json(data, "titanic")
+    assert dump(loaded) == data
+    assert set(loaded.regions) == {"train", "test"}
+    test = loaded.regions["test"]
+    assert test.exposure_table is not None and test.unseen_share is not None
+    for block in (
+        loaded.aletheia_plots,
+        loaded.coefficients,
+        loaded.sign_constraints,
+        loaded.clusters,
+        loaded.insens,
+        loaded.simplification,
+    ):
+        assert block is not None
 
 
 def test_load_results_reads_a_file(golden_run: Results, tmp_path: Path) -> None:
     path = tmp_path / "results.json"
     path.write_bytes(dump(golden_run))
-    assert load_results(path) == golden_run
+    assert load_results(path) == results_from_json(dump(golden_run))
 
 
 def test_version_1_fixture_migrates_then_round_trips(v1: dict[str, Any], tmp_path: Path) -> None:
@@ -255,3 +289,28 @@ def test_the_json_schema_describes_schema_2() -> None:
     required = set(schema["required"])
     assert {"generator", "run", "policy", "regions"} <= required
     assert "review" not in required
+
+
+def test_every_type_in_the_tree_loads_strictly_on_its_own() -> None:
+    """Each result type reachable from Results carries the strict config (no unknown keys,
+    no coercion), so loading one block alone is as strict as loading the whole file."""
+    import typing
+
+    from govreport.jsontypes import JSON_CONFIG
+
+    seen: set[type] = set()
+
+    def visit(tp: Any) -> None:
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            if tp in seen:
+                return
+            seen.add(tp)
+            assert getattr(tp, "__pydantic_config__", None) == JSON_CONFIG, tp.__qualname__
+            for hint in typing.get_type_hints(tp).values():
+                visit(hint)
+            return
+        for arg in typing.get_args(tp):
+            visit(arg)
+
+    visit(Results)
+    assert len(seen) > 40

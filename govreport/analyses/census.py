@@ -10,13 +10,14 @@ region, and the report must say so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.dummies import dummy_census
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.regions import RegionExtraction
 
@@ -31,16 +32,20 @@ TOP_K = (1, 10, 100, 1000)
 class CoveragePoint:
     """Share of samples (0..1) in the ``k`` largest regions."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     k: int
-    share: float
+    share: Float
 
 
 @dataclass(frozen=True, slots=True)
 class CoverageCurve:
     """Cumulative sample share of the k largest regions, at <= 200 values of k (log-spaced)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     k: tuple[int, ...]
-    share: tuple[float, ...]
+    share: tuple[Float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +56,27 @@ class RegionCensus:
     (NaN where undefined: no region with two samples).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     samples: int
     regions: int
-    regions_per_sample: float
+    regions_per_sample: Float
     regime: Regime
     singleton_regions: int
-    singleton_share: float
-    samples_in_singletons_share: float
+    singleton_share: Float
+    samples_in_singletons_share: Float
     min_samples: int
     regions_with_min_samples: int
-    min_samples_coverage: float
+    min_samples_coverage: Float
     constant_regions: int
-    max_abs_error: float
+    max_abs_error: Float
     top_coverage: tuple[CoveragePoint, ...]
     coverage_curve: CoverageCurve
-    multi_sample_regions: int
-    dummy_regions: int
-    dummy_share: float | None
-    dummy_share_all_regions: float | None
-    samples_in_dummy_share: float | None
+    multi_sample_regions: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    dummy_regions: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    dummy_share: Number = field(default=None, metadata=OMIT_IF_NONE)
+    dummy_share_all_regions: Number = field(default=None, metadata=OMIT_IF_NONE)
+    samples_in_dummy_share: Number = field(default=None, metadata=OMIT_IF_NONE)
 
 
 def classify_regime(regions: int, samples: int) -> Regime:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext
+from govreport.jsontypes import JSON_CONFIG, Float
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionTable
@@ -82,25 +83,31 @@ class CoefficientSummary:
     """Distribution over samples of one coefficient: quantiles (QUANTILE_NAMES order),
     count-weighted mean, and shares of samples with a positive, negative, zero value."""
 
-    quantiles: tuple[float, ...]
-    mean: float
-    positive_share: float
-    negative_share: float
-    zero_share: float
+    __pydantic_config__ = JSON_CONFIG
+
+    quantiles: tuple[Float, ...]
+    mean: Float
+    positive_share: Float
+    negative_share: Float
+    zero_share: Float
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureCoefficients:
     """Raw w_{r(i),j} and scale-aware w_{r(i),j} · std_j of one feature over all samples."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
-    std: float
+    std: Float
     raw: CoefficientSummary
     scaled: CoefficientSummary
 
 
 @dataclass(frozen=True, slots=True)
 class OutputCoefficients:
+    __pydantic_config__ = JSON_CONFIG
+
     output: str
     features: tuple[FeatureCoefficients, ...]
 
@@ -109,9 +116,11 @@ class OutputCoefficients:
 class CoefficientDistributions:
     """Per output, every feature in input order; ``levels``/``names`` label the quantiles."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     samples: int
     regions: int
-    levels: tuple[float, ...]
+    levels: tuple[Float, ...]
     names: tuple[str, ...]
     outputs: tuple[OutputCoefficients, ...]
     note: str = NOTE

@@ -20,11 +20,10 @@ from govreport.analyses.exposure import ExposureTable
 from govreport.analyses.neurons import NeuronsResult
 from govreport.analyses.performance import PerformanceResult
 from govreport.analyses.summary import SummaryTable
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
 from govreport.metrics import MetricKey
 
 __all__ = ["DatasetRegionsResult", "observed", "run"]
-
-_OMIT_IF_NONE = {"omit_if_none": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +34,13 @@ class DatasetRegionsResult:
     no training sample has.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     census: RegionCensus
     neurons: NeuronsResult
     summary_table: SummaryTable
-    exposure_table: ExposureTable | None = field(default=None, metadata=_OMIT_IF_NONE)
-    unseen_share: float | None = field(default=None, metadata=_OMIT_IF_NONE)
+    exposure_table: ExposureTable | None = field(default=None, metadata=OMIT_IF_NONE)
+    unseen_share: Number = field(default=None, metadata=OMIT_IF_NONE)
 
 
 def run(ctx: AnalysisContext, data: DatasetRegions) -> DatasetRegionsResult:

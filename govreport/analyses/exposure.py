@@ -17,6 +17,7 @@ from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.performance import PerformanceResult, region_metric, region_metric_name
 from govreport.analyses.summary import best_region_observed
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import Int64Array, RegionExtraction, RegionTable, match_patterns
@@ -34,14 +35,16 @@ class ExposureRow:
     single-class test samples).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     rank: int
     train_count: int
     test_count: int
-    test_share: float | None
-    response_mean: float | None
-    response_std: float | None
-    local_metric: float | None
-    global_metric: float | None
+    test_share: Number
+    response_mean: Number
+    response_std: Number
+    local_metric: Number
+    global_metric: Number
     constant: bool
 
 
@@ -49,12 +52,14 @@ class ExposureRow:
 class ExposureTable:
     """The ``shown`` largest of ``training_regions`` training regions on the test data."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     local_metric: str
     training_regions: int
     shown: int
     test_samples: int
     test_samples_in_shown: int
-    test_share_in_shown: float | None
+    test_share_in_shown: Number
     shown_without_test: int
     rows: tuple[ExposureRow, ...]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext
+from govreport.jsontypes import JSON_CONFIG, Float
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionTable
@@ -30,14 +31,18 @@ NOTE = (
 class FeatureImportance:
     """Importance of one feature for one output, in per cent (sums to 100 over features)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
-    raw_pct: float
-    scaled_pct: float
+    raw_pct: Float
+    scaled_pct: Float
 
 
 @dataclass(frozen=True, slots=True)
 class OutputImportance:
     """Importances of all features for output ``output``, sorted by ``raw_pct`` descending."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     output: str
     features: tuple[FeatureImportance, ...]
@@ -46,6 +51,8 @@ class OutputImportance:
 @dataclass(frozen=True, slots=True)
 class ImportanceResult:
     """Importance per output (output order) and how it is computed."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     outputs: tuple[OutputImportance, ...]
     note: str = NOTE

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
+from govreport.jsontypes import JSON_CONFIG
 from govreport.metrics import MetricKey
 from govreport.regions import RegionExtraction
 
@@ -16,6 +17,8 @@ from govreport.regions import RegionExtraction
 @dataclass(frozen=True, slots=True)
 class LayerActivity:
     """Neurons of hidden layer ``layer`` (1-based) that are never on (dead) or always on."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     layer: int
     width: int

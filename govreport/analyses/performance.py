@@ -1,7 +1,8 @@
 """Predictive performance of the network from its logits.
 
 Binary: AUC, accuracy (decision at probability 0.5, i.e. logit > 0) and log
-loss; multiclass: accuracy and log loss; regression: RMSE, MAE and R².
+loss; multiclass: macro one-vs-rest AUC, accuracy and log loss; regression:
+RMSE, MAE and R².
 Log losses are computed from the logits (softplus / log-sum-exp), never from
 clipped probabilities.
 """
@@ -12,11 +13,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
+import numpy.typing as npt
+from scipy.special import logsumexp, softmax
 from sklearn.metrics import roc_auc_score
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
@@ -26,8 +29,10 @@ class PerformanceResult:
     """Metrics of the network on data set ``dataset`` (names as in :func:`performance_metrics`;
     NaN where undefined, e.g. the AUC of a single-class data set)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
-    metrics: dict[str, float | None]
+    metrics: dict[str, Number]
 
 
 def auc_or_nan(y: FloatArray, score: FloatArray) -> float:
@@ -35,6 +40,14 @@ def auc_or_nan(y: FloatArray, score: FloatArray) -> float:
     if np.unique(y).size < 2:
         return math.nan
     return float(roc_auc_score(y, score))
+
+
+def macro_auc_or_nan(labels: npt.NDArray[np.int64], logits: FloatArray) -> float:
+    """Macro one-vs-rest ROC AUC of the softmax probabilities; NaN unless every class occurs."""
+    k = logits.shape[1]
+    if np.unique(labels).size != k or k < 2:
+        return math.nan
+    return float(roc_auc_score(labels, softmax(logits, axis=1), multi_class="ovr", average="macro"))
 
 
 def performance_metrics(task: Task, logits: FloatArray, y: FloatArray) -> dict[str, float]:
@@ -50,6 +63,7 @@ def performance_metrics(task: Task, logits: FloatArray, y: FloatArray) -> dict[s
         labels = y.astype(np.int64)
         log_norm = logsumexp(logits, axis=1)
         return {
+            "macro_auc": macro_auc_or_nan(labels, logits),
             "accuracy": float(np.mean(np.argmax(logits, axis=1) == labels)),
             "log_loss": float(np.mean(log_norm - logits[np.arange(labels.size), labels])),
         }

@@ -18,13 +18,14 @@ sample's value. The shared density grid spans only the disclosed regions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext
 from govreport.analyses.importance import ImportanceResult, by_scaled_importance
 from govreport.disclosure import DEFAULT_DISCLOSURE_MIN_SAMPLES, can_disclose
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
@@ -37,8 +38,10 @@ MAX_VALUES = 50
 class Density:
     """Kernel density estimate on a grid: x (64,), y (64,) (integrates to 1)."""
 
-    x: tuple[float, ...]
-    y: tuple[float, ...]
+    __pydantic_config__ = JSON_CONFIG
+
+    x: tuple[Float, ...]
+    y: tuple[Float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +52,18 @@ class ProfileSegment:
     x_min, x_max, y_min, y_max and density are ``None`` and values is empty.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     rank: int
     count: int
-    slope: float
-    x_min: float | None
-    x_max: float | None
-    y_min: float | None
-    y_max: float | None
+    slope: Float
+    x_min: Number
+    x_max: Number
+    y_min: Number
+    y_max: Number
     density: Density | None
-    values: tuple[float, ...]
-    withheld: bool = False
+    values: tuple[Float, ...]
+    withheld: bool | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +74,11 @@ class FeatureProfile:
     scale-aware one (coefficient × feature std), both in per cent.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     feature: str
-    importance_pct: float
-    scaled_importance_pct: float
+    importance_pct: Float
+    scaled_importance_pct: Float
     regions_drawn: int
     regions_total: int
     regions: tuple[ProfileSegment, ...]
@@ -157,6 +164,7 @@ def profile_features(
                     if density is None
                     else Density(x=tuple(map(float, grid)), y=tuple(map(float, density))),
                     values=tuple(float(v) for v in distinct[:MAX_VALUES]),
+                    withheld=False,
                 )
             )
         profiles.append(

@@ -18,6 +18,7 @@ from govreport.analyses.coefficients import weighted_quantiles
 from govreport.analyses.context import AnalysisContext
 from govreport.analyses.importance import ImportanceResult, by_scaled_importance
 from govreport.disclosure import can_disclose
+from govreport.jsontypes import JSON_CONFIG, Float
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionTable
@@ -119,16 +120,20 @@ def weighted_lowess(
 class ParallelLine:
     """One LLM: coefficients of the plotted features, raw and scaled (w · std_j)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     rank: int
     count: int
-    raw: tuple[float, ...]
-    scaled: tuple[float, ...]
-    intercept: float
+    raw: tuple[Float, ...]
+    scaled: tuple[Float, ...]
+    intercept: Float
 
 
 @dataclass(frozen=True, slots=True)
 class ParallelData:
     """Parallel-coordinate plot: ``features`` (top by scaled importance) × ``lines``."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     features: tuple[str, ...]
     regions_total: int
@@ -140,14 +145,16 @@ class PairFeature:
     """Diagonal cell of feature ``name``: centres μ_rj, coefficients w_rj (raw), the LOWESS
     fit ŝ_j(μ_rj), residuals w_rj − ŝ_j(μ_rj), and the curve (sorted distinct μ_rj)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
-    importance_scaled_pct: float
-    centers: tuple[float, ...]
-    coefficients: tuple[float, ...]
-    fitted: tuple[float, ...]
-    residuals: tuple[float, ...]
-    curve_x: tuple[float, ...]
-    curve_y: tuple[float, ...]
+    importance_scaled_pct: Float
+    centers: tuple[Float, ...]
+    coefficients: tuple[Float, ...]
+    fitted: tuple[Float, ...]
+    residuals: tuple[Float, ...]
+    curve_x: tuple[Float, ...]
+    curve_y: tuple[Float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,20 +165,24 @@ class PairData:
     are means of inputs); ``withheld`` of the ``considered`` largest regions were left out.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     considered: int
     withheld: int
     disclosure_min_samples: int
     ranks: tuple[int, ...]
     counts: tuple[int, ...]
-    intercepts: tuple[float, ...]
+    intercepts: tuple[Float, ...]
     features: tuple[PairFeature, ...]
-    lowess_frac: float
+    lowess_frac: Float
     lowess_iterations: int
 
 
 @dataclass(frozen=True, slots=True)
 class RegionPlots:
     """Parallel-coordinate, pair and intercept plot data of output ``output``."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     output: str
     parallel: ParallelData

@@ -52,6 +52,7 @@ from typing import Literal
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext
+from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import SIGN_VIOLATION_METRIC, MetricKey
 from govreport.network import FloatArray
 from govreport.policy import CheckObservation, Policy
@@ -119,16 +120,20 @@ class ViolatingRegion:
     :func:`govreport.analyses.context.feature_scale`), or ``None`` without a scale.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     rank: int
     count: int
-    share: float
-    slope: float
-    effect_per_std: float | None
+    share: Float
+    slope: Float
+    effect_per_std: Number
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureSignResult:
     """Violations of one feature's expected sign on one data set."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     feature: str
     key: str
@@ -137,8 +142,8 @@ class FeatureSignResult:
     regions: int
     violating_samples: int
     violating_regions: int
-    sample_share: float
-    region_share: float
+    sample_share: Float
+    region_share: Float
     zero_slope_samples: int
     worst_regions: tuple[ViolatingRegion, ...]
     largest_violation: ViolatingRegion | None
@@ -334,6 +339,8 @@ def _check_waiver_scope(
 class ConstrainedFeature:
     """A constraint of a check that was not evaluated (its data set is absent)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     feature: str
     key: str
     sign: Sign
@@ -349,12 +356,14 @@ class SignCheckResult:
     check was not evaluated (``reason`` says why).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     check: str
     dataset: str
     output: str
     evaluated: bool
     reason: str | None
-    value: float | None
+    value: Number
     worst_feature: str | None
     features: tuple[FeatureSignResult, ...] | tuple[ConstrainedFeature, ...]
 
@@ -369,6 +378,8 @@ SIGN_RULE = (
 @dataclass(frozen=True, slots=True)
 class SignConstraintsResult:
     """The sign checks of the policy, evaluated on the region tables (``sign_constraints``)."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     checks: tuple[SignCheckResult, ...]
     worst_regions: int

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.dummies import dummy_mask
@@ -26,6 +26,7 @@ from govreport.analyses.performance import (
     region_metric_name,
 )
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
@@ -35,20 +36,24 @@ from govreport.regions import RegionExtraction, top_region_members
 class SummaryRow:
     """One region of the summary table; NaN where a statistic is undefined."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     rank: int
     count: int
-    share: float
-    response_mean: float
-    response_std: float | None
-    local_metric: float | None
-    global_metric: float | None
+    share: Float
+    response_mean: Float
+    response_std: Number
+    local_metric: Number
+    global_metric: Number
     constant: bool
-    dummy: bool
+    dummy: bool | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class SummaryTable:
     """The ``shown`` largest of ``total_regions`` regions."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     local_metric: str
     total_regions: int

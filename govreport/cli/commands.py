@@ -18,6 +18,7 @@ from govreport.cli.boundary import guarded
 from govreport.cli.options import (
     ALLOW_PICKLE_OPTION,
     CHUNK_SIZE_OPTION,
+    CLASSES_OPTION,
     DEBUG_OPTION,
     DISCLOSURE_MIN_SAMPLES_OPTION,
     DROP_OPTION,
@@ -71,6 +72,7 @@ __all__ = ["check_policy", "explain", "list_metrics", "render", "run"]
 )
 @OUT_DIR_OPTION
 @LINK_OPTION
+@CLASSES_OPTION
 @MIN_SAMPLES_OPTION
 @DISCLOSURE_MIN_SAMPLES_OPTION
 @TOP_REGIONS_OPTION
@@ -108,6 +110,7 @@ def run(
     policy_path: Path | None,
     out_dir: Path,
     link: str | None,
+    classes: str | None,
     min_samples: int,
     disclosure_min_samples: int,
     top_regions: int,
@@ -145,6 +148,7 @@ def run(
             features=split_names(features, "--features"),
             drop=split_names(drop, "--drop") or (),
             link=link,
+            classes=split_names(classes, "--classes"),
             min_samples=min_samples,
             disclosure_min_samples=disclosure_min_samples,
             top_regions=top_regions,

@@ -81,6 +81,11 @@ LINK_OPTION = click.option(
     type=click.Choice(["identity", "sigmoid", "softmax"]),
     help="Output link when the model file has none (e.g. it outputs a logit).",
 )
+CLASSES_OPTION = click.option(
+    "--classes",
+    help="Comma-separated text labels of the target in the model's output order "
+    "(default: sorted); the report names the classes by them.",
+)
 ALLOW_PICKLE_OPTION = click.option(
     "--allow-pickle",
     is_flag=True,

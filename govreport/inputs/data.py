@@ -55,6 +55,8 @@ class Dataset:
     target_name: str
     x: FloatArray
     y: FloatArray
+    #: Text class labels in class-index order (y holds their indices); None for numeric targets.
+    class_labels: tuple[str, ...] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -225,13 +227,18 @@ def load_dataset(
     features: Sequence[str] | None = None,
     drop: Sequence[str] = (),
     features_origin: str = "from --features",
+    classes: Sequence[str] | None = None,
 ) -> Dataset:
     """Read and check one data file.
 
     Returns a :class:`Dataset` whose ``x`` is (N, d) float64 in the order of the
     selected features. Raises :class:`DataError` on any problem; ``features_origin``
-    says in error messages where an explicit feature list came from.
+    says in error messages where an explicit feature list came from. A target of
+    text labels is encoded as class indices in ``classes`` order (else sorted;
+    :func:`govreport.inputs.task.encode_labels`).
     """
+    from govreport.inputs.task import encode_labels, is_text_target
+
     frame = read_table(path)
     feature_names = select_features(
         frame, path, target=target, features=features, drop=drop, features_origin=features_origin
@@ -241,7 +248,16 @@ def load_dataset(
     x = np.empty((frame.shape[0], len(feature_names)), dtype=np.float64)
     for index, feature in enumerate(feature_names):
         x[:, index] = _numeric_column(frame, feature, path, "feature")
-    y = _numeric_column(frame, target, path, "target")
+    labels: tuple[str, ...] | None = None
+    if is_text_target(frame[target]):
+        y, labels = encode_labels(frame[target], classes, where=str(path), target=target)
+    elif classes is not None:
+        raise DataError(
+            f"{path}: --classes orders text labels, but target '{target}' is numeric (class "
+            "indices already); drop --classes"
+        )
+    else:
+        y = _numeric_column(frame, target, path, "target")
     return Dataset(
         name=name,
         fingerprint=fingerprint_file(path),
@@ -249,6 +265,7 @@ def load_dataset(
         target_name=target,
         x=readonly(x),
         y=readonly(y),
+        class_labels=labels,
     )
 
 

@@ -21,24 +21,36 @@ Example::
       reviewer: {name: B. Reviewer, role: Head of model validation}
       approver: {name: C. Approver, role: Chair, model risk committee}
 
-:func:`load_review` returns the ``"review"`` block of results.json (a plain
-dict, every field present, ``None`` where not given).
+:func:`load_review` returns the ``"review"`` block of results.json, a
+:class:`ReviewRecord` (every field present, ``None`` where not given).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from govreport.errors import InputError
+from govreport.jsontypes import JSON_CONFIG
 from govreport.yamlfile import describe_value, explain, first_problem, parse_yaml, read_text
 
-__all__ = ["REVIEW_TYPES", "SIGNOFF_ROLES", "ReviewError", "load_review", "load_review_text"]
+__all__ = [
+    "REVIEW_TYPES",
+    "SIGNOFF_ROLES",
+    "ReviewError",
+    "ReviewRecord",
+    "SignoffPerson",
+    "SignoffRecord",
+    "empty_review",
+    "load_review",
+    "load_review_text",
+]
 
 REVIEW_TYPES = ("initial", "periodic", "change")
 SIGNOFF_ROLES = ("validator", "reviewer", "approver")
@@ -89,38 +101,80 @@ class ReviewFileModel(_FileModel):
     signoff: SignoffModel | None = None
 
 
-def _person(model: PersonModel | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SignoffPerson:
+    """One sign-off line; ``date`` in ISO form; ``None`` where the file leaves it blank."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    name: str | None
+    role: str | None
+    decision: str | None
+    date: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignoffRecord:
+    __pydantic_config__ = JSON_CONFIG
+
+    validator: SignoffPerson
+    reviewer: SignoffPerson
+    approver: SignoffPerson
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """The ``"review"`` block of results.json; every field blank without a review file."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    file: str | None
+    sha256: str | None
+    report_id: str | None
+    model_id: str | None
+    model_version: str | None
+    review_type: str | None
+    intended_use: str | None
+    data_windows: dict[str, str]
+    signoff: SignoffRecord
+
+
+def _person(model: PersonModel | None) -> SignoffPerson:
     model = model or PersonModel()
-    return {
-        "name": model.name,
-        "role": model.role,
-        "decision": model.decision,
-        "date": model.date.isoformat() if model.date else None,
-    }
+    return SignoffPerson(
+        name=model.name,
+        role=model.role,
+        decision=model.decision,
+        date=model.date.isoformat() if model.date else None,
+    )
 
 
-def _document(model: ReviewFileModel, file: str | None, sha256: str | None) -> dict[str, Any]:
+def _record(model: ReviewFileModel, file: str | None, sha256: str | None) -> ReviewRecord:
     ident = model.model or ModelIdModel()
     signoff = model.signoff or SignoffModel()
-    return {
-        "file": file,
-        "sha256": sha256,
-        "report_id": model.report_id,
-        "model_id": ident.id,
-        "model_version": ident.version,
-        "review_type": model.review_type,
-        "intended_use": model.intended_use.strip() if model.intended_use else None,
-        "data_windows": dict(sorted((model.data_windows or {}).items())),
-        "signoff": {role: _person(getattr(signoff, role)) for role in SIGNOFF_ROLES},
-    }
+    return ReviewRecord(
+        file=file,
+        sha256=sha256,
+        report_id=model.report_id,
+        model_id=ident.id,
+        model_version=ident.version,
+        review_type=model.review_type,
+        intended_use=model.intended_use.strip() if model.intended_use else None,
+        data_windows=dict(sorted((model.data_windows or {}).items())),
+        signoff=SignoffRecord(
+            validator=_person(signoff.validator),
+            reviewer=_person(signoff.reviewer),
+            approver=_person(signoff.approver),
+        ),
+    )
 
 
-def empty_review() -> dict[str, Any]:
+def empty_review() -> ReviewRecord:
     """The review block with every field blank (what a run without --review records)."""
-    return _document(ReviewFileModel(), None, None)
+    return _record(ReviewFileModel(), None, None)
 
 
-def load_review(path: Path) -> dict[str, Any]:
+def load_review(path: Path) -> ReviewRecord:
     """Read and validate the review file at ``path``; the ``"review"`` block of results.json.
 
     Raises :class:`ReviewError` (exit 2) with one line ``<file>:<line>: <key path>: <problem>``.
@@ -133,11 +187,11 @@ def load_review(path: Path) -> dict[str, Any]:
 
 def load_review_text(
     text: str, *, source: str = "<review>", file: str | None = None, sha256: str | None = None
-) -> dict[str, Any]:
+) -> ReviewRecord:
     """Parse and validate review YAML given as text (see :func:`load_review`)."""
     doc = parse_yaml(text, source=source, error=ReviewError)
     if doc.root is None:  # an empty file: nothing known yet, every field blank
-        return _document(ReviewFileModel(), file, sha256)
+        return _record(ReviewFileModel(), file, sha256)
     if not isinstance(doc.data, dict):
         message = (
             f"expected a mapping with keys {', '.join(ReviewFileModel.model_fields)}; "
@@ -152,7 +206,7 @@ def load_review_text(
             for err in exc.errors()
         ]
         raise first_problem(source, problems, ReviewError) from None
-    return _document(model, file, sha256)
+    return _record(model, file, sha256)
 
 
 def _special(err: ErrorDetails) -> str | None:

@@ -133,25 +133,18 @@ def _check_status(status: Status, waiver_applied: bool) -> CheckStatus:
     return status
 
 
-def check_status(record: CheckRecord | Mapping[str, Any]) -> CheckStatus:
-    """The status of one check as its record (``"policy"."checks"[i]``) states it.
+def check_status(record: CheckRecord) -> CheckStatus:
+    """The status of one check as its record (``results.policy.checks[i]``) states it.
 
-    ``record`` is a :class:`CheckRecord` or its JSON form. The evaluation decided the
-    status: ``status`` and ``waiver_applied`` are read, never judged again from the
-    waiver. A JSON record without ``waiver_applied`` was written before waivers could
-    have a scope, when a waiver applied exactly when the check failed and the waiver
-    had not expired; that is how such a record is read.
+    The evaluation decided the status: ``status`` and ``waiver_applied`` are read,
+    never judged again from the waiver. A record without ``waiver_applied`` (a file
+    written before waivers could have a scope) is read as then: a waiver applied
+    exactly when the check failed and the waiver had not expired.
     """
-    if isinstance(record, CheckRecord):
-        return _check_status(record.status, record.waiver_applied)
-    status = record["status"]
-    if status not in ("pass", "fail", "not_evaluated"):
-        raise ValueError(f"unknown check status {status!r}")
-    applied = record.get("waiver_applied")
+    applied = record.waiver_applied
     if applied is None:
-        waiver: Any = record.get("waiver")
-        applied = bool(waiver) and not waiver.get("expired")
-    return _check_status(status, bool(applied))
+        applied = record.waiver is not None and not record.waiver.expired
+    return _check_status(record.status, applied)
 
 
 def _plain(value: Any) -> Any:

@@ -10,10 +10,11 @@ made in :mod:`govreport.policy.evaluate` and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
 from govreport.policy.schema import Outcome, Status
 
 __all__ = ["ApprovalRecord", "CheckRecord", "PolicyCounts", "PolicyRecord", "WaiverRecord"]
@@ -22,6 +23,8 @@ __all__ = ["ApprovalRecord", "CheckRecord", "PolicyCounts", "PolicyRecord", "Wai
 @dataclass(frozen=True, slots=True)
 class ApprovalRecord:
     """Who approved a waiver; ``date`` in ISO form (``2026-03-02``)."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     name: str
     role: str
@@ -35,12 +38,14 @@ class WaiverRecord:
     Whether it was *applied* is the check's ``waiver_applied``, not read from here.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     justification: str
     approved_by: ApprovalRecord
     expires: str
     expired: bool
     cap_severity: str
-    scope: tuple[str, ...]
+    scope: tuple[str, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,29 +55,34 @@ class CheckRecord:
     ``status`` is ``pass``, ``fail`` or ``not_evaluated``; a failure with
     ``waiver_applied`` is shown as *waived* everywhere
     (:func:`govreport.policy.check_status`). ``observed`` is ``None`` when not
-    produced or not finite.
+    produced or not finite. ``waiver_applied`` and ``params`` are absent (``None``)
+    only in files written before they existed.
     """
+
+    __pydantic_config__ = JSON_CONFIG
 
     id: str
     metric: str
     dataset: str
     description: str
-    observed: float | None
+    observed: Number
     bound: str
     status: Status
     severity: str | None
     effective_severity: str | None
     gating: bool
     waiver: WaiverRecord | None
-    waiver_applied: bool
-    params: dict[str, JsonValue]
     refs: tuple[str, ...]
     message: str
+    params: dict[str, JsonValue] | None = field(default=None, metadata=OMIT_IF_NONE)
+    waiver_applied: bool | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class PolicyCounts:
     """Checks by status; the four counts partition the checks."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     passed: int
     failed: int
@@ -83,6 +93,8 @@ class PolicyCounts:
 @dataclass(frozen=True, slots=True)
 class PolicyRecord:
     """The ``"policy"`` block: the policy's identity, the run date, the outcome, every check."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     id: str
     version: str

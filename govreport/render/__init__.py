@@ -1,7 +1,9 @@
-"""The render layer: the results.json dict in, HTML and PDF out.
+"""The render layer: typed results in, HTML, PDF and checks.xml out.
 
-Takes only the plain JSON-able ``results`` dict of the results contract, so
-``govreport render results.json`` can rebuild a report without recomputation.
+Takes the typed :class:`~govreport.results.Results` (as results.json stores them:
+a run's results are dumped and loaded back first), so ``govreport render
+results.json`` rebuilds a report without recomputation. The entry points also
+accept a plain results dict, which they load first (migration and validation).
 
 - :func:`build_context`: the template context (numbers, captions, numbering,
   badges), section by section in the order of :data:`govreport.render.report.SECTIONS`.
@@ -16,7 +18,7 @@ from govreport.render.pdf import render_pdf
 from govreport.render.report import build_report_context, render_figures
 from govreport.results.errors import ResultsError
 
-#: The template context of a results dict (:func:`govreport.render.report.build_report_context`).
+#: The template context of the results (:func:`govreport.render.report.build_report_context`).
 build_context = build_report_context
 
 __all__ = [

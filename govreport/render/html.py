@@ -24,6 +24,7 @@ from govreport.errors import InputError
 from govreport.render.figures import draw_all
 from govreport.render.report import build_report
 from govreport.render.sections.appendix_repro import Rerendered, mark_rerendered
+from govreport.results.schema import Results
 
 __all__ = ["TemplateError", "make_environment", "render_html"]
 
@@ -72,13 +73,13 @@ def _template_error(error: jinja2.TemplateError, overrides: Path) -> TemplateErr
 
 
 def render_html(
-    results: Mapping[str, Any],
+    results: Results | Mapping[str, Any],
     *,
     templates_dir: Path | None = None,
     overrides: Path | None = None,
     rerendered: Rerendered | None = None,
 ) -> str:
-    """Render ``results`` (the results.json dict) to a self-contained HTML string.
+    """Render ``results`` (typed, or a results.json dict: loaded first) to one HTML string.
 
     ``templates_dir`` defaults to the packaged templates
     (:func:`govreport.resources.templates_dir`); ``overrides`` is a directory
@@ -86,7 +87,7 @@ def render_html(
     ``report.css`` included). ``rerendered``: the results file a re-rendered
     report came from (named in appendix B). Raises
     :class:`govreport.results.ResultsError` for a results dict that
-    breaks the contract and :class:`jinja2.UndefinedError` for a template that
+    breaks the schema and :class:`jinja2.UndefinedError` for a template that
     asks for a field the context lacks (:class:`TemplateError`, exit 2, when
     ``overrides`` is given: the user's template is then the likely culprit).
     """

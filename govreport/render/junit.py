@@ -1,8 +1,8 @@
 """checks.xml: the policy's check results as a JUnit XML report, for CI systems.
 
 One ``<testcase>`` per policy check, in the policy's order, inside one
-``<testsuite>`` named after the policy. Built from ``results["policy"]`` alone
-(the block :meth:`govreport.policy.PolicyEvaluation.to_dict` writes), so it can
+``<testsuite>`` named after the policy. Built from the policy record of the results
+alone (:meth:`govreport.policy.PolicyEvaluation.record`), so it can
 be rebuilt from results.json without recomputation.
 
 Mapping of a check's result:
@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from typing import Any
 
 from govreport.policy import check_status
+from govreport.policy.record import CheckRecord, PolicyRecord
 
 __all__ = ["render_junit"]
 
@@ -49,30 +49,24 @@ def _text(value: Any) -> str:
     return _NOT_XML.sub("\ufffd", str(value))
 
 
-def _status(check: Mapping[str, Any]) -> str:
-    return str(check.get("status", ""))
-
-
-def _waiver_applied(check: Mapping[str, Any]) -> bool:
+def _waiver_applied(check: CheckRecord) -> bool:
     """The waiver capped this failure, as the policy evaluation decided."""
     return check_status(check) == "waived"
 
 
-def _waiver_text(check: Mapping[str, Any]) -> str:
-    waiver = check.get("waiver")
-    if not waiver:
+def _waiver_text(check: CheckRecord) -> str:
+    waiver = check.waiver
+    if waiver is None:
         return ""
-    by = waiver.get("approved_by") or {}
-    state = "expired, not applied" if waiver.get("expired") else "in force"
-    if not waiver.get("expired") and not _waiver_applied(check):
-        state = "in force, not applied" if _status(check) == "fail" else "in force, not needed"
-    scope = waiver.get("scope") or []
-    cap = f"cap {waiver.get('cap_severity')}" + (
-        f" for {', '.join(str(s) for s in scope)} only" if scope else ""
-    )
+    by = waiver.approved_by
+    state = "expired, not applied" if waiver.expired else "in force"
+    if not waiver.expired and not _waiver_applied(check):
+        state = "in force, not applied" if check.status == "fail" else "in force, not needed"
+    scope = waiver.scope or ()
+    cap = f"cap {waiver.cap_severity}" + (f" for {', '.join(scope)} only" if scope else "")
     return (
-        f"{cap} until {waiver.get('expires')} ({state}); approved by "
-        f"{by.get('name')} ({by.get('role')}) on {by.get('date')}; {waiver.get('justification')}"
+        f"{cap} until {waiver.expires} ({state}); approved by "
+        f"{by.name} ({by.role}) on {by.date}; {waiver.justification}"
     )
 
 
@@ -82,25 +76,23 @@ def _properties(parent: ET.Element, pairs: list[tuple[str, Any]]) -> None:
         ET.SubElement(props, "property", {"name": name, "value": _text(value)})
 
 
-def _failure_message(check: Mapping[str, Any]) -> str:
-    severity = check.get("severity")
-    effective = check.get("effective_severity")
+def _failure_message(check: CheckRecord) -> str:
+    severity, effective = check.severity, check.effective_severity
     levels = (
         f"{severity} capped at {effective} by a waiver"
         if _waiver_applied(check) and severity != effective
         else f"{effective}" + (" (waived)" if _waiver_applied(check) else "")
     )
-    gate = "gates the run" if check.get("gating") else "below the gate"
-    return f"{levels}, {gate}: {check.get('message', '')}"
+    gate = "gates the run" if check.gating else "below the gate"
+    return f"{levels}, {gate}: {check.message}"
 
 
-def render_junit(results: Mapping[str, Any]) -> bytes:
-    """The JUnit XML document (UTF-8 bytes) of ``results["policy"]``."""
-    policy = results["policy"]
-    checks = list(policy["checks"])
-    failures = sum(1 for c in checks if _status(c) == "fail")
-    skipped = sum(1 for c in checks if _status(c) == "not_evaluated")
-    name = f"policy {policy['id']} {policy['version']}"
+def render_junit(policy: PolicyRecord) -> bytes:
+    """The JUnit XML document (UTF-8 bytes) of the policy block of the results."""
+    checks = policy.checks
+    failures = sum(1 for c in checks if c.status == "fail")
+    skipped = sum(1 for c in checks if c.status == "not_evaluated")
+    name = f"policy {policy.id} {policy.version}"
     totals = {
         "tests": str(len(checks)),
         "failures": str(failures),
@@ -113,50 +105,49 @@ def render_junit(results: Mapping[str, Any]) -> bytes:
     _properties(
         suite,
         [
-            ("policy.id", policy["id"]),
-            ("policy.version", policy["version"]),
-            ("policy.file", policy.get("file")),
-            ("policy.sha256", policy.get("sha256")),
-            ("gate", policy.get("gate")),
-            ("run_date", policy.get("run_date")),
-            ("outcome", policy.get("outcome")),
+            ("policy.id", policy.id),
+            ("policy.version", policy.version),
+            ("policy.file", policy.file),
+            ("policy.sha256", policy.sha256),
+            ("gate", policy.gate),
+            ("run_date", policy.run_date),
+            ("outcome", policy.outcome),
         ],
     )
-    classname = _text(f"govreport.policy.{policy['id']}")
+    classname = _text(f"govreport.policy.{policy.id}")
     for check in checks:
         case = ET.SubElement(
-            suite, "testcase", {"name": _text(check["id"]), "classname": classname, "time": "0"}
+            suite, "testcase", {"name": _text(check.id), "classname": classname, "time": "0"}
         )
         _properties(
             case,
             [
-                ("metric", check.get("metric")),
-                ("dataset", check.get("dataset")),
-                ("observed", check.get("observed")),
-                ("bound", check.get("bound")),
-                ("status", _status(check)),
-                ("severity", check.get("severity")),
-                ("effective_severity", check.get("effective_severity")),
-                ("gating", bool(check.get("gating"))),
+                ("metric", check.metric),
+                ("dataset", check.dataset),
+                ("observed", check.observed),
+                ("bound", check.bound),
+                ("status", check.status),
+                ("severity", check.severity),
+                ("effective_severity", check.effective_severity),
+                ("gating", check.gating),
                 ("waiver", _waiver_text(check)),
-                ("refs", "; ".join(str(r) for r in check.get("refs") or [])),
+                ("refs", "; ".join(check.refs)),
             ],
         )
-        status = _status(check)
-        if status == "fail":
+        if check.status == "fail":
             failure = ET.SubElement(
                 case,
                 "failure",
                 {
                     "message": _text(_failure_message(check)),
-                    "type": _text(check.get("effective_severity") or "fail"),
+                    "type": _text(check.effective_severity or "fail"),
                 },
             )
-            failure.text = _text(check.get("description"))
-        elif status == "not_evaluated":
-            ET.SubElement(case, "skipped", {"message": _text(check.get("message"))})
+            failure.text = _text(check.description)
+        elif check.status == "not_evaluated":
+            ET.SubElement(case, "skipped", {"message": _text(check.message)})
         out = ET.SubElement(case, "system-out")
-        out.text = _text(check.get("message"))
+        out.text = _text(check.message)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")

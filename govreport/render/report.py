@@ -9,10 +9,12 @@ in document order (:class:`govreport.render.text.Numbering`). A builder is
 returns the mapping it adds to the template context and the specs of the
 figures it captioned, which :func:`render_figures` draws.
 
-The input is the plain JSON-able ``results`` dict of the results contract, so a
-report can be rebuilt from ``results.json`` alone. Keys the contract marks as
-always present are read with ``[]``; optional ones with ``.get``, and their
-absence is said in the report, never silently skipped.
+The input is the typed :class:`~govreport.results.Results` (a run's, or
+results.json loaded back: loading validates, so nothing here checks keys).
+Builders read attributes; an optional block that is ``None`` (absent from the
+file) is said in the report, never silently skipped. A plain results dict
+(results.json parsed) is accepted at the entry points and loaded first
+(:func:`as_results`: migration and validation).
 """
 
 from __future__ import annotations
@@ -44,20 +46,33 @@ from govreport.render.sections import (
 )
 from govreport.render.text import Numbering
 from govreport.results.errors import ResultsError
-from govreport.results.migrate import SUPPORTED_SCHEMA_VERSIONS
-from govreport.results.schema import SCHEMA_VERSION
+from govreport.results.io import results_from_jsonable
+from govreport.results.schema import Results
 
 __all__ = [
     "SECTIONS",
     "SOUNDNESS",
     "ResultsError",
     "Section",
+    "as_results",
     "build_report",
     "build_report_context",
     "render_figures",
 ]
 
-Builder = Callable[[Mapping[str, Any], Numbering], tuple[dict[str, Any], list[FigureSpec]]]
+Builder = Callable[[Results, Numbering], tuple[dict[str, Any], list[FigureSpec]]]
+
+
+def as_results(results: Results | Mapping[str, Any]) -> Results:
+    """``results`` typed: a plain results dict is migrated and validated
+    (:class:`ResultsError`, exit 2, if it breaks the schema)."""
+    if isinstance(results, Results):
+        return results
+    if not isinstance(results, Mapping):
+        raise ResultsError(
+            f"results must be Results or a results.json object, got {type(results).__name__}"
+        )
+    return results_from_jsonable(dict(results), source="results")
 
 
 class Section(NamedTuple):
@@ -70,9 +85,7 @@ class Section(NamedTuple):
     builder: Builder
 
 
-def _soundness(
-    results: Mapping[str, Any], num: Numbering
-) -> tuple[dict[str, Any], list[FigureSpec]]:
+def _soundness(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4: the contexts of its subsections (:data:`SOUNDNESS`), in order."""
     context: dict[str, Any] = {}
     specs: list[FigureSpec] = []
@@ -89,7 +102,12 @@ SOUNDNESS: tuple[Section, ...] = (
     Section("llm-table", "4.2", "Local linear models of the largest regions", llm.build),
     Section("importance", "4.3", "Feature importance", importance.build),
     Section("profiles", "4.4", "Local linear profiles", profiles.build),
-    Section("coefficients", "4.5", "Coefficient distributions across samples", coefficients.build),
+    Section(
+        "coefficients",
+        "4.5",
+        "Coefficient distributions across samples",
+        coefficients.build,
+    ),
     Section("sign", "4.6", "Sign and monotonicity", sign.build),
     Section("clusters", "4.7", "Cluster feature importance", clusters.build),
     Section("insens", "4.8", "Insens and switched linear projections", insens.build),
@@ -109,41 +127,6 @@ SECTIONS: tuple[Section, ...] = (
     Section("app-repro", "B", "Reproducibility", appendix_repro.build),
     Section("app-methods", "C", "Methods", appendix_methods.build),
 )
-
-_REQUIRED_KEYS = (
-    "schema_version",
-    "generator",
-    "run",
-    "inputs",
-    "model",
-    "features",
-    "datasets",
-    "performance",
-    "regions",
-    "importance",
-    "profiles",
-    "policy",
-)
-
-
-def _require(results: Mapping[str, Any]) -> None:
-    if not isinstance(results, Mapping):
-        raise ResultsError(
-            f"results must be a mapping (results.json object), got {type(results).__name__}"
-        )
-    missing = [k for k in _REQUIRED_KEYS if k not in results]
-    if missing:
-        raise ResultsError(
-            "results is missing required key(s) "
-            + ", ".join(repr(k) for k in missing)
-            + f" (results.json schema {SCHEMA_VERSION})"
-        )
-    version = results["schema_version"]
-    if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise ResultsError(
-            f"results schema_version {version!r} is not supported; this renderer reads schema "
-            + ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
-        )
 
 
 def _heading(section: Section) -> dict[str, Any]:
@@ -172,14 +155,15 @@ def _outline(
     return sec, sub, toc
 
 
-def build_report(results: Mapping[str, Any]) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build_report(
+    results: Results | Mapping[str, Any],
+) -> tuple[dict[str, Any], list[FigureSpec]]:
     """The template context of ``results`` and the specs of its figures, in document order.
 
     The context is a dict of strings, lists and small dicts only; every number the
-    report prints is already a string. Raises :class:`ResultsError` when a key the
-    contract requires is missing.
+    report prints is already a string. A results dict is loaded first (:func:`as_results`).
     """
-    _require(results)
+    results = as_results(results)
     num = Numbering({s.key: s.number for s in (*SECTIONS, *SOUNDNESS)})
     sec, sub, toc = _outline(SECTIONS, SOUNDNESS)
     context: dict[str, Any] = {"sections": sec, "subsections": sub, "toc": toc}
@@ -192,11 +176,11 @@ def build_report(results: Mapping[str, Any]) -> tuple[dict[str, Any], list[Figur
     return context, specs
 
 
-def build_report_context(results: Mapping[str, Any]) -> dict[str, Any]:
+def build_report_context(results: Results | Mapping[str, Any]) -> dict[str, Any]:
     """The template context of ``results`` (see :func:`build_report`)."""
     return build_report(results)[0]
 
 
-def render_figures(results: Mapping[str, Any]) -> dict[str, str]:
+def render_figures(results: Results | Mapping[str, Any]) -> dict[str, str]:
     """``{figure id: inline SVG}`` of every figure the report captions."""
     return draw_all(build_report(results)[1])

@@ -16,15 +16,13 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-__all__ = ["OMIT_IF_NONE", "dump", "dump_text", "to_jsonable"]
+from govreport.jsontypes import OMIT_IF_NONE
 
-#: Field metadata of a key that is absent from the JSON when the field is ``None``.
-OMIT_IF_NONE: Mapping[str, bool] = MappingProxyType({"omit_if_none": True})
+__all__ = ["OMIT_IF_NONE", "dump", "dump_text", "to_jsonable"]
 
 
 def _omitted(field: dataclasses.Field[Any], value: Any) -> bool:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
 
-from pydantic import WithJsonSchema
-
-from govreport.results.jsonable import OMIT_IF_NONE
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 
 __all__ = [
     "DatasetDocument",
@@ -28,16 +25,11 @@ __all__ = [
     "TargetSummary",
 ]
 
-#: A JSON number. Runs write Python floats; an integer in a file stays an integer on
-#: load (Python's ``float`` type admits ``int``), so loading never changes the bytes.
-Float = Annotated[float | int, WithJsonSchema({"type": "number"})]
-
-#: A JSON number that is ``null`` where the value was NaN or infinite.
-Number = Float | None
-
 
 @dataclass(frozen=True, slots=True)
 class Generator:
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
     version: str
 
@@ -45,6 +37,8 @@ class Generator:
 @dataclass(frozen=True, slots=True)
 class Environment:
     """Python, platform and the versions of the packages the run used."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     python: str
     platform: str
@@ -54,6 +48,8 @@ class Environment:
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     """The analysis options of the run (they enter the report id)."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     min_samples: int
     top_regions: int
@@ -72,6 +68,8 @@ class RunOptions:
 class RunInfo:
     """When and how the run was made."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     report_id: str
     run_time: str
     command: str
@@ -84,6 +82,8 @@ class RunInfo:
 class Fingerprint:
     """Name, SHA-256 and size of an input file."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     file: str
     sha256: str
     bytes: int
@@ -91,6 +91,8 @@ class Fingerprint:
 
 @dataclass(frozen=True, slots=True)
 class ModelFingerprint:
+    __pydantic_config__ = JSON_CONFIG
+
     file: str
     sha256: str
     bytes: int
@@ -101,6 +103,8 @@ class ModelFingerprint:
 class PolicyFingerprint:
     """The policy file; ``text`` travels along so `govreport render` can attach it."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     file: str
     sha256: str
     bytes: int
@@ -109,6 +113,8 @@ class PolicyFingerprint:
 
 @dataclass(frozen=True, slots=True)
 class NamedFingerprint:
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
     file: str
     sha256: str
@@ -117,6 +123,8 @@ class NamedFingerprint:
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
+    __pydantic_config__ = JSON_CONFIG
+
     model: ModelFingerprint
     spec: Fingerprint | None
     policy: PolicyFingerprint
@@ -126,6 +134,8 @@ class Inputs:
 @dataclass(frozen=True, slots=True)
 class SourceLayerDocument:
     """One layer of the source network and what the loader did with it."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     index: int
     kind: str
@@ -137,6 +147,8 @@ class SourceLayerDocument:
 class ModelDocument:
     """The canonical network and its conversion from the source model."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     task: str
     output_link: str
     input_dim: int
@@ -147,11 +159,17 @@ class ModelDocument:
     source_layers: tuple[SourceLayerDocument, ...]
     activation_check: str
     conversion_max_abs_error: Number
+    #: Text labels of the classes in class-index order (binary: negative, positive).
+    class_labels: tuple[str, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: How the source model's structure was read and checked (graph, ONNX, scikit-learn).
+    source_check: str | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class TargetSummary:
     """The target: class counts (classification) or moments (regression)."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     kind: str
     counts: dict[str, int] | None = field(default=None, metadata=OMIT_IF_NONE)
@@ -164,6 +182,8 @@ class TargetSummary:
 
 @dataclass(frozen=True, slots=True)
 class FeatureStats:
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
     mean: Number
     std: Number
@@ -174,6 +194,8 @@ class FeatureStats:
 @dataclass(frozen=True, slots=True)
 class DatasetDocument:
     """Size, target and feature statistics of one data set."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     name: str
     rows: int

@@ -22,16 +22,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from govreport.errors import InputError, shown
 from govreport.results.errors import ResultsError
-from govreport.results.io import _resolve, format_path
+from govreport.results.io import format_path
 from govreport.results.jsonable import to_jsonable
 from govreport.results.schema import Results
+
+if TYPE_CHECKING:
+    from govreport.policy import CheckObservation
+    from govreport.policy.record import CheckRecord
 
 __all__ = ["verify_results"]
 
@@ -43,56 +46,11 @@ _UNRECORDED = (None, math.nan, math.inf, -math.inf)
 
 def verify_results(results: Results, source: str) -> None:
     """Raise :class:`ResultsError` if ``results`` holds an impossible value or a forged verdict."""
-    document = to_jsonable(results)
-    for path, value in _numbers(document, ()):
+    for path, value in _numbers(to_jsonable(results), ()):
         problem = _range_problem(path, value)
         if problem:
             raise ResultsError(f"{source}: {format_path(path)}: {problem}")
-    _check_untyped_blocks(results, source)
-    _verify_policy(results, document, source)
-
-
-def _block_types() -> dict[str, Any]:
-    """The analysis result type of each block ``Results`` still holds as a plain object."""
-    from govreport.analyses.clusters import ClusterAnalysis
-    from govreport.analyses.coefficients import CoefficientDistributions
-    from govreport.analyses.insens.stage import InsensResult
-    from govreport.analyses.region_plots import RegionPlots
-    from govreport.analyses.sign import SignConstraintsResult
-    from govreport.analyses.simplify.stage import SimplificationResult
-
-    return {
-        "aletheia_plots": RegionPlots,
-        "coefficients": CoefficientDistributions,
-        "sign_constraints": SignConstraintsResult,
-        "clusters": ClusterAnalysis,
-        "insens": InsensResult,
-        "simplification": SimplificationResult,
-    }
-
-
-def _check_untyped_blocks(results: Results, source: str) -> None:
-    """Validate the blocks the schema types as any object against their analysis's types.
-
-    Interim (issue 10): once ``Results`` composes the analyses' own result types,
-    these blocks are validated by the load itself and this finds nothing to do.
-    """
-    from pydantic import TypeAdapter, ValidationError
-
-    for key, block_type in _block_types().items():
-        block = getattr(results, key, None)
-        if not isinstance(block, dict):
-            continue  # absent, or already typed
-        try:
-            TypeAdapter(block_type).validate_json(json.dumps(block, allow_nan=False))
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            missing = error["type"] == "missing"
-            where = format_path([key, *_resolve(error["loc"], block, missing=missing)])
-            problem = "missing required key" if missing else error["msg"]
-            more = len(exc.errors()) - 1
-            suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-            raise ResultsError(f"{source}: {where}: {problem}{suffix}") from None
+    _verify_policy(results, source)
 
 
 def _numbers(node: Any, path: tuple[int | str, ...]) -> Iterator[tuple[tuple[int | str, ...], Any]]:
@@ -118,9 +76,13 @@ def _range_problem(path: tuple[int | str, ...], value: float) -> str | None:
     return None
 
 
-def _verify_policy(results: Results, document: dict[str, Any], source: str) -> None:
+#: What the evaluation decides of each check, compared field by field with the record.
+_DECIDED = ("status", "severity", "effective_severity", "gating", "waiver_applied")
+
+
+def _verify_policy(results: Results, source: str) -> None:
     policy = results.policy
-    records = document["policy"]["checks"]
+    records = policy.checks
     text = results.inputs.policy.text
     if text is not None:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -133,10 +95,10 @@ def _verify_policy(results: Results, document: dict[str, Any], source: str) -> N
                     f"{source}: {where}: recorded {shown(recorded)}, but the policy text "
                     f"(inputs.policy.text) hashes to {digest!r}"
                 )
-        expected = _recompute(text, results, records, source)
+        expected = _recompute(text, results, source)
     else:
         expected = None
-    _compare_observations(results, records, source)
+    _compare_observations(results, source)
     statuses = []
     for index, record in enumerate(records):
         status = _shown_status(record, f"{source}: policy.checks[{index}].status")
@@ -144,9 +106,9 @@ def _verify_policy(results: Results, document: dict[str, Any], source: str) -> N
         if expected is not None:
             _compare_check(index, record, expected[index], source)
     if expected is not None:
-        outcome = expected[-1]["outcome"] if expected else "pass"
+        outcome = _outcome(expected)
     else:
-        gating = any(record["gating"] for record in records)
+        gating = any(record.gating for record in records)
         outcome = "fail" if gating else "pass_with_waivers" if "waived" in statuses else "pass"
     counts = {
         "passed": statuses.count("pass"),
@@ -155,7 +117,7 @@ def _verify_policy(results: Results, document: dict[str, Any], source: str) -> N
         "not_evaluated": statuses.count("not_evaluated"),
     }
     for name, count in counts.items():
-        recorded_count = policy.counts.get(name)
+        recorded_count = getattr(policy.counts, name)
         if recorded_count != count:
             raise ResultsError(
                 f"{source}: policy.counts.{name}: recorded {recorded_count!r}, recomputed {count}"
@@ -166,7 +128,7 @@ def _verify_policy(results: Results, document: dict[str, Any], source: str) -> N
         )
 
 
-def _shown_status(record: Mapping[str, Any], where: str) -> str:
+def _shown_status(record: CheckRecord, where: str) -> str:
     from govreport.policy import check_status
 
     try:
@@ -175,18 +137,30 @@ def _shown_status(record: Mapping[str, Any], where: str) -> str:
         raise ResultsError(f"{where}: {exc}") from None
 
 
-def _recompute(
-    text: str, results: Results, records: list[dict[str, Any]], source: str
-) -> list[dict[str, Any]]:
+def _decided(record: CheckRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in _DECIDED}
+
+
+def _outcome(expected: list[dict[str, Any]]) -> str:
+    """The outcome from the matched per-check results (what evaluate_policy does)."""
+    statuses = [
+        "waived" if c["status"] == "fail" and c["waiver_applied"] else c["status"] for c in expected
+    ]
+    gating = any(c["gating"] for c in expected)
+    return "fail" if gating else "pass_with_waivers" if "waived" in statuses else "pass"
+
+
+def _recompute(text: str, results: Results, source: str) -> list[dict[str, Any]]:
     """Each check evaluated again on its recorded observation (None: try every null reading)."""
     from govreport.policy import evaluate_policy, load_policy_text
 
+    records = results.policy.checks
     try:
         policy = load_policy_text(text, source=f"{source}: inputs.policy.text")
     except InputError as exc:
         raise ResultsError(str(exc)) from None
     ids = [check.id for check in policy.checks]
-    recorded_ids = [record["id"] for record in records]
+    recorded_ids = [record.id for record in records]
     if ids != recorded_ids:
         raise ResultsError(
             f"{source}: policy.checks: records checks {shown(recorded_ids)}, but the policy "
@@ -200,22 +174,21 @@ def _recompute(
         ) from None
     parts = _sign_parts(results)
     expected: list[dict[str, Any]] = []
-    observed: dict[tuple[str, str], float | None] = {}
-    for record in records:
-        observed[(record["metric"], record["dataset"])] = record["observed"]
+    observed: dict[tuple[str, str], float | None] = {
+        (record.metric, record.dataset): record.observed for record in records
+    }
     for index, (check, record) in enumerate(zip(policy.checks, records, strict=True)):
-        readings = (record["observed"],) if record["observed"] is not None else _UNRECORDED
+        readings = (record.observed,) if record.observed is not None else _UNRECORDED
         candidates = []
         for reading in readings:
             metrics = {**observed, check.key: reading}
-            own = _own_observation(check.id, reading, parts)
             evaluation = evaluate_policy(
                 policy,
                 metrics,
                 run_date=run_date,
                 policy_file=results.policy.file,
                 policy_sha256=results.policy.sha256,
-                check_values=own,
+                check_values=_own_observation(check.id, reading, parts),
             )
             result = evaluation.results[index]
             candidates.append(
@@ -227,25 +200,18 @@ def _recompute(
                     "waiver_applied": result.waiver_applied,
                 }
             )
+        recorded = _decided(record)
         match = next(
-            (c for c in candidates if all(record.get(k) == v for k, v in c.items())),
+            (c for c in candidates if all(recorded[k] == v for k, v in c.items())),
             candidates[0],
         )
         expected.append(match)
-    # The outcome from the matched per-check results (what evaluate_policy does).
-    if expected:
-        statuses = [
-            "waived" if c["status"] == "fail" and c["waiver_applied"] else c["status"]
-            for c in expected
-        ]
-        gating = any(c["gating"] for c in expected)
-        expected[-1]["outcome"] = (
-            "fail" if gating else "pass_with_waivers" if "waived" in statuses else "pass"
-        )
     return expected
 
 
-def _own_observation(check_id: str, reading: float | None, parts: Mapping[str, Any]) -> Any:
+def _own_observation(
+    check_id: str, reading: float | None, parts: Mapping[str, Mapping[str, float]]
+) -> dict[str, CheckObservation] | None:
     from govreport.policy import CheckObservation
 
     if check_id not in parts:
@@ -255,46 +221,42 @@ def _own_observation(check_id: str, reading: float | None, parts: Mapping[str, A
 
 def _sign_parts(results: Results) -> dict[str, dict[str, float]]:
     """Per sign check, the share of each feature (what scoped waivers are judged on)."""
-    block = to_jsonable(results.sign_constraints) if results.sign_constraints else None
+    from govreport.analyses.sign import FeatureSignResult
+
     parts: dict[str, dict[str, float]] = {}
-    if not isinstance(block, dict):
+    if results.sign_constraints is None:
         return parts
-    for check in block.get("checks") or ():
-        if not isinstance(check, dict) or not isinstance(check.get("check"), str):
-            continue
-        shares = {}
-        for feature in check.get("features") or ():
-            if isinstance(feature, dict) and isinstance(feature.get("sample_share"), int | float):
-                shares[str(feature.get("feature"))] = float(feature["sample_share"])
-        parts[check["check"]] = shares
+    for check in results.sign_constraints.checks:
+        parts[check.check] = {
+            feature.feature: float(feature.sample_share)
+            for feature in check.features
+            if isinstance(feature, FeatureSignResult) and feature.sample_share is not None
+        }
     return parts
 
 
-def _compare_observations(results: Results, records: list[dict[str, Any]], source: str) -> None:
+def _compare_observations(results: Results, source: str) -> None:
     """A check's recorded observation must be the value its analysis block holds."""
     from_blocks: dict[tuple[str, str], float | None] = {}
     for block in results.performance:
         for name, value in block.metrics.items():
             from_blocks[(f"performance.{name}", block.dataset)] = value
-    sign = to_jsonable(results.sign_constraints) if results.sign_constraints else {}
-    sign_values = {
-        check.get("check"): check.get("value")
-        for check in (sign.get("checks") or () if isinstance(sign, dict) else ())
-        if isinstance(check, dict)
-    }
-    for index, record in enumerate(records):
-        if record["id"] in sign_values:
-            block_value = sign_values[record["id"]]
+    sign_values: dict[str, float | None] = {}
+    if results.sign_constraints is not None:
+        sign_values = {check.check: check.value for check in results.sign_constraints.checks}
+    for index, record in enumerate(results.policy.checks):
+        if record.id in sign_values:
+            block_value = sign_values[record.id]
             where = "sign_constraints"
-        elif (record["metric"], record["dataset"]) in from_blocks:
-            block_value = from_blocks[(record["metric"], record["dataset"])]
+        elif (record.metric, record.dataset) in from_blocks:
+            block_value = from_blocks[(record.metric, record.dataset)]
             where = "performance"
         else:
             continue
-        value = record["observed"]
+        value = record.observed
         same = (value is None and block_value is None) or (
-            isinstance(value, int | float)
-            and isinstance(block_value, int | float)
+            value is not None
+            and block_value is not None
             and math.isclose(value, block_value, rel_tol=1e-12, abs_tol=0.0)
         )
         if not same:
@@ -305,13 +267,14 @@ def _compare_observations(results: Results, records: list[dict[str, Any]], sourc
 
 
 def _compare_check(
-    index: int, record: Mapping[str, Any], expected: Mapping[str, Any], source: str
+    index: int, record: CheckRecord, expected: Mapping[str, Any], source: str
 ) -> None:
-    for key in ("status", "severity", "effective_severity", "gating", "waiver_applied"):
-        if key == "waiver_applied" and record.get(key) is None:
+    recorded = _decided(record)
+    for key in _DECIDED:
+        if key == "waiver_applied" and recorded[key] is None:
             continue  # schema 1: not recorded
-        if record.get(key) != expected[key]:
+        if recorded[key] != expected[key]:
             raise ResultsError(
-                f"{source}: policy.checks[{index}].{key}: recorded {record.get(key)!r}, "
+                f"{source}: policy.checks[{index}].{key}: recorded {recorded[key]!r}, "
                 f"recomputed {expected[key]!r}"
             )

@@ -461,6 +461,37 @@ case("model-pickle-refused", "model", run_with(model=lambda i, _t: i.pickled), "
 case("model-torchscript-with-spec", "model", run_with(spec=lambda i, _t: i.spec), "spec")
 case("model-too-narrow", "model", run_with(model=lambda i, _t: i.narrow_model), "takes 5 inputs")
 case("model-directory", "model", run_with(model=lambda _i, t: t), "Invalid value for '--model'")
+
+
+def _sparse(tmp: Path, name: str, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk space (all holes)."""
+    path = tmp / name
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+case(
+    "model-onnx-garbage",
+    "model",
+    run_with(model=lambda _i, t: write(t, "m.onnx", b"\xff\x00garbage" * 9)),
+    "m.onnx",
+    "not a readable ONNX file",
+)
+case(
+    "model-onnx-fifo",
+    "model",
+    run_with(model=lambda _i, t: fifo(t, "m.onnx")),
+    "m.onnx",
+    "not a regular file",
+)
+case(
+    "model-onnx-oversized",
+    "model",
+    run_with(model=lambda _i, t: _sparse(t, "m.onnx", (1 << 30) + 1)),
+    "m.onnx",
+    "more than the 1073741824",
+)
 _spec(
     SPEC.replace("in: 10, out: 4", "in: 100000, out: 100000"),
     "needs (100000, 100000)",
@@ -470,6 +501,11 @@ _spec(
     SPEC.replace("out: 4}", "out: 1000000000000000000000}"),
     "positive integer up to",
     name="out-10e21",
+)
+_spec(
+    SPEC.replace("in: 10, out: 4}", "in: 100000, out: 100000, key: fc1}"),
+    "key 'fc1.weight' is missing",
+    name="huge-linear-own-key",
 )
 _spec(SPEC.replace("output_link", "outptu_link"), "unknown key 'outptu_link'", name="unknown-key")
 _spec(SPEC.replace("out: 4}", "out: !!int h}"), "cannot read 'h'", name="bad-int-tag")

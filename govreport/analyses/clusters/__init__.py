@@ -81,6 +81,7 @@ from govreport.analyses.clusters.statistics import (
 from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction
@@ -143,10 +144,12 @@ class FeatureFI:
     ``scaled``: ``fi * s_j``, s_j the feature's scale (std over all training samples).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
-    fi: float
-    std: float
-    scaled: float
+    fi: Float
+    std: Float
+    scaled: Float
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +161,13 @@ class OutputFI:
     group, if any (not the network).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     output: str
-    bias: float
+    bias: Float
     features: tuple[FeatureFI, ...]
-    model_weights: tuple[float, ...] | None = None
-    model_bias: float | None = None
+    model_weights: tuple[Float, ...] | None = None
+    model_bias: Number = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +181,13 @@ class ClusterSummary:
     None for a merged grouping.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     rank: int
     count: int
-    support: float
-    prediction: tuple[float, ...]
-    average_instance: tuple[float, ...] | None
+    support: Float
+    prediction: tuple[Float, ...]
+    average_instance: tuple[Float, ...] | None
     pattern: PatternLabel | None
     outputs: tuple[OutputFI, ...]
 
@@ -189,12 +196,14 @@ class ClusterSummary:
 class OtherClusters:
     """Everything not described one by one: clusters below s_min plus main ones past the cap."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     clusters: int
     below_s_min: int
     beyond_cap: int
     count: int
-    support: float
-    prediction: tuple[float, ...] | None
+    support: Float
+    prediction: tuple[Float, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,23 +214,25 @@ class ClusterAnalysis:
     ``clusters``, ``main_count``, ``main_coverage``: the grouping actually described.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     grouping: Grouping
     exact: bool
     samples: int
     hidden_neurons: int
     hidden_widths: tuple[int, ...]
     s_min: int
-    s_min_share: float
+    s_min_share: Float
     min_samples: int
-    coverage_threshold: float
+    coverage_threshold: Float
     disclosure_min_samples: int
     max_main_clusters: int
     identical_clusters: int
     identical_main_count: int
-    identical_main_coverage: float
+    identical_main_coverage: Float
     clusters: int
     main_count: int
-    main_coverage: float
+    main_coverage: Float
     prediction_kind: PredictionKind
     output_names: tuple[str, ...]
     feature_names: tuple[str, ...]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from govreport.jsontypes import JSON_CONFIG, Float
 from govreport.regions import RegionExtraction, RegionTable
 
 __all__ = [
@@ -46,10 +47,12 @@ class FallbackGrouping:
     with each kept neuron on.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     layer: int
     layer_width: int
     neurons: tuple[int, ...]
-    on_share: tuple[float, ...]
+    on_share: tuple[Float, ...]
 
 
 def s_min_for(n_samples: int, large_region_min_samples: int, share: float = S_MIN_SHARE) -> int:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from govreport.jsontypes import JSON_CONFIG
+
 __all__ = [
     "BIT_STRING_MAX",
     "PATTERN_BITS_MAX",
@@ -69,6 +71,8 @@ class PatternLabel:
     ``n_bits <= PATTERN_BITS_MAX``; ``digest``: first 12 hex digits of the SHA-256 of the
     packed bytes (always present, for display of long patterns).
     """
+
+    __pydantic_config__ = JSON_CONFIG
 
     n_bits: int
     bits: str | None

@@ -36,6 +36,7 @@ import numpy.typing as npt
 import torch
 
 from govreport.analyses.insens.insens import insens
+from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 
 __all__ = [
@@ -165,11 +166,13 @@ class MaskedNoise:
     ranks lowest (``low``) or highest (``high``) gets noise. ``*_change``: clean − noisy for
     AUC/accuracy (a drop), noisy − clean for RMSE (an increase): larger = more damage."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     method: str
-    low_score: float | None
-    high_score: float | None
-    low_change: float | None
-    high_change: float | None
+    low_score: Number
+    high_score: Number
+    low_change: Number
+    high_change: Number
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,26 +186,28 @@ class AttributionRobustness:
     the quadrature error of IG).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
     rows: int
     rows_available: int
     seed: int
     methods: tuple[str, ...]
     labels: tuple[str, ...]
-    noise_scales: tuple[float, ...]
-    stability: tuple[tuple[float, ...], ...]
-    stability_p10: tuple[tuple[float, ...], ...]
-    pattern_change_share: tuple[float, ...]
+    noise_scales: tuple[Float, ...]
+    stability: tuple[tuple[Float, ...], ...]
+    stability_p10: tuple[tuple[Float, ...], ...]
+    pattern_change_share: tuple[Float, ...]
     metric: str
-    clean_score: float | None
-    mask_share: float
+    clean_score: Number
+    mask_share: Float
     masked_features: int
-    mask_noise_scale: float
+    mask_noise_scale: Float
     masked: tuple[MaskedNoise, ...]
-    random_score: float | None
-    random_change: float | None
+    random_score: Number
+    random_change: Number
     ig_steps: int
-    ig_mean_abs_delta: float
+    ig_mean_abs_delta: Float
 
 
 def attribution_robustness(

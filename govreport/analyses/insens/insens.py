@@ -39,6 +39,7 @@ from govreport.analyses.insens.projections import (
     iter_layer_projections,
     unit_scale,
 )
+from govreport.jsontypes import JSON_CONFIG, Float
 from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
 
 __all__ = [
@@ -154,20 +155,22 @@ class InsensSummary:
     ``mean_neurons_used``: mean |I| per sample.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     n_samples: int
     feature_names: tuple[str, ...]
-    mean_abs: tuple[float, ...]
-    mean_signed: tuple[float, ...]
+    mean_abs: tuple[Float, ...]
+    mean_signed: tuple[Float, ...]
     hidden_widths: tuple[int, ...]
-    inactive_share_by_layer: tuple[float, ...]
-    inactive_share: float
+    inactive_share_by_layer: tuple[Float, ...]
+    inactive_share: Float
     skipped_by_layer: tuple[int, ...]
     skipped_neurons: int
-    skipped_share: float
+    skipped_share: Float
     samples_with_skipped: int
     empty_samples: int
-    mean_neurons_used: float
-    min_norm: float
+    mean_neurons_used: Float
+    min_norm: Float
     scaled: bool
 
 

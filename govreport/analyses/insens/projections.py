@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
-from govreport.results import to_jsonable
+from govreport.results.jsonable import to_jsonable
 
 __all__ = [
     "DEFAULT_PROJECTION_CHUNK",

@@ -31,6 +31,7 @@ from govreport.analyses.insens.insens import (
 from govreport.analyses.insens.projections import DEFAULT_PROJECTION_CHUNK, project_points
 from govreport.disclosure import can_disclose
 from govreport.errors import InputError
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.regions import RegionTable
@@ -51,7 +52,6 @@ EXAMPLE_POINTS = 3
 #: Rows of the seeded subsample of the robustness table.
 ROBUSTNESS_ROWS = 2000
 #: The JSON writes a key with this metadata only when its value is not None.
-_OMIT_IF_NONE = {"omit_if_none": True}
 
 
 class ExplainRowsError(InputError):
@@ -62,12 +62,14 @@ class ExplainRowsError(InputError):
 class ExampleFeature:
     """One feature of a worked example: the projection's values and Ω_j at the point."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     name: str
-    x: float
-    weight: float
-    centre: float | None
-    contribution: float | None
-    omega: float
+    x: Float
+    weight: Float
+    centre: Number
+    contribution: Number
+    omega: Float
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,23 +82,25 @@ class WorkedExample:
     pattern no training sample has).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     layer: int
     neuron: int
     is_output: bool
-    activity: float
+    activity: Float
     active: bool
-    bias: float
-    gradient_norm: float
-    distance_to_switch: float | None
+    bias: Float
+    gradient_norm: Float
+    distance_to_switch: Number
     features: tuple[ExampleFeature, ...]
     insens_empty: bool
     insens_neurons: int
     kind: Literal["region_centre", "row"]
     centre_region: int | None
-    region: int | None = field(default=None, metadata=_OMIT_IF_NONE)
-    count: int | None = field(default=None, metadata=_OMIT_IF_NONE)
-    in_own_region: bool | None = field(default=None, metadata=_OMIT_IF_NONE)
-    row: int | None = field(default=None, metadata=_OMIT_IF_NONE)
+    region: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    count: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    in_own_region: bool | None = field(default=None, metadata=OMIT_IF_NONE)
+    row: int | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +111,10 @@ class InsensResult:
     ``explained_rows``: the rows named with ``--explain-rows`` (None: none named).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     space: Literal["standardised"]
-    min_norm: float
+    min_norm: Float
     summaries: dict[str, InsensSummary]
     examples: tuple[WorkedExample, ...]
     explained_rows: tuple[WorkedExample, ...] | None

@@ -33,6 +33,7 @@ from govreport.analyses.simplify.merging import (
 )
 from govreport.analyses.simplify.refit import MergedModel, fidelity, fit_merged_model
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, Number
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction
 
@@ -120,7 +121,9 @@ class CurvePoint:
 class EvaluationExtra:
     """``unseen_share``: share of samples whose pattern has no training region (NaN: none)."""
 
-    unseen_share: float | None
+    __pydantic_config__ = JSON_CONFIG
+
+    unseen_share: Number
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +131,12 @@ class SimplificationEvaluation:
     """The merged model on one data set: its metrics, its fidelity to the network (see
     :func:`~govreport.analyses.simplify.refit.fidelity`) and the network's own metrics."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     dataset: str
-    metrics: dict[str, float | None]
-    fidelity: dict[str, float | None]
-    network: dict[str, float | None]
+    metrics: dict[str, Number]
+    fidelity: dict[str, Number]
+    network: dict[str, Number]
     extra: EvaluationExtra
 
 

@@ -30,6 +30,7 @@ from govreport.analyses.simplify.search import (
 )
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
+from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import Int64Array, RegionExtraction
@@ -60,6 +61,8 @@ MIN_TRAINING_ROWS = 10
 class SimplificationNotApplicable:
     """Merging did not run; ``reason`` says why."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     status: Literal["not_applicable"]
     reason: str
 
@@ -68,12 +71,14 @@ class SimplificationNotApplicable:
 class CurveEntry:
     """Validation result of one K of the grid (held-out training rows)."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     k: int
     n_models: int
     absorbed: int
     fallback: bool
-    metrics: dict[str, float | None]
-    fidelity: dict[str, float | None]
+    metrics: dict[str, Number]
+    fidelity: dict[str, Number]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,31 +89,37 @@ class MergedCluster:
     ``center``: sample-mean x, or None when the cluster is too small to disclose.
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     cluster: int
     size: int
-    share: float | None
-    response_mean: float
-    intercept: float
-    coefficients: tuple[float, ...]
-    coefficients_per_std: tuple[float, ...]
+    share: Number
+    response_mean: Float
+    intercept: Float
+    coefficients: tuple[Float, ...]
+    coefficients_per_std: tuple[Float, ...]
     constant: bool
     converged: bool
-    center: tuple[float, ...] | None
+    center: tuple[Float, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
 class ModelParameters:
     """One cluster's linear model."""
 
+    __pydantic_config__ = JSON_CONFIG
+
     cluster: int
-    intercept: float
-    coefficients: tuple[float, ...]
+    intercept: Float
+    coefficients: tuple[Float, ...]
     constant: bool
 
 
 @dataclass(frozen=True, slots=True)
 class MergedParameters:
     """The merged model's parameters as plain JSON (no statistics of the inputs)."""
+
+    __pydantic_config__ = JSON_CONFIG
 
     task: str
     features: tuple[str, ...]
@@ -122,6 +133,8 @@ class SimplificationDone:
     ``min_samples``: the merge threshold (clusters of at most this many samples are absorbed).
     """
 
+    __pydantic_config__ = JSON_CONFIG
+
     status: Literal["done"]
     mode: str
     mode_reason: str
@@ -132,8 +145,8 @@ class SimplificationDone:
     min_samples: int
     graph_components: int
     validation_rows: int
-    validation_share: float
-    validation_network: dict[str, float | None]
+    validation_share: Float
+    validation_network: dict[str, Number]
     selection_metric: Literal["auc", "mse"]
     chosen_k: int
     n_models: int

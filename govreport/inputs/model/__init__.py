@@ -2,14 +2,20 @@
 
 Supported files (:mod:`~govreport.inputs.model.formats`, where new readers go):
 
-- TorchScript archives written by ``torch.jit.save`` (the top-level module must
-  be a scripted ``torch.nn.Sequential``);
+- TorchScript archives written by ``torch.jit.save`` (scripted or traced): a
+  ``torch.nn.Sequential`` of torch layers is read layer by layer; any other module
+  (a custom ``forward``) is read from its graph op by op
+  (:mod:`~govreport.inputs.model.graph`);
 - state_dict files (``torch.save(model.state_dict())``), loaded with
   ``weights_only=True``, plus a YAML or JSON spec that describes the
   ``nn.Sequential`` (:mod:`~govreport.inputs.model.spec`);
 - ``.safetensors`` files plus the same spec;
 - whole pickled ``nn.Module`` files, only when the caller passes
-  ``allow_pickle=True`` (unpickling runs arbitrary code).
+  ``allow_pickle=True`` (unpickling runs arbitrary code);
+- ``.onnx`` files (:mod:`~govreport.inputs.model.onnx_reader`);
+- scikit-learn ``MLPClassifier``/``MLPRegressor`` (optionally after a
+  ``StandardScaler`` in a ``Pipeline``) as ``.skops`` files, or joblib/pickle
+  files with ``allow_pickle=True`` (:mod:`~govreport.inputs.model.sklearn_reader`).
 
 :mod:`~govreport.inputs.model.convert` turns the module into the canonical
 network (folding, checks, self-check). Every problem with the user's file is a
@@ -20,7 +26,11 @@ layer index), how to fix it.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
+from torch import nn
 
 from govreport.inputs.model.convert import (
     SUPPORTED_LAYERS,
@@ -31,6 +41,7 @@ from govreport.inputs.model.convert import (
     source_logits,
 )
 from govreport.inputs.model.formats import SourceFormat, read_model_file
+from govreport.inputs.model.graph import GraphChain, chain_from_graph, is_plain_chain
 from govreport.inputs.model.spec import module_from_spec_file
 from govreport.network import OutputLink
 
@@ -39,6 +50,7 @@ __all__ = [
     "LoadedModel",
     "SourceFormat",
     "SourceLayer",
+    "check_on_rows",
     "load_model",
     "network_from_module",
     "source_logits",
@@ -64,13 +76,42 @@ def load_model(
     path = Path(path)
     where = path.name
     found = read_model_file(path, spec_path, allow_pickle=allow_pickle)
-    if found.module is not None:
+    graph: GraphChain | None = found.graph  # ONNX and scikit-learn readers give the chain
+    if graph is None and found.module is not None and not is_plain_chain(found.module):
+        graph = chain_from_graph(found.module, where)  # read the graph, not the class
+    module: nn.Module
+    if graph is not None:
+        module = graph.module
+    elif found.module is not None:
         module = found.module
     else:
         assert found.state is not None
         module = module_from_spec_file(spec_path, found.state, where, link)
     network, layers, source = convert_module(module, link=link, where=where)
+    if graph is not None:
+        layers = tuple(
+            replace(layer, detail="; ".join(filter(None, (layer.detail, graph.origins[i]))))
+            for i, layer in enumerate(layers)
+        )
     _log.debug("loaded %s model %s: %d affine maps", found.format, where, len(network.affine_maps))
     return LoadedModel(
-        network=network, source_format=found.format, source_layers=layers, source_module=source
+        network=network,
+        source_format=found.format,
+        source_layers=layers,
+        source_module=source,
+        source_check=None if graph is None else graph.check,
+        verify=None if graph is None else graph.verify,
     )
+
+
+def check_on_rows(loaded: LoadedModel, x: np.ndarray) -> LoadedModel:
+    """Run the source file itself on the rows ``x`` when its reader can (ONNX + onnxruntime).
+
+    The sentence saying what ran is added to ``source_check`` (the report prints it).
+    Raises :class:`ModelError` when the file and the canonical network disagree.
+    """
+    if loaded.verify is None:
+        return loaded
+    ran = loaded.verify(x)
+    check = ran if loaded.source_check is None else f"{loaded.source_check}; {ran}"
+    return replace(loaded, source_check=check, verify=None)

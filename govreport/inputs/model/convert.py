@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import get_args
 
@@ -38,13 +38,15 @@ __all__ = [
     "SourceLayer",
     "chain_leaves",
     "convert_module",
+    "is_torch_layer",
+    "kind_of",
     "network_from_module",
     "source_logits",
 ]
 
 SUPPORTED_LAYERS = (
-    "Linear, ReLU, LeakyReLU, BatchNorm1d (eval mode), Dropout, Identity, "
-    "and a final Sigmoid or Softmax"
+    "Linear, ReLU, LeakyReLU, BatchNorm1d (eval mode), Dropout, Identity, Flatten (2-D input), "
+    "and a final Sigmoid, Softmax or LogSoftmax"
 )
 
 # Exact classes only: a subclass may override forward(), so it proves nothing.
@@ -58,6 +60,8 @@ _EAGER_KINDS: dict[type[nn.Module], str] = {
     nn.Identity: "Identity",
     nn.Sigmoid: "Sigmoid",
     nn.Softmax: "Softmax",
+    nn.LogSoftmax: "LogSoftmax",
+    nn.Flatten: "Flatten",
 }
 _KNOWN_KINDS = frozenset(_EAGER_KINDS.values())
 _TORCH_SCRIPT_PREFIX = "__torch__.torch.nn.modules."
@@ -94,6 +98,10 @@ class LoadedModel:
     source_format: SourceFormat
     source_layers: tuple[SourceLayer, ...]
     source_module: torch.nn.Module
+    #: How a structure read from a graph was checked against the source (None: a chain).
+    source_check: str | None = None
+    #: Runs the source file itself on rows and says what ran (ONNX with onnxruntime).
+    verify: Callable[[np.ndarray], str] | None = None
 
 
 def network_from_module(
@@ -145,6 +153,20 @@ def _kind(module: nn.Module) -> str:
     if "forward" in vars(module) or _has_hooks(module):
         return f"{kind} (with a patched forward or hooks)"
     return kind
+
+
+kind_of = _kind
+
+
+def is_torch_layer(module: nn.Module) -> bool:
+    """True when ``module`` is a torch.nn layer itself (not a user class, no patched forward)."""
+    if isinstance(module, torch.jit.RecursiveScriptModule):
+        return str(module._c._type().qualified_name()).startswith(_TORCH_SCRIPT_PREFIX)
+    return (
+        type(module).__module__.startswith("torch.nn.modules.")
+        and "forward" not in vars(module)
+        and not _has_hooks(module)
+    )
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -327,20 +349,29 @@ def convert_module(
             last_activation = index
             details[index] = "" if kind == "ReLU" else f"negative_slope={slope!r}"
             treatments[index] = f"activation {len(slopes)}"
-        elif kind in ("Dropout", "Identity"):
-            if kind == "Dropout":
+        elif kind in ("Dropout", "Identity", "Flatten"):
+            if kind == "Flatten":
+                start, end = int(_number(leaf, "start_dim")), int(_number(leaf, "end_dim"))
+                if start not in (1, -1) or end != -1:
+                    raise ModelError(
+                        f"{at}: Flatten(start_dim={start}, end_dim={end}) changes a 2-D input; "
+                        "use Flatten() (start_dim=1) or remove it"
+                    )
+                details[index] = ""
+                treatments[index] = "dropped (no-op on 2-D input)"
+            elif kind == "Dropout":
                 details[index] = f"p={_number(leaf, 'p')!r}"
                 treatments[index] = "dropped (no-op in eval mode)"
             else:
                 details[index] = ""
                 treatments[index] = "dropped (no-op)"
-        elif kind in ("Sigmoid", "Softmax"):
+        elif kind in ("Sigmoid", "Softmax", "LogSoftmax"):
             if index != len(leaves) - 1:
                 raise ModelError(
                     f"{at}: an output link must be the last layer, but layer {index + 1} "
                     "follows it; remove it or move it to the end"
                 )
-            if kind == "Softmax":
+            if kind in ("Softmax", "LogSoftmax"):
                 dim = leaf.dim
                 if dim not in (None, 1, -1):
                     raise ModelError(
@@ -352,7 +383,11 @@ def convert_module(
             else:
                 details[index] = ""
                 model_link = ("sigmoid", index)
-            treatments[index] = "output link"
+            treatments[index] = (
+                "output link (log-probabilities; regions use the logits)"
+                if kind == "LogSoftmax"
+                else "output link"
+            )
         elif any(True for _ in leaf.children()):
             raise ModelError(
                 f"{where}: cannot prove the forward of module {kind!r} (layer {index}, "

@@ -19,7 +19,22 @@ from torch import nn
 from govreport.inputs.model.convert import chain_leaves, network_from_module
 from govreport.network import OutputLink
 
-__all__ = ["export_module"]
+__all__ = ["export_module", "export_scripted"]
+
+
+def export_scripted(module: nn.Module, path: Path) -> Path:
+    """Write a module with its own forward as a TorchScript archive at ``path``; the path.
+
+    The graph reader (:mod:`~govreport.inputs.model.graph`) checks it when the run loads it.
+    """
+    import warnings
+
+    from govreport.inputs.model.graph import scripted
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(scripted(module, "model"), str(path))
+    return path
 
 
 def export_module(

@@ -21,27 +21,31 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
 
 from govreport.errors import ModelError
 
+if TYPE_CHECKING:
+    from govreport.inputs.model.graph import GraphChain
+
 __all__ = [
     "ModelFile",
     "SourceFormat",
     "check_readable",
+    "check_size",
     "first_line",
     "read_model_file",
     "sniff",
 ]
 
 #: The formats a model can come from, as recorded in the results.
-SourceFormat = Literal["torchscript", "state_dict", "safetensors", "pickle"]
+SourceFormat = Literal["torchscript", "state_dict", "safetensors", "pickle", "onnx", "sklearn"]
 
 #: What :func:`sniff` can tell from a file's bytes.
-FileKind = Literal["torchscript", "torch_zip", "safetensors", "other"]
+FileKind = Literal["torchscript", "torch_zip", "safetensors", "onnx", "skops", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class ModelFile:
     format: SourceFormat
     module: nn.Module | None = None
     state: dict[str, torch.Tensor] | None = None
+    #: A chain a reader recovered from a graph itself (ONNX, scikit-learn); ``module`` unset.
+    graph: GraphChain | None = None
 
 
 def read_model_file(path: Path, spec_path: Path | None, *, allow_pickle: bool) -> ModelFile:
@@ -94,12 +100,42 @@ def _read_torch_legacy(path: Path, spec_path: Path | None, allow_pickle: bool) -
     return _read_torch(path, spec_path, allow_pickle, zipped=False)
 
 
-#: One reader per kind of file :func:`sniff` recognises (ONNX and scikit-learn go here).
+def _read_onnx(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelFile:
+    from govreport.inputs.model.onnx_reader import chain_from_onnx
+
+    _refuse_spec(spec_path, path.name, "an ONNX file")
+    check_size(path, "ONNX file", MAX_GRAPH_FILE_BYTES)
+    return ModelFile(format="onnx", graph=chain_from_onnx(path))
+
+
+def _read_skops(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelFile:
+    from govreport.inputs.model.sklearn_reader import chain_from_skops
+
+    _refuse_spec(spec_path, path.name, "a skops file")
+    check_size(path, "skops file", MAX_GRAPH_FILE_BYTES)
+    return ModelFile(format="sklearn", graph=chain_from_skops(path))
+
+
+def _read_other(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelFile:
+    """A legacy torch file, or a joblib/pickle of a scikit-learn model (``--allow-pickle``)."""
+    if allow_pickle:  # unpickling is allowed: a scikit-learn model in joblib or pickle?
+        from govreport.inputs.model.sklearn_reader import chain_from_pickle
+
+        _refuse_spec(spec_path, path.name, "a pickled scikit-learn model")
+        graph = chain_from_pickle(path)
+        if graph is not None:
+            return ModelFile(format="sklearn", graph=graph)
+    return _read_torch_legacy(path, spec_path, allow_pickle)
+
+
+#: One reader per kind of file :func:`sniff` recognises.
 _READERS: dict[FileKind, Callable[[Path, Path | None, bool], ModelFile]] = {
     "torchscript": _read_torchscript,
     "safetensors": _read_safetensors,
     "torch_zip": _read_torch_zip,
-    "other": _read_torch_legacy,
+    "onnx": _read_onnx,
+    "skops": _read_skops,
+    "other": _read_other,
 }
 
 
@@ -120,6 +156,21 @@ def check_readable(path: Path, what: str) -> None:
         ) from exc
 
 
+#: Largest ONNX or skops file read whole into memory: protobuf cannot hold 2 GiB, and
+#: a tabular ReLU network's file is a few MB.
+MAX_GRAPH_FILE_BYTES = 1 << 30
+
+
+def check_size(path: Path, what: str, limit: int) -> None:
+    """Refuse a file of more than ``limit`` bytes before reading it."""
+    size = path.stat().st_size
+    if size > limit:
+        raise ModelError(
+            f"{path}: the {what} has {size} bytes, more than the {limit} govreport reads; "
+            "is this the model file?"
+        )
+
+
 def sniff(path: Path) -> FileKind:
     """Classify the file by its content (never by unpickling it)."""
     if zipfile.is_zipfile(path):
@@ -130,7 +181,11 @@ def sniff(path: Path) -> FileKind:
             return "other"
         if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
             return "torchscript"
+        if "schema.json" in names:  # skops writes a zip of schema.json + arrays
+            return "skops"
         return "torch_zip"
+    if path.suffix.lower() == ".onnx":  # protobuf has no magic number
+        return "onnx"
     with path.open("rb") as handle:
         head = handle.read(9)
     size = path.stat().st_size
@@ -213,7 +268,11 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
             return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for files it cannot parse
         found = _UNSUPPORTED_GLOBAL.search(str(exc))
-        pickled = found is not None or (zipped and "Weights only load failed" in str(exc))
+        pickled = (
+            found is not None
+            or (zipped and "Weights only load failed" in str(exc))
+            or (not zipped and _starts_like_a_pickle(path))
+        )
         if not pickled:
             raise ModelError(
                 f"{path.name}: not a model file govreport can read ({_load_reason(exc)}); "
@@ -224,8 +283,8 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
         if not allow_pickle:
             raise ModelError(
                 f"{path.name}: holds a pickled Python object{what}, and loading it runs "
-                "arbitrary code; export the model with torch.jit.save or as a state_dict + "
-                "--spec, or pass --allow-pickle if you trust the file"
+                "arbitrary code; export the model with torch.jit.save, as a state_dict + "
+                "--spec, ONNX or skops, or pass --allow-pickle if you trust the file"
             ) from exc
     try:
         with warnings.catch_warnings():
@@ -242,6 +301,12 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
             "save the module itself, or its state_dict with --spec"
         )
     return obj
+
+
+def _starts_like_a_pickle(path: Path) -> bool:
+    """Pickle protocol 2+ (joblib, pickle.dump) starts with the PROTO opcode 0x80."""
+    with path.open("rb") as handle:
+        return handle.read(1) == b"\x80"
 
 
 def _as_state_dict(obj: object, where: str) -> dict[str, torch.Tensor]:

@@ -2,7 +2,9 @@
 state_dict and safetensors files hold the weights of.
 
 ``spec_version: 1``, ``layers: [{type: linear, in: 23, out: 32}, {type: relu}, ...]``,
-optionally ``output_link`` (identity, sigmoid, softmax) and ``key_prefix``.
+optionally ``output_link`` (identity, sigmoid, softmax, log_softmax) and ``key_prefix``.
+A layer's weights are under its position (``0.weight``) unless the layer names its
+own ``key`` (``{type: linear, in: 23, out: 32, key: fc1}`` reads ``fc1.weight``).
 :func:`module_from_spec_file` builds the module and loads the weights strictly:
 every key, shape and dtype is checked, and each error names the spec layer.
 """
@@ -14,10 +16,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
 import torch
-import yaml
 from torch import nn
 
 from govreport.errors import ModelError, shown
@@ -27,35 +28,18 @@ from govreport.network import OutputLink
 __all__ = ["module_from_spec_file"]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects duplicate mapping keys."""
-
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
-)
-
 _SPEC_TOP_KEYS = {"spec_version", "layers", "output_link", "key_prefix"}
 _SPEC_LAYER_KEYS: dict[str, set[str]] = {
-    "linear": {"in", "out", "bias"},
-    "batchnorm1d": {"features", "eps"},
+    "linear": {"in", "out", "bias", "key"},
+    "batchnorm1d": {"features", "eps", "key"},
     "relu": set(),
     "leaky_relu": {"negative_slope"},
     "dropout": {"p"},
     "identity": set(),
+    "flatten": set(),
 }
+#: ``output_link`` values: the links, and log_softmax (a softmax head giving log-probabilities).
+_SPEC_LINKS = (*get_args(OutputLink), "log_softmax")
 _SPEC_REQUIRED: dict[str, set[str]] = {"linear": {"in", "out"}, "batchnorm1d": {"features"}}
 
 
@@ -66,6 +50,7 @@ class _Spec:
     optional_keys: frozenset[str]  # keys (without prefix) that may be absent
     output_link: OutputLink | None  # None: not given in the spec
     key_prefix: str
+    keys: dict[int, str]  # position -> the layer's own state_dict key (``key:``)
 
 
 def _read_spec(spec_path: Path) -> object:
@@ -124,7 +109,8 @@ def _check_dims(raw: object, state: Mapping[str, torch.Tensor], name: str, where
             isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_WIDTH for n in shape
         ):
             continue  # _spec_int words it
-        key = f"{prefix}{position}.weight"
+        own = layer.get("key")  # the layer's own state_dict name (``key: fc1``), else its position
+        key = f"{prefix}{own if isinstance(own, str) and own else position}.weight"
         tensor = state.get(key)
         if math.prod(shape) <= _SMALL:  # type: ignore[arg-type]
             continue  # cheap to build: the strict loader words the problem in spec terms
@@ -184,13 +170,16 @@ def _parse_spec(raw: object, name: str) -> _Spec:
         raise ModelError(f"{name}: layers: must be a non-empty list of layers; fix the spec")
 
     link: OutputLink | None = None
+    log_probabilities = False
     if "output_link" in raw:
         value = raw["output_link"]
-        if value not in get_args(OutputLink):
+        if value not in _SPEC_LINKS:
             raise ModelError(
-                f"{name}: output_link: unknown value {value!r}; use identity, sigmoid or softmax"
+                f"{name}: output_link: unknown value {value!r}; use "
+                f"{', '.join(_SPEC_LINKS[:-1])} or {_SPEC_LINKS[-1]}"
             )
-        link = value
+        log_probabilities = value == "log_softmax"
+        link = "softmax" if log_probabilities else value
     prefix = raw.get("key_prefix", "")
     if not isinstance(prefix, str):
         raise ModelError(f"{name}: key_prefix: must be a string, got {prefix!r}; fix the spec")
@@ -198,15 +187,26 @@ def _parse_spec(raw: object, name: str) -> _Spec:
     modules: list[nn.Module] = []
     described: list[str] = []
     optional: set[str] = set()
+    keys: dict[int, str] = {}
     for position, layer in enumerate(layers):
         at = f"{name}: layers[{position}]"
         module, description = _spec_layer(layer, at)
+        if isinstance(layer, dict) and "key" in layer:
+            key = layer["key"]
+            if not isinstance(key, str) or not key or key in keys.values():
+                raise ModelError(
+                    f"{at}.key: must be a non-empty state_dict name used once (like fc1), "
+                    f"got {key!r}; fix the spec"
+                )
+            keys[position] = key
         if isinstance(module, nn.BatchNorm1d):
             optional.update({f"{position}.bias", f"{position}.num_batches_tracked"})
         modules.append(module)
         described.append(description)
     if link == "sigmoid":
         modules.append(nn.Sigmoid())
+    elif log_probabilities:
+        modules.append(nn.LogSoftmax(dim=-1))
     elif link == "softmax":
         modules.append(nn.Softmax(dim=-1))
     return _Spec(
@@ -215,6 +215,7 @@ def _parse_spec(raw: object, name: str) -> _Spec:
         optional_keys=frozenset(optional),
         output_link=link,
         key_prefix=prefix,
+        keys=keys,
     )
 
 
@@ -270,6 +271,8 @@ def _spec_layer(layer: object, at: str) -> tuple[nn.Module, str]:
         return nn.Dropout(p), "dropout"
     if kind == "relu":
         return nn.ReLU(), "relu"
+    if kind == "flatten":
+        return nn.Flatten(), "flatten"
     return nn.Identity(), "identity"
 
 
@@ -309,34 +312,40 @@ def _load_state_strict(
         position = int(key.split(".", 1)[0])
         return f"spec layer {position} ({spec.described[position]})"
 
-    missing = [k for k in expected if prefix + k not in state and k not in spec.optional_keys]
+    def file_key(key: str) -> str:
+        """The key in the file: the prefix, then the layer's own ``key`` or its position."""
+        position, rest = key.split(".", 1)
+        return f"{prefix}{spec.keys.get(int(position), position)}.{rest}"
+
+    missing = [k for k in expected if file_key(k) not in state and k not in spec.optional_keys]
     if missing:
         present = ", ".join(repr(k) for k in list(state)[:3]) or "none"
         raise ModelError(
-            f"{where}: missing key {prefix + missing[0]!r} for {layer_of(missing[0])}"
+            f"{where}: missing key {file_key(missing[0])!r} for {layer_of(missing[0])}"
             f"{f' and {len(missing) - 1} more' if len(missing) > 1 else ''} (the file has "
-            f"keys like {present}); check the layers and key_prefix in {spec_name}"
+            f"keys like {present}); check the layers, key and key_prefix in {spec_name}"
         )
-    unexpected = [k for k in state if not k.startswith(prefix) or k[len(prefix) :] not in expected]
+    known = {file_key(k) for k in expected}
+    unexpected = [k for k in state if k not in known]
     if unexpected:
         more = f" and {len(unexpected) - 1} more" if len(unexpected) > 1 else ""
         raise ModelError(
             f"{where}: unexpected key {unexpected[0]!r}{more}, which no layer in {spec_name} "
-            f"has; check the layers and key_prefix in {spec_name}"
+            f"has; check the layers, key and key_prefix in {spec_name}"
         )
     with torch.no_grad():
         for key, target in expected.items():
-            if prefix + key not in state:
+            if file_key(key) not in state:
                 continue
-            tensor = state[prefix + key]
+            tensor = state[file_key(key)]
             if tuple(tensor.shape) != tuple(target.shape):
                 raise ModelError(
-                    f"{where}: key {prefix + key!r} has shape {tuple(tensor.shape)} but "
+                    f"{where}: key {file_key(key)!r} has shape {tuple(tensor.shape)} but "
                     f"{layer_of(key)} needs {tuple(target.shape)}; fix {spec_name} or the file"
                 )
             if not key.endswith("num_batches_tracked") and not tensor.is_floating_point():
                 raise ModelError(
-                    f"{where}: key {prefix + key!r} has dtype {tensor.dtype}, expected a "
+                    f"{where}: key {file_key(key)!r} has dtype {tensor.dtype}, expected a "
                     "floating-point tensor; save the model's own state_dict"
                 )
             target.copy_(tensor)

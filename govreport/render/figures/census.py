@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
+from govreport.analyses.census import CoverageCurve
 from govreport.render.figures.style import (
     GREY,
     OKABE_ITO,
@@ -18,40 +16,40 @@ __all__ = ["plot_coverage"]
 
 
 def plot_coverage(
-    curve: Mapping[str, Any],
+    curve: CoverageCurve,
     regions: int,
-    test_curve: Mapping[str, Any] | None,
+    test_curve: CoverageCurve | None,
     test_regions: int | None,
     min_regions: int | None,
     min_samples: int,
 ) -> Figure:
     """Share of samples in the k largest regions against k (log scale).
 
-    ``curve``/``test_curve``: ``{"k": [...], "share": [...]}`` of the training and test
+    ``curve``/``test_curve``: the coverage curves (k, share) of the training and test
     census (``test_curve`` ``None`` when not drawn); ``min_regions``: the number of regions
     with at least ``min_samples`` samples (a dotted line; none when falsy).
     """
     fig = new_figure(6.5, 2.8)
     ax = fig.add_subplot()
     ax.plot(
-        curve["k"],
-        curve["share"],
+        curve.k,
+        curve.share,
         color=OKABE_ITO[0],
         linestyle="solid",
         marker="o",
         markersize=2.5,
-        markevery=max(1, len(curve["k"]) // 12),
+        markevery=max(1, len(curve.k) // 12),
         label=f"train ({int(regions):,} regions)",
     )
     if test_curve is not None:
         ax.plot(
-            test_curve["k"],
-            test_curve["share"],
+            test_curve.k,
+            test_curve.share,
             color=OKABE_ITO[1],
             linestyle=(0, (5, 2)),
             marker="s",
             markersize=2.5,
-            markevery=max(1, len(test_curve["k"]) // 12),
+            markevery=max(1, len(test_curve.k) // 12),
             label=f"test ({int(test_regions or 0):,} regions)",
         )
     ax.set_xscale("log")

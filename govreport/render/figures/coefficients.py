@@ -6,13 +6,15 @@ residuals are analysis data; nothing is fitted here).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from govreport.analyses.coefficients import FeatureCoefficients
+from govreport.analyses.region_plots import PairData, ParallelData
 from govreport.render.figures.style import (
     GREY,
     OKABE_ITO,
@@ -26,23 +28,23 @@ _DASHED = (0, (4, 3))
 __all__ = ["plot_coefficient_boxes", "plot_intercepts", "plot_pair", "plot_parallel"]
 
 
-def plot_coefficient_boxes(features: Sequence[Mapping[str, Any]], output: str) -> Figure:
+def plot_coefficient_boxes(features: Sequence[FeatureCoefficients], output: str) -> Figure:
     """Horizontal box plots of the scale-aware coefficient per feature, from quantiles.
 
     Quantile order: min, p1, p5, p25, median, p75, p95, p99, max.
     """
     stats = []
     for f in features:
-        q = [float(v) for v in f["scaled"]["quantiles"]]
+        q = [float(v) for v in f.scaled.quantiles]
         stats.append(
             {
-                "label": short_label(f["name"]),
+                "label": short_label(f.name),
                 "whislo": q[2],
                 "q1": q[3],
                 "med": q[4],
                 "q3": q[5],
                 "whishi": q[6],
-                "mean": float(f["scaled"]["mean"]),
+                "mean": float(f.scaled.mean),
                 "fliers": [q[0], q[8]],
             }
         )
@@ -78,10 +80,10 @@ def plot_coefficient_boxes(features: Sequence[Mapping[str, Any]], output: str) -
     return fig
 
 
-def plot_parallel(parallel: Mapping[str, Any], output: str) -> Figure:
+def plot_parallel(parallel: ParallelData, output: str) -> Figure:
     """One line per LLM across the features; y = scale-aware coefficient."""
-    features = [short_label(f) for f in parallel["features"]]
-    lines = list(parallel["lines"])
+    features = [short_label(f) for f in parallel.features]
+    lines = parallel.lines
     fig = new_figure(6.5, 3.0)
     ax = fig.add_subplot()
     xs = list(range(len(features)))
@@ -90,13 +92,13 @@ def plot_parallel(parallel: Mapping[str, Any], output: str) -> Figure:
         st = series_style(i)
         ax.plot(
             xs,
-            [float(v) for v in line["scaled"]],
+            [float(v) for v in line.scaled],
             color=st["color"],
             linestyle=st["linestyle"],
             marker=st["marker"],
             markersize=3,
             linewidth=1.0,
-            label=f"R{int(line['rank'])} (n={int(line['count']):,})",
+            label=f"R{line.rank} (n={line.count:,})",
         )
     ax.set_xticks(xs, features, rotation=30, ha="right")
     ax.set_ylabel(f"scale-aware coefficient\n({output} per std)")
@@ -126,58 +128,58 @@ def _sizes(counts: Sequence[Any]) -> list[float]:
     return [8.0 + 40.0 * math.sqrt(int(c) / top) for c in counts]
 
 
-def plot_pair(pair: Mapping[str, Any]) -> Figure:
+def plot_pair(pair: PairData) -> Figure:
     """Aletheia's pair plot: diagonal (μ_j, w_j) + LOWESS, off-diagonal (μ_k, residual_j)."""
-    features = list(pair["features"])
+    features = pair.features
     n = len(features)
     side = 1.6 * n + 0.4
     fig = new_figure(min(6.5, side), min(6.5, side))
     grid = fig.add_gridspec(n, n)
-    sizes = _sizes(pair["counts"])
+    sizes = _sizes(pair.counts)
     for row, fj in enumerate(features):
         for col, fk in enumerate(features):
             ax: Axes = fig.add_subplot(grid[row, col])
-            x = [float(v) for v in fk["centers"]]
+            x = [float(v) for v in fk.centers]
             if row == col:
-                y = [float(v) for v in fj["coefficients"]]
+                y = [float(v) for v in fj.coefficients]
                 ax.scatter(x, y, s=sizes, color=OKABE_ITO[0], alpha=0.7, linewidths=0)
                 ax.plot(
-                    [float(v) for v in fj["curve_x"]],
-                    [float(v) for v in fj["curve_y"]],
+                    [float(v) for v in fj.curve_x],
+                    [float(v) for v in fj.curve_y],
                     color=OKABE_ITO[1],
                     linewidth=1.4,
                 )
             else:
-                y = [float(v) for v in fj["residuals"]]
+                y = [float(v) for v in fj.residuals]
                 ax.axhline(0.0, color=GREY, linestyle=_DASHED, linewidth=0.6)
                 ax.scatter(x, y, s=sizes, color=OKABE_ITO[2], alpha=0.7, linewidths=0)
             _small_axes(ax)
             if row == n - 1:
-                ax.set_xlabel(f"μ {short_label(fk['name'])}", fontsize=7)
+                ax.set_xlabel(f"μ {short_label(fk.name)}", fontsize=7)
             if col == 0:
-                ax.set_ylabel(f"w {short_label(fj['name'])}", fontsize=7)
+                ax.set_ylabel(f"w {short_label(fj.name)}", fontsize=7)
             ax.grid(True)
     return fig
 
 
-def plot_intercepts(pair: Mapping[str, Any], output: str) -> Figure:
+def plot_intercepts(pair: PairData, output: str) -> Figure:
     """Intercept b_r against the centre μ_rj, one panel per feature."""
-    features = list(pair["features"])
+    features = pair.features
     n = len(features)
     fig = new_figure(6.5, 1.9)
-    sizes = _sizes(pair["counts"])
-    b = [float(v) for v in pair["intercepts"]]
+    sizes = _sizes(pair.counts)
+    b = [float(v) for v in pair.intercepts]
     for col, f in enumerate(features):
         ax = fig.add_subplot(1, n, col + 1)
         ax.scatter(
-            [float(v) for v in f["centers"]],
+            [float(v) for v in f.centers],
             b,
             s=sizes,
             color=OKABE_ITO[4],
             alpha=0.75,
             linewidths=0,
         )
-        ax.set_xlabel(f"μ {short_label(f['name'])}", fontsize=7)
+        ax.set_xlabel(f"μ {short_label(f.name)}", fontsize=7)
         if col == 0:
             ax.set_ylabel(f"intercept b ({output})", fontsize=7)
         _small_axes(ax)

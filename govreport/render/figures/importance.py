@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from govreport.analyses.importance import FeatureImportance
 from govreport.render.figures.style import (
     OKABE_ITO,
     new_figure,
@@ -17,7 +17,7 @@ from govreport.render.figures.style import (
 __all__ = ["plot_importance"]
 
 
-def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
+def plot_importance(features: Sequence[FeatureImportance]) -> Figure:
     """Horizontal bars of raw (solid) and scaled (hatched) importance, one per feature given
     (the section builder picks the top features by raw importance)."""
     top = list(features)
@@ -26,8 +26,8 @@ def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
     ax = fig.add_subplot()
     ys = list(range(len(top)))
     bar_h = 0.38
-    raw = [float(f["raw_pct"] or 0.0) for f in top]
-    scaled = [float(f["scaled_pct"] or 0.0) for f in top]
+    raw = [float(f.raw_pct or 0.0) for f in top]
+    scaled = [float(f.scaled_pct or 0.0) for f in top]
     ax.barh(
         [y - bar_h / 2 for y in ys],
         raw,
@@ -45,7 +45,7 @@ def plot_importance(features: Sequence[Mapping[str, Any]]) -> Figure:
         hatch="////",
         label="scaled",
     )
-    ax.set_yticks(ys, [short_label(f["name"]) for f in top])
+    ax.set_yticks(ys, [short_label(f.name) for f in top])
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
     ax.set_xlabel("share of total importance")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
+from govreport.analyses.insens.attribution import AttributionRobustness
 from govreport.render.figures.style import (
     GREY,
     OKABE_ITO,
@@ -48,17 +48,17 @@ def plot_insens_global(items: Sequence[tuple[str, float, float]]) -> Figure:
     return fig
 
 
-def plot_insens_robustness(r: Mapping[str, Any]) -> Figure:
+def plot_insens_robustness(r: AttributionRobustness) -> Figure:
     """Left: mean cosine against noise level per method. Right: masked-noise damage bars."""
     fig = new_figure(6.5, 2.8)
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
-    scales = [float(s) for s in r["noise_scales"]]
-    labels = [str(label) for label in r["labels"]]
+    scales = [float(s) for s in r.noise_scales]
+    labels = list(r.labels)
     for i, label in enumerate(labels):
         style = series_style(i)
         left.plot(
             scales,
-            [float(v) for v in r["stability"][i]],
+            [float(v) for v in r.stability[i]],
             color=style["color"],
             linestyle=style["linestyle"],
             marker=style["marker"],
@@ -71,10 +71,10 @@ def plot_insens_robustness(r: Mapping[str, Any]) -> Figure:
     left.grid(True)
     left.legend(loc="lower left", frameon=False, fontsize=6.5)
 
-    masked = {m["method"]: m for m in r["masked"]}
+    masked = {m.method: m for m in r.masked}
     ys = list(range(len(labels)))
-    low = [float(masked[m].get("low_change") or 0.0) for m in r["methods"]]
-    high = [float(masked[m].get("high_change") or 0.0) for m in r["methods"]]
+    low = [float(masked[m].low_change or 0.0) for m in r.methods]
+    high = [float(masked[m].high_change or 0.0) for m in r.methods]
     h = 0.38
     right.barh([y - h / 2 for y in ys], low, height=h, color=OKABE_ITO[0], label="least important")
     right.barh(
@@ -86,15 +86,13 @@ def plot_insens_robustness(r: Mapping[str, Any]) -> Figure:
         hatch="////",
         label="most important",
     )
-    if r.get("random_change") is not None:
-        right.axvline(
-            float(r["random_change"]), color=GREY, linestyle=(0, (1, 1.5)), label="random"
-        )
+    if r.random_change is not None:
+        right.axvline(float(r.random_change), color=GREY, linestyle=(0, (1, 1.5)), label="random")
     right.axvline(0.0, color="black", linewidth=0.5)
     right.set_yticks(ys, [short_label(label) for label in labels])
     right.invert_yaxis()
-    word = "increase" if r["metric"] == "rmse" else "drop"
-    right.set_xlabel(f"{str(r['metric']).upper()} {word} under masked noise")
+    word = "increase" if r.metric == "rmse" else "drop"
+    right.set_xlabel(f"{r.metric.upper()} {word} under masked noise")
     right.grid(True, axis="x")
     right.set_axisbelow(True)
     right.legend(loc="lower right", frameon=False, fontsize=6.5)

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from govreport.analyses.summary import SummaryTable
 from govreport.render.figures.style import (
     GREY,
     OKABE_ITO,
@@ -25,16 +25,16 @@ def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def plot_diagperf(summary: Mapping[str, Any], network_metric: float | None) -> Figure:
+def plot_diagperf(summary: SummaryTable, network_metric: float | None) -> Figure:
     """Grouped bars: local (solid) and global (hatched) metric per region."""
-    rows = list(summary["rows"])
-    metric = str(summary["local_metric"])
+    rows = summary.rows
+    metric = summary.local_metric
     fig = new_figure(6.5, 2.6)
     ax = fig.add_subplot()
     xs = list(range(len(rows)))
     width = 0.4
-    local = [_num(r.get("local_metric")) for r in rows]
-    glob = [_num(r.get("global_metric")) for r in rows]
+    local = [_num(r.local_metric) for r in rows]
+    glob = [_num(r.global_metric) for r in rows]
     ax.bar([x - width / 2 for x in xs], local, width, color=OKABE_ITO[0], label=f"local {metric}")
     ax.bar(
         [x + width / 2 for x in xs],
@@ -53,7 +53,7 @@ def plot_diagperf(summary: Mapping[str, Any], network_metric: float | None) -> F
             linewidth=1.0,
             label=f"network {metric} ({network_metric:.3f})",
         )
-    ax.set_xticks(xs, [str(int(r["rank"])) for r in rows], fontsize=6.5 if len(rows) > 25 else None)
+    ax.set_xticks(xs, [str(r.rank) for r in rows], fontsize=6.5 if len(rows) > 25 else None)
     finite = [v for v in local + glob if math.isfinite(v)]
     if metric in ("AUC", "accuracy"):
         low = min([0.5, *finite])

@@ -3,41 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from matplotlib.figure import Figure
 
+from govreport.analyses.simplify.stage import SimplificationDone
 from govreport.render.figures.style import GREY, new_figure, series_style
 
 __all__ = ["plot_merging_curve"]
 
 
-def _value(entry: Mapping[str, Any], key: str) -> float:
+def _value(entry: Mapping[str, float | int | None], key: str) -> float:
     value = entry.get(key)
     return float("nan") if value is None else float(value)
 
 
-def plot_merging_curve(block: Mapping[str, Any]) -> Figure:
+def plot_merging_curve(block: SimplificationDone) -> Figure:
     """Left: validation AUC (or RMSE) per K with the network's as a line; right: fidelity."""
-    curve = list(block["curve"])
-    ks = [int(p["k"]) for p in curve]
-    binary = block.get("selection_metric") == "auc"
+    curve = block.curve
+    ks = [p.k for p in curve]
+    binary = block.selection_metric == "auc"
     metric = "auc" if binary else "rmse"
     fig = new_figure(6.5, 2.6)
     left, right = fig.subplots(1, 2)
     style = series_style(0)
     left.plot(
         ks,
-        [_value(p["metrics"], metric) for p in curve],
+        [_value(p.metrics, metric) for p in curve],
         color=style["color"],
         marker=style["marker"],
         markersize=3.5,
         label="merged model",
     )
-    reference = (block.get("validation_network") or {}).get(metric)
+    reference = block.validation_network.get(metric)
     if reference is not None:
         left.axhline(float(reference), color=GREY, linestyle=(0, (5, 2)), label="network")
-    chosen = int(block["chosen_k"])
+    chosen = block.chosen_k
     for ax in (left, right):
         ax.axvline(chosen, color=GREY, linewidth=0.8, linestyle=(0, (1, 1.5)))
         ax.set_xticks(ks)
@@ -55,7 +55,7 @@ def plot_merging_curve(block: Mapping[str, Any]) -> Figure:
         s = series_style(i)
         right.plot(
             ks,
-            [_value(p["fidelity"], key) for p in curve],
+            [_value(p.fidelity, key) for p in curve],
             color=s["color"],
             linestyle=s["linestyle"],
             marker=s["marker"],

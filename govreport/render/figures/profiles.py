@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from govreport.analyses.profiles import FeatureProfile
 from govreport.render.figures.style import (
     GREY,
     RUG_ROW_INCHES,
@@ -20,7 +18,7 @@ from govreport.render.figures.style import (
 __all__ = ["plot_profile"]
 
 
-def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
+def plot_profile(profile: FeatureProfile, scale: str = "logit") -> Figure:
     """Aletheia's local linear profile: region segments above, per-region distributions below.
 
     The lower panel draws each region's kernel density of the feature; a region
@@ -28,10 +26,10 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
     rug row below the densities instead, one tick per distinct value.
     """
     # A region whose input statistics are withheld (disclosure control) has no range to draw.
-    regions = [r for r in profile["regions"] if r.get("x_min") is not None]
-    densities = [r.get("density") if (r.get("density") or {}).get("x") else None for r in regions]
+    regions = [r for r in profile.regions if r.x_min is not None]
+    densities = [r.density if r.density is not None and r.density.x else None for r in regions]
     rug_rows = [i for i, d in enumerate(densities) if d is None]
-    dens_max = max((max(float(v) for v in d["y"]) for d in densities if d), default=0.0)
+    dens_max = max((max(float(v) for v in d.y) for d in densities if d), default=0.0)
     dens_h = 1.3 if dens_max > 0 else 0.0  # inches of the density part of the lower panel
     rug_h = RUG_ROW_INCHES * (len(rug_rows) + 0.6) if rug_rows else 0.0
     top_h = 2.5
@@ -39,23 +37,23 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
     grid = fig.add_gridspec(2, 1, height_ratios=(top_h, dens_h + rug_h))
     ax_top: Axes = fig.add_subplot(grid[0])
     ax_low: Axes = fig.add_subplot(grid[1], sharex=ax_top)
-    feature = short_label(profile["feature"])
+    feature = short_label(profile.feature)
 
     ax_top.axhline(0.0, color=GREY, linestyle=(0, (4, 3)), linewidth=0.8)
     for i, r in enumerate(regions):
         st = series_style(i)
         ax_top.plot(
-            [float(r["x_min"]), float(r["x_max"])],
-            [float(r["y_min"]), float(r["y_max"])],
+            [float(r.x_min or 0.0), float(r.x_max or 0.0)],
+            [float(r.y_min or 0.0), float(r.y_max or 0.0)],
             color=st["color"],
             linestyle=st["linestyle"],
             marker=st["marker"],
             markersize=3.5,
-            label=f"R{r['rank']} (n={int(r['count']):,})",
+            label=f"R{r.rank} (n={r.count:,})",
         )
     ax_top.set_title(
-        f"Feature importance of {feature}: {float(profile['importance_pct']):.1f}% raw, "
-        f"{float(profile['scaled_importance_pct']):.1f}% scale-aware",
+        f"Feature importance of {feature}: {float(profile.importance_pct):.1f}% raw, "
+        f"{float(profile.scaled_importance_pct):.1f}% scale-aware",
         loc="left",
     )
     ax_top.set_ylabel(f"centred effect\non {scale}")
@@ -80,12 +78,10 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
         st = series_style(i)
         dens = densities[i]
         if dens is not None:
-            ax_low.plot(
-                dens["x"], dens["y"], color=st["color"], linestyle=st["linestyle"], linewidth=1.1
-            )
+            ax_low.plot(dens.x, dens.y, color=st["color"], linestyle=st["linestyle"], linewidth=1.1)
             continue
         y = -(rug_rows.index(i) + 0.8) * step
-        vals = [float(v) for v in r.get("values") or []]
+        vals = [float(v) for v in r.values]
         ax_low.plot(
             vals,
             [y] * len(vals),
@@ -96,7 +92,7 @@ def plot_profile(profile: Mapping[str, Any], scale: str = "logit") -> Figure:
             color=st["color"],
         )
         ticks.append(y)
-        labels.append(f"R{r['rank']}")
+        labels.append(f"R{r.rank}")
     bottom = -(len(rug_rows) + 0.4) * step if rug_rows else 0.0
     ax_low.set_ylim(bottom, dens_max * 1.08 if dens_max > 0 else 0.0)
     ax_low.set_yticks(ticks, labels)

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.text import DASH, Numbering, fmt_int
+from govreport.render.text import Numbering, fmt_int
+from govreport.results.schema import Results
 
 __all__ = ["build"]
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Appendix C: the values the methods text quotes (the text is in the template)."""
-    options = results["run"].get("options") or {}
-    census = results["regions"]["train"]["census"]
-
-    def option(key: str) -> str:
-        return fmt_int(options[key]) if key in options else DASH
-
+    options = results.run.options
     methods = {
-        "min_samples": fmt_int(options.get("min_samples", census["min_samples"])),
-        "profile_regions": option("profile_regions"),
-        "top_regions": option("top_regions"),
+        "min_samples": fmt_int(options.min_samples),
+        "profile_regions": fmt_int(options.profile_regions),
+        "top_regions": fmt_int(options.top_regions),
     }
     return {"methods": methods}, []

@@ -2,46 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.checks import check_badge, check_dataset, outcome, waiver_text
 from govreport.render.text import DASH, Numbering, fmt_bound, fmt_num, make_table, severity_label
+from govreport.results.schema import Results
 
 __all__ = ["build"]
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Appendix A: the policy and every check with its status."""
-    policy = results["policy"]
+    policy = results.policy
     result = outcome(results, num)
     rows = [
         [
-            str(c["id"]),
-            str(c["metric"]),
+            c.id,
+            c.metric,
             check_dataset(c),
-            fmt_num(c.get("observed")),
-            fmt_bound(c.get("bound")),
-            severity_label(c.get("severity")),
-            severity_label(c.get("effective_severity")),
+            fmt_num(c.observed),
+            fmt_bound(c.bound),
+            severity_label(c.severity),
+            severity_label(c.effective_severity),
             check_badge(c),
-            waiver_text(c.get("waiver")),
+            waiver_text(c.waiver),
         ]
-        for c in policy["checks"]
+        for c in policy.checks
     ]
     facts = [
         (
             "Policy",
-            f"{policy['id']} version {policy['version']}, effective "
-            f"{policy.get('effective') or DASH}",
+            f"{policy.id} version {policy.version}, effective {policy.effective or DASH}",
         ),
-        ("Owner", str(policy.get("owner") or DASH)),
-        ("File", str(policy["file"])),
-        ("SHA-256", str(policy["sha256"])),
-        ("Severity levels", " < ".join(str(x) for x in policy["severity_levels"])),
+        ("Owner", policy.owner or DASH),
+        ("File", policy.file),
+        ("SHA-256", policy.sha256),
+        ("Severity levels", " < ".join(policy.severity_levels)),
         ("Gate", result["gate"]),
-        ("Evaluated on", str(policy.get("run_date") or DASH)),
+        ("Evaluated on", policy.run_date or DASH),
         ("Outcome", f"{result['badge']['text']} ({result['counts']})"),
     ]
     table = make_table(

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import dataclasses
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.review import display_report_id, review_repro_facts
 from govreport.render.text import DASH, Numbering, fmt_bytes, fmt_num, make_table
+from govreport.results.provenance_types import (
+    Fingerprint,
+    ModelFingerprint,
+    NamedFingerprint,
+    PolicyFingerprint,
+)
+from govreport.results.schema import Results
 
 __all__ = ["Rerendered", "build", "mark_rerendered"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Rerendered:
     """Where a re-rendered report came from: the results file's name and SHA-256."""
 
@@ -30,40 +36,48 @@ def mark_rerendered(context: dict[str, Any], source: Rerendered, version: str) -
     }
 
 
-def _hash_row(label: str, entry: Mapping[str, Any] | None) -> list[str]:
-    if not entry:
+def _hash_row(
+    label: str,
+    entry: Fingerprint | ModelFingerprint | PolicyFingerprint | NamedFingerprint | None,
+) -> list[str]:
+    if entry is None:
         return [label, "none supplied", DASH, DASH]
-    return [label, str(entry["file"]), fmt_bytes(entry.get("bytes")), str(entry["sha256"])]
+    return [label, entry.file, fmt_bytes(entry.bytes), entry.sha256]
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Appendix B: the command, input digests, package versions and run options."""
-    run, inputs, generator = results["run"], results["inputs"], results["generator"]
+    run, inputs, generator = results.run, results.inputs, results.generator
     hash_rows = [
-        _hash_row("model", inputs["model"]),
-        _hash_row("spec", inputs.get("spec")),
-        _hash_row("policy", inputs["policy"]),
+        _hash_row("model", inputs.model),
+        _hash_row("spec", inputs.spec),
+        _hash_row("policy", inputs.policy),
     ]
-    hash_rows += [_hash_row(f"data: {d['name']}", d) for d in inputs["datasets"]]
-    env = run.get("environment") or {}
-    packages = env.get("packages") or {}
-    options = run.get("options") or {}
+    hash_rows += [_hash_row(f"data: {d.name}", d) for d in inputs.datasets]
+    env = run.environment
+    packages = env.packages
+    # The options as results.json records them (an option an older run did not record
+    # is absent), by name.
+    options = {
+        f.name: getattr(run.options, f.name)
+        for f in dataclasses.fields(run.options)
+        if getattr(run.options, f.name) is not None
+    }
     option_rows = [
-        [str(k), str(v) if isinstance(v, bool | str) else fmt_num(v)]
-        for k, v in sorted(options.items())
+        [k, str(v) if isinstance(v, bool | str) else fmt_num(v)] for k, v in sorted(options.items())
     ]
     appendix = {
         "rerendered": None,  # set by mark_rerendered for `govreport render`
-        "command": str(run["command"]),
+        "command": run.command,
         "facts": [
             ("Report id", display_report_id(results)),
             *review_repro_facts(results),
-            ("Run time", str(run["run_time"])),
-            ("Generator", f"{generator['name']} {generator['version']}"),
-            ("Results schema", f"version {results['schema_version']}"),
-            ("Seed", str(run.get("seed", DASH))),
-            ("Python", str(env.get("python") or DASH)),
-            ("Platform", str(env.get("platform") or DASH)),
+            ("Run time", run.run_time),
+            ("Generator", f"{generator.name} {generator.version}"),
+            ("Results schema", f"version {results.schema_version}"),
+            ("Seed", str(run.seed)),
+            ("Python", env.python or DASH),
+            ("Platform", env.platform or DASH),
         ],
         "hash_table": make_table(
             num.tables,
@@ -77,7 +91,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             num.tables,
             "Package versions",
             ["Package", "Version"],
-            [[str(k), str(packages[k])] for k in sorted(packages)],
+            [[k, packages[k]] for k in sorted(packages)],
             align="ll",
             css="narrow",
         ),

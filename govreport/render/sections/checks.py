@@ -7,12 +7,14 @@ evaluation alone; :func:`check_status` reads it and nothing here decides it agai
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from govreport.policy import check_status
+from govreport.policy.record import CheckRecord, WaiverRecord
 from govreport.render.text import DASH, Numbering, badge, fmt_int, is_missing
 from govreport.results.errors import ResultsError
+from govreport.results.schema import Results
 
 __all__ = [
     "check_badge",
@@ -50,58 +52,56 @@ def parse_date(text: Any) -> _dt.date | None:
         raise ResultsError(f"results holds {text!r} where an ISO date was expected") from None
 
 
-def check_badge(check: Mapping[str, Any]) -> dict[str, str]:
+def check_badge(check: CheckRecord) -> dict[str, str]:
     status = check_status(check)
     text, kind = _STATUS_BADGES.get(status, (status.replace("_", " "), "pending"))
-    if check.get("gating"):
+    if check.gating:
         text = f"{text} · gating"
     return badge(text, kind)
 
 
-def check_dataset(check: Mapping[str, Any]) -> str:
-    return str(check.get("dataset") or DASH)
+def check_dataset(check: CheckRecord) -> str:
+    return check.dataset or DASH
 
 
-def waiver_text(waiver: Mapping[str, Any] | None) -> str:
-    if not waiver:
+def waiver_text(waiver: WaiverRecord | None) -> str:
+    if waiver is None:
         return DASH
-    by = waiver.get("approved_by") or {}
-    who = ", ".join(str(x) for x in (by.get("name"), by.get("role")) if x)
-    parts = [f"cap {waiver.get('cap_severity', DASH)}"]
-    if waiver.get("scope"):
-        parts[0] += " for " + ", ".join(str(s) for s in waiver["scope"]) + " only"
+    by = waiver.approved_by
+    who = ", ".join(x for x in (by.name, by.role) if x)
+    parts = [f"cap {waiver.cap_severity}"]
+    if waiver.scope:
+        parts[0] += " for " + ", ".join(waiver.scope) + " only"
     if who:
-        parts.append(f"approved by {who}" + (f" on {by['date']}" if by.get("date") else ""))
-    if waiver.get("expires"):
+        parts.append(f"approved by {who}" + (f" on {by.date}" if by.date else ""))
+    if waiver.expires:
         parts.append(
-            f"expired on {waiver['expires']}, not applied"
-            if waiver.get("expired")
-            else f"expires {waiver['expires']}"
+            f"expired on {waiver.expires}, not applied"
+            if waiver.expired
+            else f"expires {waiver.expires}"
         )
     return "; ".join(parts)
 
 
-def outcome(results: Mapping[str, Any], num: Numbering) -> dict[str, Any]:
+def outcome(results: Results, num: Numbering) -> dict[str, Any]:
     """The policy outcome: badge, counts, gate and the sentence of the executive summary."""
-    policy = results["policy"]
-    text, kind = _OUTCOME_BADGES.get(
-        str(policy["outcome"]), (str(policy["outcome"]).upper(), "pending")
-    )
-    counts = policy["counts"]
+    policy = results.policy
+    text, kind = _OUTCOME_BADGES.get(policy.outcome, (policy.outcome.upper(), "pending"))
+    counts = policy.counts
     parts = [
-        f"{fmt_int(counts.get(key, 0))} {label}"
-        for key, label in (
-            ("passed", "passed"),
-            ("failed", "failed"),
-            ("waived", "failed but waived"),
-            ("not_evaluated", "not evaluated"),
+        f"{fmt_int(count)} {label}"
+        for count, label in (
+            (counts.passed, "passed"),
+            (counts.failed, "failed"),
+            (counts.waived, "failed but waived"),
+            (counts.not_evaluated, "not evaluated"),
         )
     ]
-    checks = list(policy["checks"])
-    gating = [str(c["id"]) for c in checks if c.get("gating")]
-    failed = [str(c["id"]) for c in checks if check_status(c) == "fail" and not c.get("gating")]
-    waived = [str(c["id"]) for c in checks if check_status(c) == "waived"]
-    gate = str(policy["gate"])
+    checks = policy.checks
+    gating = [c.id for c in checks if c.gating]
+    failed = [c.id for c in checks if check_status(c) == "fail" and not c.gating]
+    waived = [c.id for c in checks if check_status(c) == "waived"]
+    gate = policy.gate
     if gating:
         sentence = (
             f"{checks_word(gating)} failed at or above the gate severity ({gate}): "

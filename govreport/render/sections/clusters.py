@@ -1,16 +1,18 @@
-"""Section 4.7, cluster feature importance: ``results["clusters"]`` -> template context.
+"""Section 4.7, cluster feature importance: ``results.clusters`` -> template context.
 
-Reads only the results dict (see :mod:`govreport.analyses.clusters` for the
-fragment). The key is optional: a results file without it says so. All numbers
+Reads the typed block of :mod:`govreport.analyses.clusters`. It is optional: a
+results file without it says so. All numbers
 become strings here, and the clusters and features the figure draws are chosen
 here; the template only prints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from govreport.analyses.clusters import ClusterAnalysis, ClusterSummary, FeatureFI
+from govreport.analyses.clusters.patterns import PatternLabel
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import (
     DASH,
@@ -21,6 +23,7 @@ from govreport.render.text import (
     is_missing,
     make_table,
 )
+from govreport.results.schema import Results
 
 __all__ = [
     "FIGURE_CLUSTERS",
@@ -83,13 +86,13 @@ def _prediction_text(kind: str, values: Sequence[Any] | None, outputs: Sequence[
     return f"{name} ({fmt_share(values[best])})"
 
 
-def _pattern_text(pattern: Mapping[str, Any] | None) -> str:
-    if not pattern:
+def _pattern_text(pattern: PatternLabel | None) -> str:
+    if pattern is None:
         return DASH
-    bits = pattern.get("bits")
-    if bits and int(pattern.get("n_bits", 0)) <= TABLE_PATTERN_BITS:
-        return str(bits)
-    return f"#{str(pattern.get('digest', ''))[:8]}"
+    bits = pattern.bits
+    if bits and pattern.n_bits <= TABLE_PATTERN_BITS:
+        return bits
+    return f"#{pattern.digest[:8]}"
 
 
 def _clusters_word(n: int) -> str:
@@ -106,27 +109,33 @@ def _pooled_prediction(parts: Sequence[tuple[int, Any]]) -> list[float] | None:
     return [sum(n * p[k] for n, p in kept) / total for k in range(width)]
 
 
-def _top_features(features: Sequence[Mapping[str, Any]], key: str) -> str:
-    ranked = sorted(
-        enumerate(features), key=lambda item: (-abs(float(item[1].get(key) or 0.0)), item[0])
-    )
-    return ", ".join(f"{f['name']} {signed(f.get(key))}" for _, f in ranked[:TABLE_FEATURES])
+def _top_features(features: Sequence[FeatureFI], scaled: bool) -> str:
+    def value(f: FeatureFI) -> float:
+        return f.scaled if scaled else f.fi
+
+    ranked = sorted(enumerate(features), key=lambda item: (-abs(float(value(item[1]))), item[0]))
+    return ", ".join(f"{f.name} {signed(value(f))}" for _, f in ranked[:TABLE_FEATURES])
 
 
-def _grouping_sentence(c: Mapping[str, Any], census_section: str) -> str:
-    n = fmt_int(c["samples"])
-    s_min = fmt_int(c["s_min"])
+def _first_output(cluster: ClusterSummary) -> tuple[FeatureFI, ...]:
+    """The features of the cluster's first output (the one the report shows)."""
+    return cluster.outputs[0].features if cluster.outputs else ()
+
+
+def _grouping_sentence(c: ClusterAnalysis, census_section: str) -> str:
+    n = fmt_int(c.samples)
+    s_min = fmt_int(c.s_min)
     rule = (
-        f"s_min = max({fmt_int(c.get('min_samples'))}, {fmt_share(c.get('s_min_share'))} of "
+        f"s_min = max({fmt_int(c.min_samples)}, {fmt_share(c.s_min_share)} of "
         f"the samples) = {s_min}"
     )
-    threshold = fmt_share(c["coverage_threshold"])
+    threshold = fmt_share(c.coverage_threshold)
     identical = (
-        f"Of the {fmt_int(c['identical_clusters'])} identical-pattern clusters, "
-        f"{fmt_int(c['identical_main_count'])} hold at least {rule} samples and cover "
-        f"{fmt_share(c['identical_main_coverage'])} of the {n} training samples"
+        f"Of the {fmt_int(c.identical_clusters)} identical-pattern clusters, "
+        f"{fmt_int(c.identical_main_count)} hold at least {rule} samples and cover "
+        f"{fmt_share(c.identical_main_coverage)} of the {n} training samples"
     )
-    grouping = c["grouping"]
+    grouping = c.grouping
     if grouping == "identical":
         return (
             "Clusters are identical activation patterns, as in the paper: they are the regions "
@@ -146,29 +155,30 @@ def _grouping_sentence(c: Mapping[str, Any], census_section: str) -> str:
     if grouping == "merged":
         return (
             f"{too_few} This section therefore uses the coarser groups of the merging analysis "
-            f"({c.get('merged_source') or 'merged clusters'}): {fmt_int(c['clusters'])} groups, "
-            f"of which the {fmt_int(c['main_count'])} with at least {s_min} samples cover "
-            f"{fmt_share(c['main_coverage'])} of the samples." + average
+            f"({c.merged_source or 'merged clusters'}): {fmt_int(c.clusters)} groups, "
+            f"of which the {fmt_int(c.main_count)} with at least {s_min} samples cover "
+            f"{fmt_share(c.main_coverage)} of the samples." + average
         )
-    fb = c.get("fallback") or {}
-    kept = len(fb.get("neurons") or [])
+    fb = c.fallback
+    kept = len(fb.neurons) if fb else 0
+    width, layer = (fb.layer_width, fb.layer) if fb else (None, None)
     return (
         f"{too_few} This section therefore uses a coarser grouping (a govreport fallback, not "
         "the paper's method): samples are grouped by the on/off states of the "
-        f"{fmt_int(kept)} most balanced of the {fmt_int(fb.get('layer_width'))} neurons of "
-        f"hidden layer {fmt_int(fb.get('layer'))}, the last one, keeping as many neurons as "
+        f"{fmt_int(kept)} most balanced of the {fmt_int(width)} neurons of "
+        f"hidden layer {fmt_int(layer)}, the last one, keeping as many neurons as "
         f"still leaves groups of at least {s_min} samples covering {threshold} of the data. "
-        f"This gives {fmt_int(c['clusters'])} groups; the {fmt_int(c['main_count'])} with at "
-        f"least {s_min} samples cover {fmt_share(c['main_coverage'])} of the samples." + average
+        f"This gives {fmt_int(c.clusters)} groups; the {fmt_int(c.main_count)} with at "
+        f"least {s_min} samples cover {fmt_share(c.main_coverage)} of the samples." + average
     )
 
 
-def _table(num: Numbering, c: Mapping[str, Any]) -> dict[str, Any]:
-    kind = str(c.get("prediction_kind", ""))
-    outputs = [str(o) for o in c.get("output_names") or []]
-    exact = bool(c.get("exact"))
+def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
+    kind = c.prediction_kind
+    outputs = c.output_names
+    exact = c.exact
     label = "Cluster" if exact else "Group"
-    pattern_head = "Pattern" if c["grouping"] != "merged" else "Merged cluster"
+    pattern_head = "Pattern" if c.grouping != "merged" else "Merged cluster"
     head = [
         label,
         "Samples",
@@ -179,40 +189,35 @@ def _table(num: Numbering, c: Mapping[str, Any]) -> dict[str, Any]:
         "Top features by |w × std|",
     ]
     rows: list[list[str]] = []
-    main = list(c.get("main") or [])
+    main = c.main
     for cluster in main[:TABLE_CLUSTERS]:
-        features = (cluster.get("outputs") or [{}])[0].get("features") or []
-        pattern = (
-            _pattern_text(cluster.get("pattern"))
-            if c["grouping"] != "merged"
-            else f"M{cluster['rank']}"
-        )
+        features = _first_output(cluster)
+        pattern = _pattern_text(cluster.pattern) if c.grouping != "merged" else f"M{cluster.rank}"
         rows.append(
             [
-                f"{'C' if exact else 'G'}{cluster['rank']}",
-                fmt_int(cluster["count"]),
-                fmt_share(cluster["support"]),
-                _prediction_text(kind, cluster.get("prediction"), outputs),
+                f"{'C' if exact else 'G'}{cluster.rank}",
+                fmt_int(cluster.count),
+                fmt_share(cluster.support),
+                _prediction_text(kind, cluster.prediction, outputs),
                 pattern,
-                _top_features(features, "fi"),
-                _top_features(features, "scaled"),
+                _top_features(features, scaled=False),
+                _top_features(features, scaled=True),
             ]
         )
-    other = c.get("other") or {}
+    other = c.other
     listed_out = max(0, len(main) - TABLE_CLUSTERS)
-    other_clusters = int(other.get("clusters") or 0) + listed_out
+    other_clusters = other.clusters + listed_out
     if other_clusters:
         unlisted = main[TABLE_CLUSTERS:]
-        samples = int(other.get("count") or 0) + sum(int(m["count"]) for m in unlisted)
+        samples = other.count + sum(m.count for m in unlisted)
         prediction = _pooled_prediction(
-            [(int(other.get("count") or 0), other.get("prediction"))]
-            + [(int(m["count"]), m.get("prediction")) for m in unlisted]
+            [(other.count, other.prediction)] + [(m.count, m.prediction) for m in unlisted]
         )
         rows.append(
             [
                 f"other ({_clusters_word(other_clusters)})",
                 fmt_int(samples),
-                fmt_share(samples / c["samples"]) if c["samples"] else DASH,
+                fmt_share(samples / c.samples) if c.samples else DASH,
                 _prediction_text(kind, prediction, outputs),
                 DASH,
                 DASH,
@@ -220,16 +225,16 @@ def _table(num: Numbering, c: Mapping[str, Any]) -> dict[str, Any]:
             ]
         )
     note_parts = [
-        f"{'Clusters' if exact else 'Groups'} with at least s_min = {fmt_int(c['s_min'])} "
+        f"{'Clusters' if exact else 'Groups'} with at least s_min = {fmt_int(c.s_min)} "
         "samples, largest first; support = share of the training samples."
     ]
-    if c["grouping"] == "identical":
+    if c.grouping == "identical":
         note_parts.append(
             "Pattern: on (1) / off (0) state of every hidden neuron, layers separated by |"
             f" (a # digest above {TABLE_PATTERN_BITS} neurons; results.json keeps the lossless "
             "hex form)."
         )
-    elif c["grouping"] == "fallback":
+    elif c.grouping == "fallback":
         note_parts.append(
             "Pattern: on (1) / off (0) state of the kept last-layer neurons, most balanced first."
         )
@@ -245,14 +250,14 @@ def _table(num: Numbering, c: Mapping[str, Any]) -> dict[str, Any]:
         "addition)."
     )
     if other_clusters:
-        below = int(other.get("below_s_min") or 0)
+        below = other.below_s_min
         unlisted_main = other_clusters - below
         note_parts.append(
             f"The other row pools the {_clusters_word(below)} below s_min"
             + (f" and {_clusters_word(unlisted_main)} above it not listed" if unlisted_main else "")
             + "; the supports sum to 100% with it."
         )
-    withheld = sum(1 for m in main if m.get("average_instance") is None)
+    withheld = sum(1 for m in main if m.average_instance is None)
     note_parts.append(
         "Average instances (mean x of each cluster) are in results.json"
         + (
@@ -272,41 +277,39 @@ def _table(num: Numbering, c: Mapping[str, Any]) -> dict[str, Any]:
     return table
 
 
-def _instances_table(
-    num: Numbering, c: Mapping[str, Any], results: Mapping[str, Any]
-) -> dict[str, Any] | None:
+def _instances_table(num: Numbering, c: ClusterAnalysis, results: Results) -> dict[str, Any] | None:
     """Average instance (mean x) of the drawn clusters, for their most important features."""
-    main = list(c.get("main") or [])[:FIGURE_CLUSTERS]
+    main = c.main[:FIGURE_CLUSTERS]
     if not main:
         return None
-    prefix = "C" if c.get("exact") else "G"
+    prefix = "C" if c.exact else "G"
     # Features in order of their largest |FI| over the drawn clusters (ties: input order).
     largest: dict[str, float] = {}
     order: list[str] = []
     for cluster in main:
-        for f in (cluster.get("outputs") or [{}])[0].get("features") or []:
-            name = str(f["name"])
+        for f in _first_output(cluster):
+            name = f.name
             if name not in largest:
                 order.append(name)
                 largest[name] = 0.0
-            largest[name] = max(largest[name], abs(float(f.get("fi") or 0.0)))
-    names = [str(n) for n in c.get("feature_names") or order]
+            largest[name] = max(largest[name], abs(float(f.fi)))
+    names = list(c.feature_names or order)
     position = {n: i for i, n in enumerate(names)}
     ranked = sorted(largest, key=lambda n: (-largest[n], position.get(n, len(names))))
     shown = ranked[:INSTANCE_FEATURES]
-    stats = {}
-    for dataset in results.get("datasets") or []:
-        if dataset.get("name") == "train":
-            stats = {str(f["name"]): f.get("mean") for f in dataset.get("feature_stats") or []}
+    stats: dict[str, float | int | None] = {}
+    for dataset in results.datasets:
+        if dataset.name == "train":
+            stats = {f.name: f.mean for f in dataset.feature_stats}
     rows = []
     for name in shown:
         j = position.get(name)
         cells = [name, fmt_num(stats.get(name))]
         for cluster in main:
-            values = cluster.get("average_instance")
+            values = cluster.average_instance
             cells.append("withheld" if values is None or j is None else fmt_num(values[j]))
         rows.append(cells)
-    withheld = [f"{prefix}{m['rank']}" for m in main if m.get("average_instance") is None]
+    withheld = [f"{prefix}{m.rank}" for m in main if m.average_instance is None]
     note = (
         f"Mean of each feature over the samples of the cluster, for the {fmt_int(len(shown))} "
         "features with the largest |FI| in the clusters drawn in the figure; the second column "
@@ -315,50 +318,50 @@ def _instances_table(
     if withheld:
         note += (
             f" Withheld for {', '.join(withheld)}: fewer samples than the disclosure threshold "
-            f"({fmt_int(c.get('disclosure_min_samples'))}), so the mean would reveal "
+            f"({fmt_int(c.disclosure_min_samples)}), so the mean would reveal "
             "individual rows."
         )
     return make_table(
         num.tables,
-        "Average instance of the largest " + ("clusters" if c.get("exact") else "groups"),
-        ["Feature", "All samples", *[f"{prefix}{m['rank']}" for m in main]],
+        "Average instance of the largest " + ("clusters" if c.exact else "groups"),
+        ["Feature", "All samples", *[f"{prefix}{m.rank}" for m in main]],
         rows,
         align="l" + "r" * (len(main) + 1),
         note=note,
     )
 
 
-def _figure_data(c: Mapping[str, Any]) -> dict[str, Any]:
+def _figure_data(c: ClusterAnalysis) -> dict[str, Any]:
     """What the FI figure draws: the largest main clusters, each its largest |FI| features."""
-    exact = bool(c.get("exact"))
+    exact = c.exact
     label = "C" if exact else "G"
     panels = []
-    for cluster in list(c.get("main") or [])[:FIGURE_CLUSTERS]:
-        features = list((cluster.get("outputs") or [{}])[0].get("features") or [])
-        ranked = sorted(
-            enumerate(features), key=lambda item: (-abs(float(item[1].get("fi") or 0.0)), item[0])
-        )[:FIGURE_FEATURES]
+    for cluster in c.main[:FIGURE_CLUSTERS]:
+        features = _first_output(cluster)
+        ranked = sorted(enumerate(features), key=lambda item: (-abs(float(item[1].fi)), item[0]))[
+            :FIGURE_FEATURES
+        ]
         panels.append(
             {
-                "title": f"{label}{cluster['rank']}: n = {fmt_int(cluster['count'])} "
-                f"({fmt_share(cluster['support'])})",
-                "names": [f["name"] for _, f in ranked],
-                "values": [float(f.get("fi") or 0.0) for _, f in ranked],
-                "spreads": [float(f.get("std") or 0.0) for _, f in ranked],
+                "title": f"{label}{cluster.rank}: n = {fmt_int(cluster.count)} "
+                f"({fmt_share(cluster.support)})",
+                "names": [f.name for _, f in ranked],
+                "values": [float(f.fi) for _, f in ranked],
+                "spreads": [float(f.std) for _, f in ranked],
             }
         )
     return {
         "panels": panels,
         "exact": exact,
-        "scale": "output" if c.get("prediction_kind") == "mean_prediction" else "logit",
+        "scale": "output" if c.prediction_kind == "mean_prediction" else "logit",
         "panel_features": FIGURE_FEATURES,
     }
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.7: the grouping sentence, the main clusters, average instances, the figure."""
-    c = results.get("clusters")
-    if not c:
+    c = results.clusters
+    if c is None:
         entries = [{"title": "Cluster feature importance", "text": ABSENT_TEXT, "issue": ""}]
         return {
             "clusters": {
@@ -369,13 +372,13 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 "figure": None,
             }
         }, []
-    main = list(c.get("main") or [])
+    main = c.main
     figure = None
     specs = []
     drawn = min(len(main), FIGURE_CLUSTERS)
     if drawn:
-        exact = bool(c.get("exact"))
-        outputs = [str(o) for o in c.get("output_names") or []]
+        exact = c.exact
+        outputs = c.output_names
         value = (
             "FI = w_c, the cluster's exact local coefficient"
             if exact
@@ -384,7 +387,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         )
         caption = (
             f"Cluster feature importance of the {fmt_int(drawn)} largest of "
-            f"{fmt_int(c['main_count'])} main {'clusters' if exact else 'groups'} "
+            f"{fmt_int(c.main_count)} main {'clusters' if exact else 'groups'} "
             f"(at most {FIGURE_CLUSTERS} are drawn), one panel each, showing the up to "
             f"{FIGURE_FEATURES} features with the largest absolute value, largest at the top. "
             f"Bars: {value}. Solid bars are positive, hatched bars negative."

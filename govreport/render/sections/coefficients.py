@@ -1,12 +1,15 @@
 """Section 4.5, coefficient distributions across samples, with Aletheia's parallel, pair and
-intercept plots. Every key read here is optional: a results file without them says so.
+intercept plots. The blocks are optional: a results file without them says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from govreport.analyses.coefficients import FeatureCoefficients
+from govreport.analyses.importance import ImportanceResult
+from govreport.analyses.region_plots import RegionPlots
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import (
     Numbering,
@@ -16,6 +19,7 @@ from govreport.render.text import (
     fmt_share,
     make_table,
 )
+from govreport.results.schema import Results
 
 __all__ = ["BOX_FEATURES", "COEFFICIENT_TABLE_ROWS", "build"]
 
@@ -28,31 +32,24 @@ BOX_FEATURES = 12
 COEFFICIENT_TABLE_ROWS = 30
 
 
-def _first_output_features(coefficients: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    outputs = (coefficients or {}).get("outputs") or []
-    return list(outputs[0].get("features") or []) if outputs else []
+def _has_parallel(plots: RegionPlots | None) -> bool:
+    return plots is not None and bool(plots.parallel.lines) and bool(plots.parallel.features)
 
 
-def _has_parallel(plots: Mapping[str, Any]) -> bool:
-    parallel = plots.get("parallel") or {}
-    return bool(parallel.get("lines")) and bool(parallel.get("features"))
-
-
-def _has_pair(plots: Mapping[str, Any]) -> bool:
-    pair = plots.get("pair") or {}
-    return bool(pair.get("ranks")) and bool(pair.get("features"))
+def _has_pair(plots: RegionPlots | None) -> bool:
+    return plots is not None and bool(plots.pair.ranks) and bool(plots.pair.features)
 
 
 def _scaled_order(
-    importance: Mapping[str, Any] | None, features: Sequence[Mapping[str, Any]]
+    importance: ImportanceResult, features: Sequence[FeatureCoefficients]
 ) -> list[str]:
     """Feature names by scale-aware importance (output 0), largest first; without
     importance, the order of the coefficient ``features``."""
-    outputs = (importance or {}).get("outputs") or []
+    outputs = importance.outputs
     if not outputs:
-        return [str(f["name"]) for f in features]
-    feats = sorted(outputs[0]["features"], key=lambda f: -float(f.get("scaled_pct") or 0.0))
-    return [str(f["name"]) for f in feats]
+        return [f.name for f in features]
+    feats = sorted(outputs[0].features, key=lambda f: -float(f.scaled_pct or 0.0))
+    return [f.name for f in feats]
 
 
 def _absent(text: str) -> list[dict[str, str]]:
@@ -61,27 +58,29 @@ def _absent(text: str) -> list[dict[str, str]]:
 
 def _quantile_table(
     counter: TableCounter,
-    features: Sequence[Mapping[str, Any]],
+    features: Sequence[FeatureCoefficients],
     names: Sequence[str],
-    kind: str,
+    scaled: bool,
     title: str,
     note: str,
 ) -> dict[str, Any]:
-    rows = [[str(f["name"])] + [fmt_num(v) for v in f[kind]["quantiles"]] for f in features]
+    rows = [
+        [f.name] + [fmt_num(v) for v in (f.scaled if scaled else f.raw).quantiles] for f in features
+    ]
     head = ["Feature", *[n if n != "median" else "Median" for n in names]]
     return make_table(
         counter, title, head, rows, align="l" + "r" * len(names), note=note, css="coefficients"
     )
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.5: distribution tables, box plot, parallel, pair and intercept plots."""
-    coefficients = results.get("coefficients")
-    importance = results.get("importance")
-    plots = results.get("aletheia_plots") or {}
-    model_output = str(((results.get("model") or {}).get("output_names") or ["output"])[0])
-    features = _first_output_features(coefficients)
-    if not coefficients or not features:
+    coefficients = results.coefficients
+    importance = results.importance
+    plots = results.aletheia_plots
+    model_output = (results.model.output_names or ("output",))[0]
+    features = coefficients.outputs[0].features if coefficients and coefficients.outputs else ()
+    if coefficients is None or not features:
         return {
             "coefficients": {
                 "absent": _absent("This results file holds no coefficient distributions."),
@@ -90,10 +89,10 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 "note": "",
             }
         }, []
-    output = str(coefficients["outputs"][0].get("output", ""))
-    names = [str(n) for n in coefficients.get("names") or []]
+    output = coefficients.outputs[0].output
+    names = list(coefficients.names)
     order = {name: i for i, name in enumerate(_scaled_order(importance, features))}
-    ranked = sorted(features, key=lambda f: order.get(str(f["name"]), len(order)))
+    ranked = sorted(features, key=lambda f: order.get(f.name, len(order)))
     shown = ranked[:COEFFICIENT_TABLE_ROWS]
     which = (
         f"all {fmt_int(len(ranked))} features"
@@ -101,7 +100,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         else f"the {fmt_int(len(shown))} features of highest scale-aware importance of "
         f"{fmt_int(len(ranked))} (the rest are in results.json)"
     )
-    samples, regions = coefficients.get("samples"), coefficients.get("regions")
+    samples, regions = coefficients.samples, coefficients.regions
     basis = (
         f"Over all {fmt_int(samples)} training samples ({fmt_int(regions)} regions, each "
         f"weighted by its sample count), exact; output {output}; {which}, by scale-aware "
@@ -112,7 +111,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             num.tables,
             shown,
             names,
-            "scaled",
+            True,
             "Scale-aware local coefficients w·std across samples",
             f"{basis} Scale-aware coefficient: the change of the {output} for a one-standard-"
             "deviation increase of the feature, inside the sample's region. p1…p99: "
@@ -122,7 +121,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             num.tables,
             shown,
             names,
-            "raw",
+            False,
             "Raw local coefficients w across samples",
             f"{basis} Raw coefficient: change of the {output} per unit of the feature "
             "(Aletheia's coefficients, the basis of raw importance).",
@@ -133,12 +132,12 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             ["Feature", "Mean raw", "Mean scaled", "Positive", "Negative", "Zero"],
             [
                 [
-                    str(f["name"]),
-                    fmt_num(f["raw"]["mean"]),
-                    fmt_num(f["scaled"]["mean"]),
-                    fmt_share(f["raw"]["positive_share"]),
-                    fmt_share(f["raw"]["negative_share"]),
-                    fmt_share(f["raw"]["zero_share"]),
+                    f.name,
+                    fmt_num(f.raw.mean),
+                    fmt_num(f.scaled.mean),
+                    fmt_share(f.raw.positive_share),
+                    fmt_share(f.raw.negative_share),
+                    fmt_share(f.raw.zero_share),
                 ]
                 for f in shown
             ],
@@ -152,8 +151,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     specs: list[FigureSpec] = []
     figures_note = ""
     n_box = min(len(ranked), BOX_FEATURES)
-    first = coefficients["outputs"][0]
-    by_name = {str(f["name"]): f for f in first["features"]}
+    first = coefficients.outputs[0]
+    by_name = {f.name: f for f in first.features}
     box_order = [n for n in _scaled_order(importance, features) if n in by_name] or list(by_name)
     specs.append(
         FigureSpec(
@@ -161,7 +160,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             kind="coef-box",
             data={
                 "features": [by_name[n] for n in box_order[:BOX_FEATURES]],
-                "output": str(first.get("output", model_output)),
+                "output": first.output,
             },
             caption=f"Distribution over all training samples of the scale-aware local coefficient "
             f"(w·std, {output} per standard deviation) of the {fmt_int(n_box)} features of "
@@ -171,8 +170,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
             alt="Box plots of local coefficients per feature",
         )
     )
-    if _has_parallel(plots):
-        parallel = plots["parallel"]
+    if plots is not None and _has_parallel(plots):
+        parallel = plots.parallel
         specs.append(
             FigureSpec(
                 id="coef-parallel",
@@ -180,9 +179,9 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 data={"parallel": parallel, "output": model_output},
                 caption=(
                     f"Parallel coordinates of the local linear models: one line per region, the "
-                    f"{fmt_int(len(parallel['lines']))} largest of "
-                    f"{fmt_int(parallel.get('regions_total'))} (R1 = largest); x: the "
-                    f"{fmt_int(len(parallel['features']))} features of highest scale-aware "
+                    f"{fmt_int(len(parallel.lines))} largest of "
+                    f"{fmt_int(parallel.regions_total)} (R1 = largest); x: the "
+                    f"{fmt_int(len(parallel.features))} features of highest scale-aware "
                     "importance; y: the region's scale-aware coefficient w·std (raw coefficients "
                     "are in results.json), so features on different scales are comparable. "
                     "Lines that cross zero mark features whose effect changes sign between "
@@ -191,27 +190,27 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 alt="Parallel-coordinate plot of local coefficients",
             )
         )
-    if _has_pair(plots):
-        pair = plots["pair"]
-        withheld = int(pair.get("withheld") or 0)
+    if plots is not None and _has_pair(plots):
+        pair = plots.pair
+        withheld = pair.withheld
         privacy = (
-            f"Only regions with at least {fmt_int(pair.get('disclosure_min_samples'))} samples "
+            f"Only regions with at least {fmt_int(pair.disclosure_min_samples)} samples "
             "are drawn, because a region's centre is a mean of its inputs"
             + (
-                f" ({fmt_int(withheld)} of the {fmt_int(pair.get('considered'))} largest "
+                f" ({fmt_int(withheld)} of the {fmt_int(pair.considered)} largest "
                 "regions withheld)."
                 if withheld
                 else "."
             )
         )
         regions_text = (
-            f"the {fmt_int(len(pair['ranks']))} largest regions (--top-regions)"
+            f"the {fmt_int(len(pair.ranks))} largest regions (--top-regions)"
             if not withheld
-            else f"{fmt_int(len(pair['ranks']))} regions (the largest of the "
-            f"{fmt_int(pair.get('considered'))} largest, --top-regions, that pass the "
+            else f"{fmt_int(len(pair.ranks))} regions (the largest of the "
+            f"{fmt_int(pair.considered)} largest, --top-regions, that pass the "
             "disclosure threshold)"
         )
-        n_feat = fmt_int(len(pair["features"]))
+        n_feat = fmt_int(len(pair.features))
         specs.append(
             FigureSpec(
                 id="coef-pair",
@@ -221,8 +220,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                     f"Pair plot of the local linear models over {regions_text}, for the {n_feat} "
                     "features of highest scale-aware importance. Diagonal cell j: region centre "
                     "μ_j (mean of feature j in the region) against the raw coefficient w_j, with a "
-                    f"LOWESS curve (span {fmt_num(pair.get('lowess_frac'))}, "
-                    f"{fmt_int(pair.get('lowess_iterations'))} robustness steps, each region "
+                    f"LOWESS curve (span {fmt_num(pair.lowess_frac)}, "
+                    f"{fmt_int(pair.lowess_iterations)} robustness steps, each region "
                     "counted once per sample); a curved or sloped line means the effect of j "
                     "depends on the level of j (non-linearity). Off-diagonal cell (row j, column "
                     "k): centre μ_k against the residual w_j − LOWESS_j(μ_j); a trend means the "
@@ -245,11 +244,11 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 alt="Scatter plots of region centres against intercepts",
             )
         )
-    elif plots.get("pair"):
-        pair = plots["pair"]
+    elif plots is not None:
+        pair = plots.pair
         figures_note = (
-            f"No pair or intercept plot: none of the {fmt_int(pair.get('considered'))} largest "
-            f"regions holds at least {fmt_int(pair.get('disclosure_min_samples'))} samples, "
+            f"No pair or intercept plot: none of the {fmt_int(pair.considered)} largest "
+            f"regions holds at least {fmt_int(pair.disclosure_min_samples)} samples, "
             "and a region's centre (a mean of its inputs) is withheld below that count."
         )
     else:

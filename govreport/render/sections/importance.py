@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from govreport.analyses.importance import ImportanceResult
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import Numbering, TableCounter, fmt_int, fmt_pct, make_table
+from govreport.results.schema import Results
 
 __all__ = ["IMPORTANCE_FIGURE_BARS", "IMPORTANCE_TABLE_ROWS", "build"]
 
@@ -19,19 +20,17 @@ IMPORTANCE_TABLE_ROWS = 30
 IMPORTANCE_FIGURE_BARS = 15
 
 
-def _importance_tables(
-    counter: TableCounter, importance: Mapping[str, Any]
-) -> list[dict[str, Any]]:
+def _importance_tables(counter: TableCounter, importance: ImportanceResult) -> list[dict[str, Any]]:
     tables = []
-    outputs = importance["outputs"]
+    outputs = importance.outputs
     for out in outputs:
-        feats = list(out["features"])
+        feats = out.features
         shown = feats[:IMPORTANCE_TABLE_ROWS]
         rows = [
-            [fmt_int(i + 1), str(f["name"]), fmt_pct(f["raw_pct"]), fmt_pct(f["scaled_pct"])]
+            [fmt_int(i + 1), f.name, fmt_pct(f.raw_pct), fmt_pct(f.scaled_pct)]
             for i, f in enumerate(shown)
         ]
-        title = "Feature importance" + (f", output {out['output']}" if len(outputs) > 1 else "")
+        title = "Feature importance" + (f", output {out.output}" if len(outputs) > 1 else "")
         note = (
             f"All {fmt_int(len(feats))} features."
             if len(shown) == len(feats)
@@ -52,10 +51,10 @@ def _importance_tables(
     return tables
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.3: the importance figure (first output) and one table per output."""
-    imp = results["importance"]
-    outputs = imp["outputs"]
+    imp = results.importance
+    outputs = imp.outputs
     if not outputs:
         return {
             "importance": {
@@ -70,7 +69,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 ],
             }
         }, []
-    feats = outputs[0]["features"]
+    feats = outputs[0].features
     n_bars = min(len(feats), IMPORTANCE_FIGURE_BARS)
     shown = (
         f"all {fmt_int(n_bars)} features"
@@ -81,8 +80,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     spec = FigureSpec(
         id="importance",
         kind="importance",
-        data={"features": list(feats[:n_bars])},
-        caption=f"Feature importance for output {outputs[0]['output']}: {shown}, sorted by raw "
+        data={"features": feats[:n_bars]},
+        caption=f"Feature importance for output {outputs[0].output}: {shown}, sorted by raw "
         "importance. Solid bars: raw importance (sample-weighted squared local slopes); "
         "hatched bars: scaled importance (slopes multiplied by the feature's standard "
         "deviation). Each set sums to 100% over all features.",

@@ -1,8 +1,7 @@
-"""Section 4.8, Insens and switched linear projections: ``results["insens"]`` -> context.
+"""Section 4.8, Insens and switched linear projections: ``results.insens`` -> context.
 
-Reads only the results dict (the fragment built by
-:mod:`govreport.analyses.insens_stage`). The key is optional: a results file
-without it says so. All numbers become strings here, and the features the
+Reads the typed block of :mod:`govreport.analyses.insens.stage`. It is optional:
+a results file without it says so. All numbers become strings here, and the features the
 figure draws are chosen here.
 """
 
@@ -11,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from govreport.analyses.insens.attribution import AttributionRobustness
+from govreport.analyses.insens.insens import InsensSummary
+from govreport.analyses.insens.stage import WorkedExample
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import (
     DASH,
@@ -22,6 +24,7 @@ from govreport.render.text import (
     is_missing,
     make_table,
 )
+from govreport.results.schema import Results
 
 __all__ = ["INSENS_FIGURE_BARS", "WORKED_FEATURES", "build"]
 
@@ -48,29 +51,29 @@ def _signed(value: Any) -> str:
     return ("+" if v > 0 else _MINUS if v < 0 else "") + text
 
 
-def _layer_table(num: Numbering, summaries: Mapping[str, Any]) -> dict[str, Any]:
+def _layer_table(num: Numbering, summaries: Mapping[str, InsensSummary]) -> dict[str, Any]:
     train = summaries["train"]
     test = summaries.get("test")
-    widths = list(train["hidden_widths"])
+    widths = train.hidden_widths
     rows = []
     for i, width in enumerate(widths):
         row = [
             f"hidden layer {i + 1}",
             fmt_int(width),
-            fmt_share(train["inactive_share_by_layer"][i]),
+            fmt_share(train.inactive_share_by_layer[i]),
         ]
-        row.append(fmt_share(test["inactive_share_by_layer"][i]) if test else DASH)
-        row.append(fmt_int(train["skipped_by_layer"][i]))
-        row.append(fmt_int(test["skipped_by_layer"][i]) if test else DASH)
+        row.append(fmt_share(test.inactive_share_by_layer[i]) if test else DASH)
+        row.append(fmt_int(train.skipped_by_layer[i]))
+        row.append(fmt_int(test.skipped_by_layer[i]) if test else DASH)
         rows.append(row)
     rows.append(
         [
             "all hidden layers",
             fmt_int(sum(widths)),
-            fmt_share(train["inactive_share"]),
-            fmt_share(test["inactive_share"]) if test else DASH,
-            fmt_int(train["skipped_neurons"]),
-            fmt_int(test["skipped_neurons"]) if test else DASH,
+            fmt_share(train.inactive_share),
+            fmt_share(test.inactive_share) if test else DASH,
+            fmt_int(train.skipped_neurons),
+            fmt_int(test.skipped_neurons) if test else DASH,
         ]
     )
     return make_table(
@@ -88,23 +91,23 @@ def _layer_table(num: Numbering, summaries: Mapping[str, Any]) -> dict[str, Any]
         align="lrrrrr",
         note="Inactive: mean over samples of the share of the layer's neurons with "
         "pre-activation v ≤ 0. Skipped: (sample, neuron) pairs whose switched projection has "
-        f"‖ŵ‖ < ε = {fmt_sci(train['min_norm'])} (no path from the input reaches the neuron); "
+        f"‖ŵ‖ < ε = {fmt_sci(train.min_norm)} (no path from the input reaches the neuron); "
         "they are left out of Insens.",
     )
 
 
-def _ranked_features(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
+def _ranked_features(summary: InsensSummary) -> list[tuple[str, float, float]]:
     items = [
-        (str(name), float(a), float(s))
+        (name, float(a), float(s))
         for name, a, s in zip(
-            summary["feature_names"], summary["mean_abs"], summary["mean_signed"], strict=True
+            summary.feature_names, summary.mean_abs, summary.mean_signed, strict=True
         )
         if not is_missing(a)
     ]
     return sorted(items, key=lambda t: (-t[1], t[0]))
 
 
-def _feature_table(num: Numbering, summary: Mapping[str, Any]) -> dict[str, Any]:
+def _feature_table(num: Numbering, summary: InsensSummary) -> dict[str, Any]:
     ranked = _ranked_features(summary)
     total = sum(a for _, a, _ in ranked) or 1.0
     rows = [
@@ -124,10 +127,10 @@ def _feature_table(num: Numbering, summary: Mapping[str, Any]) -> dict[str, Any]
     )
 
 
-def _point_sentence(entry: Mapping[str, Any], index: int, output: str) -> str:
-    if entry.get("kind") == "row":
-        where = f"Training row {fmt_int(entry['row'])} (chosen with --explain-rows)"
-        located = entry.get("centre_region")
+def _point_sentence(entry: WorkedExample, index: int, output: str) -> str:
+    if entry.kind == "row":
+        where = f"Training row {fmt_int(entry.row)} (chosen with --explain-rows)"
+        located = entry.centre_region
         place = (
             f"It lies in training region R{fmt_int(located)}."
             if located is not None
@@ -135,11 +138,11 @@ def _point_sentence(entry: Mapping[str, Any], index: int, output: str) -> str:
         )
     else:
         where = (
-            f"Point P{index}: the centre (mean) of the {fmt_int(entry['count'])} training "
-            f"samples of region R{fmt_int(entry['region'])}, not an individual sample"
+            f"Point P{index}: the centre (mean) of the {fmt_int(entry.count)} training "
+            f"samples of region R{fmt_int(entry.region)}, not an individual sample"
         )
-        located = entry.get("centre_region")
-        if entry.get("in_own_region"):
+        located = entry.centre_region
+        if entry.in_own_region:
             place = "The centre lies in that same region, so its model is the region's own."
         elif located is not None:
             place = (
@@ -152,41 +155,38 @@ def _point_sentence(entry: Mapping[str, Any], index: int, output: str) -> str:
                 "The centre itself falls in an activation region that no training sample "
                 "occupies; the projection below is computed at the centre, in that region."
             )
-    distance = entry.get("distance_to_switch")
+    distance = entry.distance_to_switch
     dist = (
         f"its distance to the switching hyperplane (v = 0) is {fmt_num(distance)} SD"
         if not is_missing(distance)
         else "the neuron has no path from the input (ŵ = 0), so it has no hyperplane"
     )
     return (
-        f"{where}. {place} For {output}, v = ŵ·x + b̂ = {_signed(entry['activity'])} with "
-        f"b̂ = {_signed(entry['bias'])}; {dist}. Insens at this point averages "
-        f"{fmt_int(entry.get('insens_neurons'))} inactive hidden neurons."
+        f"{where}. {place} For {output}, v = ŵ·x + b̂ = {_signed(entry.activity)} with "
+        f"b̂ = {_signed(entry.bias)}; {dist}. Insens at this point averages "
+        f"{fmt_int(entry.insens_neurons)} inactive hidden neurons."
     )
 
 
-def _worked_table(num: Numbering, entry: Mapping[str, Any], title: str) -> dict[str, Any]:
-    feats = list(entry["features"])
-    ranked = sorted(
-        feats,
-        key=lambda f: (-abs(float(f["contribution"] or 0.0)), str(f["name"])),
-    )
+def _worked_table(num: Numbering, entry: WorkedExample, title: str) -> dict[str, Any]:
+    feats = entry.features
+    ranked = sorted(feats, key=lambda f: (-abs(float(f.contribution or 0.0)), f.name))
     rows = [
         [
-            str(f["name"]),
-            fmt_num(f["x"]),
-            fmt_num(f["weight"]),
-            fmt_num(f["centre"]),
-            _signed(f["contribution"]),
-            _signed(f.get("omega")),
+            f.name,
+            fmt_num(f.x),
+            fmt_num(f.weight),
+            fmt_num(f.centre),
+            _signed(f.contribution),
+            _signed(f.omega),
         ]
         for f in ranked[:WORKED_FEATURES]
     ]
     rest = ranked[WORKED_FEATURES:]
     if rest:
-        rest_sum = sum(float(f["contribution"] or 0.0) for f in rest)
+        rest_sum = sum(float(f.contribution or 0.0) for f in rest)
         rows.append([f"other {fmt_int(len(rest))} features", "", "", "", _signed(rest_sum), ""])
-    total = sum(float(f["contribution"] or 0.0) for f in feats)
+    total = sum(float(f.contribution or 0.0) for f in feats)
     rows.append(["total (= v)", "", "", "", _signed(total), ""])
     return make_table(
         num.tables,
@@ -200,56 +200,58 @@ def _worked_table(num: Numbering, entry: Mapping[str, Any], title: str) -> dict[
     )
 
 
-def _robustness(num: Numbering, r: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    scales = [float(s) for s in r["noise_scales"]]
-    masked = {m["method"]: m for m in r["masked"]}
-    change_word = "increase" if r["metric"] == "rmse" else "drop"
-    metric = str(r["metric"]).upper() if r["metric"] != "accuracy" else "accuracy"
+def _robustness(num: Numbering, r: AttributionRobustness) -> tuple[dict[str, Any], str]:
+    scales = [float(s) for s in r.noise_scales]
+    masked = {m.method: m for m in r.masked}
+    change_word = "increase" if r.metric == "rmse" else "drop"
+    metric = r.metric.upper() if r.metric != "accuracy" else "accuracy"
     rows = []
-    for i, method in enumerate(r["methods"]):
-        m = masked.get(method, {})
-        low, high = m.get("low_change"), m.get("high_change")
-        gap = None if is_missing(low) or is_missing(high) else float(high) - float(low)
+    for i, method in enumerate(r.methods):
+        m = masked.get(method)
+        low, high = (m.low_change, m.high_change) if m else (None, None)
+        gap = (
+            None
+            if low is None or high is None or is_missing(low) or is_missing(high)
+            else float(high) - float(low)
+        )
         rows.append(
-            [str(r["labels"][i])]
-            + [fmt_num(v) for v in r["stability"][i]]
+            [r.labels[i]]
+            + [fmt_num(v) for v in r.stability[i]]
             + [_signed(low), _signed(high), _signed(gap)]
         )
     rows.append(
-        ["Random mask (reference)"]
-        + ["" for _ in scales]
-        + [_signed(r.get("random_change")), "", ""]
+        ["Random mask (reference)"] + ["" for _ in scales] + [_signed(r.random_change), "", ""]
     )
     head = (
         ["Method"]
         + [f"Cosine, s = {fmt_num(s)}" for s in scales]
         + [
-            f"{metric} {change_word}, noise on lowest {fmt_int(r['masked_features'])}",
-            f"{metric} {change_word}, noise on highest {fmt_int(r['masked_features'])}",
+            f"{metric} {change_word}, noise on lowest {fmt_int(r.masked_features)}",
+            f"{metric} {change_word}, noise on highest {fmt_int(r.masked_features)}",
             "High − low",
         ]
     )
-    data = "test" if r["dataset"] == "test" else "training"
+    data = "test" if r.dataset == "test" else "training"
     capped = (
-        f"a seeded subsample of {fmt_int(r['rows'])} of the {fmt_int(r['rows_available'])} "
-        f"{data} rows (cap {fmt_int(r['rows'])}, seed {r['seed']})"
-        if r["rows"] < r["rows_available"]
-        else f"all {fmt_int(r['rows'])} {data} rows (seed {r['seed']})"
+        f"a seeded subsample of {fmt_int(r.rows)} of the {fmt_int(r.rows_available)} "
+        f"{data} rows (cap {fmt_int(r.rows)}, seed {r.seed})"
+        if r.rows < r.rows_available
+        else f"all {fmt_int(r.rows)} {data} rows (seed {r.seed})"
     )
     changed = ", ".join(
         f"{fmt_share(c)} at s = {fmt_num(s)}"
-        for s, c in zip(scales, r["pattern_change_share"], strict=True)
+        for s, c in zip(scales, r.pattern_change_share, strict=True)
     )
     note = (
         f"On {capped}. Cosine: mean cosine similarity between the attribution of a row and of "
         "the row plus Gaussian noise of s standard deviations per feature (1 = unchanged). "
         f"The noise moved the row into another activation region for {changed} of the rows. "
-        f"Masked noise: noise of {fmt_num(r['mask_noise_scale'])} SD added, per row, to the "
-        f"{fmt_int(r['masked_features'])} features ({fmt_share(r['mask_share'])}) the method "
+        f"Masked noise: noise of {fmt_num(r.mask_noise_scale)} SD added, per row, to the "
+        f"{fmt_int(r.masked_features)} features ({fmt_share(r.mask_share)}) the method "
         f"ranks least (lowest) or most (highest) important by |attribution|; clean {metric} "
-        f"{fmt_num(r['clean_score'])}. Integrated Gradients: baseline = training mean, "
-        f"{fmt_int(r['ig_steps'])}-point Gauss–Legendre rule (Captum), mean completeness gap "
-        f"{fmt_sci(r['ig_mean_abs_delta'])} logit."
+        f"{fmt_num(r.clean_score)}. Integrated Gradients: baseline = training mean, "
+        f"{fmt_int(r.ig_steps)}-point Gauss–Legendre rule (Captum), mean completeness gap "
+        f"{fmt_sci(r.ig_mean_abs_delta)} logit."
     )
     table = make_table(
         num.tables,
@@ -262,12 +264,12 @@ def _robustness(num: Numbering, r: Mapping[str, Any]) -> tuple[dict[str, Any], s
     return table, _robustness_sentence(r)
 
 
-def _robustness_sentence(r: Mapping[str, Any]) -> str:
-    methods = list(r["methods"])
-    labels = list(r["labels"])
-    scales = [float(s) for s in r["noise_scales"]]
+def _robustness_sentence(r: AttributionRobustness) -> str:
+    methods = list(r.methods)
+    labels = list(r.labels)
+    scales = [float(s) for s in r.noise_scales]
     at = scales.index(0.05) if 0.05 in scales else 0
-    stab = [float(v[at]) for v in r["stability"]]
+    stab = [float(v[at]) for v in r.stability]
     best = max(range(len(methods)), key=lambda i: stab[i])
     parts = [
         f"At noise of {fmt_num(scales[at])} SD, {labels[best]} is the most stable attribution "
@@ -278,11 +280,11 @@ def _robustness_sentence(r: Mapping[str, Any]) -> str:
         parts.append(f"Insens reaches {fmt_num(stab[i])}")
     faithful: list[str] = []
     unfaithful: list[str] = []
-    for m in r["masked"]:
-        low, high = m.get("low_change"), m.get("high_change")
-        if is_missing(low) or is_missing(high):
+    for m in r.masked:
+        low, high = m.low_change, m.high_change
+        if low is None or high is None or is_missing(low) or is_missing(high):
             continue
-        label = labels[methods.index(m["method"])]
+        label = labels[methods.index(m.method)]
         gap = float(high) - float(low)
         (faithful if gap > 0 else unfaithful).append(f"{label} ({_signed(gap)})")
     text = "; ".join(parts) + "."
@@ -300,13 +302,13 @@ def _robustness_sentence(r: Mapping[str, Any]) -> str:
     return text
 
 
-def _figure_items(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
+def _figure_items(summary: InsensSummary) -> list[tuple[str, float, float]]:
     """The bars of the global figure: (feature, mean |Ω_j|, mean Ω_j), largest first."""
     return sorted(
         (
-            (str(n), float(a), float(s))
+            (n, float(a), float(s))
             for n, a, s in zip(
-                summary["feature_names"], summary["mean_abs"], summary["mean_signed"], strict=True
+                summary.feature_names, summary.mean_abs, summary.mean_signed, strict=True
             )
             if a is not None and s is not None
         ),
@@ -314,15 +316,22 @@ def _figure_items(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
     )[:INSENS_FIGURE_BARS]
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def _output_name(names: tuple[str, ...], entry: WorkedExample, default: str) -> str:
+    """The output a worked example explains (its neuron is an output index), else ``default``."""
+    if names and 0 <= entry.neuron < len(names):
+        return f"output {names[entry.neuron]}"
+    return default
+
+
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.8: inactive neurons, global Insens, worked examples, robustness."""
-    doc = results.get("insens")
-    if not doc:
+    doc = results.insens
+    if doc is None:
         return {"insens": {"absent": [_ABSENT]}}, []
-    summaries = doc["summaries"]
+    summaries = doc.summaries
     train = summaries["train"]
-    names = list(results.get("model", {}).get("output_names") or [])
-    n_feat = len(train["feature_names"])
+    names = results.model.output_names
+    n_feat = len(train.feature_names)
     bars = min(n_feat, INSENS_FIGURE_BARS)
     layer_table = _layer_table(num, summaries)
     global_spec = FigureSpec(
@@ -330,7 +339,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         kind="insens-global",
         data={"items": _figure_items(train)},
         caption=f"Global Insens on the training data: mean |Ω_j| per feature over all "
-        f"{fmt_int(train['n_samples'])} samples, in standard deviations of the feature "
+        f"{fmt_int(train.n_samples)} samples, in standard deviations of the feature "
         f"({'all' if bars == n_feat else 'the largest'} {fmt_int(bars)} of "
         f"{fmt_int(n_feat)} features). Bars: mean |Ω_j|; diamonds: signed mean Ω_j "
         "(positive = increasing the feature keeps the inactive neurons off).",
@@ -340,12 +349,12 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     specs = [global_spec]
     feature_table = _feature_table(num, train)
     facts = (
-        f"On the {fmt_int(train['n_samples'])} training samples, "
-        f"{fmt_share(train['inactive_share'])} of the hidden neurons are inactive on average "
-        f"(v ≤ 0), so Insens averages over a mean of {fmt_num(train['mean_neurons_used'])} "
-        f"neurons per sample. {fmt_int(train['skipped_neurons'])} (sample, neuron) pairs were "
-        f"skipped for a zero switched projection ({fmt_int(train['samples_with_skipped'])} "
-        f"samples affected), and {fmt_int(train['empty_samples'])} samples had no inactive "
+        f"On the {fmt_int(train.n_samples)} training samples, "
+        f"{fmt_share(train.inactive_share)} of the hidden neurons are inactive on average "
+        f"(v ≤ 0), so Insens averages over a mean of {fmt_num(train.mean_neurons_used)} "
+        f"neurons per sample. {fmt_int(train.skipped_neurons)} (sample, neuron) pairs were "
+        f"skipped for a zero switched projection ({fmt_int(train.samples_with_skipped)} "
+        f"samples affected), and {fmt_int(train.empty_samples)} samples had no inactive "
         "neuron at all (Insens set to 0 and flagged)."
     )
     ranked = _ranked_features(train)
@@ -358,12 +367,8 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
 
     output = f"output {names[0]}" if names else "the output"
     examples = []
-    for i, entry in enumerate(doc.get("examples") or []):
-        out_name = (
-            f"output {names[entry['neuron']]}"
-            if names and 0 <= int(entry["neuron"]) < len(names)
-            else output
-        )
+    for i, entry in enumerate(doc.examples):
+        out_name = _output_name(names, entry, output)
         examples.append(
             {
                 "sentence": _point_sentence(entry, i + 1, out_name),
@@ -371,7 +376,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                     num,
                     entry,
                     f"Switched linear projection of {out_name} at point P{i + 1} "
-                    f"(centre of region R{fmt_int(entry['region'])})",
+                    f"(centre of region R{fmt_int(entry.region)})",
                 ),
             }
         )
@@ -379,16 +384,12 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         ""
         if examples
         else "No training region holds enough samples "
-        f"(at least {fmt_int(doc.get('disclosure_min_samples'))}, the disclosure threshold) "
+        f"(at least {fmt_int(doc.disclosure_min_samples)}, the disclosure threshold) "
         "for its centre to be shown, so no worked example is given."
     )
     rows = []
-    for entry in doc.get("explained_rows") or []:
-        out_name = (
-            f"output {names[entry['neuron']]}"
-            if names and 0 <= int(entry["neuron"]) < len(names)
-            else output
-        )
+    for entry in doc.explained_rows or ():
+        out_name = _output_name(names, entry, output)
         rows.append(
             {
                 "sentence": _point_sentence(entry, 0, out_name),
@@ -396,13 +397,13 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                     num,
                     entry,
                     f"Switched linear projection of {out_name} at training row "
-                    f"{fmt_int(entry['row'])} (chosen by the user)",
+                    f"{fmt_int(entry.row)} (chosen by the user)",
                 ),
             }
         )
-    robust = doc.get("robustness")
+    robust = doc.robustness
     robust_table, robust_sentence, robust_figure = None, "", None
-    if robust:
+    if robust is not None:
         robust_table, robust_sentence = _robustness(num, robust)
         robust_spec = FigureSpec(
             id="insens-robustness",

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from govreport.analyses.summary import SummaryTable
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import (
     Numbering,
@@ -18,31 +18,32 @@ from govreport.render.text import (
     is_missing,
     make_table,
 )
+from govreport.results.schema import Results
 
 __all__ = ["build", "summary_table"]
 
 
 def summary_table(
-    counter: TableCounter, summary: Mapping[str, Any], dataset: str, title: str
+    counter: TableCounter, summary: SummaryTable, dataset: str, title: str
 ) -> dict[str, Any]:
     """A numbered table of the local linear models of the largest regions (4.2 and 5)."""
-    metric = str(summary["local_metric"])
+    metric = summary.local_metric
     rows = []
-    for r in summary["rows"]:
+    for r in summary.rows:
         rows.append(
             [
-                fmt_int(r["rank"]),
-                fmt_int(r["count"]),
-                fmt_share(r["share"]),
-                fmt_metric(r["response_mean"]),
-                fmt_metric(r["response_std"]),
-                fmt_metric(r["local_metric"]),
-                fmt_metric(r["global_metric"]),
-                fmt_bool(r["constant"]),
-                fmt_bool(r.get("dummy")),
+                fmt_int(r.rank),
+                fmt_int(r.count),
+                fmt_share(r.share),
+                fmt_metric(r.response_mean),
+                fmt_metric(r.response_std),
+                fmt_metric(r.local_metric),
+                fmt_metric(r.global_metric),
+                fmt_bool(r.constant),
+                fmt_bool(r.dummy),
             ]
         )
-    shown, total = int(summary["shown"]), int(summary["total_regions"])
+    shown, total = summary.shown, summary.total_regions
     return make_table(
         counter,
         title,
@@ -70,50 +71,48 @@ def summary_table(
     )
 
 
-def _has_diagperf(summary: Mapping[str, Any]) -> bool:
-    rows = list((summary or {}).get("rows") or [])
+def _has_diagperf(summary: SummaryTable) -> bool:
     return any(
-        not is_missing(r.get("local_metric")) or not is_missing(r.get("global_metric"))
-        for r in rows
+        not is_missing(r.local_metric) or not is_missing(r.global_metric) for r in summary.rows
     )
 
 
-def _network_metric(results: Mapping[str, Any], metric: str) -> float | None:
+def _network_metric(results: Results, metric: str) -> float | None:
     key = {"AUC": "auc", "accuracy": "accuracy"}.get(metric)
     if key is None:
         return None
-    for p in results.get("performance") or []:
-        if p.get("dataset") == "train":
-            value = (p.get("metrics") or {}).get(key)
+    for p in results.performance:
+        if p.dataset == "train":
+            value = p.metrics.get(key)
             return None if value is None else float(value)
     return None
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.2: the summary table, the pure-label sentence, local versus global metric."""
-    train = results["regions"]["train"]
-    summary = train["summary_table"]
-    census = (train or {}).get("census") or {}
+    train = results.regions["train"]
+    summary = train.summary_table
+    census = train.census
     llm_table = summary_table(
         num.tables, summary, "training", "Local linear model summary, largest training regions"
     )
     out: dict[str, Any] = {"dummy_sentence": "", "figure": None}
     specs = []
-    if "dummy_regions" in census:
+    if census.dummy_regions is not None:
         out["dummy_sentence"] = (
-            f"{fmt_int(census['dummy_regions'])} of the "
-            f"{fmt_int(census.get('multi_sample_regions'))} training regions with at least two "
-            f"samples ({fmt_share(census.get('dummy_share'))}; "
-            f"{fmt_share(census.get('dummy_share_all_regions'))} of all regions) are "
+            f"{fmt_int(census.dummy_regions)} of the "
+            f"{fmt_int(census.multi_sample_regions)} training regions with at least two "
+            f"samples ({fmt_share(census.dummy_share)}; "
+            f"{fmt_share(census.dummy_share_all_regions)} of all regions) are "
             "pure-label ('dummy') regions: every sample in them has the same response, so the "
             "response standard deviation is 0, the local metric is undefined, and the region's "
             f"linear model cannot be judged on its own samples. They hold "
-            f"{fmt_share(census.get('samples_in_dummy_share'))} of the training samples. "
+            f"{fmt_share(census.samples_in_dummy_share)} of the training samples. "
             "Single-sample regions are left out of this count: they are trivially pure."
         )
     if _has_diagperf(summary):
-        metric = str(summary["local_metric"])
-        n = len(summary["rows"])
+        metric = summary.local_metric
+        n = len(summary.rows)
         spec = FigureSpec(
             id="diagperf",
             kind="diagperf",

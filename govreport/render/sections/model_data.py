@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
@@ -20,8 +19,10 @@ from govreport.render.text import (
     metric_label,
     short_hash,
 )
+from govreport.results.provenance_types import TargetSummary
+from govreport.results.schema import Results
 
-__all__ = ["TASK_WORDS", "build", "by_name", "performance_table"]
+__all__ = ["TASK_WORDS", "build", "performance_table"]
 
 
 _METRIC_ORDER = ("auc", "accuracy", "log_loss", "rmse", "mae", "mse", "r2")
@@ -34,22 +35,18 @@ TASK_WORDS = {
 }
 
 
-def by_name(items: Iterable[Mapping[str, Any]], key: str = "name") -> dict[str, Mapping[str, Any]]:
-    return {str(item[key]): item for item in items}
-
-
-def performance_table(counter: TableCounter, results: Mapping[str, Any]) -> dict[str, Any]:
+def performance_table(counter: TableCounter, results: Results) -> dict[str, Any]:
     """The performance of the network per data set (sections 3 and 5)."""
-    perf = list(results["performance"])
+    perf = results.performance
     keys: list[str] = []
     for p in perf:
-        for k in p["metrics"]:
+        for k in p.metrics:
             if k not in keys:
                 keys.append(k)
     keys.sort(
         key=lambda k: (_METRIC_ORDER.index(k) if k in _METRIC_ORDER else len(_METRIC_ORDER), k)
     )
-    rows = [[str(p["dataset"])] + [fmt_metric(p["metrics"].get(k)) for k in keys] for p in perf]
+    rows = [[p.dataset] + [fmt_metric(p.metrics.get(k)) for k in keys] for p in perf]
     return make_table(
         counter,
         "Performance of the network per data set",
@@ -59,75 +56,79 @@ def performance_table(counter: TableCounter, results: Mapping[str, Any]) -> dict
     )
 
 
-def _target_balance(summary: Mapping[str, Any] | None) -> str:
-    if not summary:
-        return DASH
-    kind = summary.get("kind")
+def _target_balance(summary: TargetSummary) -> str:
+    kind = summary.kind
+    counts = summary.counts or {}
     if kind == "binary":
-        counts = summary.get("counts") or {}
-        total = sum(int(v) for v in counts.values())
-        pos = counts.get("1", counts.get(1))
+        total = sum(counts.values())
+        pos = counts.get("1")
         extra = f" ({fmt_int(pos)} of {fmt_int(total)})" if pos is not None and total else ""
-        return f"{fmt_share(summary.get('positive_share'))} positive{extra}"
+        return f"{fmt_share(summary.positive_share)} positive{extra}"
     if kind == "regression":
         return (
-            f"mean {fmt_num(summary.get('mean'))}, std {fmt_num(summary.get('std'))}, "
-            f"range {fmt_num(summary.get('min'))} to {fmt_num(summary.get('max'))}"
+            f"mean {fmt_num(summary.mean)}, std {fmt_num(summary.std)}, "
+            f"range {fmt_num(summary.min)} to {fmt_num(summary.max)}"
         )
-    counts = summary.get("counts") or {}
-    total = sum(int(v) for v in counts.values())
+    total = sum(counts.values())
     if total:
-        return ", ".join(f"{k}: {fmt_share(int(v) / total)}" for k, v in counts.items())
+        return ", ".join(f"{k}: {fmt_share(v / total)}" for k, v in counts.items())
     return DASH
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 3: model facts, architecture, data sets, feature statistics, performance."""
-    model, inputs, datasets = results["model"], results["inputs"], results["datasets"]
-    task = TASK_WORDS.get(str(model["task"]), str(model["task"]))
-    outputs = ", ".join(str(o) for o in model["output_names"])
-    model_file = inputs["model"]
+    model, inputs, datasets = results.model, results.inputs, results.datasets
+    task = TASK_WORDS.get(model.task, model.task)
+    outputs = ", ".join(model.output_names)
+    model_file = inputs.model
     facts = [
-        ("Task", f"{task}; output link {model['output_link']}; outputs: {outputs}"),
-        ("Inputs", f"{fmt_int(model['input_dim'])} features"),
-        ("Hidden widths", ", ".join(fmt_int(w) for w in model["hidden_widths"]) or DASH),
-        ("Parameters", fmt_int(model["parameter_count"])),
-        ("Activation check", str(model["activation_check"])),
+        ("Task", f"{task}; output link {model.output_link}; outputs: {outputs}"),
+        ("Inputs", f"{fmt_int(model.input_dim)} features"),
+        ("Hidden widths", ", ".join(fmt_int(w) for w in model.hidden_widths) or DASH),
+        ("Parameters", fmt_int(model.parameter_count)),
+        ("Activation check", model.activation_check),
         (
             "File",
-            f"{model_file['file']} ({fmt_bytes(model_file.get('bytes'))}, "
-            f"format {model_file.get('format') or DASH})",
+            f"{model_file.file} ({fmt_bytes(model_file.bytes)}, "
+            f"format {model_file.format or DASH})",
         ),
-        ("SHA-256", str(model_file["sha256"])),
+        ("SHA-256", model_file.sha256),
         (
             "Conversion error",
-            f"{fmt_sci(model['conversion_max_abs_error'])} (largest absolute difference "
+            f"{fmt_sci(model.conversion_max_abs_error)} (largest absolute difference "
             "between govreport's canonical network and the source model on the training "
             "rows, float64)",
         ),
     ]
+    labels = model.class_labels
+    if labels:  # text labels of the target, in class-index order
+        mapping = ", ".join(f"{i} = {label}" for i, label in enumerate(labels))
+        roles = " (0 negative, 1 positive)" if model.task == "binary" else ""
+        facts.insert(1, ("Classes", f"{mapping}{roles}"))
+    if model.source_check:
+        facts.append(("Source check", model.source_check))
     arch_rows = [
         [
-            fmt_int(layer["index"]),
-            str(layer["kind"]),
-            str(layer.get("detail") or DASH),
-            str(layer.get("treatment") or DASH),
+            fmt_int(layer.index),
+            layer.kind,
+            layer.detail or DASH,
+            layer.treatment or DASH,
         ]
-        for layer in model["source_layers"]
+        for layer in model.source_layers
     ]
-    files = by_name(inputs["datasets"])
+    files = {f.name: f for f in inputs.datasets}
     data_rows = []
     for d in datasets:
-        digest = files[str(d["name"])].get("sha256") if str(d["name"]) in files else None
+        digest = files[d.name].sha256 if d.name in files else None
         data_rows.append(
             [
-                str(d["name"]),
+                d.name,
                 short_hash(digest),
-                fmt_int(d["rows"]),
-                fmt_int(d["features"]),
-                str(d.get("target") or DASH),
-                _target_balance(d.get("target_summary")),
-                fmt_int(d["missing_values"]),
+                fmt_int(d.rows),
+                fmt_int(d.features),
+                d.target or DASH,
+                _target_balance(d.target_summary),
+                fmt_int(d.missing_values),
             ]
         )
     arch_table = make_table(
@@ -147,23 +148,16 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     )
     feature_tables = []
     for d in datasets:
-        stats = d.get("feature_stats") or []
-        if not stats:
+        if not d.feature_stats:
             continue
         rows = [
-            [
-                str(s["name"]),
-                fmt_num(s["mean"]),
-                fmt_num(s["std"]),
-                fmt_num(s["min"]),
-                fmt_num(s["max"]),
-            ]
-            for s in stats
+            [s.name, fmt_num(s.mean), fmt_num(s.std), fmt_num(s.min), fmt_num(s.max)]
+            for s in d.feature_stats
         ]
         feature_tables.append(
             make_table(
                 num.tables,
-                f"Feature statistics, {d['name']} data",
+                f"Feature statistics, {d.name} data",
                 ["Feature", "Mean", "Std", "Min", "Max"],
                 rows,
                 align="lrrrr",

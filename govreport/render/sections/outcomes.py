@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from govreport.analyses.dataset_regions import DatasetRegionsResult
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.census import census_rows
 from govreport.render.sections.llm import summary_table
@@ -18,15 +18,15 @@ from govreport.render.text import (
     fmt_share,
     make_table,
 )
+from govreport.results.schema import Results
 
 __all__ = ["build"]
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 5: held-out performance, and with test data the region exposure."""
-    regions = results["regions"]
-    test = regions.get("test") or None
-    train_census = regions["train"]["census"]
+    test = results.regions.get("test")
+    train_census = results.regions["train"].census
     out: dict[str, Any] = {
         "has_test": test is not None,
         "no_test": "No test data was supplied: the outcomes analysis rests on the training data "
@@ -36,12 +36,12 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     }
     if test is None:
         return {"outcomes": out}, []
-    census = test["census"]
+    census = test.census
     train_rows = dict(census_rows(train_census))
     rows = [[label, train_rows.get(label, DASH), value] for label, value in census_rows(census)]
-    unseen = test.get("unseen_share")
+    unseen = test.unseen_share
     out["unseen_sentence"] = (
-        f"{fmt_share(unseen)} of the {fmt_int(census['samples'])} test samples fall in "
+        f"{fmt_share(unseen)} of the {fmt_int(census.samples)} test samples fall in "
         "activation regions that never occur in the training data. For those samples the "
         "network applies a local linear model that no training sample supports: its behaviour "
         "there is an extrapolation of the fit, not an interpolation."
@@ -55,7 +55,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     )
     out["test_llm_table"] = summary_table(
         num.tables,
-        test["summary_table"],
+        test.summary_table,
         "test",
         "Local linear model summary, largest test regions",
     )
@@ -63,33 +63,33 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
     return {"outcomes": out}, []
 
 
-def _exposure(num: Numbering, test: Mapping[str, Any]) -> dict[str, Any] | None:
+def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | None:
     """Aletheia's test exposure table, or None when the results hold none."""
-    exposure = test.get("exposure_table")
-    if not exposure:
+    exposure = test.exposure_table
+    if exposure is None:
         return None
-    metric = str(exposure["local_metric"])
+    metric = exposure.local_metric
     rows = [
         [
-            fmt_int(r["rank"]),
-            fmt_int(r["train_count"]),
-            fmt_int(r["test_count"]),
-            fmt_share(r["test_share"]),
-            fmt_metric(r["response_mean"]),
-            fmt_metric(r["response_std"]),
-            fmt_metric(r["local_metric"]),
-            fmt_metric(r["global_metric"]),
-            fmt_bool(r["constant"]),
+            fmt_int(r.rank),
+            fmt_int(r.train_count),
+            fmt_int(r.test_count),
+            fmt_share(r.test_share),
+            fmt_metric(r.response_mean),
+            fmt_metric(r.response_std),
+            fmt_metric(r.local_metric),
+            fmt_metric(r.global_metric),
+            fmt_bool(r.constant),
         ]
-        for r in exposure["rows"]
+        for r in exposure.rows
     ]
-    shown = int(exposure["shown"])
-    empty = int(exposure["shown_without_test"])
+    shown = exposure.shown
+    empty = exposure.shown_without_test
     sentence = (
         f"The {fmt_int(shown)} largest training regions receive "
-        f"{fmt_int(exposure['test_samples_in_shown'])} of the "
-        f"{fmt_int(exposure['test_samples'])} test samples "
-        f"({fmt_share(exposure['test_share_in_shown'])}); "
+        f"{fmt_int(exposure.test_samples_in_shown)} of the "
+        f"{fmt_int(exposure.test_samples)} test samples "
+        f"({fmt_share(exposure.test_share_in_shown)}); "
         + (
             "each of them receives at least one."
             if empty == 0
@@ -114,7 +114,7 @@ def _exposure(num: Numbering, test: Mapping[str, Any]) -> dict[str, Any] | None:
         align="rrrrrrrrc",
         note=(
             f"Aletheia's evaluation of the {fmt_int(shown)} largest of "
-            f"{fmt_int(exposure['training_regions'])} training regions (--top-regions) on the "
+            f"{fmt_int(exposure.training_regions)} training regions (--top-regions) on the "
             "test samples whose activation pattern equals the region's. Local "
             f"{metric}: the training region's linear model on those test samples; Global "
             f"{metric}: the same model on all test samples. {DASH} marks an undefined value "

@@ -1,4 +1,4 @@
-"""Template context from the review metadata (``results["review"]``) and disclosure notes.
+"""Template context from the review metadata (``results.review``) and disclosure notes.
 
 The review block (govreport.inputs.review: report id, model id and version, review
 type, intended use, data windows, sign-off people) is optional in results.json:
@@ -10,10 +10,14 @@ plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from govreport.analyses.profiles import FeatureProfile
+from govreport.inputs.review import SignoffPerson
+from govreport.policy.record import CheckRecord
 from govreport.render.text import DASH, fmt_int
+from govreport.results.schema import Results
 
 __all__ = [
     "blank",
@@ -25,45 +29,49 @@ __all__ = [
     "withheld_sentence",
 ]
 
-_ROLES = (("validator", "Validator"), ("reviewer", "Reviewer"), ("approver", "Approver"))
-
 
 def blank(hint: str = "") -> dict[str, Any]:
     """A field to fill in by hand (printed as a line, with ``hint`` beside it)."""
     return {"fill": True, "hint": hint}
 
 
-def _review(results: Mapping[str, Any]) -> Mapping[str, Any]:
-    review = results.get("review")
-    return review if isinstance(review, Mapping) else {}
+def _text(value: str | None) -> str | None:
+    return None if value is None or value.strip() == "" else value
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None or str(value).strip() == "" else str(value)
-
-
-def display_report_id(results: Mapping[str, Any]) -> str:
+def display_report_id(results: Results) -> str:
     """The review's report id when given, else the run's computed id (``GR-...``)."""
-    return _text(_review(results).get("report_id")) or str(results["run"]["report_id"])
+    review = results.review
+    return (review and _text(review.report_id)) or results.run.report_id
 
 
-def model_label(results: Mapping[str, Any]) -> str:
+def model_label(results: Results) -> str:
     """Model id and version for running headers; the model file name when none is given."""
-    review = _review(results)
-    ident = _text(review.get("model_id"))
-    if ident is None:
-        return str(results["inputs"]["model"]["file"])
-    version = _text(review.get("model_version"))
+    review = results.review
+    ident = review and _text(review.model_id)
+    if not ident:
+        return results.inputs.model.file
+    version = review and _text(review.model_version)
     return f"{ident} version {version}" if version else ident
 
 
-def data_window(results: Mapping[str, Any], dataset: str) -> str:
+def data_window(results: Results, dataset: str) -> str:
     """The data window of ``dataset`` stated in the review file, else a dash."""
-    windows = _review(results).get("data_windows") or {}
+    windows = results.review.data_windows if results.review else {}
     return _text(windows.get(dataset)) or DASH
 
 
-def review_context(results: Mapping[str, Any]) -> dict[str, Any]:
+def _person_row(role: str, person: SignoffPerson | None) -> dict[str, Any]:
+    return {
+        "role": role,
+        "name": (person and _text(person.name)) or "",
+        "title": (person and _text(person.role)) or "",
+        "decision": (person and _text(person.decision)) or "",
+        "date": (person and _text(person.date)) or "",
+    }
+
+
+def review_context(results: Results) -> dict[str, Any]:
     """Control-page and scope fields from the review metadata.
 
     Returns ``facts`` (label, value-or-blank pairs for the control page),
@@ -71,32 +79,25 @@ def review_context(results: Mapping[str, Any]) -> dict[str, Any]:
     empty strings), ``signoff_note``, ``intended_use`` (text or ``None``),
     ``windows_note``, ``report_id`` and ``model_label``.
     """
-    review = _review(results)
-    signoff_given = review.get("signoff") or {}
-    rows = []
-    for key, role in _ROLES:
-        person = signoff_given.get(key) or {}
-        rows.append(
-            {
-                "role": role,
-                "name": _text(person.get("name")) or "",
-                "title": _text(person.get("role")) or "",
-                "decision": _text(person.get("decision")) or "",
-                "date": _text(person.get("date")) or "",
-            }
-        )
+    review = results.review
+    signoff = review.signoff if review else None
+    rows = [
+        _person_row("Validator", None if signoff is None else signoff.validator),
+        _person_row("Reviewer", None if signoff is None else signoff.reviewer),
+        _person_row("Approver", None if signoff is None else signoff.approver),
+    ]
     named = any(row["name"] for row in rows)
-    windows = review.get("data_windows") or {}
-    version = _text(review.get("model_version"))
+    windows = review.data_windows if review else {}
+    version = review and _text(review.model_version)
     return {
         "report_id": display_report_id(results),
         "model_label": model_label(results),
         "facts": [
-            ("Model id", _text(review.get("model_id")) or blank("model inventory id")),
+            ("Model id", (review and _text(review.model_id)) or blank("model inventory id")),
             ("Model version", version or blank()),
             (
                 "Review type",
-                _text(review.get("review_type")) or blank("initial / periodic / change"),
+                (review and _text(review.review_type)) or blank("initial / periodic / change"),
             ),
         ],
         "signoff": rows,
@@ -106,7 +107,7 @@ def review_context(results: Mapping[str, Any]) -> dict[str, Any]:
             if named
             else "This page is completed by hand (or from a review file: govreport run --review)."
         ),
-        "intended_use": _text(review.get("intended_use")),
+        "intended_use": review and _text(review.intended_use),
         "windows_note": (
             "Data windows as stated in the review file."
             if windows
@@ -116,26 +117,27 @@ def review_context(results: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def review_repro_facts(results: Mapping[str, Any]) -> list[tuple[str, str]]:
+def review_repro_facts(results: Results) -> list[tuple[str, str]]:
     """Appendix B rows: the review file and, when the report id was set there, the run's id."""
-    review = _review(results)
+    review = results.review
     rows: list[tuple[str, str]] = []
-    if _text(review.get("file")):
-        rows.append(("Review file", f"{review['file']} (SHA-256 {review.get('sha256') or DASH})"))
-    if _text(review.get("report_id")):
-        rows.append(("Run fingerprint", str(results["run"]["report_id"])))
+    if review is None:
+        return rows
+    if _text(review.file):
+        rows.append(("Review file", f"{review.file} (SHA-256 {review.sha256 or DASH})"))
+    if _text(review.report_id):
+        rows.append(("Run fingerprint", results.run.report_id))
     return rows
 
 
-def withheld_sentence(results: Mapping[str, Any], profile: Mapping[str, Any]) -> str:
+def withheld_sentence(results: Results, profile: FeatureProfile) -> str:
     """Caption sentence for profile regions whose input statistics are withheld, or ''."""
-    withheld = [r for r in profile["regions"] if r.get("x_min") is None]
+    withheld = [r for r in profile.regions if r.x_min is None]
     if not withheld:
         return ""
-    options = results["run"].get("options") or {}
-    threshold = options.get("disclosure_min_samples")
+    threshold = results.run.options.disclosure_min_samples
     size = f"fewer than {fmt_int(threshold)} samples" if threshold else "too few samples"
-    ranks = ", ".join(f"R{r['rank']}" for r in withheld)
+    ranks = ", ".join(f"R{r.rank}" for r in withheld)
     verb = "has" if len(withheld) == 1 else "have"
     return (
         f" Not drawn: {ranks} {verb} {size}, so {'its' if len(withheld) == 1 else 'their'} "
@@ -168,7 +170,7 @@ def _split_ref(ref: str) -> tuple[int | None, str]:
 
 
 def traceability(
-    checks: list[Mapping[str, Any]], dataset: Any
+    checks: Sequence[CheckRecord], dataset: Callable[[CheckRecord], str]
 ) -> tuple[list[str], list[list[str]], str]:
     """Head, rows and alignment of the traceability table.
 
@@ -176,7 +178,7 @@ def traceability(
     one column per framework with the clauses of the check's ``refs`` that
     cite it, and an "Other" column when some ref cites none of them.
     """
-    parsed = [[_split_ref(str(ref)) for ref in check.get("refs") or []] for check in checks]
+    parsed = [[_split_ref(ref) for ref in check.refs] for check in checks]
     other = any(index is None for refs in parsed for index, _ in refs)
     head = ["Check", "Metric", "Data set", *(h for h, _ in _FRAMEWORKS)]
     if other:
@@ -185,5 +187,5 @@ def traceability(
     for check, refs in zip(checks, parsed, strict=True):
         columns = [*range(len(_FRAMEWORKS)), *([None] if other else [])]
         cells = ["; ".join(clause for i, clause in refs if i == col) or DASH for col in columns]
-        rows.append([str(check["id"]), str(check["metric"]), dataset(check), *cells])
+        rows.append([check.id, check.metric, dataset(check), *cells])
     return head, rows, "l" * len(head)

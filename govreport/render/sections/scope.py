@@ -2,40 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.checks import check_dataset
-from govreport.render.sections.model_data import by_name
 from govreport.render.sections.review import data_window, review_context, traceability
 from govreport.render.text import DASH, Numbering, fmt_int, make_table
+from govreport.results.schema import Results
 
 __all__ = ["build"]
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 2: intended use, the data sets and the traceability of the checks."""
-    inputs, datasets, checks = results["inputs"], results["datasets"], results["policy"]["checks"]
-    files = by_name(inputs["datasets"])
+    files = {f.name: f for f in results.inputs.datasets}
     roles = {
         "train": "training data: regions, local models, importance, profiles",
         "test": "held-out data: outcomes analysis, region exposure",
     }
     rows = []
-    for d in datasets:
-        name = str(d["name"])
-        file = str(files[name]["file"]) if name in files else DASH
+    for d in results.datasets:
+        file = files[d.name].file if d.name in files else DASH
         rows.append(
             [
-                name,
+                d.name,
                 file,
-                fmt_int(d["rows"]),
-                roles.get(name, "additional data"),
-                data_window(results, name),
+                fmt_int(d.rows),
+                roles.get(d.name, "additional data"),
+                data_window(results, d.name),
             ]
         )
-    trace_head, trace, trace_align = traceability(list(checks), check_dataset)
+    trace_head, trace, trace_align = traceability(results.policy.checks, check_dataset)
     review = review_context(results)
     scope = {
         "intended_use": review["intended_use"],

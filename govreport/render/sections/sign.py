@@ -1,16 +1,18 @@
-"""Section 4.6, sign and monotonicity: ``results["sign_constraints"]`` -> template strings.
+"""Section 4.6, sign and monotonicity: ``results.sign_constraints`` -> template strings.
 
-Reads the block written by :func:`govreport.analyses.slopes.run_sign_checks` and
-each sign check's status as the policy evaluation decided it. The key is
-optional: a results file without it (written before sign checks existed) says so.
+Reads the typed block of :mod:`govreport.analyses.sign` and each sign check's
+status as the policy evaluation decided it. The block is optional: a results
+file without it (written before sign checks existed) says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
+from govreport.analyses.sign import FeatureSignResult, SignCheckResult, ViolatingRegion
 from govreport.policy import check_status
+from govreport.policy.record import CheckRecord
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import (
     DASH,
@@ -23,6 +25,7 @@ from govreport.render.text import (
     is_missing,
     make_table,
 )
+from govreport.results.schema import Results
 
 __all__ = ["build"]
 
@@ -51,29 +54,28 @@ def _signed(value: Any) -> str:
     return text.replace("-", "−", 1) if text.startswith("-") else text
 
 
-def _effect(region: Mapping[str, Any]) -> str:
+def _effect(region: ViolatingRegion) -> str:
     """The region's effect of one standard deviation, else its raw slope."""
-    effect = region.get("effect_per_std")
-    return _signed(region["slope"] if is_missing(effect) else effect)
+    effect = region.effect_per_std
+    return _signed(region.slope if is_missing(effect) else effect)
 
 
-def _regions_cell(regions: list[Mapping[str, Any]]) -> str:
+def _regions_cell(regions: Sequence[ViolatingRegion]) -> str:
     if not regions:
         return DASH
     parts = [
-        f"#{fmt_int(r['rank'])} ({fmt_int(r['count'])}): {_effect(r)}"
-        for r in regions[:REGIONS_IN_CELL]
+        f"#{fmt_int(r.rank)} ({fmt_int(r.count)}): {_effect(r)}" for r in regions[:REGIONS_IN_CELL]
     ]
     return "; ".join(parts)
 
 
-def _largest_cell(region: Mapping[str, Any] | None) -> str:
-    if not region:
+def _largest_cell(region: ViolatingRegion | None) -> str:
+    if region is None:
         return DASH
-    return f"#{fmt_int(region['rank'])}: {_effect(region)}"
+    return f"#{fmt_int(region.rank)}: {_effect(region)}"
 
 
-def _status_badge(check: Mapping[str, Any] | None) -> dict[str, str]:
+def _status_badge(check: CheckRecord | None) -> dict[str, str]:
     if check is None:
         return badge("not in policy", "pending")
     status = check_status(check)
@@ -82,28 +84,28 @@ def _status_badge(check: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def _check_block(
-    num: Numbering, entry: Mapping[str, Any], policy_check: Mapping[str, Any] | None
+    num: Numbering, entry: SignCheckResult, policy_check: CheckRecord | None
 ) -> dict[str, Any]:
-    check_id = str(entry["check"])
-    dataset = str(entry.get("dataset") or "")
+    check_id = entry.check
+    dataset = entry.dataset
     words = _DATASET_WORDS.get(dataset, dataset)
-    bound = fmt_bound(policy_check.get("bound")) if policy_check else DASH
+    bound = fmt_bound(policy_check.bound) if policy_check else DASH
     block: dict[str, Any] = {
         "id": check_id,
         "badge": _status_badge(policy_check),
-        "scope": f"On the {words} data, output {entry.get('output') or DASH}; bound on the "
+        "scope": f"On the {words} data, output {entry.output or DASH}; bound on the "
         f"worst feature's share of samples: {bound}.",
     }
-    features = list(entry.get("features") or [])
-    if not entry.get("evaluated"):
-        names = ", ".join(f"{f['feature']} ({f['sign']})" for f in features)
+    if not entry.evaluated:
+        names = ", ".join(f"{f.feature} ({f.sign})" for f in entry.features)
         block["sentence"] = (
-            f"Not evaluated: {entry.get('reason') or 'no value was produced'}. "
+            f"Not evaluated: {entry.reason or 'no value was produced'}. "
             f"The check constrains {names or DASH}."
         )
         block["table"] = None
         return block
-    worst = next((f for f in features if f["feature"] == entry.get("worst_feature")), None)
+    features = [f for f in entry.features if isinstance(f, FeatureSignResult)]
+    worst = next((f for f in features if f.feature == entry.worst_feature), None)
     if worst is None:
         block["sentence"] = (
             f"No {words} sample has a local slope of the wrong sign for any of the "
@@ -111,37 +113,37 @@ def _check_block(
         )
     else:
         block["sentence"] = (
-            f"Worst feature: {worst['feature']}. {fmt_share(worst['sample_share'])} of the "
-            f"{fmt_int(worst['samples'])} {words} samples ({fmt_share(worst['region_share'])} of "
-            f"the {fmt_int(worst['regions'])} regions) have a {_WRONG[worst['sign']]} local "
-            f"slope, although its expected sign is {_EXPECTED.get(worst['sign'], worst['sign'])}."
+            f"Worst feature: {worst.feature}. {fmt_share(worst.sample_share)} of the "
+            f"{fmt_int(worst.samples)} {words} samples ({fmt_share(worst.region_share)} of "
+            f"the {fmt_int(worst.regions)} regions) have a {_WRONG[worst.sign]} local "
+            f"slope, although its expected sign is {_EXPECTED.get(worst.sign, worst.sign)}."
         )
     rows = [
         [
-            str(f["feature"]),
-            _EXPECTED.get(str(f["sign"]), str(f["sign"])),
-            fmt_share(f["sample_share"]),
-            fmt_int(f["violating_samples"]),
-            fmt_share(f["region_share"]),
-            fmt_int(f["violating_regions"]),
-            _regions_cell(list(f.get("worst_regions") or [])),
-            _largest_cell(f.get("largest_violation")),
+            f.feature,
+            _EXPECTED.get(f.sign, f.sign),
+            fmt_share(f.sample_share),
+            fmt_int(f.violating_samples),
+            fmt_share(f.region_share),
+            fmt_int(f.violating_regions),
+            _regions_cell(f.worst_regions),
+            _largest_cell(f.largest_violation),
         ]
         for f in features
     ]
-    zero = [f for f in features if f.get("zero_slope_samples")]
+    zero = [f for f in features if f.zero_slope_samples]
     scaled = any(
-        not is_missing(r.get("effect_per_std"))
+        not is_missing(r.effect_per_std)
         for f in features
-        for r in [*(f.get("worst_regions") or []), f.get("largest_violation") or {}]
-        if r
+        for r in (*f.worst_regions, f.largest_violation)
+        if r is not None
     )
     unit = "effect of one std" if scaled else "slope"
     notes = ["#k (n): region k (by size) holding n samples."]
     if zero:
         notes.append(
             "Samples with a slope of exactly 0 (allowed by either sign): "
-            + ", ".join(f"{f['feature']} {fmt_int(f['zero_slope_samples'])}" for f in zero)
+            + ", ".join(f"{f.feature} {fmt_int(f.zero_slope_samples)}" for f in zero)
             + "."
         )
     block["table"] = make_table(
@@ -165,14 +167,13 @@ def _check_block(
     return block
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.6: one block per sign check; ``available`` false without a sign block."""
-    block = results.get("sign_constraints")
-    checks_in_policy = results["policy"]["checks"]
-    if not block:
+    block = results.sign_constraints
+    if block is None:
         return {"sign": {"available": False, "absent": [_ABSENT]}}, []
-    policy_checks = {str(c["id"]): c for c in checks_in_policy}
-    entries = list(block.get("checks") or [])
+    policy_checks = {c.id: c for c in results.policy.checks}
+    entries = block.checks
     intro = (
         "A ReLU network is exactly linear inside each activation region, so the slope of "
         "its output with respect to a feature is, for every sample of the region, the "
@@ -199,7 +200,7 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
                 "limits": "",
             }
         }, []
-    checks = [_check_block(num, e, policy_checks.get(str(e["check"]))) for e in entries]
+    checks = [_check_block(num, e, policy_checks.get(e.check)) for e in entries]
     sign = {
         "available": True,
         "intro": intro,

@@ -1,16 +1,17 @@
-"""Section 6, simplification: ``results["simplification"]`` -> template strings.
+"""Section 6, simplification: ``results.simplification`` -> template strings.
 
-Reads only the results dict (the block written by
-:func:`govreport.analyses.simplify.simplification_document`). The key is
+Reads the typed block (:mod:`govreport.analyses.simplify.stage`). It is
 optional: a results file without it (written before merging existed) says so;
-a block with ``status: not_applicable`` prints its reason.
+a :class:`SimplificationNotApplicable` block prints its reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from govreport.analyses.simplify.search import SimplificationEvaluation
+from govreport.analyses.simplify.stage import SimplificationDone
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import (
     DASH,
@@ -23,6 +24,7 @@ from govreport.render.text import (
     make_table,
     metric_label,
 )
+from govreport.results.schema import Results
 
 __all__ = ["COEFFICIENT_COLUMNS", "build", "summary_fact"]
 
@@ -39,11 +41,6 @@ _MODE_WORDS = {
 }
 
 
-def _block(results: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    block = results.get("simplification")
-    return block if isinstance(block, Mapping) else None
-
-
 def _signed(value: Any) -> str:
     text = fmt_num(value)
     return text.replace("-", "−", 1) if text.startswith("-") else text
@@ -57,15 +54,16 @@ def _signed_metric(value: float) -> str:
     return text if float(text) == 0.0 else "+" + text
 
 
-def _headline(block: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+def _headline(block: SimplificationDone) -> tuple[str, SimplificationEvaluation | None]:
     """The data set the summary quotes (test if present) and its evaluation."""
-    evaluations = {str(e["dataset"]): e for e in block.get("evaluation", [])}
+    evaluations = {e.dataset: e for e in block.evaluation}
     name = "test" if "test" in evaluations else "train"
-    return name, evaluations.get(name, {})
+    return name, evaluations.get(name)
 
 
-def _performance_phrase(block: Mapping[str, Any], evaluation: Mapping[str, Any]) -> str:
-    metrics, network = evaluation.get("metrics", {}), evaluation.get("network", {})
+def _performance_phrase(evaluation: SimplificationEvaluation | None) -> str:
+    metrics = evaluation.metrics if evaluation else {}
+    network = evaluation.network if evaluation else {}
     key = "auc" if "auc" in metrics else "rmse"
     return (
         f"{metric_label(key)} {fmt_metric(metrics.get(key))} against the network's "
@@ -73,20 +71,20 @@ def _performance_phrase(block: Mapping[str, Any], evaluation: Mapping[str, Any])
     )
 
 
-def summary_fact(results: Mapping[str, Any], num: Numbering) -> str:
+def summary_fact(results: Results, num: Numbering) -> str:
     """The executive summary's "Simplification" fact."""
-    block = _block(results)
+    block = results.simplification
     if block is None:
         return ABSENT_TEXT
-    if block.get("status") != "done":
-        return str(block.get("reason", ""))
+    if not isinstance(block, SimplificationDone):
+        return block.reason
     name, evaluation = _headline(block)
-    fid = evaluation.get("fidelity", {})
+    fid = evaluation.fidelity if evaluation else {}
     words = "test" if name == "test" else "training"
     text = (
-        f"{fmt_int(block['n_models'])} merged linear models (K = {fmt_int(block['chosen_k'])} "
+        f"{fmt_int(block.n_models)} merged linear models (K = {fmt_int(block.chosen_k)} "
         f"chosen on held-out training rows) reach {words} "
-        f"{_performance_phrase(block, evaluation)}"
+        f"{_performance_phrase(evaluation)}"
     )
     if "agreement" in fid:
         text += (
@@ -98,8 +96,8 @@ def summary_fact(results: Mapping[str, Any], num: Numbering) -> str:
     return text + f" See section {num.section('simplification')}."
 
 
-def _curve_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
-    binary = block.get("selection_metric") == "auc"
+def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
+    binary = block.selection_metric == "auc"
     metric = "auc" if binary else "rmse"
     head = ["K", "Models", f"Validation {metric_label(metric)}"]
     head += (
@@ -111,26 +109,26 @@ def _curve_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
         ]
     )
     rows = []
-    for point in block["curve"]:
-        chosen = point["k"] == block["chosen_k"]
-        fid = point["fidelity"]
+    for point in block.curve:
+        chosen = point.k == block.chosen_k
+        fid = point.fidelity
         row = [
-            f"{fmt_int(point['k'])}{' (chosen)' if chosen else ''}",
-            fmt_int(point["n_models"]),
-            fmt_metric(point["metrics"].get(metric)),
+            f"{fmt_int(point.k)}{' (chosen)' if chosen else ''}",
+            fmt_int(point.n_models),
+            fmt_metric(point.metrics.get(metric)),
         ]
         if binary:
             row.append(fmt_share(fid.get("agreement")))
         row += [fmt_metric(fid.get("logit_corr")), fmt_metric(fid.get("logit_rmse"))]
         rows.append(row)
-    reference = block.get("validation_network") or {}
+    reference = block.validation_network
     note = (
-        f"Held-out rows: {fmt_int(block['validation_rows'])} "
-        f"({fmt_share(block['validation_share'])} of the training data, seeded). The network, "
+        f"Held-out rows: {fmt_int(block.validation_rows)} "
+        f"({fmt_share(block.validation_share)} of the training data, seeded). The network, "
         "which was trained on data that includes these rows, scores "
         f"{metric_label(metric)} {fmt_metric(reference.get(metric))} on them. Models: "
         "merged models left after clusters of at most "
-        f"{fmt_int(block['min_samples'])} samples were absorbed. K is chosen by validation "
+        f"{fmt_int(block.min_samples)} samples were absorbed. K is chosen by validation "
         f"{'AUC' if binary else 'MSE'}; on ties the smallest K."
     )
     return make_table(
@@ -143,28 +141,23 @@ def _curve_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _comparison_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
+def _comparison_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
     rows = []
-    for evaluation in block["evaluation"]:
-        name = _DATASET_WORDS.get(str(evaluation["dataset"]), str(evaluation["dataset"]))
-        metrics, network = evaluation["metrics"], evaluation["network"]
+    for evaluation in block.evaluation:
+        name = _DATASET_WORDS.get(evaluation.dataset, evaluation.dataset)
+        metrics, network = evaluation.metrics, evaluation.network
         for key in ("auc", "accuracy", "log_loss", "rmse", "mae", "r2"):
             if key in metrics:
+                value, reference = metrics[key], network.get(key)
                 gap = (
                     DASH
-                    if is_missing(metrics[key]) or is_missing(network.get(key))
-                    else _signed_metric(float(metrics[key]) - float(network[key]))
+                    if value is None or is_missing(value) or reference is None
+                    else _signed_metric(float(value) - float(reference))
                 )
                 rows.append(
-                    [
-                        name,
-                        metric_label(key),
-                        fmt_metric(network.get(key)),
-                        fmt_metric(metrics[key]),
-                        gap,
-                    ]
+                    [name, metric_label(key), fmt_metric(reference), fmt_metric(value), gap]
                 )
-        fid = evaluation["fidelity"]
+        fid = evaluation.fidelity
         if "agreement" in fid:
             rows.append([name, "Decision agreement", DASH, fmt_share(fid["agreement"]), DASH])
             rows.append(
@@ -172,8 +165,8 @@ def _comparison_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any
             )
         rows.append([name, "Logit correlation", DASH, fmt_metric(fid.get("logit_corr")), DASH])
         rows.append([name, "Logit RMSE", DASH, fmt_metric(fid.get("logit_rmse")), DASH])
-        unseen = (evaluation.get("extra") or {}).get("unseen_share")
-        if not is_missing(unseen) and evaluation["dataset"] != "train":
+        unseen = evaluation.extra.unseen_share
+        if not is_missing(unseen) and evaluation.dataset != "train":
             rows.append([name, "Samples with an unseen pattern", DASH, fmt_share(unseen), DASH])
     return make_table(
         num.tables,
@@ -189,24 +182,22 @@ def _comparison_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any
     )
 
 
-def _cluster_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
-    binary = block.get("selection_metric") == "auc"
+def _cluster_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
+    binary = block.selection_metric == "auc"
     rows = []
-    for cluster in block["clusters"]:
+    for cluster in block.clusters:
         flags = []
-        if cluster.get("constant"):
+        if cluster.constant:
             flags.append("single class: constant")
-        if not cluster.get("converged", True):
+        if not cluster.converged:
             flags.append("solver stopped at its limit")
         rows.append(
             [
-                f"M{fmt_int(cluster['cluster'])}",
-                fmt_int(cluster["size"]),
-                fmt_share(cluster["share"]),
-                fmt_share(cluster["response_mean"])
-                if binary
-                else fmt_num(cluster["response_mean"]),
-                _signed(cluster["intercept"]),
+                f"M{fmt_int(cluster.cluster)}",
+                fmt_int(cluster.size),
+                fmt_share(cluster.share),
+                fmt_share(cluster.response_mean) if binary else fmt_num(cluster.response_mean),
+                _signed(cluster.intercept),
                 "; ".join(flags) or DASH,
             ]
         )
@@ -231,36 +222,30 @@ def _cluster_table(num: Numbering, block: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _coefficient_table(
-    num: Numbering, block: Mapping[str, Any], features: Sequence[str]
+    num: Numbering, block: SimplificationDone, features: Sequence[str]
 ) -> dict[str, Any]:
-    clusters = list(block["clusters"])[:COEFFICIENT_COLUMNS]
-    head = ["Feature"] + [f"M{fmt_int(c['cluster'])}" for c in clusters]
-    # Effects of one standard deviation when the results hold them (comparable across
-    # features); raw per-unit coefficients otherwise (older results files).
-    per_std = all("coefficients_per_std" in c for c in clusters)
-    key = "coefficients_per_std" if per_std else "coefficients"
-    rows = [["(intercept)"] + [_signed(c["intercept"]) for c in clusters]]
+    clusters = block.clusters[:COEFFICIENT_COLUMNS]
+    head = ["Feature"] + [f"M{fmt_int(c.cluster)}" for c in clusters]
+    # Effects of one standard deviation (comparable across features).
+    rows = [["(intercept)"] + [_signed(c.intercept) for c in clusters]]
     for j, name in enumerate(list(features)[:COEFFICIENT_ROWS]):
-        rows.append([str(name)] + [_signed(c[key][j]) for c in clusters])
+        rows.append([name] + [_signed(c.coefficients_per_std[j]) for c in clusters])
     hidden = []
-    if len(block["clusters"]) > COEFFICIENT_COLUMNS:
-        hidden.append(f"{fmt_int(len(block['clusters']) - COEFFICIENT_COLUMNS)} smaller models")
+    if len(block.clusters) > COEFFICIENT_COLUMNS:
+        hidden.append(f"{fmt_int(len(block.clusters) - COEFFICIENT_COLUMNS)} smaller models")
     if len(features) > COEFFICIENT_ROWS:
         hidden.append(f"{fmt_int(len(features) - COEFFICIENT_ROWS)} more features")
-    scale = "logit" if block.get("selection_metric") == "auc" else "output"
+    scale = "logit" if block.selection_metric == "auc" else "output"
     note = (
         f"Change of the {scale} for one standard deviation of each feature (coefficient × the "
         "feature's training standard deviation). The intercept row is the model's own; the "
         "per-unit coefficients are in results.json."
-        if per_std
-        else f"Coefficients on the {scale} scale, in each feature's own units (per unit change)."
     )
     if hidden:
         note += f" Not shown here ({' and '.join(hidden)}): see results.json."
     return make_table(
         num.tables,
-        "Coefficients of the merged models"
-        + (" (effect of one standard deviation)" if per_std else ""),
+        "Coefficients of the merged models (effect of one standard deviation)",
         head,
         rows,
         align="l" + "r" * len(clusters),
@@ -268,42 +253,41 @@ def _coefficient_table(
     )
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 6: the merging curve, the merged models against the network, their tables."""
-    block = _block(results)
+    block = results.simplification
     if block is None:
         absent = [{"title": "Simplification", "text": ABSENT_TEXT, "issue": ""}]
         return {"simplification": {"has_data": False, "absent": absent, "reason": ""}}, []
-    if block.get("status") != "done":
-        reason = str(block.get("reason", ""))
-        return {"simplification": {"has_data": False, "absent": [], "reason": reason}}, []
-    features = [str(f) for f in block.get("features") or results.get("features", [])]
+    if not isinstance(block, SimplificationDone):
+        return {"simplification": {"has_data": False, "absent": [], "reason": block.reason}}, []
+    features = block.features or results.features
     name, evaluation = _headline(block)
-    mode = str(block["mode"])
+    mode = block.mode
     setup = (
-        f"{fmt_int(block['regions'])} training regions were merged by "
-        f"{_MODE_WORDS.get(mode, mode)}, {block['mode_reason']}. "
+        f"{fmt_int(block.regions)} training regions were merged by "
+        f"{_MODE_WORDS.get(mode, mode)}, {block.mode_reason}. "
         f"Regions may merge only when their centres are among each other's "
-        f"{fmt_int(block['n_neighbors'])} nearest"
+        f"{fmt_int(block.n_neighbors)} nearest"
     )
     if mode == "scalable":
         setup += (
-            f"; the {fmt_int(block['regions'])} regions were first grouped into "
-            f"{fmt_int(block['leaves'])} micro-clusters of similar local models"
+            f"; the {fmt_int(block.regions)} regions were first grouped into "
+            f"{fmt_int(block.leaves)} micro-clusters of similar local models"
         )
     setup += (
-        f". K = {fmt_int(block['chosen_k'])} clusters gave the best held-out "
-        f"{'AUC' if block.get('selection_metric') == 'auc' else 'MSE'}"
+        f". K = {fmt_int(block.chosen_k)} clusters gave the best held-out "
+        f"{'AUC' if block.selection_metric == 'auc' else 'MSE'}"
     )
-    if block.get("absorbed"):
+    if block.absorbed:
         setup += (
-            f"; {fmt_int(block['absorbed'])} clusters of at most "
-            f"{fmt_int(block['min_samples'])} samples were absorbed into their nearest "
+            f"; {fmt_int(block.absorbed)} clusters of at most "
+            f"{fmt_int(block.min_samples)} samples were absorbed into their nearest "
             "larger neighbour"
         )
-    if block.get("fallback"):
+    if block.fallback:
         setup += "; no cluster was large enough, so the largest was kept alone"
-    setup += f", leaving {fmt_int(block['n_models'])} merged models."
+    setup += f", leaving {fmt_int(block.n_models)} merged models."
     curve_table = _curve_table(num, block)
     spec = FigureSpec(
         id="merging-curve",
@@ -329,6 +313,6 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         "comparison_table": _comparison_table(num, block),
         "cluster_table": _cluster_table(num, block),
         "coefficient_table": _coefficient_table(num, block, features),
-        "evaluated": bool(evaluation),
+        "evaluated": evaluation is not None,
     }
     return {"simplification": context}, [spec]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
 from typing import Any
 
+from govreport.policy.record import CheckRecord, PolicyRecord, WaiverRecord
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.census import regime_sentence
 from govreport.render.sections.checks import check_status, checks_word, outcome, parse_date
@@ -22,6 +22,7 @@ from govreport.render.text import (
     metric_label,
     severity_label,
 )
+from govreport.results.schema import Results
 
 __all__ = ["EXPIRY_WARNING_DAYS", "build"]
 
@@ -30,9 +31,9 @@ __all__ = ["EXPIRY_WARNING_DAYS", "build"]
 EXPIRY_WARNING_DAYS = 90
 
 
-def _performance_fact(results: Mapping[str, Any]) -> str:
-    perf = {str(p["dataset"]): p["metrics"] for p in results["performance"]}
-    key = {"binary": "auc", "multiclass": "accuracy"}.get(str(results["model"]["task"]), "rmse")
+def _performance_fact(results: Results) -> str:
+    perf = {p.dataset: p.metrics for p in results.performance}
+    key = {"binary": "auc", "multiclass": "accuracy"}.get(results.model.task, "rmse")
     label = metric_label(key)
     train, test = perf.get("train"), perf.get("test")
     if test is None:
@@ -48,14 +49,17 @@ def _performance_fact(results: Mapping[str, Any]) -> str:
     return text + "."
 
 
-def _findings_by_severity(num: Numbering, policy: Mapping[str, Any]) -> dict[str, Any]:
-    checks = list(policy["checks"])
-    levels = [str(level) for level in policy["severity_levels"]]
-    gate = str(policy["gate"])
+def _findings_by_severity(num: Numbering, policy: PolicyRecord) -> dict[str, Any]:
+    checks = policy.checks
+    levels = list(policy.severity_levels)
+    gate = policy.gate
     gate_index = levels.index(gate) if gate in levels else len(levels)
 
-    def count(status: str, key: str, level: str) -> int:
-        return sum(1 for c in checks if check_status(c) == status and c.get(key) == level)
+    def failed(level: str) -> int:
+        return sum(1 for c in checks if check_status(c) == "fail" and c.effective_severity == level)
+
+    def waived(level: str) -> int:
+        return sum(1 for c in checks if check_status(c) == "waived" and c.severity == level)
 
     rows = []
     for idx in range(len(levels) - 1, -1, -1):
@@ -64,8 +68,8 @@ def _findings_by_severity(num: Numbering, policy: Mapping[str, Any]) -> dict[str
             [
                 level + (" (gate)" if idx == gate_index else ""),
                 "yes" if idx >= gate_index else "no",
-                fmt_int(count("fail", "effective_severity", level)),
-                fmt_int(count("waived", "severity", level)),
+                fmt_int(failed(level)),
+                fmt_int(waived(level)),
             ]
         )
     return make_table(
@@ -80,8 +84,8 @@ def _findings_by_severity(num: Numbering, policy: Mapping[str, Any]) -> dict[str
     )
 
 
-def _not_evaluated_sentence(policy: Mapping[str, Any]) -> str:
-    ids = [str(c["id"]) for c in policy["checks"] if check_status(c) == "not_evaluated"]
+def _not_evaluated_sentence(policy: PolicyRecord) -> str:
+    ids = [c.id for c in policy.checks if check_status(c) == "not_evaluated"]
     if not ids:
         return "Every check of the policy was evaluated."
     verb = "was" if len(ids) == 1 else "were"
@@ -92,10 +96,11 @@ def _not_evaluated_sentence(policy: Mapping[str, Any]) -> str:
     )
 
 
-def _waiver_state(check: Mapping[str, Any], run_date: _dt.date | None) -> dict[str, str]:
-    waiver = check["waiver"]
-    expires = parse_date(waiver.get("expires"))
-    if waiver.get("expired"):  # decided by the policy evaluation against the run date
+def _waiver_state(
+    check: CheckRecord, waiver: WaiverRecord, run_date: _dt.date | None
+) -> dict[str, str]:
+    expires = parse_date(waiver.expires)
+    if waiver.expired:  # decided by the policy evaluation against the run date
         return badge("expired", "fail")
     if expires is not None and run_date is not None:
         days = (expires - run_date).days
@@ -110,26 +115,24 @@ def _waiver_state(check: Mapping[str, Any], run_date: _dt.date | None) -> dict[s
 
 
 def _waivers_table(
-    num: Numbering, policy: Mapping[str, Any], run_date: _dt.date | None
+    num: Numbering, policy: PolicyRecord, run_date: _dt.date | None
 ) -> dict[str, Any] | None:
     rows = []
-    for c in policy["checks"]:
-        w = c.get("waiver")
-        if not w:
+    for c in policy.checks:
+        w = c.waiver
+        if w is None:
             continue
-        by = w.get("approved_by") or {}
-        approver = [str(x) for x in (by.get("name"), by.get("role"), by.get("date")) if x]
-        severities = (
-            f"{severity_label(c.get('severity'))} → {severity_label(c.get('effective_severity'))}"
-        )
+        by = w.approved_by
+        approver = [x for x in (by.name, by.role, by.date) if x]
+        severities = f"{severity_label(c.severity)} → {severity_label(c.effective_severity)}"
         rows.append(
             [
-                str(c["id"]),
+                c.id,
                 severities,
-                str(w.get("expires") or DASH),
-                _waiver_state(c, run_date),
+                w.expires or DASH,
+                _waiver_state(c, w, run_date),
                 ", ".join(approver) or DASH,
-                str(w.get("justification") or DASH),
+                w.justification or DASH,
             ]
         )
     if not rows:
@@ -147,16 +150,16 @@ def _waivers_table(
     )
 
 
-def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 1: the outcome, failed checks by severity, waivers and the key facts."""
-    policy, model = results["policy"], results["model"]
-    census = results["regions"]["train"]["census"]
-    run_date = parse_date(policy.get("run_date")) or parse_date(results["run"].get("run_time"))
-    outputs = results["importance"]["outputs"]
-    by_scaled = sorted(outputs[0]["features"], key=lambda f: -f["scaled_pct"]) if outputs else []
+    policy, model = results.policy, results.model
+    census = results.regions["train"].census
+    run_date = parse_date(policy.run_date) or parse_date(results.run.run_time)
+    outputs = results.importance.outputs
+    by_scaled = sorted(outputs[0].features, key=lambda f: -f.scaled_pct) if outputs else []
     top = by_scaled[:3]
     if top:
-        drivers = ", ".join(f"{f['name']} ({fmt_pct(f['scaled_pct'])})" for f in top)
+        drivers = ", ".join(f"{f.name} ({fmt_pct(f.scaled_pct)})" for f in top)
         drivers += (
             " of scale-aware importance (coefficient × feature standard deviation); "
             "raw coefficients depend on each feature's unit "
@@ -164,10 +167,10 @@ def build(results: Mapping[str, Any], num: Numbering) -> tuple[dict[str, Any], l
         )
     else:
         drivers = "This results file holds no feature importance."
-    scale = "output" if model["output_link"] == "identity" else "logit"
+    scale = "output" if model.output_link == "identity" else "logit"
     exactness = (
-        f"The local linear models reproduce the network to {fmt_sci(census['max_abs_error'])} "
-        f"(largest absolute difference of the {scale} over {fmt_int(census['samples'])} "
+        f"The local linear models reproduce the network to {fmt_sci(census.max_abs_error)} "
+        f"(largest absolute difference of the {scale} over {fmt_int(census.samples)} "
         "training samples)."
     )
     summary = {
