@@ -60,12 +60,11 @@ class Outcome:
 
 def run_time_now() -> datetime:
     """The run time: SOURCE_DATE_EPOCH if set (reproducible builds), else the clock, in UTC."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    from govreport.epoch import source_date_epoch
+
+    epoch = source_date_epoch()
     if epoch is not None:
-        try:
-            return datetime.fromtimestamp(int(epoch), tz=UTC)
-        except ValueError:
-            raise InputError(f"SOURCE_DATE_EPOCH={epoch!r} is not an integer") from None
+        return datetime.fromtimestamp(epoch, tz=UTC)
     return datetime.now(tz=UTC).replace(microsecond=0)
 
 
@@ -131,21 +130,33 @@ def render(
     pdf: bool = True,
     templates: str | os.PathLike[str] | None = None,
     policy: str | os.PathLike[str] | None = None,
+    rerendered_from: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
     """Write results.json, report.html, checks.xml and (if ``pdf``) report.pdf into ``out_dir``.
 
     ``results``: :attr:`Outcome.results` or what :func:`load_results` returns.
     ``templates``: a directory of template files overriding the default ones.
     ``policy``: attached to the PDF when the results carry no policy text (old files).
-    Nothing is written unless everything rendered. Returns the written paths.
+    ``rerendered_from``: the results.json ``results`` were loaded from (``govreport
+    render``); appendix B then says the report was re-rendered from that file (name
+    and SHA-256). Nothing is written unless everything rendered; the set in
+    ``out_dir`` is replaced as a whole (:mod:`govreport.outputs`). Returns the written paths.
     """
-    from govreport.pipeline import render_outputs, write_outputs
+    from govreport.inputs.data import fingerprint_file
+    from govreport.outputs import write_outputs
+    from govreport.pipeline import render_outputs
+    from govreport.render.sections.appendix_repro import Rerendered
 
+    source = None
+    if rerendered_from is not None:
+        digest = fingerprint_file(Path(rerendered_from))
+        source = Rerendered(file=digest.file, sha256=digest.sha256)
     files = render_outputs(
         results,
         None if policy is None else Path(policy),
         pdf=pdf,
         templates=None if templates is None else Path(templates),
+        rerendered=source,
     )
     return write_outputs(files, Path(out_dir))
 

@@ -39,3 +39,15 @@ class DataError(InputError):
 
 class PolicyError(InputError):
     """The policy file is malformed or names something unknown."""
+
+
+#: How many characters of a user's value a message shows (the rest is cut).
+SHOWN_CHARS = 80
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for a message: one line, at most :data:`SHOWN_CHARS` characters."""
+    text = repr(value)
+    if len(text) > SHOWN_CHARS:
+        text = f"{text[: SHOWN_CHARS - 1]}… ({len(text)} characters)"
+    return text

@@ -21,6 +21,7 @@ from govreport.analyses.context import feature_scale
 from govreport.analyses.insens.insens import insens
 from govreport.analyses.insens.projections import explain_samples, parse_neuron
 from govreport.analyses.insens.stage import ExplainRowsError, check_rows
+from govreport.errors import shown
 from govreport.inputs.data import check_dataset_for_model, load_dataset, task_for_link
 from govreport.inputs.model import load_model
 from govreport.inputs.task import binary_from_two_class_softmax
@@ -29,8 +30,8 @@ from govreport.network import OutputLink
 __all__ = ["explain_document", "parse_rows"]
 
 
-def parse_rows(text: str) -> tuple[int, ...]:
-    """``"0,5,17"`` -> (0, 5, 17); :class:`ExplainRowsError` for anything else."""
+def parse_rows(text: str, option: str = "--rows") -> tuple[int, ...]:
+    """``"0,5,17"`` -> (0, 5, 17); :class:`ExplainRowsError` (naming ``option``) otherwise."""
     rows = []
     for part in text.split(","):
         part = part.strip()
@@ -40,10 +41,10 @@ def parse_rows(text: str) -> tuple[int, ...]:
             rows.append(int(part))
         except ValueError:
             raise ExplainRowsError(
-                f"--rows: {part!r} is not a row number; give 0-based integers like 0,5,17"
+                f"{option}: {shown(part)} is not a row number; give 0-based integers like 0,5,17"
             ) from None
     if not rows:
-        raise ExplainRowsError("--rows: give at least one row number, e.g. --rows 0,5,17")
+        raise ExplainRowsError(f"{option}: give at least one row number, e.g. {option} 0,5,17")
     return tuple(rows)
 
 

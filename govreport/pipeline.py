@@ -8,10 +8,9 @@ computed and rendered, so bad input never leaves partial outputs behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -77,6 +76,9 @@ from govreport.provenance import dataset_document, inputs_document, model_docume
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, Results, ResultsError, dump, results_from_json
 from govreport.results.provenance_types import Generator
+
+if TYPE_CHECKING:
+    from govreport.render.sections.appendix_repro import Rerendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,14 +441,17 @@ def render_outputs(
     *,
     pdf: bool = True,
     templates: Path | None = None,
+    rerendered: Rerendered | None = None,
 ) -> dict[str, bytes]:
     """All output files, in memory: results.json, report.html, checks.xml, report.pdf (if ``pdf``).
 
     The report is rendered from the results as results.json stores them (the
     canonical JSON read back), so ``govreport render results.json`` rebuilds
-    byte-identical files. The policy is attached from the text results.json
-    carries (``inputs.policy.text``), else from ``policy_path``. ``templates``:
-    a directory of template files overriding the default set (``--templates``).
+    the same files (its report adds appendix B's re-rendered note). The policy
+    is attached from the text results.json carries (``inputs.policy.text``),
+    else from ``policy_path``. ``templates``: a directory of template files
+    overriding the default set (``--templates``).
+    ``rerendered``: the results file of ``govreport render`` (appendix B names it).
     """
     from govreport.render.html import render_html
     from govreport.render.junit import render_junit
@@ -458,7 +463,7 @@ def render_outputs(
         stored = results_from_json(json_bytes, "results to render")
     except ResultsError as exc:  # the results were made by this code: a bug, not bad input
         raise RuntimeError(f"internal error: {exc}") from None
-    html = render_html(stored, overrides=templates)
+    html = render_html(stored, overrides=templates, rerendered=rerendered)
     attachments = {"results.json": json_bytes}
     policy_input = results.inputs.policy
     if policy_input.text is not None and policy_input.file:
@@ -470,29 +475,3 @@ def render_outputs(
     if pdf:
         files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files
-
-
-OUTPUT_FILES = ("results.json", "report.html", "report.pdf", "checks.xml")
-
-
-def write_outputs(files: dict[str, bytes], out_dir: Path) -> list[Path]:
-    """Write rendered files into ``out_dir``, each atomically (temp file + rename).
-
-    An output of an earlier run that this run did not produce (``report.pdf``
-    after ``--no-pdf``) is removed, so the directory never mixes two runs.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
-    written = []
-    for name, content in files.items():
-        handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(content)
-        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
-        os.replace(temp_name, out_dir / name)
-        written.append(out_dir / name)
-    for name in OUTPUT_FILES:
-        if name not in files:
-            (out_dir / name).unlink(missing_ok=True)
-    return written

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +39,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from govreport.errors import GovReportError
+from govreport.errors import GovReportError, shown
 
 __all__ = [
     "Loc",
@@ -51,9 +53,17 @@ __all__ = [
     "load_yaml",
     "model_at",
     "parse_yaml",
+    "read_bounded",
     "read_text",
     "walk",
 ]
+
+#: Largest YAML file read (policy, review, spec): far above any real one.
+MAX_YAML_BYTES = 4 << 20
+#: Deepest nesting of collections a YAML or JSON input may have.
+MAX_DEPTH = 64
+#: Most values a YAML document may expand to (aliases count at every use).
+MAX_NODES = 200_000
 
 Loc = tuple[str | int, ...]
 """A key path into a document, e.g. ``("checks", 1, "metric")``."""
@@ -71,6 +81,22 @@ class _Loader(yaml.SafeLoader):
     PyYAML follows YAML 1.1, where ``1e-6`` (no dot) is text; YAML 1.2 and
     every author read it as a number, so we do too.
     """
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """A value YAML cannot build (``!!int h``, a 5,000-digit number) is an error at its node."""
+        try:
+            return super().construct_object(node, deep)
+        except (_ScalarError, yaml.YAMLError):
+            raise
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as exc:  # the constructor's own failure (int(""), base64, …)
+            tag = node.tag.removeprefix("tag:yaml.org,2002:")
+            value = node.value if isinstance(node, ScalarNode) else "a collection"
+            reason = " ".join(str(exc).split())
+            if len(reason) > 120:
+                reason = reason[:119] + "…"
+            raise _ScalarError(node, f"cannot read {shown(value)} as {tag} ({reason})") from None
 
 
 class _ScalarError(Exception):
@@ -126,11 +152,7 @@ def read_text(path: Path, *, what: str, error: type[GovReportError]) -> tuple[st
     ``<file>`` in messages is ``path`` as given.
     """
     source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise error(f"{source}: cannot read {what} file: {reason}") from None
+    raw = read_bounded(Path(path), what=what, error=error, limit=MAX_YAML_BYTES)
     try:
         return raw.decode("utf-8"), raw
     except UnicodeDecodeError as exc:
@@ -139,6 +161,121 @@ def read_text(path: Path, *, what: str, error: type[GovReportError]) -> tuple[st
             f"{source}:{line}: top level: the file is not UTF-8 text "
             f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         ) from None
+
+
+def read_bounded(path: Path, *, what: str, error: type[GovReportError], limit: int) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them.
+
+    A device, FIFO or directory (``/dev/zero``, a pipe) and a larger file raise ``error``.
+    """
+    source = str(path)
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise error(f"{source}: cannot read {what} file: {reason}") from None
+    try:
+        info = os.fstat(handle)
+        if stat.S_ISDIR(info.st_mode):
+            raise error(f"{source}: cannot read {what} file: Is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{source}: the {what} file is not a regular file (a device or a pipe)")
+        if info.st_size > limit:
+            raise error(
+                f"{source}: the {what} file is {info.st_size} bytes, more than the "
+                f"{limit} a {what} file may have"
+            )
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(handle, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise error(f"{source}: the {what} file is more than the {limit} bytes it may have")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error(f"{source}: cannot read {what} file: {exc.strerror or exc}") from None
+    finally:
+        os.close(handle)
+
+
+def check_depth(value: Any, *, limit: int = MAX_DEPTH) -> bool:
+    """Whether the plain value (dicts and lists) nests at most ``limit`` deep (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            items: Any = item.values()
+        elif isinstance(item, list):
+            items = item
+        else:
+            continue
+        if depth >= limit:
+            return False
+        stack.extend((child, depth + 1) for child in items)
+    return True
+
+
+def _check_structure(text: str, source: str, error: type[GovReportError]) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH`, from the tokens (no recursion)."""
+    depth = 0
+    opening = (
+        yaml.tokens.BlockMappingStartToken,
+        yaml.tokens.BlockSequenceStartToken,
+        yaml.tokens.FlowMappingStartToken,
+        yaml.tokens.FlowSequenceStartToken,
+    )
+    closing = (
+        yaml.tokens.BlockEndToken,
+        yaml.tokens.FlowMappingEndToken,
+        yaml.tokens.FlowSequenceEndToken,
+    )
+    for token in yaml.scan(text, Loader=_Loader):
+        if isinstance(token, opening):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = token.start_mark.line + 1
+                raise error(f"{source}:{line}: YAML error: nesting deeper than {MAX_DEPTH} levels")
+        elif isinstance(token, closing):
+            depth -= 1
+
+
+def _check_expansion(root: Node, source: str, error: type[GovReportError]) -> None:
+    """Refuse documents whose aliases expand past :data:`MAX_NODES` values or loop."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise error(
+                f"{source}:{node.start_mark.line + 1}: YAML error: an alias refers to a "
+                "collection that contains it"
+            )
+        busy.add(key)
+        total = 1
+        if isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, SequenceNode):
+            total += sum(size(item) for item in node.value)
+        busy.discard(key)
+        if total > MAX_NODES:
+            raise error(
+                f"{source}:{node.start_mark.line + 1}: YAML error: the document expands to "
+                f"more than {MAX_NODES} values (aliases count at every use)"
+            )
+        sizes[key] = total
+        return total
+
+    try:
+        size(root)
+    except RecursionError:
+        raise error(f"{source}:1: YAML error: nesting too deep") from None
 
 
 def load_yaml(path: Path, *, what: str, error: type[GovReportError]) -> YamlDocument:
@@ -156,15 +293,19 @@ def parse_yaml(text: str, *, source: str, error: type[GovReportError]) -> YamlDo
     """
     root: Node | None = None
     try:
+        _check_structure(text, source, error)
         loader = _Loader(text)  # the reader rejects control characters here
         try:
             root = loader.get_single_node()
             if root is None:
                 return YamlDocument(source, None, None)
+            _check_expansion(root, source, error)
             _check_mapping_keys(root, source, error)
             data = loader.construct_document(root)
         finally:
             loader.dispose()
+    except RecursionError:
+        raise error(f"{source}:1: YAML error: nesting too deep") from None
     except yaml.MarkedYAMLError as exc:
         raise error(_yaml_error_line(source, exc)) from None
     except _ScalarError as exc:
@@ -292,14 +433,24 @@ def first_problem(
 ) -> GovReportError:
     """The error for the first problem in file order, counting the others.
 
+    Unknown keys come first (a misspelt key also makes its right spelling
+    missing: ``unknown key 'chekcs' (did you mean 'checks'?)`` is the useful
+    message), missing keys last.
+
     ``<source>:<line>: <key path>: <message> (and 2 more problems in this file)``.
     Problems on the same line keep their given order.
     """
-    first = min(enumerate(problems), key=lambda item: (item[1][0], item[0]))[1]
+    first = min(enumerate(problems), key=lambda item: (_rank(item[1][2]), item[1][0], item[0]))[1]
     line, loc, message = first
     more = len(problems) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file)" if more else ""
     return error(f"{source}:{line}: {format_loc(loc)}: {message}{suffix}")
+
+
+def _rank(message: str) -> int:
+    if message.startswith("unknown key"):
+        return 0
+    return 2 if message.startswith("missing required key") else 1
 
 
 def describe_value(value: Any) -> str:
@@ -309,9 +460,9 @@ def describe_value(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return f"the number {shown(value)}"
     if isinstance(value, str):
-        return f"text {value!r}"
+        return f"text {shown(value)}"
     if isinstance(value, dt.datetime):
         return f"a date and time {value.isoformat(sep=' ')}"
     if isinstance(value, dt.date):

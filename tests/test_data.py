@@ -73,7 +73,7 @@ def test_nan_feature_names_column_and_first_bad_row(tmp_path: Path) -> None:
 
 def test_infinite_feature_is_an_error(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.csv", "a,y\n1,0\ninf,1\n")
-    assert "feature column 'a' has a infinite value at row 2" in load_error(path)
+    assert "feature column 'a' has an infinite value at row 2" in load_error(path)
 
 
 def test_missing_target_value_is_an_error(tmp_path: Path) -> None:

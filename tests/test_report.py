@@ -11,6 +11,7 @@ three regions, the middle one holding that single row.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -303,7 +304,14 @@ def test_two_runs_and_a_render_give_byte_identical_files(
     for name in ("results.json", "report.html", "report.pdf"):
         original = (first / name).read_bytes()
         assert (second / name).read_bytes() == original, f"second run: {name} differs"
-        assert (rendered / name).read_bytes() == original, f"render: {name} differs"
+    assert (rendered / "results.json").read_bytes() == (first / "results.json").read_bytes()
+    # The re-rendered report is the run's, plus one note in appendix B naming its source.
+    html = (rendered / "report.html").read_text()
+    digest = hashlib.sha256((first / "results.json").read_bytes()).hexdigest()
+    note = re.search(r'\n  <p class="rerendered">.*?</p>\n  ', html, flags=re.S)
+    assert note is not None and digest in note.group() and "results.json" in note.group()
+    assert html.replace(note.group(), "\n  ", 1) == (first / "report.html").read_text()
+    assert "Re-rendered" not in (first / "report.html").read_text()
 
 
 def test_render_with_no_pdf_writes_html_and_json_only(first: Path, tmp_path: Path) -> None:

@@ -16,7 +16,19 @@ import click
 
 from govreport.errors import EXIT_INTERNAL, GovReportError
 
-__all__ = ["fail", "guarded"]
+__all__ = ["fail", "guarded", "one_line"]
+
+#: Longest message printed; the rest is cut (a 1 MB bad value stays out of the terminal).
+MAX_MESSAGE = 2000
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line (CR/LF and other control characters escaped), cut at a cap."""
+    text = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in message
+    )
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -32,14 +44,16 @@ def guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
     except GovReportError as error:
         if debug:
             traceback.print_exc()
-        fail(f"error: {error}", error.exit_code)
+        fail(f"error: {one_line(str(error))}", error.exit_code)
+    except click.ClickException as error:  # a usage error found while running (--features ,)
+        fail(f"error: {one_line(error.format_message())}", error.exit_code)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as error:  # the one place unexpected errors become exit code 3
         if debug:
             traceback.print_exc()
         fail(
-            f"internal error: {type(error).__name__}: {error} "
+            f"internal error: {type(error).__name__}: {one_line(str(error))} "
             "(rerun with --debug for the traceback, and report it)",
             EXIT_INTERNAL,
         )

@@ -137,10 +137,12 @@ def run(
     """Analyse a model on data and write report.html, report.pdf and results.json to --out."""
     from govreport import api
     from govreport.explain import parse_rows
+    from govreport.outputs import probe_out_dir
     from govreport.policy import format_policy_summary
     from govreport.resources import default_policy_path
 
     def action() -> int:
+        probe_out_dir(out_dir)  # before anything is loaded: a bad --out fails fast
         outcome = api.run(
             model=model_path,
             data=data_path,
@@ -151,10 +153,10 @@ def run(
             oot_data=oot_data_path,
             data_dictionary=data_dictionary_path,
             spec=spec_path,
-            features=split_names(features),
-            drop=split_names(drop) or (),
+            features=split_names(features, "--features"),
+            drop=split_names(drop, "--drop") or (),
             link=link,
-            classes=split_names(classes),
+            classes=split_names(classes, "--classes"),
             min_samples=min_samples,
             disclosure_min_samples=disclosure_min_samples,
             top_regions=top_regions,
@@ -166,7 +168,9 @@ def run(
             merge_neighbors=merge_neighbors,
             merge_min_samples=merge_min_samples,
             allow_pickle=allow_pickle,
-            explain_rows=parse_rows(explain_rows) if explain_rows is not None else (),
+            explain_rows=(
+                parse_rows(explain_rows, "--explain-rows") if explain_rows is not None else ()
+            ),
             run_time=api.run_time_now(),
             command=shlex.join(["govreport", *sys.argv[1:]]),
         )
@@ -196,10 +200,15 @@ def render(
 ) -> None:
     """Rebuild report.html and report.pdf from a results.json alone, without recomputation."""
     from govreport import api
+    from govreport.outputs import probe_out_dir
 
     def action() -> int:
+        probe_out_dir(out_dir)  # before anything is loaded: a bad --out fails fast
         results = api.load_results(results_path)
-        for path in api.render(results, out_dir, pdf=not no_pdf, templates=templates_dir):
+        written = api.render(
+            results, out_dir, pdf=not no_pdf, templates=templates_dir, rerendered_from=results_path
+        )
+        for path in written:
             click.echo(f"wrote {path}")
         return 0
 
@@ -257,8 +266,8 @@ def explain(
             parse_rows(rows),
             neuron=neuron,
             spec_path=spec_path,
-            features=split_names(features),
-            drop=split_names(drop) or (),
+            features=split_names(features, "--features"),
+            drop=split_names(drop, "--drop") or (),
             link=link,  # type: ignore[arg-type]
             allow_pickle=allow_pickle,
         )

@@ -16,13 +16,13 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 TEMPLATES_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
-def split_names(value: str | None) -> tuple[str, ...] | None:
+def split_names(value: str | None, option: str | None = None) -> tuple[str, ...] | None:
     """``"a, b"`` -> ``("a", "b")``; None stays None; an empty list is a usage error."""
     if value is None:
         return None
     names = tuple(name.strip() for name in value.split(",") if name.strip())
     if not names:
-        raise click.BadParameter("give at least one column name")
+        raise click.BadParameter(f"{value!r}: give at least one column name", param_hint=option)
     return names
 
 

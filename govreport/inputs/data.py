@@ -9,6 +9,7 @@ it in ``drop`` or leaves it out of ``features``.
 from __future__ import annotations
 
 import csv
+import decimal
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,10 +19,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from govreport.errors import DataError
+from govreport.errors import DataError, shown
 from govreport.network import FloatArray, readonly
 
 Task = Literal["binary", "multiclass", "regression"]
+
+#: Largest magnitude a data value may have: squares and sums of squares of such
+#: values stay finite, so means, standard deviations and the network's outputs do.
+MAX_ABS_VALUE = 1e100
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -87,6 +92,8 @@ def _csv_header(path: Path) -> list[str]:
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame, refusing duplicate column names."""
     if not path.is_file():
+        if path.exists():
+            raise DataError(f"{path}: not a regular file (a device, pipe or directory)")
         raise DataError(f"{path}: data file not found; check the path")
     suffix = path.suffix.lower()
     try:
@@ -159,27 +166,55 @@ def select_features(
 def _numeric_column(frame: pd.DataFrame, name: str, path: Path, role: str) -> FloatArray:
     """Column ``name`` as float64, with one-line errors for non-numeric, NaN and inf values."""
     column = frame[name]
+    dtype = column.dtype
+    if (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype)
+        or pd.api.types.is_complex_dtype(dtype)
+    ):
+        raise DataError(
+            f"{path}: {role} column {shown(name)} holds {dtype} values, not numbers; "
+            "encode it as numbers (e.g. days since a date) before running govreport"
+        )
     if pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64)
     elif pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
+        plain = str | int | float | np.number | decimal.Decimal
+        odd = np.flatnonzero([v is not None and not isinstance(v, plain) for v in column])
+        if odd.size:  # dates, times, durations, bytes… inside an object column
+            row = int(odd[0])
+            raise DataError(
+                f"{path}: {role} column {shown(name)} is not numeric: {_row_label(path, row)} "
+                f"holds a {type(column.iloc[row]).__name__} ({shown(column.iloc[row])}); "
+                "encode it as numbers before running govreport"
+            )
         converted = pd.to_numeric(column, errors="coerce")
         bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
         if bad.size:
             row = int(bad[0])
             raise DataError(
-                f"{path}: {role} column '{name}' is not numeric: {_row_label(path, row)} holds "
-                f"{column.iloc[row]!r}; encode it as numbers before running govreport"
+                f"{path}: {role} column {shown(name)} is not numeric: {_row_label(path, row)} "
+                f"holds {shown(column.iloc[row])}; encode it as numbers before running govreport"
             )
         values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
     nonfinite = np.flatnonzero(~np.isfinite(values))
     if nonfinite.size:
         row = int(nonfinite[0])
-        what = "missing (NaN)" if np.isnan(values[row]) else "infinite"
+        what = "a missing (NaN)" if np.isnan(values[row]) else "an infinite"
         raise DataError(
-            f"{path}: {role} column '{name}' has a {what} value at {_row_label(path, row)} "
+            f"{path}: {role} column '{name}' has {what} value at {_row_label(path, row)} "
             f"({nonfinite.size} such row(s) in all); impute or remove them before running govreport"
+        )
+    huge = np.flatnonzero(np.abs(values) > MAX_ABS_VALUE)
+    if huge.size:
+        row = int(huge[0])
+        raise DataError(
+            f"{path}: {role} column {shown(name)} has the value {values[row]:g} at "
+            f"{_row_label(path, row)}, beyond ±{MAX_ABS_VALUE:g} (statistics of it would "
+            f"overflow; {huge.size} such row(s) in all); rescale the column"
         )
     return values
 

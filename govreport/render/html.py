@@ -19,10 +19,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from govreport import resources
+from govreport import __version__, resources
 from govreport.errors import InputError
 from govreport.render.figures import draw_all
 from govreport.render.report import build_report
+from govreport.render.sections.appendix_repro import Rerendered, mark_rerendered
 from govreport.results.schema import Results
 
 __all__ = ["TemplateError", "make_environment", "render_html"]
@@ -76,13 +77,15 @@ def render_html(
     *,
     templates_dir: Path | None = None,
     overrides: Path | None = None,
+    rerendered: Rerendered | None = None,
 ) -> str:
     """Render ``results`` (typed, or a results.json dict: loaded first) to one HTML string.
 
     ``templates_dir`` defaults to the packaged templates
     (:func:`govreport.resources.templates_dir`); ``overrides`` is a directory
     whose files replace same-named files of that set (``--templates DIR``;
-    ``report.css`` included). Raises
+    ``report.css`` included). ``rerendered``: the results file a re-rendered
+    report came from (named in appendix B). Raises
     :class:`govreport.results.ResultsError` for a results dict that
     breaks the schema and :class:`jinja2.UndefinedError` for a template that
     asks for a field the context lacks (:class:`TemplateError`, exit 2, when
@@ -90,6 +93,8 @@ def render_html(
     """
     directory = Path(templates_dir) if templates_dir is not None else resources.templates_dir()
     context, specs = build_report(results)
+    if rerendered is not None:  # `govreport render`: appendix B says so, and from what
+        mark_rerendered(context, rerendered, __version__)
     svgs = draw_all(specs)
     css_file = directory / STYLESHEET
     if overrides is not None and (Path(overrides) / STYLESHEET).is_file():

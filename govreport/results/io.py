@@ -12,6 +12,7 @@ integer and a float a float) and no unknown keys. Every problem is a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,11 @@ from govreport.results.migrate import migrate
 from govreport.results.schema import SCHEMA_VERSION, Results
 
 __all__ = ["load_results", "results_adapter", "results_from_json", "results_from_jsonable"]
+
+#: Largest results.json read (a Taiwan-sized run writes a few MB).
+MAX_RESULTS_BYTES = 512 << 20
+#: Deepest nesting results.json may have (the schema nests under 10 levels).
+MAX_RESULTS_DEPTH = 64
 
 _MISSING = frozenset({"missing", "missing_argument", "missing_keyword_only_argument"})
 _UNKNOWN = frozenset({"unexpected_keyword_argument", "extra_forbidden"})
@@ -41,7 +47,26 @@ class _NonFiniteLiteral(ValueError):
 
 
 def _refuse_constant(name: str) -> Any:
-    raise _NonFiniteLiteral(name)
+    raise _NonFiniteLiteral(
+        f"{name} is not a JSON number (results.json stores NaN and infinities as null)"
+    )
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFiniteLiteral(
+            f"{text[:40]} is beyond the largest float (results.json stores infinities as null)"
+        )
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or not -(2**63) <= int(text) < 2**63:
+        raise _NonFiniteLiteral(
+            f"{text[:40]}{'…' if len(text) > 40 else ''} is beyond a 64-bit integer"
+        )
+    return int(text)
 
 
 def load_results(path: str | Path) -> Results:
@@ -50,12 +75,15 @@ def load_results(path: str | Path) -> Results:
     Raises :class:`ResultsError` (exit 2) for an unreadable file, invalid JSON
     (with line and column) or a document that breaks the schema.
     """
+    from govreport.yamlfile import read_bounded
+
     source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ResultsError(f"{source}: cannot read results file: {exc.strerror or exc}") from None
-    return results_from_json(raw, source)
+    from govreport.results.verify import verify_results
+
+    raw = read_bounded(Path(path), what="results", error=ResultsError, limit=MAX_RESULTS_BYTES)
+    results = results_from_json(raw, source)
+    verify_results(results, source)  # ranges, and the policy verdict recomputed
+    return results
 
 
 def results_from_json(data: str | bytes, source: str = "results") -> Results:
@@ -70,14 +98,23 @@ def results_from_json(data: str | bytes, source: str = "results") -> Results:
     else:
         text = data
     try:
-        document = json.loads(text, parse_constant=_refuse_constant)
+        document = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int
+        )
+    except RecursionError:
+        raise ResultsError(f"{source}: invalid JSON: nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except _NonFiniteLiteral as exc:
+        raise ResultsError(f"{source}: invalid JSON: {exc}") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        raise ResultsError(f"{source}: invalid JSON: {' '.join(str(exc).split())[:120]}") from None
+    from govreport.yamlfile import check_depth
+
+    if not check_depth(document, limit=MAX_RESULTS_DEPTH):
         raise ResultsError(
-            f"{source}: invalid JSON: {exc} is not a JSON number "
-            "(results.json stores NaN and infinities as null)"
-        ) from None
+            f"{source}: invalid results: nested deeper than {MAX_RESULTS_DEPTH} levels"
+        )
     return results_from_jsonable(document, source)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "ModelFile",
     "SourceFormat",
     "check_readable",
+    "check_size",
     "first_line",
     "read_model_file",
     "sniff",
@@ -103,6 +104,7 @@ def _read_onnx(path: Path, spec_path: Path | None, allow_pickle: bool) -> ModelF
     from govreport.inputs.model.onnx_reader import chain_from_onnx
 
     _refuse_spec(spec_path, path.name, "an ONNX file")
+    check_size(path, "ONNX file", MAX_GRAPH_FILE_BYTES)
     return ModelFile(format="onnx", graph=chain_from_onnx(path))
 
 
@@ -110,6 +112,7 @@ def _read_skops(path: Path, spec_path: Path | None, allow_pickle: bool) -> Model
     from govreport.inputs.model.sklearn_reader import chain_from_skops
 
     _refuse_spec(spec_path, path.name, "a skops file")
+    check_size(path, "skops file", MAX_GRAPH_FILE_BYTES)
     return ModelFile(format="sklearn", graph=chain_from_skops(path))
 
 
@@ -151,6 +154,21 @@ def check_readable(path: Path, what: str) -> None:
         raise ModelError(
             f"{path}: cannot read the {what} ({exc.strerror}); check its permissions"
         ) from exc
+
+
+#: Largest ONNX or skops file read whole into memory: protobuf cannot hold 2 GiB, and
+#: a tabular ReLU network's file is a few MB.
+MAX_GRAPH_FILE_BYTES = 1 << 30
+
+
+def check_size(path: Path, what: str, limit: int) -> None:
+    """Refuse a file of more than ``limit`` bytes before reading it."""
+    size = path.stat().st_size
+    if size > limit:
+        raise ModelError(
+            f"{path}: the {what} has {size} bytes, more than the {limit} govreport reads; "
+            "is this the model file?"
+        )
 
 
 def sniff(path: Path) -> FileKind:
@@ -231,6 +249,17 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 
 
+def _load_reason(exc: BaseException) -> str:
+    """torch's reason for refusing a file, without its advice to set ``weights_only=False``."""
+    text = str(exc)
+    if "Weights only load failed" not in text:
+        return first_line(exc)
+    detail = text.split("WeightsUnpickler error:", 1)[-1] if "WeightsUnpickler" in text else ""
+    lines = [line.strip() for line in detail.splitlines() if line.strip()]
+    reason = lines[0] if lines and not lines[0].startswith("Check the documentation") else ""
+    return f"not a pickle of tensors: {reason}" if reason else "not a pickle of tensors"
+
+
 def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
     """``torch.load`` with ``weights_only=True``; unpickle only if ``allow_pickle``."""
     try:
@@ -246,7 +275,7 @@ def _torch_load(path: Path, *, allow_pickle: bool, zipped: bool) -> object:
         )
         if not pickled:
             raise ModelError(
-                f"{path.name}: not a model file govreport can read ({first_line(exc)}); "
+                f"{path.name}: not a model file govreport can read ({_load_reason(exc)}); "
                 "pass a TorchScript archive (torch.jit.save), a state_dict file (torch.save) "
                 "with --spec, or a .safetensors file with --spec"
             ) from exc

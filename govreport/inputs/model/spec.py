@@ -16,38 +16,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
 import torch
-import yaml
 from torch import nn
 
-from govreport.errors import ModelError
-from govreport.inputs.model.formats import check_readable, first_line
+from govreport.errors import ModelError, shown
+from govreport.inputs.model.formats import check_readable
 from govreport.network import OutputLink
 
 __all__ = ["module_from_spec_file"]
 
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects duplicate mapping keys."""
-
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
-)
 
 _SPEC_TOP_KEYS = {"spec_version", "layers", "output_link", "key_prefix"}
 _SPEC_LAYER_KEYS: dict[str, set[str]] = {
@@ -75,27 +54,80 @@ class _Spec:
 
 
 def _read_spec(spec_path: Path) -> object:
+    """The spec's plain value: bounded, UTF-8, depth-checked JSON or YAML (govreport.yamlfile)."""
+    from govreport.yamlfile import check_depth, parse_yaml, read_text
+
     name = spec_path.name
-    text = spec_path.read_text(encoding="utf-8")
+    text, _raw = read_text(spec_path, what="spec", error=ModelError)
+    if spec_path.suffix.lower() != ".json":
+        return parse_yaml(text, source=name, error=ModelError).data
     try:
-        if spec_path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        raw = json.loads(text)
+    except RecursionError:
+        raise ModelError(f"{name}: invalid JSON: nested too deeply; fix the spec") from None
     except json.JSONDecodeError as exc:
         raise ModelError(
             f"{name}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
             "fix the spec"
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or first_line(exc)
-        raise ModelError(f"{name}: invalid YAML{at} ({problem}); fix the spec") from exc
+        ) from None
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        reason = " ".join(str(exc).split())[:120]
+        raise ModelError(f"{name}: invalid JSON ({reason}); fix the spec") from None
+    if not check_depth(raw):
+        raise ModelError(f"{name}: invalid JSON: nested too deeply; fix the spec")
+    return raw
+
+
+#: Largest layer width a spec may declare (the weights are checked against it first).
+MAX_WIDTH = 2**31 - 1
+#: Layers up to this many weights are built before being compared with the file.
+_SMALL = 1 << 20
+
+
+def _check_dims(raw: object, state: Mapping[str, torch.Tensor], name: str, where: str) -> None:
+    """Compare the spec's linear/batchnorm sizes with the weights before building any layer.
+
+    Tolerant of a malformed spec (:func:`_parse_spec` reports that); a width the
+    weights contradict is refused here, so ``linear 100000 -> 100000`` allocates nothing.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("layers"), list):
+        return
+    prefix = raw.get("key_prefix", "")
+    if not isinstance(prefix, str):
+        return
+    for position, layer in enumerate(raw["layers"]):
+        if not isinstance(layer, dict):
+            continue
+        kind = layer.get("type")
+        if kind == "linear":
+            shape: tuple[object, ...] = (layer.get("out"), layer.get("in"))
+        elif kind == "batchnorm1d":
+            shape = (layer.get("features"),)
+        else:
+            continue
+        if not all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_WIDTH for n in shape
+        ):
+            continue  # _spec_int words it
+        own = layer.get("key")  # the layer's own state_dict name (``key: fc1``), else its position
+        key = f"{prefix}{own if isinstance(own, str) and own else position}.weight"
+        tensor = state.get(key)
+        if math.prod(shape) <= _SMALL:  # type: ignore[arg-type]
+            continue  # cheap to build: the strict loader words the problem in spec terms
+        if tensor is None or tuple(tensor.shape) != shape:
+            found = "is missing" if tensor is None else f"has shape {tuple(tensor.shape)}"
+            raise ModelError(
+                f"{where}: key {key!r} {found} but {name} layers[{position}] ({kind}) needs "
+                f"{shape}; fix {name} or the file"
+            )
 
 
 def _spec_int(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ModelError(f"{where}: must be a positive integer, got {value!r}; fix the spec")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WIDTH:
+        raise ModelError(
+            f"{where}: must be a positive integer up to {MAX_WIDTH}, got {shown(value)}; "
+            "fix the spec"
+        )
     return value
 
 
@@ -191,7 +223,7 @@ def _spec_layer(layer: object, at: str) -> tuple[nn.Module, str]:
     if not isinstance(layer, dict):
         raise ModelError(f"{at}: must be a mapping like {{type: relu}}, got {layer!r}")
     kind = layer.get("type")
-    if kind not in _SPEC_LAYER_KEYS:
+    if not isinstance(kind, str) or kind not in _SPEC_LAYER_KEYS:
         hint = (
             " (put the final sigmoid/softmax in output_link)"
             if kind
@@ -202,7 +234,7 @@ def _spec_layer(layer: object, at: str) -> tuple[nn.Module, str]:
             else ""
         )
         raise ModelError(
-            f"{at}.type: unknown layer type {kind!r}{hint}; "
+            f"{at}.type: unknown layer type {shown(kind)}{hint}; "
             f"supported: {', '.join(_SPEC_LAYER_KEYS)}"
         )
     allowed = _SPEC_LAYER_KEYS[kind]
@@ -258,7 +290,9 @@ def module_from_spec_file(
         )
     spec_path = Path(spec_path)
     check_readable(spec_path, "spec file")
-    spec = _parse_spec(_read_spec(spec_path), spec_path.name)
+    raw = _read_spec(spec_path)
+    _check_dims(raw, state, spec_path.name, where)  # before any layer is allocated
+    spec = _parse_spec(raw, spec_path.name)
     if link is not None and spec.output_link is not None and link != spec.output_link:
         raise ModelError(
             f"{spec_path.name}: output_link is {spec.output_link!r} but the link override is "

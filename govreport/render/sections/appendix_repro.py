@@ -16,7 +16,24 @@ from govreport.results.provenance_types import (
 )
 from govreport.results.schema import Results
 
-__all__ = ["build"]
+__all__ = ["Rerendered", "build", "mark_rerendered"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rerendered:
+    """Where a re-rendered report came from: the results file's name and SHA-256."""
+
+    file: str
+    sha256: str
+
+
+def mark_rerendered(context: dict[str, Any], source: Rerendered, version: str) -> None:
+    """Say in appendix B that this report was re-rendered (``govreport render``), from what."""
+    context["appendix_b"]["rerendered"] = {
+        "file": source.file,
+        "sha256": source.sha256,
+        "generator": f"govreport {version}",
+    }
 
 
 def _hash_row(
@@ -50,6 +67,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         [k, str(v) if isinstance(v, bool | str) else fmt_num(v)] for k, v in sorted(options.items())
     ]
     appendix = {
+        "rerendered": None,  # set by mark_rerendered for `govreport render`
         "command": run.command,
         "facts": [
             ("Report id", display_report_id(results)),
