@@ -643,3 +643,30 @@ case(
     "holds files govreport did not write",
 )
 case("options-chunk-size-text", "options", run_with(chunk_size="lots"), "--chunk-size")
+
+
+def _explain(*extra: Any, out_file: Callable[[Path], Path] | None = None) -> Builder:
+    def build(inputs: Inputs, tmp: Path, out: Path) -> tuple[list[Any], dict[str, str]]:
+        target = out_file(tmp) if out_file is not None else tmp / "rows.json"
+        args = ["explain", "--model", inputs.model, "--data", inputs.train, "--target", "y"]
+        return [*args, "--out", target, *extra], {}
+
+    return build
+
+
+case(
+    "options-explain-out-directory",
+    "options",
+    _explain("--rows", "0", out_file=lambda t: (t / "d").mkdir() or t / "d"),
+    "--out",
+)
+case(
+    "options-explain-out-missing-dir",
+    "options",
+    _explain("--rows", "0", out_file=lambda t: t / "no" / "rows.json"),
+    "cannot write it",
+)
+case("options-explain-rows-bad", "options", _explain("--rows", "0,zz"), "--rows: 'zz'")
+case(
+    "options-explain-neuron-bad", "options", _explain("--rows", "0", "--neuron", "9:9"), "--neuron"
+)
