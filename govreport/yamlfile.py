@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import re
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +38,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from govreport.errors import GovReportError, shown
+from govreport.limits import MAX_DEPTH, read_bounded
 
 __all__ = [
     "Loc",
@@ -60,8 +59,6 @@ __all__ = [
 
 #: Largest YAML file read (policy, review, spec): far above any real one.
 MAX_YAML_BYTES = 4 << 20
-#: Deepest nesting of collections a YAML or JSON input may have.
-MAX_DEPTH = 64
 #: Most values a YAML document may expand to (aliases count at every use).
 MAX_NODES = 200_000
 
@@ -161,62 +158,6 @@ def read_text(path: Path, *, what: str, error: type[GovReportError]) -> tuple[st
             f"{source}:{line}: top level: the file is not UTF-8 text "
             f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         ) from None
-
-
-def read_bounded(path: Path, *, what: str, error: type[GovReportError], limit: int) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``limit`` of them.
-
-    A device, FIFO or directory (``/dev/zero``, a pipe) and a larger file raise ``error``.
-    """
-    source = str(path)
-    try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise error(f"{source}: cannot read {what} file: {reason}") from None
-    try:
-        info = os.fstat(handle)
-        if stat.S_ISDIR(info.st_mode):
-            raise error(f"{source}: cannot read {what} file: Is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{source}: the {what} file is not a regular file (a device or a pipe)")
-        if info.st_size > limit:
-            raise error(
-                f"{source}: the {what} file is {info.st_size} bytes, more than the "
-                f"{limit} a {what} file may have"
-            )
-        chunks = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(handle, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
-            raise error(f"{source}: the {what} file is more than the {limit} bytes it may have")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise error(f"{source}: cannot read {what} file: {exc.strerror or exc}") from None
-    finally:
-        os.close(handle)
-
-
-def check_depth(value: Any, *, limit: int = MAX_DEPTH) -> bool:
-    """Whether the plain value (dicts and lists) nests at most ``limit`` deep (no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            items: Any = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
-            continue
-        if depth >= limit:
-            return False
-        stack.extend((child, depth + 1) for child in items)
-    return True
 
 
 def _check_structure(text: str, source: str, error: type[GovReportError]) -> None:
