@@ -57,6 +57,8 @@ __all__ = [
     "walk",
 ]
 
+#: How many further problems of a file an error message lists (by line and key path).
+MAX_LISTED = 5
 #: Largest YAML file read (policy, review, spec): far above any real one.
 MAX_YAML_BYTES = 4 << 20
 #: Most values a YAML document may expand to (aliases count at every use).
@@ -378,13 +380,18 @@ def first_problem(
     missing: ``unknown key 'chekcs' (did you mean 'checks'?)`` is the useful
     message), missing keys last.
 
-    ``<source>:<line>: <key path>: <message> (and 2 more problems in this file)``.
-    Problems on the same line keep their given order.
+    ``<source>:<line>: <key path>: <message> (and 2 more problems in this file:
+    line 9 gate.fail_on, line 12 checks[1].metric)``: the others by line and key
+    path, up to :data:`MAX_LISTED`. Problems on the same line keep their given order.
     """
-    first = min(enumerate(problems), key=lambda item: (_rank(item[1][2]), item[1][0], item[0]))[1]
-    line, loc, message = first
+    ordered = sorted(enumerate(problems), key=lambda item: (_rank(item[1][2]), item[1][0], item[0]))
+    line, loc, message = ordered[0][1]
     more = len(problems) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file)" if more else ""
+    suffix = ""
+    if more:
+        where = [f"line {other[0]} {format_loc(other[1])}" for _i, other in ordered[1:]]
+        listed = ", ".join(where[:MAX_LISTED]) + (", …" if len(where) > MAX_LISTED else "")
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file: {listed})"
     return error(f"{source}:{line}: {format_loc(loc)}: {message}{suffix}")
 
 
