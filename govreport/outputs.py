@@ -35,7 +35,7 @@ from pathlib import Path
 
 from govreport.errors import InputError
 
-__all__ = ["OUTPUT_FILES", "OutputError", "probe_out_dir", "write_outputs"]
+__all__ = ["OUTPUT_FILES", "OutputError", "probe_out_dir", "write_file", "write_outputs"]
 
 OUTPUT_FILES = ("results.json", "report.html", "report.pdf", "checks.xml")
 
@@ -263,3 +263,30 @@ def write_outputs(files: dict[str, bytes], out_dir: Path) -> list[Path]:
                     with contextlib.suppress(OSError):
                         os.rename(old, target)
     return [out_dir / file_name for file_name in files]
+
+
+def write_file(path: Path, content: bytes, *, option: str = "--out") -> None:
+    """Write one file whole (temp file beside it, fsync, rename): ``govreport explain --out``.
+
+    An existing directory at ``path`` or any OSError is an :class:`OutputError` naming it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a directory; give a file name")
+    umask = os.umask(0)
+    os.umask(umask)
+    temp: str | None = None
+    try:
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        os.unlink(temp)
+        _write_file(Path(temp), content, 0o666 & ~umask)
+        os.replace(temp, path)
+        temp = None
+    except OSError as exc:
+        where = exc.filename or path.parent
+        raise OutputError(f"{option} {path}: cannot write it ({where}): {_reason(exc)}") from None
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import re
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +38,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from govreport.errors import GovReportError, shown
+from govreport.limits import MAX_DEPTH, read_bounded
 
 __all__ = [
     "Loc",
@@ -58,10 +57,10 @@ __all__ = [
     "walk",
 ]
 
+#: How many further problems of a file an error message lists (by line and key path).
+MAX_LISTED = 5
 #: Largest YAML file read (policy, review, spec): far above any real one.
 MAX_YAML_BYTES = 4 << 20
-#: Deepest nesting of collections a YAML or JSON input may have.
-MAX_DEPTH = 64
 #: Most values a YAML document may expand to (aliases count at every use).
 MAX_NODES = 200_000
 
@@ -161,62 +160,6 @@ def read_text(path: Path, *, what: str, error: type[GovReportError]) -> tuple[st
             f"{source}:{line}: top level: the file is not UTF-8 text "
             f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         ) from None
-
-
-def read_bounded(path: Path, *, what: str, error: type[GovReportError], limit: int) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``limit`` of them.
-
-    A device, FIFO or directory (``/dev/zero``, a pipe) and a larger file raise ``error``.
-    """
-    source = str(path)
-    try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise error(f"{source}: cannot read {what} file: {reason}") from None
-    try:
-        info = os.fstat(handle)
-        if stat.S_ISDIR(info.st_mode):
-            raise error(f"{source}: cannot read {what} file: Is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{source}: the {what} file is not a regular file (a device or a pipe)")
-        if info.st_size > limit:
-            raise error(
-                f"{source}: the {what} file is {info.st_size} bytes, more than the "
-                f"{limit} a {what} file may have"
-            )
-        chunks = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(handle, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
-            raise error(f"{source}: the {what} file is more than the {limit} bytes it may have")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise error(f"{source}: cannot read {what} file: {exc.strerror or exc}") from None
-    finally:
-        os.close(handle)
-
-
-def check_depth(value: Any, *, limit: int = MAX_DEPTH) -> bool:
-    """Whether the plain value (dicts and lists) nests at most ``limit`` deep (no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            items: Any = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
-            continue
-        if depth >= limit:
-            return False
-        stack.extend((child, depth + 1) for child in items)
-    return True
 
 
 def _check_structure(text: str, source: str, error: type[GovReportError]) -> None:
@@ -437,13 +380,18 @@ def first_problem(
     missing: ``unknown key 'chekcs' (did you mean 'checks'?)`` is the useful
     message), missing keys last.
 
-    ``<source>:<line>: <key path>: <message> (and 2 more problems in this file)``.
-    Problems on the same line keep their given order.
+    ``<source>:<line>: <key path>: <message> (and 2 more problems in this file:
+    line 9 gate.fail_on, line 12 checks[1].metric)``: the others by line and key
+    path, up to :data:`MAX_LISTED`. Problems on the same line keep their given order.
     """
-    first = min(enumerate(problems), key=lambda item: (_rank(item[1][2]), item[1][0], item[0]))[1]
-    line, loc, message = first
+    ordered = sorted(enumerate(problems), key=lambda item: (_rank(item[1][2]), item[1][0], item[0]))
+    line, loc, message = ordered[0][1]
     more = len(problems) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file)" if more else ""
+    suffix = ""
+    if more:
+        where = [f"line {other[0]} {format_loc(other[1])}" for _i, other in ordered[1:]]
+        listed = ", ".join(where[:MAX_LISTED]) + (", …" if len(where) > MAX_LISTED else "")
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file: {listed})"
     return error(f"{source}:{line}: {format_loc(loc)}: {message}{suffix}")
 
 

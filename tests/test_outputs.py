@@ -254,3 +254,17 @@ def test_probe_maps_each_os_error_to_an_output_error_naming_the_path(
         OutputError, match=rf"^--out {tmp_path}/out: cannot write there .*\({name}\)$"
     ):
         probe_out_dir(tmp_path / "out")
+
+
+def test_write_file_replaces_a_file_whole_and_maps_errors(tmp_path: Path) -> None:
+    from govreport.outputs import write_file
+
+    target = tmp_path / "rows.json"
+    target.write_text("old")
+    write_file(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.json"]
+    with pytest.raises(OutputError, match=r"--out .*/missing/rows.json: cannot write it"):
+        write_file(tmp_path / "missing" / "rows.json", b"x")
+    with pytest.raises(OutputError, match="is a directory"):
+        write_file(tmp_path, b"x")

@@ -133,7 +133,7 @@ EXPECTED_ERRORS: dict[str, str] = {
     "schema_version 2; this version of govreport reads schema_version 1",
     "several_problems.yaml": "several_problems.yaml:11: checks[0].maximum: unknown key "
     f"'maximum' (did you mean 'max'?); allowed keys: {CHECK_KEYS} "
-    "(and 1 more problem in this file)",
+    "(and 1 more problem in this file: line 17 checks[1].severity)",
     "top_level_list.yaml": "top_level_list.yaml:1: top level: expected a mapping with keys "
     "schema_version, policy, gate, checks; got a list",
     "unknown_cap_severity.yaml": "unknown_cap_severity.yaml:12: waivers[0].cap_severity: "

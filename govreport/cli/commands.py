@@ -257,6 +257,7 @@ def explain(
     import json
 
     from govreport.explain import explain_document, parse_rows
+    from govreport.outputs import write_file
 
     def action() -> int:
         document = explain_document(
@@ -271,7 +272,8 @@ def explain(
             link=link,  # type: ignore[arg-type]
             allow_pickle=allow_pickle,
         )
-        out_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+        write_file(out_path, text.encode("utf-8"))
         click.echo(f"wrote {out_path}")
         return 0
 

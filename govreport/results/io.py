@@ -75,7 +75,7 @@ def load_results(path: str | Path) -> Results:
     Raises :class:`ResultsError` (exit 2) for an unreadable file, invalid JSON
     (with line and column) or a document that breaks the schema.
     """
-    from govreport.yamlfile import read_bounded
+    from govreport.limits import read_bounded
 
     source = str(path)
     from govreport.results.verify import verify_results
@@ -109,7 +109,7 @@ def results_from_json(data: str | bytes, source: str = "results") -> Results:
         raise ResultsError(f"{source}: invalid JSON: {exc}") from None
     except ValueError as exc:  # an integer beyond Python's digit limit
         raise ResultsError(f"{source}: invalid JSON: {' '.join(str(exc).split())[:120]}") from None
-    from govreport.yamlfile import check_depth
+    from govreport.limits import check_depth
 
     if not check_depth(document, limit=MAX_RESULTS_DEPTH):
         raise ResultsError(

@@ -55,7 +55,8 @@ class _Spec:
 
 def _read_spec(spec_path: Path) -> object:
     """The spec's plain value: bounded, UTF-8, depth-checked JSON or YAML (govreport.yamlfile)."""
-    from govreport.yamlfile import check_depth, parse_yaml, read_text
+    from govreport.limits import check_depth
+    from govreport.yamlfile import parse_yaml, read_text
 
     name = spec_path.name
     text, _raw = read_text(spec_path, what="spec", error=ModelError)
