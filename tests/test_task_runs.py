@@ -7,18 +7,20 @@ computation, round-tripped through results.json, and rendered to HTML and JUnit.
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from conftest import FEATURES, tiny_frame, tiny_module
+from conftest import FEATURES, RUN_TIME, tiny_frame, tiny_module
 from sklearn.metrics import mean_squared_error, roc_auc_score
 
 from govreport.pipeline import render_outputs
-from govreport.results import dump, results_from_json
+from govreport.results import ResultsError, dump, load_results, results_from_json
 
 
 def _float64_logits(task: str, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -79,3 +81,49 @@ def test_the_rendered_report_and_junit_cover_every_check(task_run: tuple[str, An
     assert len(cases) == len(outcome.evaluation.results) > 0
     failed = {c.get("name") for c in cases if c.find("failure") is not None}
     assert failed == {r.check.id for r in outcome.evaluation.results if r.status == "fail"}
+
+
+INTERVAL_POLICY = """\
+schema_version: 1
+policy: {id: CI, version: 1.0.0, owner: tests, effective: 2026-01-01}
+severity_levels: [info, minor, major, critical]
+gate: {fail_on: major}
+checks:
+  - id: auc_lower
+    metric: performance.auc
+    dataset: test
+    "on": lower_ci
+    min: 0.5
+    severity: major
+"""
+
+
+def test_a_check_on_an_interval_end_survives_the_render_verification(tmp_path: Path) -> None:
+    """results.json of a run with an ``on: lower_ci`` check loads (and so re-renders)."""
+    import govreport
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(INTERVAL_POLICY)
+    outcome = govreport.run(
+        tiny_module("binary"),
+        tiny_frame("binary"),
+        "y",
+        policy=policy,
+        test_data=tiny_frame("binary", rows=120, seed=12),
+        run_time=RUN_TIME,
+        command="tiny interval run",
+        top_regions=5,
+        merge_clusters=(2,),
+    )
+    record = outcome.results.policy.checks[0]
+    assert record.on == "lower_ci" and record.point is not None and record.interval is not None
+    assert record.observed == record.interval[0] != record.point
+    path = tmp_path / "results.json"
+    path.write_bytes(dump(outcome.results))
+    assert dump(load_results(path)) == path.read_bytes()
+    # a forged point value is still refused
+    document = json.loads(path.read_text())
+    document["policy"]["checks"][0]["point"] = record.point / 2
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultsError):
+        load_results(path)

@@ -150,6 +150,11 @@ def _outcome(expected: list[dict[str, Any]]) -> str:
     return "fail" if gating else "pass_with_waivers" if "waived" in statuses else "pass"
 
 
+def _point(record: CheckRecord) -> float | None:
+    """The metric's own value: ``point`` for a check judged on an interval end."""
+    return record.point if record.on is not None else record.observed
+
+
 def _recompute(text: str, results: Results, source: str) -> list[dict[str, Any]]:
     """Each check evaluated again on its recorded observation (None: try every null reading)."""
     from govreport.policy import evaluate_policy, load_policy_text
@@ -174,11 +179,19 @@ def _recompute(text: str, results: Results, source: str) -> list[dict[str, Any]]
         ) from None
     parts = _sign_parts(results)
     expected: list[dict[str, Any]] = []
+    # A check judged on an interval end (``on``) records the point value as ``point`` and the
+    # interval as ``interval``: the evaluation is given both, as the run gave them.
     observed: dict[tuple[str, str], float | None] = {
-        (record.metric, record.dataset): record.observed for record in records
+        (record.metric, record.dataset): _point(record) for record in records
+    }
+    intervals = {
+        (record.metric, record.dataset): (record.interval[0], record.interval[1])
+        for record in records
+        if record.on is not None and record.interval is not None
     }
     for index, (check, record) in enumerate(zip(policy.checks, records, strict=True)):
-        readings = (record.observed,) if record.observed is not None else _UNRECORDED
+        point = _point(record)
+        readings = (point,) if point is not None else _UNRECORDED
         candidates = []
         for reading in readings:
             metrics = {**observed, check.key: reading}
@@ -189,6 +202,7 @@ def _recompute(text: str, results: Results, source: str) -> list[dict[str, Any]]
                 policy_file=results.policy.file,
                 policy_sha256=results.policy.sha256,
                 check_values=_own_observation(check.id, reading, parts),
+                intervals=intervals,
             )
             result = evaluation.results[index]
             candidates.append(
@@ -253,7 +267,8 @@ def _compare_observations(results: Results, source: str) -> None:
             where = "performance"
         else:
             continue
-        value = record.observed
+        # A check judged on an interval end records that end as observed, the point as point.
+        value = record.point if record.on is not None else record.observed
         same = (value is None and block_value is None) or (
             value is not None
             and block_value is not None
