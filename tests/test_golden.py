@@ -138,6 +138,18 @@ def small_run_results(root: Path) -> Results:
     )
 
 
+def _first_diff_lines(expected: str, rendered: str) -> str:
+    """The first 80 lines of the unified diff golden -> rendered."""
+    lines = difflib.unified_diff(
+        expected.splitlines(keepends=True),
+        rendered.splitlines(keepends=True),
+        "golden",
+        "rendered",
+        n=1,
+    )
+    return "".join(list(lines)[:80])
+
+
 def test_small_report_matches_the_golden_html(tmp_path: Path) -> None:
     html = render_small_report(tmp_path)
     if REGEN:
@@ -149,17 +161,7 @@ def test_small_report_matches_the_golden_html(tmp_path: Path) -> None:
     )
     expected = GOLDEN.read_text(encoding="utf-8")
     if html != expected:
-        diff = "".join(
-            list(
-                difflib.unified_diff(
-                    expected.splitlines(keepends=True),
-                    html.splitlines(keepends=True),
-                    "golden",
-                    "rendered",
-                    n=1,
-                )
-            )[:80]
-        )
+        diff = _first_diff_lines(expected, html)
         pytest.fail(
             "report.html differs from tests/golden/report_small.html (first lines of the diff "
             "below). If the change is intended, regenerate with GOVREPORT_REGEN_GOLDEN=1 "
@@ -174,17 +176,7 @@ def test_small_run_matches_the_golden_results_json(tmp_path: Path) -> None:
         GOLDEN_JSON.write_text(text, encoding="utf-8")
     expected = GOLDEN_JSON.read_text(encoding="utf-8")
     if text != expected:
-        diff = "".join(
-            list(
-                difflib.unified_diff(
-                    expected.splitlines(keepends=True),
-                    text.splitlines(keepends=True),
-                    "golden",
-                    "rendered",
-                    n=1,
-                )
-            )[:80]
-        )
+        diff = _first_diff_lines(expected, text)
         pytest.fail(f"results.json differs from {GOLDEN_JSON.name}:\n{diff}")
 
 
