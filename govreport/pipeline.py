@@ -8,13 +8,14 @@ computed and rendered, so bad input never leaves partial outputs behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from govreport import __version__
+from govreport import __version__, progress
 from govreport.analyses import (
     challengers,
     clusters,
@@ -80,6 +81,8 @@ from govreport.results.provenance_types import Generator
 if TYPE_CHECKING:
     from govreport.render.sections.appendix_repro import Rerendered
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
@@ -139,7 +142,8 @@ def _regions(
 ) -> RegionExtraction:
     """Regions of ``dataset`` with its response statistics (y, or one-hot classes)."""
     response = _response(task, dataset.y, network.output_dim)
-    return extract_regions(network, dataset.x, response, chunk_size=config.chunk_size)
+    with progress.stage(f"activation regions of the {dataset.name} data", dataset.n_rows):
+        return extract_regions(network, dataset.x, response, chunk_size=config.chunk_size)
 
 
 def _merged_grouping(merged: MergedClusters | None) -> MergedGrouping | None:
@@ -248,7 +252,8 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
     test_regions = None if test is None else _regions(config, network, task, test)
     oot = inputs.oot
     oot_regions = None if oot is None else _regions(config, network, task, oot)
-    logits = source_logits(inputs.model, train.x, config.chunk_size)
+    with progress.stage("checking the converted network against the model file"):
+        logits = source_logits(inputs.model, train.x, config.chunk_size)
     conversion_error = float(np.abs(logits - train_regions.logits).max())
     ctx = AnalysisContext(
         network=network,
@@ -285,41 +290,49 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
     return ctx, conversion_error
 
 
+def _step(label: str, run: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``run(*args, **kwargs)`` as one stage of the progress report (:mod:`govreport.progress`)."""
+    with progress.stage(label):
+        return run(*args, **kwargs)
+
+
 def analyse(
     ctx: AnalysisContext,
     sign_plans: tuple[SignCheckPlan, ...],
     dictionary: DataDictionary | None = None,
 ) -> tuple[AnalysisBlocks, dict[MetricKey, float]]:
     """Every analysis on the context, in order, and the policy metrics they observe."""
-    performances = tuple(performance.run(ctx, data) for data in ctx.datasets)
-    regions = {data.name: dataset_regions.run(ctx, data) for data in ctx.datasets}
+    with progress.stage("performance and region statistics"):
+        performances = tuple(performance.run(ctx, data) for data in ctx.datasets)
+        regions = {data.name: dataset_regions.run(ctx, data) for data in ctx.datasets}
     observed: dict[MetricKey, float] = {}
     for data, perf in zip(ctx.datasets, performances, strict=True):
         observed |= performance.observed(perf)
         observed |= dataset_regions.observed(regions[data.name], data.name, perf)
-    importances = importance.run(ctx)
-    feature_profiles = profiles.run(ctx, importances)
-    coefficient_distributions = coefficients.run(ctx)
-    plots = region_plots.run(ctx, importances)
-    insens_result = insens.run(ctx)
+    importances = _step("feature importance", importance.run, ctx)
+    feature_profiles = _step("local linear profiles", profiles.run, ctx, importances)
+    coefficient_distributions = _step("coefficient distributions", coefficients.run, ctx)
+    plots = _step("region plots", region_plots.run, ctx, importances)
+    insens_result = _step("inactive-state sensitivity (Insens)", insens.run, ctx)
     observed |= insens.observed(insens_result)
-    simplified = simplification.run(ctx)
+    simplified = _step("simplification by merging regions", simplification.run, ctx)
     observed |= simplification.observed(simplified.result)
-    clusters_result = clusters.run(ctx, merged=_merged_grouping(simplified.merged))
+    merged = _merged_grouping(simplified.merged)
+    clusters_result = _step("cluster feature importance", clusters.run, ctx, merged=merged)
     observed |= clusters.observed(clusters_result)
-    sign_result = sign.run(ctx, sign_plans)
+    sign_result = _step("sign constraints", sign.run, ctx, sign_plans)
     observed |= sign.observed(sign_result)
-    quality = data_quality.run(ctx, dictionary)
+    quality = _step("data quality", data_quality.run, ctx, dictionary)
     observed |= data_quality.observed(quality)
-    stability_result = stability.run(ctx)
+    stability_result = _step("stability", stability.run, ctx)
     observed |= stability.observed(stability_result)
-    fairness_result = fairness.run(ctx, dictionary, importances)
+    fairness_result = _step("fairness", fairness.run, ctx, dictionary, importances)
     observed |= fairness.observed(fairness_result)
-    outcomes_result = outcomes.run(ctx)
+    outcomes_result = _step("outcomes", outcomes.run, ctx)
     observed |= outcomes.observed(outcomes_result)
-    uncertainty_result = uncertainty.run(ctx)
+    uncertainty_result = _step("uncertainty intervals", uncertainty.run, ctx)
     observed |= uncertainty.observed(uncertainty_result)
-    challengers_result = challengers.run(ctx)
+    challengers_result = _step("challenger models", challengers.run, ctx)
     observed |= challengers.observed(challengers_result)
     blocks = AnalysisBlocks(
         performance=performances,
@@ -426,12 +439,17 @@ def run_pipeline(config: RunConfig) -> RunResult:
 
     Raises InputError subclasses (exit 2) for bad input, before any heavy computation.
     """
-    inputs = load_inputs(config)
+    with progress.stage("reading the policy, model and data"):
+        inputs = load_inputs(config)
     ctx, conversion_error = extract(config, inputs)
     blocks, observed = analyse(ctx, inputs.sign_plans, inputs.dictionary)
     observed = {("model.conversion_max_abs_error", ""): conversion_error} | observed
-    evaluation = evaluate(config, inputs, blocks, observed)
+    with progress.stage("evaluating the policy"):
+        evaluation = evaluate(config, inputs, blocks, observed)
     results = assemble_results(config, inputs, ctx, blocks, evaluation, conversion_error)
+    timings = progress.verbose_timings()
+    if timings is not None:  # -v: the stage times go into the provenance too
+        results = replace(results, run=replace(results.run, stage_seconds=timings))
     return RunResult(results=results, evaluation=evaluation)
 
 
@@ -463,7 +481,8 @@ def render_outputs(
         stored = results_from_json(json_bytes, "results to render")
     except ResultsError as exc:  # the results were made by this code: a bug, not bad input
         raise RuntimeError(f"internal error: {exc}") from None
-    html = render_html(stored, overrides=templates, rerendered=rerendered)
+    with progress.stage("rendering the HTML report"):
+        html = render_html(stored, overrides=templates, rerendered=rerendered)
     attachments = {"results.json": json_bytes}
     policy_input = results.inputs.policy
     if policy_input.text is not None and policy_input.file:
@@ -473,5 +492,6 @@ def render_outputs(
     files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
     files["checks.xml"] = render_junit(stored.policy)  # JUnit, one test case per policy check
     if pdf:
-        files["report.pdf"] = render_pdf(html, attachments=attachments)
+        with progress.stage("rendering the PDF report"):
+            files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files

@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from govreport import progress
 from govreport.config import DEFAULTS
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 
@@ -708,6 +709,7 @@ def extract_regions(
     n_regions = 0
     for start, chunk in _map_chunks(net, x, response, chunk_size):
         stop = start + chunk.row_regions.shape[0]
+        progress.advance(stop - start)
         partial = chunk.partial
         blocks.append(partial)
         neuron_on_counts += partial.neuron_on_counts

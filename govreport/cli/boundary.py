@@ -58,3 +58,16 @@ def guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
             EXIT_INTERNAL,
         )
     sys.exit(code)
+
+
+def with_progress(action: Callable[[], int], *, quiet: bool, verbose: bool) -> Callable[[], int]:
+    """``action`` with stage progress on stderr (:mod:`govreport.progress`): none with
+    ``quiet`` or when stderr is not a terminal; per-stage wall times with ``verbose``."""
+    from govreport import progress
+
+    def reported() -> int:
+        reporter = progress.terminal_reporter(sys.stderr, quiet=quiet, verbose=verbose)
+        with progress.reporting(reporter):
+            return action()
+
+    return reported

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from govreport.cli.boundary import guarded
+from govreport.cli.boundary import guarded, with_progress
 from govreport.cli.options import (
     ALLOW_PICKLE_OPTION,
     CHUNK_SIZE_OPTION,
@@ -37,10 +37,12 @@ from govreport.cli.options import (
     OUT_DIR_OPTION,
     PROFILE_FEATURES_OPTION,
     PROFILE_REGIONS_OPTION,
+    QUIET_OPTION,
     SPEC_OPTION,
     TARGET_OPTION,
     TEMPLATES_OPTION,
     TOP_REGIONS_OPTION,
+    VERBOSE_OPTION,
     split_names,
 )
 
@@ -102,6 +104,8 @@ __all__ = ["check_policy", "explain", "list_metrics", "render", "run"]
 )
 @TEMPLATES_OPTION
 @NO_PDF_OPTION
+@QUIET_OPTION
+@VERBOSE_OPTION
 @DEBUG_OPTION
 def run(
     model_path: Path,
@@ -132,6 +136,8 @@ def run(
     review_path: Path | None,
     templates_dir: Path | None,
     no_pdf: bool,
+    quiet: bool,
+    verbose: bool,
     debug: bool,
 ) -> None:
     """Analyse a model on data and write report.html, report.pdf and results.json to --out."""
@@ -186,7 +192,7 @@ def run(
         click.echo(format_policy_summary(outcome.evaluation))
         return outcome.exit_code
 
-    guarded(debug, action)
+    guarded(debug, with_progress(action, quiet=quiet, verbose=verbose))
 
 
 @click.command()
@@ -194,9 +200,17 @@ def run(
 @OUT_DIR_OPTION
 @TEMPLATES_OPTION
 @NO_PDF_OPTION
+@QUIET_OPTION
+@VERBOSE_OPTION
 @DEBUG_OPTION
 def render(
-    results_path: Path, out_dir: Path, templates_dir: Path | None, no_pdf: bool, debug: bool
+    results_path: Path,
+    out_dir: Path,
+    templates_dir: Path | None,
+    no_pdf: bool,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
 ) -> None:
     """Rebuild report.html and report.pdf from a results.json alone, without recomputation."""
     from govreport import api
@@ -212,7 +226,7 @@ def render(
             click.echo(f"wrote {path}")
         return 0
 
-    guarded(debug, action)
+    guarded(debug, with_progress(action, quiet=quiet, verbose=verbose))
 
 
 @click.command()

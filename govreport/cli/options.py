@@ -123,6 +123,16 @@ OOT_DATA_OPTION = click.option(
 )
 NO_PDF_OPTION = click.option("--no-pdf", is_flag=True, help="Skip the PDF (HTML and JSON only).")
 DEBUG_OPTION = click.option("--debug", is_flag=True, help="Show tracebacks.")
+QUIET_OPTION = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress lines on stderr (errors are still shown)."
+)
+VERBOSE_OPTION = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Print each stage's wall time on stderr (also in a terminal-less log) and record "
+    "the stage times in results.json's run provenance.",
+)
 
 # The tunable options of `govreport run`, in --help order.
 MIN_SAMPLES_OPTION = tunable("min_samples", "Samples a region needs to count as large.")

@@ -76,6 +76,9 @@ class RunInfo:
     seed: int
     options: RunOptions
     environment: Environment
+    #: Wall time of each pipeline stage in seconds, by stage label; only with ``-v``
+    #: (timings differ between runs, so a default run's results.json leaves them out).
+    stage_seconds: dict[str, float] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
