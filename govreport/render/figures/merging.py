@@ -50,6 +50,8 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
     series = [("logit_corr", "logit correlation" if binary else "output correlation")]
     if binary:
         series.insert(0, ("agreement", "decision agreement"))
+        if any("kappa" in p.fidelity for p in curve):
+            series.insert(1, ("kappa", "κ (agreement beyond chance)"))
         series.append(("auc", "AUC for network decisions"))
     for i, (key, label) in enumerate(series):
         s = series_style(i)
@@ -61,6 +63,11 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
             marker=s["marker"],
             markersize=3.5,
             label=label,
+        )
+    baseline = curve[0].fidelity.get("baseline_agreement") if binary and curve else None
+    if baseline is not None:
+        right.axhline(
+            float(baseline), color=GREY, linestyle=(0, (5, 2)), label="constant-model agreement"
         )
     right.set_ylabel("fidelity to the network")
     right.set_title("Fidelity (held-out rows)", loc="left")

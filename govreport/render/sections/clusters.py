@@ -122,8 +122,18 @@ def _scaled_spread(f: FeatureFI) -> float:
     return float(f.std) * abs(float(f.scaled) / fi) if fi else 0.0
 
 
+def _effect(value: float) -> str:
+    """A signed effect at two decimals (``+0.49``, ``−0.36``); ``<0.01`` in size below that."""
+    v = float(value)
+    if v == 0.0:
+        return "0"
+    if abs(v) < 0.005:
+        return ("+" if v > 0 else _MINUS) + "<0.01"
+    return ("+" if v > 0 else _MINUS) + f"{abs(v):.2f}"
+
+
 def _top_features(features: Sequence[FeatureFI]) -> str:
-    return ", ".join(f"{f.name} {signed(f.scaled)}" for f in _by_effect(features)[:TABLE_FEATURES])
+    return ", ".join(f"{f.name} {_effect(f.scaled)}" for f in _by_effect(features)[:TABLE_FEATURES])
 
 
 def _first_output(cluster: ClusterSummary) -> tuple[FeatureFI, ...]:

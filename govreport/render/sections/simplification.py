@@ -150,7 +150,7 @@ def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
     metric = "auc" if binary else "rmse"
     head = ["K", "Models", f"Validation {metric_label(metric)}"]
     head += (
-        ["Decision agreement", "Logit correlation", "Logit RMSE"]
+        ["Decision agreement", "κ", "Logit correlation", "Logit RMSE"]
         if binary
         else [
             "Output correlation",
@@ -167,7 +167,7 @@ def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
             fmt_metric(point.metrics.get(metric)),
         ]
         if binary:
-            row.append(fmt_share(fid.get("agreement")))
+            row += [fmt_share(fid.get("agreement")), fmt_metric(fid.get("kappa"), 2)]
         row += [fmt_metric(fid.get("logit_corr")), fmt_metric(fid.get("logit_rmse"))]
         rows.append(row)
     reference = block.validation_network
@@ -375,6 +375,16 @@ READING = {
 }
 
 
+def _mode_why(block: SimplificationDone) -> str:
+    """Why this merge algorithm ran, in words (no option names)."""
+    if block.mode_reason.startswith("requested"):
+        return "as requested for this run"
+    limit = fmt_int(block.scalable_threshold)
+    if block.regions > block.scalable_threshold:
+        return f"the default above {limit} regions, where the reference algorithm is too slow"
+    return f"the default up to {limit} regions"
+
+
 def verdict(block: SimplificationDone) -> str:
     """What the merged models are in this run: a faithful summary and credible challenger,
     or not, and why (kappa on the headline data set, performance gap, sign checks)."""
@@ -411,8 +421,10 @@ def verdict(block: SimplificationDone) -> str:
         "performance"
     )
     if breaks is None:
-        return text + "; their sign behaviour was not checked, so check it before offering "
-        "them as a challenger."
+        return (
+            text + "; their sign behaviour was not checked, so check it before offering "
+            "them as a challenger."
+        )
     return text + " and respect the policy's sign expectations: a credible challenger."
 
 
@@ -445,9 +457,14 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     mode = block.mode
     setup = (
         f"The {fmt_int(block.regions)} training regions were merged with "
-        f"{_MODE_WORDS.get(mode, mode)} ({block.mode_reason}). Two regions could merge only "
+        f"{_MODE_WORDS.get(mode, mode)}, {_mode_why(block)}. Two regions could merge only "
         f"if their centres were among each other's {fmt_int(block.n_neighbors)} nearest."
     )
+    if "micro-clusters" in block.mode_reason:
+        setup += (
+            " There were no more regions than micro-clusters, so the regions themselves "
+            "were merged."
+        )
     if mode == "scalable":
         setup += (
             f" The regions were first grouped into {fmt_int(block.leaves)} micro-clusters of "
