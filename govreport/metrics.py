@@ -94,6 +94,31 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
         True,
     ),
     MetricSpec(
+        "simplification.fidelity_kappa",
+        "Cohen's kappa between the merged model's and the network's decisions (probability "
+        "> 0.5; binary): agreement beyond what a constant model achieves by chance, 0 for a "
+        "constant model, 1 for identical decisions",
+        "kappa",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "simplification.fidelity_baseline_agreement",
+        "agreement with the network's decisions of a constant model that always takes the "
+        "network's more frequent decision (binary): the floor fidelity_agreement must beat",
+        "share",
+        "none",
+        True,
+    ),
+    MetricSpec(
+        "simplification.fidelity_positive_recall",
+        "share of the network's positive decisions (probability > 0.5) the merged model "
+        "also makes (binary; undefined when the network makes none)",
+        "share",
+        "higher",
+        True,
+    ),
+    MetricSpec(
         "simplification.fidelity_auc",
         "ROC AUC of the merged model's logit as a score for the network's decisions "
         "(label: network probability > 0.5; binary)",
@@ -394,7 +419,19 @@ _SPECS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "regions.unseen_share",
-        "share of samples whose activation pattern never occurs in the training data",
+        "share of samples whose activation pattern never occurs in the training data "
+        "(information: at about one region per sample nearly every pattern is new, which "
+        "is not a move outside the data)",
+        "share",
+        "none",
+        True,
+    ),
+    MetricSpec(
+        "exposure.extrapolation_share",
+        "share of holdout rows farther from the training data than 99% of training rows "
+        "are from each other: distance to the 5th nearest training row over standardised "
+        "features, against the training rows' leave-one-out distances (about 0.01 when "
+        "the holdout is drawn like the training data)",
         "share",
         "lower",
         True,

@@ -30,7 +30,7 @@ from govreport.analyses.coefficients import (
     weighted_quantiles,
 )
 from govreport.analyses.dummies import dummy_census
-from govreport.analyses.exposure import exposure_table
+from govreport.analyses.exposure import exposure_table, input_extrapolation
 from govreport.analyses.importance import importance_percent
 from govreport.analyses.profiles import profile_features
 from govreport.analyses.region_plots import region_plot_data, weighted_lowess
@@ -678,6 +678,10 @@ def test_stage_results_dump_to_the_blocks_the_old_pipeline_composed() -> None:
                 exposure_table(train, test, xt, yt, task="binary", top=7)
             )
             old["unseen_share"] = float(test.table.counts[matches < 0].sum() / 500)
+            # Issue 12: the input-space extrapolation joined the holdout's block.
+            old["extrapolation"] = to_jsonable(
+                input_extrapolation(x, xt, ctx.feature_scale, seed=options.seed)
+            )
         assert json.dumps(blocks[name], sort_keys=True) == json.dumps(old, sort_keys=True)
     assert "exposure_table" not in blocks["train"] and "unseen_share" not in blocks["train"]
 

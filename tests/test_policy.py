@@ -209,6 +209,8 @@ def test_the_shipped_default_policy_loads_and_gates_on_major() -> None:
         "auc_train",
         "region_coverage",
         "region_exposure",
+        "input_extrapolation",
+        "simplification_kappa",
         "dead_neurons",
     } <= ids
     assert policy.fail_on == "major"
@@ -216,7 +218,7 @@ def test_the_shipped_default_policy_loads_and_gates_on_major() -> None:
     assert all(check.metric in METRICS and check.refs for check in policy.checks)
 
 
-def test_the_default_policy_passes_a_healthy_run_with_coverage_as_a_minor_finding() -> None:
+def _default_run(extra: dict[tuple[str, str], float]) -> PolicyEvaluation:
     metrics = {
         ("regions.max_abs_error", "train"): 2.2e-15,
         ("model.conversion_max_abs_error", ""): 3.1e-15,
@@ -225,18 +227,30 @@ def test_the_default_policy_passes_a_healthy_run_with_coverage_as_a_minor_findin
         ("regions.min_samples_coverage", "train"): 0.004,
         ("regions.unseen_share", "test"): 0.998,
         ("neurons.dead_share", "train"): 0.0625,
-    }
-    evaluation = evaluate_policy(
+    } | extra
+    return evaluate_policy(
         load_policy(default_policy_path()),
         metrics,
         run_date=RUN_DATE,
         policy_file="default.yaml",
         policy_sha256=SHA,
     )
+
+
+def test_the_default_policy_passes_a_healthy_run_with_unseen_patterns_as_information() -> None:
+    # One region per client: small regions and new patterns are information, not findings.
+    evaluation = _default_run({("exposure.extrapolation_share", "test"): 0.012})
     failed = {r.check.id: r.severity for r in evaluation.results if r.status == "fail"}
-    assert failed == {"region_coverage": "minor", "region_exposure": "info"}
+    assert failed == {"region_coverage": "info", "region_exposure": "info"}
     assert evaluation.outcome == "pass"
     assert evaluation.exit_code == 0
+
+
+@pytest.mark.parametrize(("share", "severity"), [(0.08, "minor"), (0.3, "major")])
+def test_input_space_extrapolation_is_the_exposure_check(share: float, severity: str) -> None:
+    evaluation = _default_run({("exposure.extrapolation_share", "test"): share})
+    failed = {r.check.id: r.severity for r in evaluation.results if r.status == "fail"}
+    assert failed["input_extrapolation"] == severity
 
 
 def test_every_file_in_the_invalid_corpus_has_an_expected_message() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from govreport.analyses import census, exposure, neurons, summary
 from govreport.analyses.census import RegionCensus
 from govreport.analyses.context import AnalysisContext, DatasetRegions
-from govreport.analyses.exposure import ExposureTable
+from govreport.analyses.exposure import ExposureTable, InputExtrapolation
 from govreport.analyses.neurons import NeuronsResult
 from govreport.analyses.performance import PerformanceResult
 from govreport.analyses.summary import SummaryTable
@@ -28,10 +28,13 @@ __all__ = ["DatasetRegionsResult", "observed", "run"]
 
 @dataclass(frozen=True, slots=True)
 class DatasetRegionsResult:
-    """Regions of one data set; ``exposure_table`` and ``unseen_share`` only for a holdout.
+    """Regions of one data set; ``exposure_table``, ``unseen_share`` and ``extrapolation``
+    only for a holdout.
 
     ``unseen_share``: share of the holdout samples in a region whose activation pattern
-    no training sample has.
+    no training sample has (information: at one region per sample nearly every pattern is
+    new). ``extrapolation``: how far the holdout rows lie from the training rows in input
+    space (:func:`govreport.analyses.exposure.input_extrapolation`), the exposure check.
     """
 
     __pydantic_config__ = JSON_CONFIG
@@ -41,6 +44,7 @@ class DatasetRegionsResult:
     summary_table: SummaryTable
     exposure_table: ExposureTable | None = field(default=None, metadata=OMIT_IF_NONE)
     unseen_share: Number = field(default=None, metadata=OMIT_IF_NONE)
+    extrapolation: InputExtrapolation | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 def run(ctx: AnalysisContext, data: DatasetRegions) -> DatasetRegionsResult:
@@ -55,6 +59,7 @@ def run(ctx: AnalysisContext, data: DatasetRegions) -> DatasetRegionsResult:
         unseen_share=None
         if matches is None
         else float(data.extraction.table.counts[matches < 0].sum() / data.dataset.n_rows),
+        extrapolation=None if matches is None else exposure.run_extrapolation(ctx, data),
     )
 
 
@@ -67,6 +72,7 @@ def observed(
     out = census.observed(result.census, dataset) | neurons.observed(result.neurons, dataset)
     if result.unseen_share is not None:
         out[("regions.unseen_share", dataset)] = result.unseen_share
+    out |= exposure.observed_extrapolation(result.extrapolation, dataset)
     if result.exposure_table is None:
         return out | summary.observed(result.summary_table, dataset, performance)
     return out | exposure.observed(result.exposure_table, dataset, performance)

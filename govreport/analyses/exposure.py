@@ -1,9 +1,28 @@
-"""Test exposure of the largest training regions (Aletheia's ``evaluate``; ALGORITHMS.md §1.3).
+"""Exposure of a holdout set: input-space extrapolation, and the test exposure of the
+largest training regions (Aletheia's ``evaluate``; ALGORITHMS.md §1.3).
 
-For the largest *training* regions, the summary table on the test samples whose
-activation pattern equals the region's: how many test samples each training LLM
-serves, their response, and the LLM scored on them (local) and on all test samples
-(global). Streams over the test samples one region at a time; never builds M × R.
+Input-space extrapolation (:func:`input_extrapolation`, the exposure check). A
+holdout row is an extrapolation when it lies farther from the training data than
+training rows lie from each other. Features are standardised with the training mean
+and the one feature scale (:func:`govreport.analyses.context.feature_scale`); a row's
+distance is the Euclidean distance to its ``k``-th nearest reference row (exact, by
+chunked brute force). The reference is the training data, or a seeded random sample of
+:data:`REFERENCE_MAX` training rows when it is larger; the same reference gives the
+training distribution, leave-one-out (each reference row's k-th nearest *other*
+reference row). The share of holdout rows beyond the training distribution's
+:data:`PERCENTILE`-th percentile is the extrapolation share: about 1% when the holdout
+is drawn like the training data. A holdout larger than :data:`QUERY_MAX` rows is
+measured on a seeded random sample of that many rows. Memory: one block of
+``rows × reference`` distances at a time (at most :data:`BLOCK_ELEMENTS` numbers).
+
+Activation patterns are a different matter: with about one region per sample nearly
+every holdout row has a pattern no training row has, which says nothing about whether
+it lies outside the data. The share of such rows is kept as information only.
+
+Region exposure: for the largest *training* regions, the summary table on the test
+samples whose activation pattern equals the region's: how many test samples each
+training LLM serves, their response, and the LLM scored on them (local) and on all test
+samples (global). Streams over the test samples one region at a time; never builds M × R.
 """
 
 from __future__ import annotations
@@ -17,12 +36,36 @@ from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.performance import PerformanceResult, region_metric, region_metric_name
 from govreport.analyses.summary import best_region_observed
 from govreport.inputs.data import Task
-from govreport.jsontypes import JSON_CONFIG, Number
+from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import Int64Array, RegionExtraction, RegionTable, match_patterns
 
-__all__ = ["ExposureRow", "ExposureTable", "exposure_table", "observed", "run"]
+__all__ = [
+    "ExposureRow",
+    "ExposureTable",
+    "InputExtrapolation",
+    "exposure_table",
+    "input_extrapolation",
+    "kth_neighbor_distances",
+    "observed",
+    "observed_extrapolation",
+    "run",
+    "run_extrapolation",
+]
+
+#: Neighbours counted: a row's distance is to its K-th nearest reference row.
+KNN_K = 5
+#: Percentile of the training (leave-one-out) distances beyond which a row extrapolates.
+PERCENTILE = 99.0
+#: Largest reference (training rows); a larger training set is sampled (seeded).
+REFERENCE_MAX = 20_000
+#: Largest number of holdout rows measured; a larger holdout is sampled (seeded).
+QUERY_MAX = 50_000
+#: Largest distance block held at once (rows × reference rows).
+BLOCK_ELEMENTS = 4_000_000
+#: Quantile levels of the distance distributions kept in results.json.
+QUANTILE_LEVELS: tuple[float, ...] = (0.5, 0.9, 0.99)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,3 +206,137 @@ def observed(
     """Best global AUC of the largest training LLMs on the holdout ``dataset``, and the
     network's gain over it (:func:`govreport.analyses.summary.best_region_observed`)."""
     return best_region_observed((r.global_metric for r in result.rows), dataset, performance)
+
+
+# ---------------------------------------------------------------------------
+# Input-space extrapolation (k-nearest-neighbour distances)
+
+
+@dataclass(frozen=True, slots=True)
+class InputExtrapolation:
+    """How far a holdout set lies from the training data in input space.
+
+    Distances are Euclidean over the standardised features (training mean, one feature
+    scale), to the ``k``-th nearest of ``reference_rows`` training rows (a seeded sample
+    when ``reference_sampled``). ``threshold``: the ``percentile``-th percentile of the
+    training rows' leave-one-out distances; ``share_beyond``: share of the ``query_rows``
+    measured holdout rows (of ``rows``; a seeded sample when ``query_sampled``) whose
+    distance exceeds it. ``train_quantiles``/``holdout_quantiles``: the two distance
+    distributions at ``quantile_levels``.
+    """
+
+    __pydantic_config__ = JSON_CONFIG
+
+    k: int
+    percentile: Float
+    train_rows: int
+    reference_rows: int
+    reference_sampled: bool
+    rows: int
+    query_rows: int
+    query_sampled: bool
+    threshold: Float
+    share_beyond: Float
+    quantile_levels: tuple[Float, ...]
+    train_quantiles: tuple[Float, ...]
+    holdout_quantiles: tuple[Float, ...]
+
+
+def kth_neighbor_distances(
+    queries: FloatArray,
+    reference: FloatArray,
+    k: int,
+    *,
+    exclude_self: bool = False,
+    block_elements: int = BLOCK_ELEMENTS,
+) -> FloatArray:
+    """(n,) Euclidean distance of each query row (n, d) to its ``k``-th nearest row of
+    ``reference`` (m, d); exact, by brute force in row blocks of at most
+    ``block_elements`` distances. ``exclude_self``: the queries ARE the reference rows
+    (same order) and each row's own zero distance is skipped (leave-one-out), so the
+    ``k``-th nearest *other* row is taken (a duplicate still counts, at distance 0).
+    """
+    m = int(reference.shape[0])
+    rank = k if exclude_self else k - 1  # 0-based position after a partial sort
+    if k < 1 or rank >= m:
+        raise ValueError(f"k = {k} needs more than {rank} reference rows, got {m}")
+    ref_sq = np.einsum("ij,ij->i", reference, reference)
+    n = int(queries.shape[0])
+    out = np.empty(n, dtype=np.float64)
+    step = max(1, block_elements // max(m, 1))
+    for start in range(0, n, step):
+        q = queries[start : start + step]
+        d2 = np.einsum("ij,ij->i", q, q)[:, None] + ref_sq[None, :] - 2.0 * (q @ reference.T)
+        if exclude_self:
+            rows = np.arange(q.shape[0])
+            d2[rows, start + rows] = -np.inf  # always the smallest: skipped by rank k
+        kth = np.partition(d2, rank, axis=1)[:, rank]
+        out[start : start + q.shape[0]] = np.sqrt(np.maximum(kth, 0.0))
+    return out
+
+
+def _sample_rows(n: int, cap: int, rng: np.random.Generator) -> Int64Array:
+    if n <= cap:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(rng.choice(n, size=cap, replace=False)).astype(np.int64)
+
+
+def input_extrapolation(
+    x_train: FloatArray,
+    x_holdout: FloatArray,
+    scale: FloatArray,
+    *,
+    seed: int,
+    k: int = KNN_K,
+    percentile: float = PERCENTILE,
+    reference_max: int = REFERENCE_MAX,
+    query_max: int = QUERY_MAX,
+    block_elements: int = BLOCK_ELEMENTS,
+) -> InputExtrapolation | None:
+    """Extrapolation of ``x_holdout`` (M, d) beyond ``x_train`` (N, d); ``scale``: (d,)
+    feature scale. None when the training data has too few rows for ``k`` neighbours
+    (at most ``k`` rows) or the holdout is empty. See the module docstring."""
+    n, m = int(x_train.shape[0]), int(x_holdout.shape[0])
+    if n <= k or m == 0:
+        return None
+    rng = np.random.default_rng([seed, 7101])
+    ref_rows = _sample_rows(n, reference_max, rng)
+    query_rows = _sample_rows(m, query_max, rng)
+    center = np.asarray(x_train, dtype=np.float64).mean(axis=0)
+    ref = (np.asarray(x_train[ref_rows], dtype=np.float64) - center) / scale
+    hold = (np.asarray(x_holdout[query_rows], dtype=np.float64) - center) / scale
+    train_d = kth_neighbor_distances(ref, ref, k, exclude_self=True, block_elements=block_elements)
+    hold_d = kth_neighbor_distances(hold, ref, k, block_elements=block_elements)
+    threshold = float(np.percentile(train_d, percentile))
+    levels = QUANTILE_LEVELS
+    return InputExtrapolation(
+        k=k,
+        percentile=percentile,
+        train_rows=n,
+        reference_rows=int(ref_rows.size),
+        reference_sampled=bool(ref_rows.size < n),
+        rows=m,
+        query_rows=int(query_rows.size),
+        query_sampled=bool(query_rows.size < m),
+        threshold=threshold,
+        share_beyond=float(np.mean(hold_d > threshold)),
+        quantile_levels=levels,
+        train_quantiles=tuple(float(v) for v in np.quantile(train_d, levels)),
+        holdout_quantiles=tuple(float(v) for v in np.quantile(hold_d, levels)),
+    )
+
+
+def run_extrapolation(ctx: AnalysisContext, data: DatasetRegions) -> InputExtrapolation | None:
+    """Input-space extrapolation of the holdout ``data`` beyond the training data of ``ctx``."""
+    return input_extrapolation(
+        ctx.train.dataset.x, data.dataset.x, ctx.feature_scale, seed=ctx.options.seed
+    )
+
+
+def observed_extrapolation(
+    result: InputExtrapolation | None, dataset: str
+) -> dict[MetricKey, float]:
+    """``exposure.extrapolation_share`` of the holdout ``dataset`` (nothing without a result)."""
+    if result is None:
+        return {}
+    return {("exposure.extrapolation_share", dataset): result.share_beyond}

@@ -1,46 +1,65 @@
 """Feature importance from the local linear models (ALGORITHMS.md §1.4).
 
-Aletheia's importance: FI_j = 100 · Σ_r n_r w_rj² / Σ_k Σ_r n_r w_rk² (per cent,
-per output logit). Equivalently the sum over samples of their region's squared
-coefficient, so it is exact at one region per sample. Raw coefficients depend
-on the feature's unit, so a scale-aware variant replaces w_rj by w_rj · std_j
-(the effect of a one-standard-deviation change); the report shows both.
+The headline importance, used everywhere in the report (tables, figures, the
+features profiled, the clusters): the *scaled effect*
+E_j = (1/N) Σ_i |w_j(x_i) · s_j|, the mean over the training clients of the absolute
+change in the output logit (log-odds for a classifier) that a one-standard-deviation
+move of feature j produces under the client's own local linear model; s_j is the one
+feature scale (:func:`govreport.analyses.context.feature_scale`, the population standard
+deviation, not a robust scale). It is exact at one region per client, comparable across
+features whatever their unit, and as a mean of absolute values it is not dominated by a
+few regions with extreme slopes the way a mean of squares is. ``share_pct`` is E_j as a
+share of Σ_k E_k.
+
+Kept alongside in results.json: Aletheia's importance FI_j = 100 · Σ_r n_r w_rj² /
+Σ_k Σ_r n_r w_rk² (per cent, per output logit; ``raw_pct``, which depends on the
+features' units) and the same with w_rj · s_j (``scaled_pct``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext
-from govreport.jsontypes import JSON_CONFIG, Float
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionTable
 
 NOTE = (
-    "raw: Aletheia's FI_j = 100 * sum_r n_r w_rj^2 / sum_k sum_r n_r w_rk^2 on "
-    "the features' own units; scaled: the same with w_rj * std_j (effect of "
-    "one standard deviation)."
+    "headline (effect, share_pct): mean over training clients of |w_j(x_i) * sd_j|, the "
+    "change in the output logit for a one-standard-deviation move under the client's own "
+    "local model (sd: population standard deviation), and its share of the sum over "
+    "features; raw: Aletheia's FI_j = 100 * sum_r n_r w_rj^2 / sum_k sum_r n_r w_rk^2 on "
+    "the features' own units; scaled: the same with w_rj * sd_j."
 )
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureImportance:
-    """Importance of one feature for one output, in per cent (sums to 100 over features)."""
+    """Importance of one feature for one output.
+
+    ``effect``: the headline, mean |coefficient × sd| over the training clients (logit per
+    standard deviation); ``share_pct``: its share of the sum over features (per cent);
+    ``raw_pct``/``scaled_pct``: Aletheia's squared importance, raw and scaled (per cent).
+    """
 
     __pydantic_config__ = JSON_CONFIG
 
     name: str
     raw_pct: Float
     scaled_pct: Float
+    effect: Number = field(default=None, metadata=OMIT_IF_NONE)
+    share_pct: Number = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class OutputImportance:
-    """Importances of all features for output ``output``, sorted by ``raw_pct`` descending."""
+    """Importances of all features for output ``output``, sorted by the headline ``effect``
+    descending (ties by feature order)."""
 
     __pydantic_config__ = JSON_CONFIG
 
@@ -72,18 +91,31 @@ def importance_percent(table: RegionTable, scale: FloatArray | None = None) -> F
     return np.stack([_percent(row) for row in weighted])
 
 
+def scaled_effect(table: RegionTable, scale: FloatArray) -> FloatArray:
+    """Headline importance per output and feature: (K, d) mean over the samples of
+    |w_kj · scale_j| (each sample through its region's coefficients; ``scale``: (d,))."""
+    counts = table.counts.astype(np.float64)
+    total = counts.sum()
+    if total == 0.0:
+        return np.zeros(table.weights.shape[1:])
+    summed = np.einsum("r,rkd->kd", counts, np.abs(table.weights))
+    return np.asarray(summed * scale / total, dtype=np.float64)
+
+
 def feature_importance(
     table: RegionTable,
     feature_std: FloatArray,
     feature_names: Sequence[str],
     output_names: Sequence[str],
 ) -> tuple[OutputImportance, ...]:
-    """Raw and scale-aware importance per output; feature_std: (d,) feature scale."""
+    """Headline, raw and scale-aware importance per output; feature_std: (d,) feature scale."""
     raw = importance_percent(table)
     scaled = importance_percent(table, feature_std)
+    effect = scaled_effect(table, feature_std)
+    share = np.stack([_percent(row) for row in effect]) if effect.size else effect
     result = []
     for output, name in enumerate(output_names):
-        order = sorted(range(len(feature_names)), key=lambda j: (-raw[output, j], j))
+        order = sorted(range(len(feature_names)), key=lambda j: (-effect[output, j], j))
         result.append(
             OutputImportance(
                 output=name,
@@ -92,6 +124,8 @@ def feature_importance(
                         name=feature_names[j],
                         raw_pct=float(raw[output, j]),
                         scaled_pct=float(scaled[output, j]),
+                        effect=float(effect[output, j]),
+                        share_pct=float(share[output, j]),
                     )
                     for j in order
                 ),
@@ -113,6 +147,16 @@ def observed(result: ImportanceResult) -> dict[MetricKey, float]:
     return {}
 
 
-def by_scaled_importance(result: ImportanceResult) -> list[FeatureImportance]:
-    """Features of output 0 by scale-aware importance, largest first (ties: raw order)."""
-    return sorted(result.outputs[0].features, key=lambda f: -f.scaled_pct)
+def headline(feature: FeatureImportance) -> float:
+    """The headline importance of ``feature`` (its scaled effect; for results written before
+    it existed, Aletheia's scaled importance)."""
+    return float(feature.effect if feature.effect is not None else feature.scaled_pct)
+
+
+def by_headline_importance(result: ImportanceResult) -> list[FeatureImportance]:
+    """Features of output 0 by the headline importance, largest first (stable)."""
+    return sorted(result.outputs[0].features, key=lambda f: -headline(f))
+
+
+#: The features' order everywhere in the report is the headline's (kept name for callers).
+by_scaled_importance = by_headline_importance

@@ -54,8 +54,8 @@ def format_policy_summary(evaluation: PolicyEvaluation) -> str:
     any waiver cap and whether it gates the run. When there are more than
     :data:`SUMMARY_CHECK_LINES` checks, only failed, waived, not evaluated and
     expired-waiver checks get a line (gating ones first) and the passed checks
-    are named on one line (the overflow of the others on two more), so the summary never
-    needs more than 23 lines and names every check.
+    are named on one line (the overflow of the others wrapped in place of check lines), so
+    the summary never needs more than 23 lines and names every check.
     """
     policy = evaluation.policy
     counts = evaluation.counts
@@ -75,21 +75,23 @@ def format_policy_summary(evaluation: PolicyEvaluation) -> str:
     noteworthy.sort(key=lambda r: not r.gating)  # stable: gating first, then file order
     passed = [r.check.id for r in results if r.status == "pass" and not r.waiver_expired]
     room = SUMMARY_CHECK_LINES - (1 if passed else 0)
-    hidden: list[str] = []
+    shown, wrapped = noteworthy, []
     if len(noteworthy) > room:
-        shown, hidden = noteworthy[: room - 2], [r.check.id for r in noteworthy[room - 2 :]]
-    else:
-        shown = noteworthy
+        # Named, never dropped: one check line fewer for every extra wrapped line of names.
+        keep = room - 2
+        while True:
+            hidden = [r.check.id for r in noteworthy[keep:]]
+            wrapped = textwrap.wrap(
+                f"... and {len(hidden)} more failed or not evaluated (see the report): "
+                + ", ".join(hidden),
+                width=_SUMMARY_WIDTH - 2,
+            )
+            if keep + len(wrapped) <= room or keep == 0:
+                break
+            keep -= 1
+        shown = noteworthy[:keep]
     lines.extend(_check_line(result, width) for result in shown)
-    if hidden:  # named, never dropped: two wrapped lines at most
-        wrapped = textwrap.wrap(
-            f"... and {len(hidden)} more failed or not evaluated (see the report): "
-            + ", ".join(hidden),
-            width=_SUMMARY_WIDTH - 2,
-            max_lines=2,
-            placeholder=", ...",
-        )
-        lines.extend(f"  {text}" for text in wrapped)
+    lines.extend(f"  {text}" for text in wrapped)
     if passed:
         text = f"  PASS    {len(passed)} other checks: {', '.join(passed)}"
         if len(text) > _SUMMARY_WIDTH:

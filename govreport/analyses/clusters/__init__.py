@@ -4,11 +4,12 @@ A *cluster* is the set of samples that share one full activation pattern, so the
 clusters are exactly the activation regions of :mod:`govreport.regions` (cluster
 C1 is region R1, and so on). Within a cluster the network is one affine map
 ``eta(x) = w_c x + b_c`` on the logits, and the cluster's feature importance is
-``FI_c = w_c``: the signed coefficient vector itself, ranked by ``|w_c|``, bias
-excluded; *not* coefficient x std (§2.2). A scale-aware companion ``w_c * s_j``
-(s_j: the one feature scale, :func:`govreport.analyses.context.feature_scale`, the std of
-feature j over the training data, 1 for a constant feature) is reported alongside and
-labelled so.
+``FI_c = w_c``: the signed coefficient vector itself, bias excluded (§2.2). The
+features are *ranked* by the scale-aware ``|w_cj * s_j|`` (s_j: the one feature scale,
+:func:`govreport.analyses.context.feature_scale`, the std of feature j over the training
+data, 1 for a constant feature), the report's one importance scale (issue 12): ranking
+raw per-unit coefficients would put coded inputs with small ranges (sex, education
+codes) first merely because of their units. Both ``w_c`` and ``w_c * s_j`` are kept.
 
 Per cluster: support ``n_c / N``; the prediction summary (binary: share of
 samples with sigma(eta) > 0.5; regression: mean prediction; multiclass: share of
@@ -57,7 +58,7 @@ Modules: this one holds the result types, :func:`cluster_importance`, and the st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -81,7 +82,7 @@ from govreport.analyses.clusters.statistics import (
 from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
-from govreport.jsontypes import JSON_CONFIG, Float, Number
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction
@@ -141,7 +142,8 @@ class FeatureFI:
 
     ``fi``: the local coefficient w_cj (exact grouping) or its mean over the group's samples;
     ``std``: its population std over the group's samples (0 for an exact cluster);
-    ``scaled``: ``fi * s_j``, s_j the feature's scale (std over all training samples).
+    ``scaled``: ``fi * s_j``, s_j the feature's scale (std over all training samples), the
+    ranking key; ``scaled_std``: ``std * s_j``.
     """
 
     __pydantic_config__ = JSON_CONFIG
@@ -150,11 +152,12 @@ class FeatureFI:
     fi: Float
     std: Float
     scaled: Float
+    scaled_std: Number = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class OutputFI:
-    """Feature importances of one output, sorted by |fi| descending (ties by feature order).
+    """Feature importances of one output, sorted by |scaled| descending (ties by feature order).
 
     ``bias``: the cluster's intercept b_c (mean intercept for a coarser grouping); it is not
     part of the importance. ``model_weights``/``model_bias``: the supplied merged model of the
@@ -246,14 +249,16 @@ class ClusterAnalysis:
 def _ranked(
     weights: FloatArray, spread: FloatArray, feature_std: FloatArray, names: Sequence[str]
 ) -> tuple[FeatureFI, ...]:
-    """Features sorted by |w| descending, ties by feature order."""
-    order = sorted(range(len(names)), key=lambda j: (-abs(float(weights[j])), j))
+    """Features sorted by |w * s| descending (the report's one importance scale: effect of one
+    standard deviation), ties by feature order."""
+    order = sorted(range(len(names)), key=lambda j: (-abs(float(weights[j] * feature_std[j])), j))
     return tuple(
         FeatureFI(
             name=str(names[j]),
             fi=float(weights[j]),
             std=float(spread[j]),
             scaled=float(weights[j] * feature_std[j]),
+            scaled_std=float(spread[j] * feature_std[j]),
         )
         for j in order
     )

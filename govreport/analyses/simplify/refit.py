@@ -219,6 +219,11 @@ def fidelity(task: Task, network_logits: FloatArray, merged_logits: FloatArray) 
     """How closely the merged model follows the network on one data set (n,) vs (n,).
 
     ``agreement``: share of equal decisions (logit > 0; binary only);
+    ``baseline_agreement``: the agreement a constant model reaches by always taking the
+    network's more frequent decision; ``kappa``: Cohen's kappa of the two decisions,
+    (agreement - chance) / (1 - chance) with chance = p_n p_m + (1 - p_n)(1 - p_m) from the
+    two positive shares (NaN when chance is 1); ``positive_recall``: share of the network's
+    positive decisions the merged model also makes (NaN when there are none);
     ``logit_corr``: Pearson correlation; ``logit_rmse``: RMSE of the difference;
     ``auc``: AUC of the merged logit against the network's decisions (binary only;
     NaN when the network makes one decision only).
@@ -230,10 +235,36 @@ def fidelity(task: Task, network_logits: FloatArray, merged_logits: FloatArray) 
         corr = math.nan
     out = {"logit_corr": corr, "logit_rmse": float(np.sqrt(np.mean(diff**2)))}
     if task == "binary":
-        decisions = (network_logits > 0).astype(np.float64)
-        out["agreement"] = float(np.mean((merged_logits > 0) == (network_logits > 0)))
+        net = network_logits > 0
+        mer = merged_logits > 0
+        decisions = net.astype(np.float64)
+        agreement = float(np.mean(mer == net)) if net.size else math.nan
+        p_net = float(np.mean(net)) if net.size else math.nan
+        p_mer = float(np.mean(mer)) if mer.size else math.nan
+        chance = p_net * p_mer + (1.0 - p_net) * (1.0 - p_mer)
+        out["agreement"] = agreement
+        out["baseline_agreement"] = max(p_net, 1.0 - p_net) if net.size else math.nan
+        out["kappa"] = (agreement - chance) / (1.0 - chance) if chance < 1.0 else math.nan
+        out["positive_recall"] = float(np.mean(mer[net])) if net.any() else math.nan
         out["auc"] = auc_or_nan(decisions, merged_logits)
     return out
+
+
+#: Quantile levels of the PD difference (merged minus network) kept per data set.
+PD_DELTA_LEVELS: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def pd_delta_quantiles(network_logits: FloatArray, merged_logits: FloatArray) -> list[float]:
+    """Quantiles at :data:`PD_DELTA_LEVELS` of sigma(merged) - sigma(network), (n,) each:
+    how far the merged model's probability of the positive class is from the network's."""
+    if network_logits.size == 0:
+        return [math.nan] * len(PD_DELTA_LEVELS)
+    delta = _sigmoid(merged_logits) - _sigmoid(network_logits)
+    return [float(v) for v in np.quantile(delta, PD_DELTA_LEVELS)]
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
 
 
 def cluster_centers(model: MergedModel, x: FloatArray, sample_regions: Int64Array) -> FloatArray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -31,9 +31,15 @@ from govreport.analyses.simplify.merging import (
     finalize_labels,
     region_theta,
 )
-from govreport.analyses.simplify.refit import MergedModel, fidelity, fit_merged_model
+from govreport.analyses.simplify.refit import (
+    PD_DELTA_LEVELS,
+    MergedModel,
+    fidelity,
+    fit_merged_model,
+    pd_delta_quantiles,
+)
 from govreport.inputs.data import Task
-from govreport.jsontypes import JSON_CONFIG, Number
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction
 
@@ -127,9 +133,21 @@ class EvaluationExtra:
 
 
 @dataclass(frozen=True, slots=True)
+class PdDelta:
+    """Distribution of the merged model's probability minus the network's (binary), one
+    value per row of the data set: its ``quantiles`` at ``levels``."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    levels: tuple[Float, ...]
+    quantiles: tuple[Number, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SimplificationEvaluation:
     """The merged model on one data set: its metrics, its fidelity to the network (see
-    :func:`~govreport.analyses.simplify.refit.fidelity`) and the network's own metrics."""
+    :func:`~govreport.analyses.simplify.refit.fidelity`) and the network's own metrics;
+    ``pd_delta``: the probability differences (binary only)."""
 
     __pydantic_config__ = JSON_CONFIG
 
@@ -138,6 +156,16 @@ class SimplificationEvaluation:
     fidelity: dict[str, Number]
     network: dict[str, Number]
     extra: EvaluationExtra
+    pd_delta: PdDelta | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+def _pd_delta(task: Task, network_logits: FloatArray, merged_logits: FloatArray) -> PdDelta | None:
+    if task != "binary":
+        return None
+    values = pd_delta_quantiles(network_logits, merged_logits)
+    return PdDelta(
+        levels=PD_DELTA_LEVELS, quantiles=tuple(None if math.isnan(v) else v for v in values)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +306,7 @@ def simplify(
             fidelity=dict(fidelity(task, network_logits, z_train)),
             network=dict(performance_metrics(task, train.logits, y)),
             extra=EvaluationExtra(unseen_share=0.0),
+            pd_delta=_pd_delta(task, network_logits, z_train),
         )
     ]
     for name, extraction, x_other, y_other, match in tests:
@@ -294,6 +323,7 @@ def simplify(
                 extra=EvaluationExtra(
                     unseen_share=float(np.mean(seen < 0)) if seen.size else math.nan
                 ),
+                pd_delta=_pd_delta(task, extraction.logits[:, 0], z),
             )
         )
     return Simplification(

@@ -17,9 +17,10 @@ def plot_cluster_importance(
 ) -> Figure:
     """Horizontal signed bars of FI, a grid of panels (two columns when more than one).
 
-    ``panels``: one per cluster drawn, each ``title``, ``names``, ``values`` (FI, largest
-    |FI| first) and ``spreads`` (standard deviations, drawn as whiskers for groups that are
-    not exact); ``panel_features``: the most features a panel holds (sets its height).
+    ``panels``: one per cluster drawn, each ``title``, ``names``, ``values`` (effect of one
+    standard deviation, w × std; largest in size first) and ``spreads`` (standard
+    deviations, drawn as whiskers for groups that are not exact); ``panel_features``: the
+    most features a panel holds (sets its height).
     """
     columns = 2 if len(panels) > 1 else 1
     rows = -(-len(panels) // columns)
@@ -48,6 +49,6 @@ def plot_cluster_importance(
         ax.set_axisbelow(True)
         ax.set_title(str(panel["title"]), loc="left")
         ax.set_xlabel(
-            f"FI (coefficient on the {scale})" if exact else f"mean coefficient ({scale})"
+            f"effect of one SD ({scale})" if exact else f"mean effect of one SD ({scale})"
         )
     return fig

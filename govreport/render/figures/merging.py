@@ -23,7 +23,7 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
     ks = [p.k for p in curve]
     binary = block.selection_metric == "auc"
     metric = "auc" if binary else "rmse"
-    fig = new_figure(6.5, 2.6)
+    fig = new_figure(6.5, 3.3)
     left, right = fig.subplots(1, 2)
     style = series_style(0)
     left.plot(
@@ -46,10 +46,12 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
         ax.set_axisbelow(True)
     left.set_ylabel(f"held-out {'AUC' if binary else 'RMSE'}")
     left.set_title(f"Performance (chosen K = {chosen})", loc="left")
-    left.legend(loc="best", frameon=False)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
     series = [("logit_corr", "logit correlation" if binary else "output correlation")]
     if binary:
         series.insert(0, ("agreement", "decision agreement"))
+        if any("kappa" in p.fidelity for p in curve):
+            series.insert(1, ("kappa", "κ (agreement beyond chance)"))
         series.append(("auc", "AUC for network decisions"))
     for i, (key, label) in enumerate(series):
         s = series_style(i)
@@ -62,7 +64,13 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
             markersize=3.5,
             label=label,
         )
+    baseline = curve[0].fidelity.get("baseline_agreement") if binary and curve else None
+    if baseline is not None:
+        right.axhline(
+            float(baseline), color=GREY, linestyle=(0, (5, 2)), label="constant-model agreement"
+        )
     right.set_ylabel("fidelity to the network")
     right.set_title("Fidelity (held-out rows)", loc="left")
-    right.legend(loc="best", frameon=False)
+    # Below the axes: five series and a line leave no free corner inside.
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
     return fig

@@ -53,7 +53,8 @@ def regime_sentence(census: RegionCensus) -> str:
         if not is_missing(singles):
             detail += f", and {fmt_share(singles)} of the regions hold a single sample"
         return (
-            f"{head}: {detail}, so most local linear models rest on very few observations "
+            f"{head}: {detail}. Each local linear model is exact, not estimated; the small "
+            "regions mean that each one describes only the few clients who share it "
             "(fragmented regime)."
         )
     if regime == "coarse":

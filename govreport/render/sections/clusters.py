@@ -109,12 +109,31 @@ def _pooled_prediction(parts: Sequence[tuple[int, Any]]) -> list[float] | None:
     return [sum(n * p[k] for n, p in kept) / total for k in range(width)]
 
 
-def _top_features(features: Sequence[FeatureFI], scaled: bool) -> str:
-    def value(f: FeatureFI) -> float:
-        return f.scaled if scaled else f.fi
+def _by_effect(features: Sequence[FeatureFI]) -> list[FeatureFI]:
+    """Features by |w × std| (the report's one importance scale), ties by input order."""
+    ranked = sorted(enumerate(features), key=lambda item: (-abs(float(item[1].scaled)), item[0]))
+    return [f for _, f in ranked]
 
-    ranked = sorted(enumerate(features), key=lambda item: (-abs(float(value(item[1]))), item[0]))
-    return ", ".join(f"{f.name} {signed(value(f))}" for _, f in ranked[:TABLE_FEATURES])
+
+def _scaled_spread(f: FeatureFI) -> float:
+    if f.scaled_std is not None:
+        return float(f.scaled_std)
+    fi = float(f.fi)
+    return float(f.std) * abs(float(f.scaled) / fi) if fi else 0.0
+
+
+def _effect(value: float) -> str:
+    """A signed effect at two decimals (``+0.49``, ``−0.36``); ``<0.01`` in size below that."""
+    v = float(value)
+    if v == 0.0:
+        return "0"
+    if abs(v) < 0.005:
+        return ("+" if v > 0 else _MINUS) + "<0.01"
+    return ("+" if v > 0 else _MINUS) + f"{abs(v):.2f}"
+
+
+def _top_features(features: Sequence[FeatureFI]) -> str:
+    return ", ".join(f"{f.name} {_effect(f.scaled)}" for f in _by_effect(features)[:TABLE_FEATURES])
 
 
 def _first_output(cluster: ClusterSummary) -> tuple[FeatureFI, ...]:
@@ -185,8 +204,7 @@ def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
         "Support",
         _prediction_head(kind),
         pattern_head,
-        "Top features by |FI| (FI = w)" if exact else "Top features by |mean w|",
-        "Top features by |w × std|",
+        "Top features (effect of one SD)",
     ]
     rows: list[list[str]] = []
     main = c.main
@@ -200,8 +218,7 @@ def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
                 fmt_share(cluster.support),
                 _prediction_text(kind, cluster.prediction, outputs),
                 pattern,
-                _top_features(features, scaled=False),
-                _top_features(features, scaled=True),
+                _top_features(features),
             ]
         )
     other = c.other
@@ -219,7 +236,6 @@ def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
                 fmt_int(samples),
                 fmt_share(samples / c.samples) if c.samples else DASH,
                 _prediction_text(kind, prediction, outputs),
-                DASH,
                 DASH,
                 DASH,
             ]
@@ -243,11 +259,12 @@ def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
     if len(outputs) > 1:
         note_parts.append(f"FI shown for output {outputs[0]}; results.json holds every output.")
     note_parts.append(
-        "FI is the signed coefficient on the "
+        "Top features: the change in the "
         + ("logit" if kind != "mean_prediction" else "output")
-        + " per unit of each feature (bias excluded); w × std rescales it by the feature's "
-        "standard deviation over the training data, a scale-aware companion (govreport "
-        "addition)."
+        + " for a one-standard-deviation move of the feature under the cluster's "
+        + ("linear model" if exact else "mean linear model")
+        + ", signed, largest in size first: the same scale as the feature importance of "
+        "section 4.3. The coefficients per unit of each feature are in results.json."
     )
     if other_clusters:
         below = other.below_s_min
@@ -271,7 +288,7 @@ def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
         if exact
         else "Main groups of the coarser grouping, training data"
     )
-    table = make_table(num.tables, title, head, rows, align="lrrrmll", note=" ".join(note_parts))
+    table = make_table(num.tables, title, head, rows, align="lrrrml", note=" ".join(note_parts))
     # Rows wrap to three lines: a table kept on one page would leave most of a page blank.
     table["keep"] = len(rows) <= KEEP_ROWS
     return table
@@ -283,7 +300,7 @@ def _instances_table(num: Numbering, c: ClusterAnalysis, results: Results) -> di
     if not main:
         return None
     prefix = "C" if c.exact else "G"
-    # Features in order of their largest |FI| over the drawn clusters (ties: input order).
+    # Features in order of their largest |w × std| over the drawn clusters (ties: input order).
     largest: dict[str, float] = {}
     order: list[str] = []
     for cluster in main:
@@ -292,7 +309,7 @@ def _instances_table(num: Numbering, c: ClusterAnalysis, results: Results) -> di
             if name not in largest:
                 order.append(name)
                 largest[name] = 0.0
-            largest[name] = max(largest[name], abs(float(f.fi)))
+            largest[name] = max(largest[name], abs(float(f.scaled)))
     names = list(c.feature_names or order)
     position = {n: i for i, n in enumerate(names)}
     ranked = sorted(largest, key=lambda n: (-largest[n], position.get(n, len(names))))
@@ -312,7 +329,7 @@ def _instances_table(num: Numbering, c: ClusterAnalysis, results: Results) -> di
     withheld = [f"{prefix}{m.rank}" for m in main if m.average_instance is None]
     note = (
         f"Mean of each feature over the samples of the cluster, for the {fmt_int(len(shown))} "
-        "features with the largest |FI| in the clusters drawn in the figure; the second column "
+        "features with the largest effect in the clusters drawn in the figure; the second column "
         "is the mean over all training samples. results.json holds every feature."
     )
     if withheld:
@@ -332,22 +349,21 @@ def _instances_table(num: Numbering, c: ClusterAnalysis, results: Results) -> di
 
 
 def _figure_data(c: ClusterAnalysis) -> dict[str, Any]:
-    """What the FI figure draws: the largest main clusters, each its largest |FI| features."""
+    """What the FI figure draws: the largest main clusters, each its features with the largest
+    effect of one standard deviation (|w × std|, the report's one importance scale)."""
     exact = c.exact
     label = "C" if exact else "G"
     panels = []
     for cluster in c.main[:FIGURE_CLUSTERS]:
         features = _first_output(cluster)
-        ranked = sorted(enumerate(features), key=lambda item: (-abs(float(item[1].fi)), item[0]))[
-            :FIGURE_FEATURES
-        ]
+        ranked = _by_effect(features)[:FIGURE_FEATURES]
         panels.append(
             {
                 "title": f"{label}{cluster.rank}: n = {fmt_int(cluster.count)} "
                 f"({fmt_share(cluster.support)})",
-                "names": [f.name for _, f in ranked],
-                "values": [float(f.fi) for _, f in ranked],
-                "spreads": [float(f.std) for _, f in ranked],
+                "names": [f.name for f in ranked],
+                "values": [float(f.scaled) for f in ranked],
+                "spreads": [_scaled_spread(f) for f in ranked],
             }
         )
     return {
@@ -356,6 +372,18 @@ def _figure_data(c: ClusterAnalysis) -> dict[str, Any]:
         "scale": "output" if c.prediction_kind == "mean_prediction" else "logit",
         "panel_features": FIGURE_FEATURES,
     }
+
+
+READING = {
+    "shows": "Groups of clients the network treats alike, how large each group is, how often "
+    "the model predicts the positive class in it, and which inputs drive the model inside "
+    "each group, measured on the same scale as the feature importance (the change in output "
+    "for a one-standard-deviation move).",
+    "todo": "Check that the drivers of each large group make business sense and agree in "
+    "direction with the sign expectations. A coded input (sex, education, marital status) "
+    "leading a group deserves a question to the developer; differences between groups show "
+    "where the model behaves differently for different kinds of clients.",
+}
 
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
@@ -380,17 +408,19 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         exact = c.exact
         outputs = c.output_names
         value = (
-            "FI = w_c, the cluster's exact local coefficient"
+            "the change in the output for a one-standard-deviation move of the feature under "
+            "the cluster's exact linear model"
             if exact
-            else "the mean of the samples' exact local coefficients, with whiskers of ± one "
-            "standard deviation over the group's samples"
+            else "the mean, over the group's clients, of the change in the output for a "
+            "one-standard-deviation move under each client's own linear model, with whiskers "
+            "of ± one standard deviation over the group's clients"
         )
         caption = (
-            f"Cluster feature importance of the {fmt_int(drawn)} largest of "
-            f"{fmt_int(c.main_count)} main {'clusters' if exact else 'groups'} "
-            f"(at most {FIGURE_CLUSTERS} are drawn), one panel each, showing the up to "
-            f"{FIGURE_FEATURES} features with the largest absolute value, largest at the top. "
-            f"Bars: {value}. Solid bars are positive, hatched bars negative."
+            f"Feature effects in the {fmt_int(drawn)} largest of "
+            f"{fmt_int(c.main_count)} main {'clusters' if exact else 'groups'}, one panel "
+            f"each, showing the up to {FIGURE_FEATURES} features with the largest effect, "
+            f"largest at the top. Bars: {value} (the scale of the feature importance "
+            "section). Solid bars are positive, hatched bars negative."
             + (f" Output {outputs[0]}." if len(outputs) > 1 else "")
         )
         spec = FigureSpec(
@@ -404,6 +434,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         specs.append(spec)
     context: dict[str, Any] = {
         "absent": [],
+        "reading": READING,
         "sentence": _grouping_sentence(c, num.section("census")),
         "table": _table(num, c),
         "instances": _instances_table(num, c, results),

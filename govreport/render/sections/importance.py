@@ -1,38 +1,72 @@
-"""Section 4.3, feature importance: raw and scale-aware, as a figure and per output tables."""
+"""Section 4.3, feature importance: the one headline importance (scaled effect), as a figure
+and per output tables, in the same order as every other feature ranking of the report."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from govreport.analyses.importance import ImportanceResult
+from govreport.analyses.importance import FeatureImportance, ImportanceResult, headline
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.text import Numbering, TableCounter, fmt_int, fmt_pct, make_table
+from govreport.render.text import Numbering, TableCounter, fmt_int, is_missing, make_table
 from govreport.results.schema import Results
 
-__all__ = ["IMPORTANCE_FIGURE_BARS", "IMPORTANCE_TABLE_ROWS", "build"]
+__all__ = ["IMPORTANCE_FIGURE_BARS", "IMPORTANCE_TABLE_ROWS", "build", "fmt_share_pct"]
 
 
 #: Largest number of rows printed in the feature-importance table (the rest stay in results.json).
 IMPORTANCE_TABLE_ROWS = 30
 
 
-#: Bars drawn in the feature-importance figure (the largest raw importance first).
+#: Bars drawn in the feature-importance figure (the table's first rows, in the same order).
 IMPORTANCE_FIGURE_BARS = 15
 
 
-def _importance_tables(counter: TableCounter, importance: ImportanceResult) -> list[dict[str, Any]]:
+def fmt_share_pct(value: Any) -> str:
+    """A share already in per cent at one decimal: ``31.24`` -> ``"31.2%"``; a positive value
+    that would print as 0.0 -> ``"<0.1%"`` (never "0.0%" for something that is not zero)."""
+    if is_missing(value):
+        return "—"
+    v = float(value)
+    if v == 0.0:
+        return "0%"
+    if 0.0 < v < 0.05:
+        return "<0.1%"
+    return f"{v:.1f}%"
+
+
+def _effect(value: float) -> str:
+    if value == 0.0:
+        return "0"
+    if abs(value) < 0.001:
+        return "<0.001"
+    return f"{value:.3f}"
+
+
+def _unit(results: Results) -> str:
+    return "output units" if results.model.task == "regression" else "log-odds"
+
+
+def ordered(features: tuple[FeatureImportance, ...]) -> list[FeatureImportance]:
+    """Features by the headline importance, largest first (stable): the report's one order."""
+    return sorted(features, key=lambda f: -headline(f))
+
+
+def _importance_tables(
+    counter: TableCounter, importance: ImportanceResult, unit: str
+) -> list[dict[str, Any]]:
     tables = []
     outputs = importance.outputs
     for out in outputs:
-        feats = out.features
+        feats = ordered(out.features)
         shown = feats[:IMPORTANCE_TABLE_ROWS]
+        share = [f.share_pct if f.share_pct is not None else f.scaled_pct for f in shown]
         rows = [
-            [fmt_int(i + 1), f.name, fmt_pct(f.raw_pct), fmt_pct(f.scaled_pct)]
-            for i, f in enumerate(shown)
+            [fmt_int(i + 1), f.name, _effect(headline(f)), fmt_share_pct(s)]
+            for i, (f, s) in enumerate(zip(shown, share, strict=True))
         ]
         title = "Feature importance" + (f", output {out.output}" if len(outputs) > 1 else "")
         note = (
-            f"All {fmt_int(len(feats))} features."
+            f"All {fmt_int(len(feats))} features, by importance."
             if len(shown) == len(feats)
             else f"The {fmt_int(len(shown))} most important of {fmt_int(len(feats))} features; "
             "the rest are in results.json."
@@ -41,7 +75,7 @@ def _importance_tables(counter: TableCounter, importance: ImportanceResult) -> l
             make_table(
                 counter,
                 title,
-                ["Rank", "Feature", "Raw", "Scaled"],
+                ["Rank", "Feature", f"Mean effect of one SD ({unit})", "Share"],
                 rows,
                 align="rlrr",
                 note=note,
@@ -51,6 +85,19 @@ def _importance_tables(counter: TableCounter, importance: ImportanceResult) -> l
     return tables
 
 
+READING = {
+    "shows": "Which inputs move the model's output most. For every training client, the "
+    "client's own linear model gives the change in the output when one input moves by one "
+    "standard deviation; the importance of an input is the average size of that change over "
+    "all clients, and its share of the total. Every ranking of features in this report "
+    "(profiles, clusters, summary) uses this one measure.",
+    "todo": "Check that the leading inputs are ones the business expects to drive the "
+    "outcome and that no input the model must not rely on is among them. An input that ranks "
+    "high here but has an unexpected direction in the sign checks needs an explanation from "
+    "the developer.",
+}
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.3: the importance figure (first output) and one table per output."""
     imp = results.importance
@@ -58,6 +105,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     if not outputs:
         return {
             "importance": {
+                "reading": READING,
                 "tables": [],
                 "figure": None,
                 "absent": [
@@ -69,24 +117,26 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 ],
             }
         }, []
-    feats = outputs[0].features
+    unit = _unit(results)
+    feats = ordered(outputs[0].features)
     n_bars = min(len(feats), IMPORTANCE_FIGURE_BARS)
     shown = (
         f"all {fmt_int(n_bars)} features"
         if n_bars == len(feats)
-        else f"the {fmt_int(n_bars)} features with the largest raw importance of "
-        f"{fmt_int(len(feats))}"
+        else f"the {fmt_int(n_bars)} most important of {fmt_int(len(feats))} features"
     )
     spec = FigureSpec(
         id="importance",
         kind="importance",
-        data={"features": feats[:n_bars]},
-        caption=f"Feature importance for output {outputs[0].output}: {shown}, sorted by raw "
-        "importance. Solid bars: raw importance (sample-weighted squared local slopes); "
-        "hatched bars: scaled importance (slopes multiplied by the feature's standard "
-        "deviation). Each set sums to 100% over all features.",
+        data={"features": tuple(feats[:n_bars]), "unit": unit},
+        caption=f"Feature importance for output {outputs[0].output}: {shown}, in the order of "
+        "the table. Bar length: the average size, over all training clients, of the change in "
+        f"the output ({unit}) when the input moves by one standard deviation; the label gives "
+        "its share of the total over all features.",
         alt="Horizontal bar chart of feature importance",
     )
     figure = num.figure(spec)
-    tables = _importance_tables(num.tables, imp)
-    return {"importance": {"tables": tables, "figure": figure, "absent": []}}, [spec]
+    tables = _importance_tables(num.tables, imp, unit)
+    return {"importance": {"reading": READING, "tables": tables, "figure": figure, "absent": []}}, [
+        spec
+    ]

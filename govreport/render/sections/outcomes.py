@@ -20,6 +20,7 @@ from govreport.render.text import (
     fmt_int,
     fmt_metric,
     fmt_share,
+    is_missing,
     make_table,
 )
 from govreport.results.schema import Results
@@ -48,11 +49,13 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     rows = [[label, train_rows.get(label, DASH), value] for label, value in census_rows(census)]
     unseen = test.unseen_share
     out["unseen_sentence"] = (
-        f"{fmt_share(unseen)} of the {fmt_int(census.samples)} test samples fall in "
-        "activation regions that never occur in the training data. For those samples the "
-        "network applies a local linear model that no training sample supports: its behaviour "
-        "there is an extrapolation of the fit, not an interpolation."
+        f"For information: {fmt_share(unseen)} of the {fmt_int(census.samples)} test samples "
+        "have an activation pattern that no training sample has. With about one linear model "
+        "per client this is expected and does not mean those clients lie outside the "
+        "training data (the extrapolation measure above answers that); it means only that "
+        "evidence about single training regions cannot be carried over region by region."
     )
+    out["extrapolation"] = extrapolation_block(num, results)
     out["census_table"] = make_table(
         num.tables,
         "Region census, training versus test data",
@@ -68,6 +71,82 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     )
     out["exposure"] = _exposure(num, test)
     return {"outcomes": out}, specs
+
+
+EXTRAPOLATION_READING = {
+    "shows": "Whether the test clients resemble the clients the network was trained on: for "
+    "each client, how far the nearest training clients are, compared with how far training "
+    "clients are from each other.",
+    "todo": "If clearly more than about 1% of the test clients lie beyond the training "
+    "range, find out which clients they are (new products, segments or periods) and treat "
+    "the model's outputs for them with caution; record it as a limitation of use.",
+}
+
+
+def _distance(value: Any) -> str:
+    return DASH if is_missing(value) else f"{float(value):.2f}"
+
+
+def extrapolation_block(num: Numbering, results: Results) -> dict[str, Any] | None:
+    """The input-space extrapolation of the holdout sets (test, then out-of-time): a
+    sentence and a table of the distance distributions; None without a measurement."""
+    measured = [
+        (name, block.extrapolation)
+        for name, block in results.regions.items()
+        if name != "train" and block.extrapolation is not None
+    ]
+    if not measured:
+        return None
+    first = measured[0][1]
+    words = {"test": "test", "oot": "out-of-time"}
+    expected = 100.0 - float(first.percentile)
+    parts = []
+    for name, e in measured:
+        parts.append(
+            f"{fmt_share(e.share_beyond)} of the {fmt_int(e.query_rows)} "
+            f"{words.get(name, name)} clients" + (" measured" if e.query_sampled else "")
+        )
+    sentence = (
+        " and ".join(parts)
+        + f" lie farther from the training data than {float(first.percentile):g}% of training "
+        f"clients lie from each other; about {expected:g}% would if the data were drawn like "
+        f"the training data. The distance is to the {fmt_int(first.k)}th nearest training "
+        "client, with every input measured in standard deviations of the training data."
+    )
+    if first.reference_sampled:
+        sentence += (
+            f" The training reference is a fixed random sample of "
+            f"{fmt_int(first.reference_rows)} of the {fmt_int(first.train_rows)} training "
+            "clients."
+        )
+    head = ["Distance to the nearest training clients", "Training (each left out)"]
+    head += [words.get(name, name).capitalize() for name, _ in measured]
+    rows = []
+    for i, level in enumerate(first.quantile_levels):
+        label = "Median" if float(level) == 0.5 else f"{100 * float(level):g}th percentile"
+        rows.append(
+            [label, _distance(first.train_quantiles[i])]
+            + [_distance(e.holdout_quantiles[i]) for _, e in measured]
+        )
+    rows.append(
+        [
+            f"Share beyond the training {float(first.percentile):g}th percentile",
+            fmt_share(expected / 100.0),
+        ]
+        + [fmt_share(e.share_beyond) for _, e in measured]
+    )
+    table = make_table(
+        num.tables,
+        "Are the held-out clients inside the training data?",
+        head,
+        rows,
+        align="l" + "r" * (len(head) - 1),
+        note=f"Euclidean distance to the {fmt_int(first.k)}th nearest training client over "
+        "all inputs, each standardised with the training mean and standard deviation. "
+        "Training column: each training client's distance to the others (itself left out); "
+        "its share row is the expected share by construction.",
+    )
+    return {"reading": EXTRAPOLATION_READING, "sentence": sentence, "table": table}
 
 
 def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | None:

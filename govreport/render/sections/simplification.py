@@ -71,6 +71,58 @@ def _performance_phrase(evaluation: SimplificationEvaluation | None) -> str:
     )
 
 
+#: Cohen's kappa at or above which the merged models count as a faithful summary of the
+#: network's decisions ("substantial" agreement on Landis & Koch's scale).
+KAPPA_FAITHFUL = 0.6
+
+
+def _fmt_pd(value: Any) -> str:
+    """A probability difference in percentage points: ``-0.0123`` -> ``"−1.2 pp"``."""
+    if value is None or is_missing(value):
+        return DASH
+    v = 100.0 * float(value)
+    text = f"{abs(v):.1f}"
+    if text == "0.0":
+        return "0 pp" if v == 0.0 else ("<0.1 pp" if v > 0 else "−<0.1 pp")
+    return ("−" if v < 0 else "+") + text + " pp"
+
+
+def sign_breaks(block: SimplificationDone) -> tuple[int, int] | None:
+    """(merged models breaking at least one policy sign check, merged models), or None when
+    the results hold no sign checks on the merged models.
+
+    Hook for the sign checks on merged models (issue 12 item 8): the ``sign_checks`` field
+    of the simplification block, each with ``models`` and ``breaking`` (model ids).
+    """
+    checks = getattr(block, "sign_checks", ()) or ()
+    if not checks:
+        return None
+    broken: set[int] = set()
+    for check in checks:
+        broken.update(int(m) for m in getattr(check, "breaking", ()))
+    return len(broken), block.n_models
+
+
+def _fidelity_sentence(fid: dict[str, Any], words: str) -> str:
+    """Agreement against the constant baseline, kappa and the network's positives."""
+    agreement, baseline = fid.get("agreement"), fid.get("baseline_agreement")
+    kappa, recall = fid.get("kappa"), fid.get("positive_recall")
+    text = f"they take the network's decision on {fmt_share(agreement)} of the {words} samples"
+    if baseline is not None and not is_missing(baseline):
+        text += (
+            f", where a model that always takes the network's more frequent decision "
+            f"already reaches {fmt_share(baseline)}"
+        )
+    if kappa is not None and not is_missing(kappa):
+        text += f"; beyond that baseline the agreement is κ = {fmt_metric(kappa, 2)}"
+    if recall is not None and not is_missing(recall):
+        text += (
+            f", and of the clients the network classes as positive the merged models "
+            f"class {fmt_share(recall)} the same way"
+        )
+    return text
+
+
 def summary_fact(results: Results, num: Numbering) -> str:
     """The executive summary's "Simplification" fact."""
     block = results.simplification
@@ -87,10 +139,7 @@ def summary_fact(results: Results, num: Numbering) -> str:
         f"{_performance_phrase(evaluation)}"
     )
     if "agreement" in fid:
-        text += (
-            f"; they make the network's decision on {fmt_share(fid['agreement'])} of the "
-            f"{words} samples (logit correlation {fmt_metric(fid.get('logit_corr'))})."
-        )
+        text += "; " + _fidelity_sentence(fid, words) + "."
     else:
         text += f"; output correlation with the network {fmt_metric(fid.get('logit_corr'))}."
     return text + f" See section {num.section('simplification')}."
@@ -101,7 +150,7 @@ def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
     metric = "auc" if binary else "rmse"
     head = ["K", "Models", f"Validation {metric_label(metric)}"]
     head += (
-        ["Decision agreement", "Logit correlation", "Logit RMSE"]
+        ["Decision agreement", "κ", "Logit correlation", "Logit RMSE"]
         if binary
         else [
             "Output correlation",
@@ -118,7 +167,7 @@ def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
             fmt_metric(point.metrics.get(metric)),
         ]
         if binary:
-            row.append(fmt_share(fid.get("agreement")))
+            row += [fmt_share(fid.get("agreement")), fmt_metric(fid.get("kappa"), 2)]
         row += [fmt_metric(fid.get("logit_corr")), fmt_metric(fid.get("logit_rmse"))]
         rows.append(row)
     reference = block.validation_network
@@ -159,26 +208,77 @@ def _comparison_table(num: Numbering, block: SimplificationDone) -> dict[str, An
                 )
         fid = evaluation.fidelity
         if "agreement" in fid:
-            rows.append([name, "Decision agreement", DASH, fmt_share(fid["agreement"]), DASH])
+            baseline, agreement = fid.get("baseline_agreement"), fid["agreement"]
+            gain = (
+                _signed_metric(float(agreement) - float(baseline))
+                if baseline is not None and agreement is not None and not is_missing(baseline)
+                else DASH
+            )
+            rows.append(
+                [name, "Decision agreement", fmt_share(baseline), fmt_share(fid["agreement"]), gain]
+            )
+            if "kappa" in fid:
+                rows.append(
+                    [name, "Agreement beyond chance (κ)", "0", fmt_metric(fid["kappa"], 2), DASH]
+                )
+            if "positive_recall" in fid:
+                rows.append(
+                    [
+                        name,
+                        "Network's positives classed alike",
+                        DASH,
+                        fmt_share(fid["positive_recall"]),
+                        DASH,
+                    ]
+                )
             rows.append(
                 [name, "AUC for the network's decisions", DASH, fmt_metric(fid.get("auc")), DASH]
             )
         rows.append([name, "Logit correlation", DASH, fmt_metric(fid.get("logit_corr")), DASH])
         rows.append([name, "Logit RMSE", DASH, fmt_metric(fid.get("logit_rmse")), DASH])
-        unseen = evaluation.extra.unseen_share
-        if not is_missing(unseen) and evaluation.dataset != "train":
-            rows.append([name, "Samples with an unseen pattern", DASH, fmt_share(unseen), DASH])
     return make_table(
         num.tables,
         "The network against the merged model",
-        ["Data", "Measure", "Network", "Merged model", "Difference"],
+        ["Data", "Measure", "Network or baseline", "Merged model", "Difference"],
         rows,
         align="llrrr",
-        note="Fidelity rows compare the merged model with the network on the same samples: "
-        "agreement of decisions (probability above 0.5), the AUC of the merged model's logit "
+        note="Fidelity rows compare the merged model with the network on the same samples. "
+        "Decision agreement: share of samples where both take the same decision (probability "
+        "above 0.5); its baseline is a constant model that always takes the network's more "
+        "frequent decision. κ (Cohen's kappa): the agreement beyond what such chance "
+        "agreement gives, 0 for a constant model and 1 for identical decisions. Network's "
+        "positives classed alike: of the samples the network classes as positive, the share "
+        "the merged model also classes as positive. Then the AUC of the merged model's logit "
         "as a score for the network's decisions, and the correlation and RMSE of the two "
         "logits. Samples whose activation pattern has no training region are assigned to a "
         "merged model through the nearest training regions (Appendix C.9).",
+    )
+
+
+def _pd_delta_table(num: Numbering, block: SimplificationDone) -> dict[str, Any] | None:
+    """Quantiles of the merged model's probability minus the network's, per data set."""
+    rows = []
+    levels: tuple[float, ...] = ()
+    for evaluation in block.evaluation:
+        delta = evaluation.pd_delta
+        if delta is None:
+            continue
+        levels = tuple(float(v) for v in delta.levels)
+        name = _DATASET_WORDS.get(evaluation.dataset, evaluation.dataset)
+        rows.append([name, *[_fmt_pd(v) for v in delta.quantiles]])
+    if not rows:
+        return None
+    head = ["Data", *[f"{100 * q:g}%" for q in levels]]
+    return make_table(
+        num.tables,
+        "Merged model's probability minus the network's: quantiles over the samples",
+        head,
+        rows,
+        align="l" + "r" * len(levels),
+        note="Differences in probability of the positive class, in percentage points (pp), "
+        "merged model minus network, at the quantiles named in the header: the 50% column is "
+        "the median sample, the 1% and 99% columns the extremes. Wide tails mean the merged "
+        "models misstate individual probabilities even where they take the same decision.",
     )
 
 
@@ -253,36 +353,131 @@ def _coefficient_table(
     )
 
 
+APPENDIX_RISK = (
+    "A few merged models are a credible, more transparent challenger only if they match "
+    "the network's performance, take the network's decisions well beyond what a constant "
+    "model would (κ well above 0), class the network's positives alike, and respect the "
+    "sign expectations the network itself is held to. If the merged models lose much "
+    "performance, the network's behaviour cannot be summarised by a few linear pieces, and "
+    "region-level explanations carry more weight. If fidelity is low, explanations built "
+    "from the merged models do not describe the network. Refits whose solver stopped at its "
+    "iteration limit, and single-class clusters, are flagged in the table."
+)
+
+READING = {
+    "shows": "Whether a handful of ordinary linear models, each for one group of clients, "
+    "can stand in for the network: how well they predict, how often they take the "
+    "network's decision compared with a model that always takes the most frequent one, "
+    "and how far their probabilities are from the network's.",
+    "todo": "Use the merged models as a readable summary of the network only when they agree "
+    "with it well beyond the constant baseline and respect the sign expectations; "
+    "otherwise read them as a rough sketch, and do not offer them as a challenger model.",
+}
+
+
+def _mode_why(block: SimplificationDone) -> str:
+    """Why this merge algorithm ran, in words (no option names)."""
+    if block.mode_reason.startswith("requested"):
+        return "as requested for this run"
+    limit = fmt_int(block.scalable_threshold)
+    if block.regions > block.scalable_threshold:
+        return f"the default above {limit} regions, where the reference algorithm is too slow"
+    return f"the default up to {limit} regions"
+
+
+def verdict(block: SimplificationDone) -> str:
+    """What the merged models are in this run: a faithful summary and credible challenger,
+    or not, and why (kappa on the headline data set, performance gap, sign checks)."""
+    name, evaluation = _headline(block)
+    words = "test" if name == "test" else "training"
+    reasons = []
+    fid = evaluation.fidelity if evaluation else {}
+    kappa = fid.get("kappa")
+    if kappa is not None and not is_missing(kappa) and float(kappa) < KAPPA_FAITHFUL:
+        reasons.append(
+            f"their decisions agree with the network's only moderately beyond chance "
+            f"(κ = {fmt_metric(kappa, 2)} on the {words} data, below {KAPPA_FAITHFUL:g})"
+        )
+    metrics = evaluation.metrics if evaluation else {}
+    network = evaluation.network if evaluation else {}
+    auc, ref = metrics.get("auc"), network.get("auc")
+    if auc is not None and ref is not None and not is_missing(auc) and not is_missing(ref):
+        loss = float(ref) - float(auc)
+        if loss > 0.01:
+            reasons.append(f"they lose {fmt_metric(loss)} of AUC against the network")
+    breaks = sign_breaks(block)
+    if breaks is not None and breaks[0] > 0:
+        reasons.append(
+            f"{fmt_int(breaks[0])} of the {fmt_int(breaks[1])} merged models break the "
+            "policy's sign expectations"
+        )
+    if reasons:
+        return (
+            "In this validation the merged models are a rough summary of the network, not a "
+            "credible challenger: " + "; ".join(reasons) + "."
+        )
+    text = (
+        "In this validation the merged models follow the network closely and lose little "
+        "performance"
+    )
+    if breaks is None:
+        return (
+            text + "; their sign behaviour was not checked, so check it before offering "
+            "them as a challenger."
+        )
+    return text + " and respect the policy's sign expectations: a credible challenger."
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 6: the merging curve, the merged models against the network, their tables."""
     block = results.simplification
     if block is None:
         absent = [{"title": "Simplification", "text": ABSENT_TEXT, "issue": ""}]
-        return {"simplification": {"has_data": False, "absent": absent, "reason": ""}}, []
+        return {
+            "simplification": {
+                "has_data": False,
+                "absent": absent,
+                "reason": "",
+                "reading": READING,
+                "appendix_risk": APPENDIX_RISK,
+            }
+        }, []
     if not isinstance(block, SimplificationDone):
-        return {"simplification": {"has_data": False, "absent": [], "reason": block.reason}}, []
+        return {
+            "simplification": {
+                "has_data": False,
+                "absent": [],
+                "reason": block.reason,
+                "reading": READING,
+                "appendix_risk": APPENDIX_RISK,
+            }
+        }, []
     features = block.features or results.features
     name, evaluation = _headline(block)
     mode = block.mode
     setup = (
-        f"{fmt_int(block.regions)} training regions were merged by "
-        f"{_MODE_WORDS.get(mode, mode)}, {block.mode_reason}. "
-        f"Regions may merge only when their centres are among each other's "
-        f"{fmt_int(block.n_neighbors)} nearest"
+        f"The {fmt_int(block.regions)} training regions were merged with "
+        f"{_MODE_WORDS.get(mode, mode)}, {_mode_why(block)}. Two regions could merge only "
+        f"if their centres were among each other's {fmt_int(block.n_neighbors)} nearest."
     )
+    if "micro-clusters" in block.mode_reason:
+        setup += (
+            " There were no more regions than micro-clusters, so the regions themselves "
+            "were merged."
+        )
     if mode == "scalable":
         setup += (
-            f"; the {fmt_int(block.regions)} regions were first grouped into "
-            f"{fmt_int(block.leaves)} micro-clusters of similar local models"
+            f" The regions were first grouped into {fmt_int(block.leaves)} micro-clusters of "
+            "similar local models."
         )
     setup += (
-        f". K = {fmt_int(block.chosen_k)} clusters gave the best held-out "
+        f" K = {fmt_int(block.chosen_k)} clusters gave the best held-out "
         f"{'AUC' if block.selection_metric == 'auc' else 'MSE'}"
     )
     if block.absorbed:
         setup += (
             f"; {fmt_int(block.absorbed)} clusters of at most "
-            f"{fmt_int(block.min_samples)} samples were absorbed into their nearest "
+            f"{fmt_int(block.min_samples)} samples were then absorbed into their nearest "
             "larger neighbour"
         )
     if block.fallback:
@@ -299,18 +494,23 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "number of merged clusters.",
     )
     figure = num.figure(spec)
+    judgement = verdict(block)
     context = {
         "has_data": True,
         "absent": [],
         "reason": "",
+        "reading": READING,
         "setup": setup,
         "headline": summary_fact(results, num).removesuffix(
             f" See section {num.section('simplification')}."
         )[:-1],
+        "verdict": judgement,
+        "appendix_risk": APPENDIX_RISK + " " + judgement,
         "headline_dataset": name,
         "curve_table": curve_table,
         "figure": figure,
         "comparison_table": _comparison_table(num, block),
+        "pd_delta_table": _pd_delta_table(num, block),
         "cluster_table": _cluster_table(num, block),
         "coefficient_table": _coefficient_table(num, block, features),
         "evaluated": evaluation is not None,
