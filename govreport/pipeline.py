@@ -235,6 +235,7 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
             policy,
             train.feature_names,
             task_output_names(task, network.output_dim, train.class_labels),
+            dictionary,  # types and codes of features a sign check's `coded` does not name
         ),
         oot=oot,
         dictionary=dictionary,
@@ -303,7 +304,7 @@ def analyse(
     plots = region_plots.run(ctx, importances)
     insens_result = insens.run(ctx)
     observed |= insens.observed(insens_result)
-    simplified = simplification.run(ctx)
+    simplified = simplification.run(ctx, sign_plans)
     observed |= simplification.observed(simplified.result)
     clusters_result = clusters.run(ctx, merged=_merged_grouping(simplified.merged))
     observed |= clusters.observed(clusters_result)

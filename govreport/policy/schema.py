@@ -117,12 +117,22 @@ class SignParamsModel(_FileModel):
     ``[0-9]``; matched case-sensitively against the whole name), to ``"+"``
     (the local slope must not be negative) or ``"-"`` (must not be positive).
     ``output`` names the output whose slopes are checked (needed only when the
-    model has several outputs). Feature names are resolved against the data at
-    run time, before any heavy computation.
+    model has several outputs). ``where`` restricts a feature (name or pattern) to
+    the clients whose value satisfies comparisons such as ``">= 0"`` or
+    ``">= 0 and <= 9"``; ``coded`` declares a feature discrete with its admissible
+    values (otherwise the data dictionary's ordinal/categorical ``values``, else
+    continuous); ``materiality`` is the smallest wrong-way effect, in output units
+    (probability for a classifier) of one admissible step or one standard deviation,
+    that counts as material (default 0: any wrong-way effect). Feature names and
+    ``where`` expressions are resolved against the data at run time, before any heavy
+    computation.
     """
 
     expected: dict[_Text, Literal["+", "-"]] = Field(min_length=1)
     output: _Text | None = None
+    where: dict[_Text, _Text] | None = None
+    coded: dict[_Text, list[int | float]] | None = None
+    materiality: float | int = Field(default=0.0, ge=0)
 
 
 _PARAMS_MODELS: dict[str, type[_FileModel]] = {SIGN_VIOLATION_METRIC: SignParamsModel}

@@ -68,7 +68,8 @@ def _numbers(node: Any, path: tuple[int | str, ...]) -> Iterator[tuple[tuple[int
 def _range_problem(path: tuple[int | str, ...], value: float) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r} is not a finite number"
-    if isinstance(value, int) and value < 0:
+    # A check's params are the policy's own values (e.g. negative codes of a coded feature).
+    if isinstance(value, int) and value < 0 and "params" not in path:
         return f"{value} is negative; counts, sizes and indices are at least 0"
     key = next((step for step in reversed(path) if isinstance(step, str)), "")
     if (key in _UNIT_KEYS or key.endswith("_share")) and not 0.0 <= value <= 1.0:
