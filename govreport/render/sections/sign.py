@@ -64,6 +64,8 @@ def _share(value: Any) -> str:
     p = float(value) * 100.0
     if p == 0.0:
         return "0%"
+    if p == 100.0:
+        return "100%"
     if 0.0 < p < 0.1:
         return "<0.1%"
     if 99.9 < p < 100.0:
@@ -76,6 +78,8 @@ def _change(value: Any, unit: str) -> str:
     if is_missing(value):
         return DASH
     v = float(value)
+    if v == 0.0:
+        return "0"
     if unit == "probability":
         text = f"{v * 100:+.2f} pts"
         if text in ("+0.00 pts", "-0.00 pts"):
@@ -155,6 +159,8 @@ def _above_sentence(f: FeatureSignResult) -> str:
 
 def _materiality_words(f: FeatureSignResult) -> str:
     step = "one code step" if f.kind == "discrete" else "one standard deviation"
+    if not f.materiality:
+        return f"any wrong-way change for {step}"
     return f"a wrong-way change above {_size(f.materiality, f.unit)} for {step}"
 
 
@@ -202,9 +208,11 @@ def _summary_table(
             if kinds == {"continuous"}
             else "one code step (coded features) or one standard deviation (continuous ones)"
         )
+        size = features[0].materiality
         notes.append(
-            f"Material: a wrong-way change above {_size(features[0].materiality, features[0].unit)}"
-            f" for {step}."
+            f"Material: a wrong-way change above {_size(size, features[0].unit)} for {step}."
+            if size
+            else f"Material: any wrong-way change for {step} (the policy sets no threshold)."
         )
     if excluded:
         notes.append("Excluded: clients outside the feature's domain or not on an admissible code.")
@@ -492,7 +500,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "available": True,
                 "reading": _reading((), ()),
                 "intro": intro,
-                "none": "The policy constrains the direction of no feature's effect.",
+                "none": "The policy sets no sign constraint on any feature.",
                 "checks": [],
                 "merged": None,
                 "limits": "",
