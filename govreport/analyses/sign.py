@@ -44,7 +44,6 @@ lacks, and one feature given opposite signs by two keys are errors.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
@@ -59,6 +58,7 @@ from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import SIGN_VIOLATION_METRIC, MetricKey
 from govreport.network import FloatArray
 from govreport.policy import CheckObservation, Policy
+from govreport.policy.schema import parse_where
 from govreport.regions import Int64Array, RegionTable
 
 __all__ = [
@@ -293,30 +293,10 @@ def resolve_output(output: str | None, output_names: Sequence[str]) -> int:
     return list(output_names).index(output)
 
 
-_OPERATORS = (">=", "<=", "==", "!=", ">", "<")
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_COMPARISON = re.compile(rf"^\s*(>=|<=|==|!=|>|<)\s*({_NUMBER})\s*$")
-WHERE_SYNTAX = (
-    "comparisons with a number joined by 'and', e.g. '>= 0' or '>= 0 and <= 9' "
-    "(operators >= > <= < == !=)"
-)
-
 #: Admissible values above which a discrete feature's breakdown is by decile, not by value.
 MAX_VALUE_ROWS = 20
 #: Bins of the breakdown of a continuous feature (deciles of the clients tested).
 DECILES = 10
-
-
-def parse_where(text: str) -> tuple[tuple[str, float], ...]:
-    """The comparisons of a ``where`` expression; raises ``ValueError`` naming the syntax."""
-    parts = [part for part in re.split(r"\band\b", str(text))]
-    out = []
-    for part in parts:
-        match = _COMPARISON.match(part)
-        if match is None:
-            raise ValueError(f"cannot read {str(text)!r}: expected {WHERE_SYNTAX}")
-        out.append((match.group(1), float(match.group(2))))
-    return tuple(out)
 
 
 def in_domain(values: FloatArray, domain: Sequence[tuple[str, float]]) -> npt.NDArray[np.bool_]:

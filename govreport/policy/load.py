@@ -29,6 +29,7 @@ from govreport.policy.schema import (
     PolicyFileModel,
     Waiver,
     _num,
+    parse_where,
 )
 from govreport.yamlfile import (
     Loc,
@@ -238,7 +239,7 @@ def _params_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
             return [(loc, f"metric {check.metric!r} takes no params; remove params")]
         return []
     try:
-        params_model.model_validate(check.params)
+        params = params_model.model_validate(check.params)
     except ValidationError as exc:
         problems: list[tuple[Loc, str]] = []
         errors = exc.errors()
@@ -268,6 +269,12 @@ def _params_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
                 message = _explain(err)
             problems.append((err_loc, message))
         return problems
+    # A sign check's `where` expressions must parse (their features resolve at run time).
+    for key, text in (getattr(params, "where", None) or {}).items():
+        try:
+            parse_where(text)
+        except ValueError as error:
+            return [((*loc, "where", key), str(error))]
     return []
 
 

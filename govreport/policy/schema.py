@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -27,6 +28,7 @@ from govreport.yamlfile import Loc, format_loc
 __all__ = [
     "DEFAULT_SEVERITY_LEVELS",
     "SCHEMA_VERSION",
+    "WHERE_SYNTAX",
     "Approval",
     "Band",
     "Check",
@@ -38,6 +40,7 @@ __all__ = [
     "PolicyFileModel",
     "Status",
     "Waiver",
+    "parse_where",
 ]
 
 SCHEMA_VERSION = 1
@@ -133,6 +136,25 @@ class SignParamsModel(_FileModel):
     where: dict[_Text, _Text] | None = None
     coded: dict[_Text, list[int | float]] | None = None
     materiality: float | int = Field(default=0.0, ge=0)
+
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_COMPARISON = re.compile(rf"^\s*(>=|<=|==|!=|>|<)\s*({_NUMBER})\s*$")
+WHERE_SYNTAX = (
+    "comparisons with a number joined by 'and', e.g. '>= 0' or '>= 0 and <= 9' "
+    "(operators >= > <= < == !=)"
+)
+
+
+def parse_where(text: str) -> tuple[tuple[str, float], ...]:
+    """The comparisons of a ``where`` expression; raises ``ValueError`` naming the syntax."""
+    out = []
+    for part in re.split(r"\band\b", str(text)):
+        match = _COMPARISON.match(part)
+        if match is None:
+            raise ValueError(f"cannot read {str(text)!r}: expected {WHERE_SYNTAX}")
+        out.append((match.group(1), float(match.group(2))))
+    return tuple(out)
 
 
 _PARAMS_MODELS: dict[str, type[_FileModel]] = {SIGN_VIOLATION_METRIC: SignParamsModel}
