@@ -114,7 +114,11 @@ def _code(value: float) -> str:
 def _where(text: str | None) -> str:
     if not text:
         return ""
-    return text.replace(">=", "≥").replace("<=", "≤").replace("!=", "≠").replace("-", "−")
+    text = text.replace(">=", "≥").replace("<=", "≤").replace("!=", "≠").replace("-", "−")
+    # Keep each comparison on one line (no break between the operator and its number).
+    for op in ("≥", "≤", "≠", "==", ">", "<"):
+        text = text.replace(f"{op} ", f"{op}\u00a0")
+    return text
 
 
 def _tested_on(f: FeatureSignResult) -> str:
