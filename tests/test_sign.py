@@ -465,6 +465,18 @@ def test_credit_risk_policy_on_taiwan_fails_the_gate_on_the_sign_constraints(
         "PAY_5",
         "PAY_6",
     ]
+    # PAY_x is coded: only clients at codes >= 0 are tested, the others counted as excluded.
+    pay = sign["sign_repayment_delay"]["features"]
+    assert all(f["kind"] == "discrete" for f in pay)
+    assert all(f["clients"] + f["outside_domain"] + f["off_code"] == 400 for f in pay)
+    # The policy's sign checks on the merged models: the training checks only.
+    merged = results["simplification"]
+    assert [c["check"] for c in merged["sign_checks"]] == [
+        "sign_repayment_delay",
+        "sign_credit_limit",
+        "sign_payments",
+    ]
+    assert all(c["models"] == merged["n_models"] for c in merged["sign_checks"])
     assert "pending" not in results  # schema 2: no placeholders for analyses
     assert "FAIL    sign_repayment_delay" in result.output
     assert len(result.output.splitlines()) <= 3 + 24  # three 'wrote' lines + the summary

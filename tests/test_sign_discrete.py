@@ -381,3 +381,63 @@ def test_affine_checks_agree_with_the_network_rules_on_a_single_linear_region() 
         assert f_net.material == f_aff.material
         assert f_net.clients == f_aff.clients
     assert net_result.checks[0].features[0].material > 0
+
+
+def test_a_softmax_output_uses_the_exact_derivative_of_its_probability() -> None:
+    rng = np.random.default_rng(7)
+    sizes = [3, 8, 3]
+    maps = tuple(
+        AffineMap(readonly(rng.normal(size=(b, a))), readonly(rng.normal(size=b)))
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    )
+    network = PiecewiseLinearNetwork(maps, (0.0,), "softmax")
+    x = rng.normal(size=(80, 3))
+    data = sign_data(network, x)
+    got = client_effects(
+        SignConstraint("b", 1, "+", "b"),
+        data,
+        network.forward_logits,
+        link="softmax",
+        output=2,
+        scale=0.5,
+    )
+    layers = [torch.nn.Linear(3, 8).double(), torch.nn.ReLU(), torch.nn.Linear(8, 3).double()]
+    for linear, affine in zip((layers[0], layers[2]), maps, strict=True):
+        linear.weight.data = torch.tensor(affine.weight)
+        linear.bias.data = torch.tensor(affine.bias)
+    inputs = torch.tensor(x, requires_grad=True)
+    torch.softmax(torch.nn.Sequential(*layers)(inputs), dim=1)[:, 2].sum().backward()
+    assert inputs.grad is not None
+    np.testing.assert_allclose(got.effect, inputs.grad[:, 1].numpy() * 0.5, rtol=1e-10, atol=1e-14)
+
+
+def test_the_section_shows_the_breakdown_by_code_and_the_clients_above_the_lowest_code() -> None:
+    import json
+    import re
+
+    from govreport.render.html import render_html
+    from govreport.results import to_jsonable
+
+    fixture = Path(__file__).parent / "fixtures" / "results_small.json"
+    results = json.loads(fixture.read_text())
+    net = coded_network()
+    plans = plan_sign_checks(
+        load_policy_text(
+            policy(f'{{expected: {{c: "+"}}, where: {{c: ">= 0"}}, coded: {{c: {CODES}}}}}')
+        ),
+        ["c", "u"],
+        ["out"],
+    )
+    result = evaluate_sign_checks(
+        plans, {"train": sign_data(net, ROWS)}, net.forward_logits, np.ones(2), link="identity"
+    )
+    results["sign_constraints"] = to_jsonable(result)
+    html = render_html(results)
+    section = html[html.index('id="sec-sign"') : html.index('id="sec-clusters"')]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    assert "c (+): violations by code, training data" in text
+    # The clients above code 0: codes 1, 2, 3 (six clients), two of them wrong-signed.
+    assert "Among the 6 clients above code 0" in text
+    assert "33.3% have the wrong sign" in text
+    assert "1 → 2 2 100% 100% −2" in text  # the breakdown row of code 1
+    assert "one code up, codes ≥\u00a00" in section  # one line: no break after ≥
