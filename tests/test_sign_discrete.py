@@ -313,9 +313,34 @@ def test_a_good_where_expression_passes_the_policy_check(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
 
 
-def test_a_negative_materiality_is_a_policy_error() -> None:
-    with pytest.raises(PolicyError, match=r"checks\[0\]\.params\.materiality"):
-        load_policy_text(policy('{expected: {c: "+"}, materiality: -0.1}'), source="p.yaml")
+@pytest.mark.parametrize(
+    ("materiality", "where", "got"),
+    [("-0.1", "", "-0.1"), ('"big"', "", "'big'"), ("{c: -1}", ".c", "-1"), ("true", "", "True")],
+)
+def test_a_materiality_that_is_no_number_at_least_0_is_a_policy_error(
+    materiality: str, where: str, got: str
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        load_policy_text(
+            policy(f'{{expected: {{c: "+"}}, materiality: {materiality}}}'), source="p.yaml"
+        )
+    assert str(caught.value) == (
+        f"p.yaml:8: checks[0].params.materiality{where}: expected a number >= 0 (a change of the "
+        f"prediction, e.g. 0.01) or a mapping of features to such numbers; got {got}"
+    )
+
+
+def test_materiality_per_feature_applies_to_the_features_it_names_and_0_to_the_others() -> None:
+    text = policy('{expected: {c: "+", u: "-"}, materiality: {c: 1.5}}')
+    (plan,) = plan_sign_checks(load_policy_text(text), ["c", "u"], ["out"])
+    assert [k.materiality for k in plan.constraints] == [1.5, 0.0]
+    bad = policy('{expected: {c: "+"}, materiality: {"u*": 0.1}}')
+    with pytest.raises(PolicyError) as caught:
+        plan_sign_checks(load_policy_text(bad, source="p.yaml"), ["c", "u"], ["out"])
+    assert str(caught.value) == (
+        "p.yaml:8: checks[0].params.materiality.u*: 'u*' names none of the features this "
+        "check constrains: c"
+    )
 
 
 # --- the same rules on affine models ----------------------------------------------------

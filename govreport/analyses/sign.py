@@ -342,9 +342,22 @@ def resolve_domains(
     :class:`SignSpecError` for a ``where`` that does not parse, a ``where``/``coded``
     key naming no constrained feature, or fewer than two admissible values.
     """
-    materiality = float(params.get("materiality", 0.0) or 0.0)
-    out = [replace(c, materiality=materiality) for c in constraints]
     names = [c.feature for c in constraints]
+    materiality = params.get("materiality", 0.0) or 0.0
+    if isinstance(materiality, Mapping):
+        out = list(constraints)
+        for key, size in materiality.items():
+            positions = _matching(key, out)
+            if not positions:
+                raise SignSpecError(
+                    ("materiality", key),
+                    f"{key!r} names none of the features this check constrains: "
+                    f"{_names_hint(names)}",
+                )
+            for i in positions:
+                out[i] = replace(out[i], materiality=float(size))
+    else:
+        out = [replace(c, materiality=float(materiality)) for c in constraints]
     for key, text in (params.get("where") or {}).items():
         sub = ("where", key)
         positions = _matching(key, out)

@@ -29,6 +29,7 @@ from govreport.policy.schema import (
     PolicyFileModel,
     Waiver,
     _num,
+    materiality_problem,
     parse_where,
 )
 from govreport.yamlfile import (
@@ -269,7 +270,11 @@ def _params_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
                 message = _explain(err)
             problems.append((err_loc, message))
         return problems
-    # A sign check's `where` expressions must parse (their features resolve at run time).
+    # A sign check's `where` expressions must parse (their features resolve at run time),
+    # and its materiality be a number >= 0 or a mapping of features to such numbers.
+    materiality = materiality_problem(getattr(params, "materiality", 0.0))
+    if materiality is not None:
+        return [((*loc, "materiality", *materiality[0]), materiality[1])]
     for key, text in (getattr(params, "where", None) or {}).items():
         try:
             parse_where(text)

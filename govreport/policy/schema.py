@@ -40,6 +40,7 @@ __all__ = [
     "PolicyFileModel",
     "Status",
     "Waiver",
+    "materiality_problem",
     "parse_where",
 ]
 
@@ -113,6 +114,27 @@ class CheckModel(_FileModel):
     description: _Text | None = None
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def materiality_problem(value: Any) -> tuple[tuple[str, ...], str] | None:
+    """Why a sign check's ``materiality`` is not a number >= 0 or a mapping of features
+    to numbers >= 0, as (key path below ``materiality``, message); None when it is."""
+    expected = (
+        "expected a number >= 0 (a change of the prediction, e.g. 0.01) or a mapping of "
+        "features to such numbers"
+    )
+    if isinstance(value, Mapping):
+        for key, size in value.items():
+            if not _is_number(size) or size < 0:
+                return (str(key),), f"{expected}; got {size!r}"
+        return None
+    if not _is_number(value) or value < 0:
+        return (), f"{expected}; got {value!r}"
+    return None
+
+
 class SignParamsModel(_FileModel):
     """``params`` of a ``slopes.sign_violation_share`` check.
 
@@ -126,7 +148,9 @@ class SignParamsModel(_FileModel):
     values (otherwise the data dictionary's ordinal/categorical ``values``, else
     continuous); ``materiality`` is the smallest wrong-way effect, in output units
     (probability for a classifier) of one admissible step or one standard deviation,
-    that counts as material (default 0: any wrong-way effect). Feature names and
+    that counts as material (default 0: any wrong-way effect): one number for every
+    feature of the check, or a mapping of features (names or patterns) to numbers, a
+    feature it does not name getting 0. Feature names and
     ``where`` expressions are resolved against the data at run time, before any heavy
     computation.
     """
@@ -135,7 +159,8 @@ class SignParamsModel(_FileModel):
     output: _Text | None = None
     where: dict[_Text, _Text] | None = None
     coded: dict[_Text, list[int | float]] | None = None
-    materiality: float | int = Field(default=0.0, ge=0)
+    #: A number >= 0 or {feature or pattern: number >= 0}; checked by :func:`materiality_problem`.
+    materiality: Any = 0.0
 
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
