@@ -3,6 +3,7 @@ breakdowns, the data dictionary, the merged (affine) models, and bad `where` exp
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +187,7 @@ def random_network(
         AffineMap(
             readonly(rng.normal(size=(b, a)) / np.sqrt(a)), readonly(rng.normal(size=b) * 0.3)
         )
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        for a, b in pairwise(sizes)
     )
     return PiecewiseLinearNetwork(maps, (0.0,) * len(widths), "sigmoid")
 
@@ -413,7 +414,7 @@ def test_a_softmax_output_uses_the_exact_derivative_of_its_probability() -> None
     sizes = [3, 8, 3]
     maps = tuple(
         AffineMap(readonly(rng.normal(size=(b, a))), readonly(rng.normal(size=b)))
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        for a, b in pairwise(sizes)
     )
     network = PiecewiseLinearNetwork(maps, (0.0,), "softmax")
     x = rng.normal(size=(80, 3))
@@ -465,4 +466,4 @@ def test_the_section_shows_the_breakdown_by_code_and_the_clients_above_the_lowes
     assert "Among the 6 clients above code 0" in text
     assert "33.3% have the wrong sign" in text
     assert "1 → 2 2 100% 100% −2" in text  # the breakdown row of code 1
-    assert "one code up, codes ≥\u00a00" in section  # one line: no break after ≥
+    assert "next code (≥\u00a00)" in section  # one line: no break after ≥

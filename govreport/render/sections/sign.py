@@ -122,11 +122,10 @@ def _where(text: str | None) -> str:
 
 
 def _tested_on(f: FeatureSignResult) -> str:
-    if f.kind == "discrete":
-        where = _where(f.where)
-        return "one code up" + (f", codes {where}" if where else "")
     where = _where(f.where)
-    return "one std (local slope)" + (f", values {where}" if where else "")
+    if f.kind == "discrete":
+        return "next code" + (f" ({where})" if where else "")
+    return "1 std (slope)" + (f" ({where})" if where else "")
 
 
 def _status_badge(check: CheckRecord | None) -> dict[str, str]:
@@ -201,6 +200,9 @@ def _summary_table(
         rows.append(row)
     notes = [
         "Sign: + the predicted risk must not fall as the feature grows, − it must not rise.",
+        "Tested on: the step to the next admissible code (coded features) or one standard "
+        "deviation (std) along the exact local slope (continuous ones), within the domain in "
+        "brackets.",
         "Shares are of the clients tested.",
     ]
     if same and features:
@@ -323,6 +325,21 @@ def _check_sentence(entry: SignCheckResult, features: Sequence[FeatureSignResult
         )
     if clean:
         parts.append(f"No material violation: {', '.join(clean)}.")
+    above = [
+        (f, *_above_lowest(f))
+        for f in features
+        if f is not worst and f.kind == "discrete" and _above_lowest(f)[1]
+    ]
+    if above:
+        parts.append(
+            "Among the clients above each coded feature's lowest admissible code (for a "
+            "repayment status: the clients already late): "
+            + ", ".join(
+                f"{f.feature} {_share(wrong / n)} wrong sign ({_share(material / n)} material)"
+                for f, n, wrong, material in above
+            )
+            + "."
+        )
     return " ".join(parts)
 
 
