@@ -1,44 +1,56 @@
-"""Sign and monotonicity constraints on the exact local slopes.
+"""Sign and monotonicity constraints, tested per client: exact and material.
 
-In activation region r a ReLU network is exactly ``eta(x) = W_r x + b_r``, so
-the slope of output k with respect to feature j, for every sample of the
-region, is the coefficient ``W_r[k, j]``: the exact gradient, not an estimate.
-A policy constrains a feature to a positive effect (``"+"``: the output must
-not decrease as the feature grows) or a negative one (``"-"``: must not
-increase). For classification the output is the logit, so the constraint is
-on the scale the network computes (the sigmoid and softmax are increasing, so
-for a binary model the logit's sign is the probability's sign).
+A policy constrains a feature to a positive effect (``"+"``: the prediction must
+not fall as the feature grows) or a negative one (``"-"``: must not rise). Each
+client (row) of a data set is tested on its own data:
 
-Rules, exactly:
+* **Discrete features** (coded or ordinal: listed in the check's ``coded``, or
+  typed ordinal/categorical with ``values`` in the data dictionary) are tested by
+  an exact finite difference. The admissible values are the codes that satisfy the
+  feature's ``where`` comparisons, ascending: a_1 < ... < a_m (m >= 2). A client at
+  a_i (i < m) is tested on the step a_i -> a_(i+1); a client at a_m on the step
+  a_(m-1) -> a_m (the step into its own value). The network is run (float64, in
+  chunks) on the client's row with only the feature set to each end of the step;
+  the effect is ``output(upper) - output(lower)``.
+* **Continuous features** are tested on the exact local slope: in activation
+  region r the network is exactly ``eta(x) = W_r x + b_r``, so the client's slope
+  is ``W_r[:, j]`` of its region; the effect is the exact derivative of the output
+  times one training standard deviation s_j
+  (:func:`govreport.analyses.context.feature_scale`).
+* The output is the predicted probability of the output named for a classifier
+  (sigmoid: ``p (1 - p) w``; softmax: ``p_k (w_k - sum_m p_m w_m)`` for slopes) and
+  the raw output for a regression.
+* Clients whose value fails ``where`` (``outside_domain``) or that satisfy it but
+  are not on an admissible code (``off_code``) are excluded and counted.
+* The wrong-way amount is ``-effect`` for ``"+"`` and ``effect`` for ``"-"``. A
+  client violates when it is > 0 (no change satisfies both signs) and violates
+  materially when it exceeds the check's ``materiality`` (output units, one number
+  or per feature; default 0: any violation is material).
+* A check's value (metric ``slopes.sign_violation_share``) is the largest share,
+  over its features, of the clients tested with a material violation; the raw
+  share (any size) is kept as information (``raw_value``, ``wrong_way_share``).
+* Each feature carries a bounded breakdown: by admissible value (discrete, at most
+  :data:`MAX_VALUE_ROWS` values) or by decile of the clients tested.
+* The region-level counts of earlier versions (share of samples and regions whose
+  slope has the wrong sign, the largest violating regions) stay in each feature's
+  result as information.
 
-* ``"+"`` is violated where ``W_r[k, j] < 0``; ``"-"`` where ``W_r[k, j] > 0``.
-  A slope of exactly 0 satisfies both signs (a flat effect never moves the
-  output the wrong way); such samples are counted separately
-  (``zero_slope_samples``) so that a feature the network ignores is visible.
-* Shares are exact and need no per-sample array: the share of samples is
-  ``sum(n_r over violating r) / N`` and the share of regions is
-  ``#violating r / R``, both read from the region table (counts and ``W_r``).
-* The check's value (metric ``slopes.sign_violation_share``) is the largest
-  share of samples over the features the check constrains: the check fails if
-  any one feature is violated too often. The per-feature breakdown goes into
-  results.json.
-* The regions listed are the violating regions holding the most samples
-  (ties: larger ``|slope|``, then region rank), and the single violating region
-  with the largest ``|slope|``.
+:func:`affine_sign_checks` applies the same rules to a set of affine models (the
+merged models of the simplification), each client tested under the model it is
+assigned to.
 
-The network is continuous, so along a line ``x + t e_j`` it is monotone in
-feature j exactly when every region the line crosses has a slope of the right
-sign. The check sees only the regions that hold samples, not the regions a line
-crosses between them: correct signs on every sample do not prove monotonicity
-over the input space.
+The shares cover the clients given, not the whole input space: correct signs on
+every client do not prove monotonicity.
 
-Feature keys in a policy's ``expected`` mapping are exact column names, or
-shell-style patterns when they contain ``*``, ``?`` or ``[`` and are not a
-column's exact name: ``PAY_[0-9]``
-matches ``PAY_0`` ... ``PAY_6`` but not ``PAY_AMT1``; ``PAY_AMT*`` matches
-``PAY_AMT1`` ... ``PAY_AMT6``. Patterns match whole names, case-sensitively
+Feature keys in a policy's ``expected``, ``where``, ``coded`` and ``materiality``
+mappings are exact column names, or shell-style patterns when they contain ``*``,
+``?`` or ``[`` and are not a column's exact name: ``PAY_[0-9]`` matches ``PAY_0``
+... ``PAY_6`` but not ``PAY_AMT1``; ``PAY_AMT*`` matches ``PAY_AMT1`` ...
+``PAY_AMT6``. Patterns match whole names, case-sensitively
 (:func:`fnmatch.fnmatchcase`). A pattern that matches nothing, a name the data
-lacks, and one feature given opposite signs by two keys are errors.
+lacks, one feature given opposite signs by two keys, a ``where``/``coded``/
+``materiality`` key naming no constrained feature, and a discrete feature with
+fewer than two admissible values are errors (exit 2, with the policy line).
 """
 
 from __future__ import annotations
