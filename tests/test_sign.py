@@ -560,6 +560,11 @@ def test_a_waived_sign_failure_passes_with_waivers_and_exit_code_0(
         "./testsuite/testcase"
     )
     assert case is not None and case.find("failure") is not None  # waived, never hidden
+    # The results file re-verifies: the waiver is judged on the shares the block holds.
+    again = invoke(
+        "render", tmp_path / "out" / "results.json", "--out", tmp_path / "again", "--no-pdf"
+    )
+    assert again.exit_code == 0, again.output
 
 
 def test_credit_risk_policy_on_data_without_its_features_exits_2_before_any_output(

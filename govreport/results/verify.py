@@ -235,7 +235,8 @@ def _own_observation(
 
 
 def _sign_parts(results: Results) -> dict[str, dict[str, float]]:
-    """Per sign check, the share of each feature (what scoped waivers are judged on)."""
+    """Per sign check, each feature's share of clients with a material violation (what
+    scoped waivers are judged on, as :func:`govreport.analyses.sign.check_values` gives)."""
     from govreport.analyses.sign import FeatureSignResult
 
     parts: dict[str, dict[str, float]] = {}
@@ -243,9 +244,9 @@ def _sign_parts(results: Results) -> dict[str, dict[str, float]]:
         return parts
     for check in results.sign_constraints.checks:
         parts[check.check] = {
-            feature.feature: float(feature.sample_share)
+            feature.feature: float(feature.material_share)
             for feature in check.features
-            if isinstance(feature, FeatureSignResult) and feature.sample_share is not None
+            if isinstance(feature, FeatureSignResult)
         }
     return parts
 
