@@ -526,12 +526,15 @@ _SPECS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "slopes.sign_violation_share",
-        "largest share of samples, over the features the check constrains "
-        "(params.expected), whose exact local slope has the wrong sign",
+        "largest share of clients, over the features the check constrains "
+        "(params.expected) and among those in each feature's domain (params.where), with a "
+        "material wrong-way effect: an exact one-step change (discrete features, "
+        "params.coded or the data dictionary) or exact slope times one std (continuous) "
+        "larger than params.materiality",
         "share",
         "lower",
         True,
-        ("expected", "output"),
+        ("expected", "output", "where", "coded", "materiality"),
     ),
     MetricSpec(
         "insens.inactive_share",

@@ -239,6 +239,7 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
             policy,
             train.feature_names,
             task_output_names(task, network.output_dim, train.class_labels),
+            dictionary,  # types and codes of features a sign check's `coded` does not name
         ),
         oot=oot,
         dictionary=dictionary,
@@ -315,7 +316,7 @@ def analyse(
     plots = _step("region plots", region_plots.run, ctx, importances)
     insens_result = _step("inactive-state sensitivity (Insens)", insens.run, ctx)
     observed |= insens.observed(insens_result)
-    simplified = _step("simplification by merging regions", simplification.run, ctx)
+    simplified = _step("simplification by merging regions", simplification.run, ctx, sign_plans)
     observed |= simplification.observed(simplified.result)
     merged = _merged_grouping(simplified.merged)
     clusters_result = _step("cluster feature importance", clusters.run, ctx, merged=merged)

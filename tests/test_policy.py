@@ -57,7 +57,7 @@ waivers:
 
 # Every metric id in the registry (other issues add metrics; the message lists them all).
 KNOWN = ", ".join(sorted(METRICS))
-SIGN_PARAMS = "expected, output"
+SIGN_PARAMS = "expected, output, where, coded, materiality"
 CHECK_KEYS = (
     "id, metric, dataset, min, max, severity, bands, on_missing, on, params, refs, description"
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from itertools import pairwise
@@ -15,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from govreport.analyses.sign import (
     SignConstraint,
+    SignData,
     SignSpecError,
     check_values,
     evaluate_sign_checks,
@@ -74,6 +76,19 @@ def hand_data() -> np.ndarray:
 
 def hand_table():  # type: ignore[no-untyped-def]
     return extract_regions(hand_network(), hand_data()).table
+
+
+def sign_data(network: PiecewiseLinearNetwork, x: np.ndarray) -> SignData:
+    extraction = extract_regions(network, x)
+    return SignData(x, extraction.table, extraction.sample_regions, extraction.logits)
+
+
+def evaluate_hand(plans, std):  # type: ignore[no-untyped-def]
+    """The planned checks on the hand-built net's training rows."""
+    net = hand_network()
+    return evaluate_sign_checks(
+        plans, {"train": sign_data(net, hand_data())}, net.forward_logits, std, link="identity"
+    )
 
 
 def test_the_hand_built_net_has_the_regions_it_was_built_with() -> None:
@@ -309,7 +324,7 @@ def test_evaluate_sign_checks_gives_the_worst_feature_and_skips_absent_data_sets
         "    on_missing: skip\n"
     )
     plans = plan_sign_checks(load_policy_text(text), ["a", "b", "c"], ["logit"])
-    result = evaluate_sign_checks(plans, {"train": hand_table()}, np.ones(3))
+    result = evaluate_hand(plans, np.ones(3))
     fragment, observed = to_jsonable(result), check_values(result)
     assert observed["sign_a"].value == 1.0  # b: every sample violates; a: 9/16
     assert observed["sign_a"].note == "worst feature: b"
@@ -340,17 +355,21 @@ def test_section_4_6_renders_the_per_feature_table_from_results_alone() -> None:
         ["a", "b", "c"],
         ["logit"],
     )
-    results["sign_constraints"] = to_jsonable(
-        evaluate_sign_checks(plans, {"train": hand_table()}, None)
-    )
+    results["sign_constraints"] = to_jsonable(evaluate_hand(plans, None))
     results["pending"] = [p for p in results["pending"] if p["section"] != "sign_constraints"]
     html = render_html(results)
     section = html[html.index('id="sec-sign"') : html.index('id="sec-clusters"')]
-    assert "Check sign_a" in section
-    assert "Sign constraints of check sign_a on the training data" in section
-    assert "Worst feature: b. 100% of the 16 training samples (100% of the 5 regions)" in section
+    assert "Sign check 1. " in section
+    assert "Sign check 1 on the training data, by feature" in section
+    assert "sign_a" not in re.sub(r"<[^>]+>", " ", section)  # no check ids in the text
+    assert (
+        "Worst feature: b, with a material wrong-way effect for 100% of the 16 training "
+        "clients tested" in section
+    )
     assert "56.2%" in section  # a: 9 of 16
-    assert "#1 (5): −1; #4 (2): −2" in section
+    assert "#1 (5)" not in section  # no region ids as evidence
+    # Breakdown of a (continuous) by decile: its three wrong-way regions are a = 1.5, 2.5, 3.
+    assert "a (+): violations by decile, training data" in section
     assert "Not available in this version" not in section
 
 
@@ -436,7 +455,7 @@ def test_credit_risk_policy_on_taiwan_fails_the_gate_on_the_sign_constraints(
     for check_id, entry in sign.items():
         assert entry["evaluated"] is True
         assert checks[check_id]["observed"] == entry["value"]
-        assert entry["value"] == max(f["sample_share"] for f in entry["features"])
+        assert entry["value"] == max(f["material_share"] for f in entry["features"])
     assert checks["sign_repayment_delay"]["gating"] is True
     assert [f["feature"] for f in sign["sign_repayment_delay"]["features"]] == [
         "PAY_0",
@@ -446,6 +465,18 @@ def test_credit_risk_policy_on_taiwan_fails_the_gate_on_the_sign_constraints(
         "PAY_5",
         "PAY_6",
     ]
+    # PAY_x is coded: only clients at codes >= 0 are tested, the others counted as excluded.
+    pay = sign["sign_repayment_delay"]["features"]
+    assert all(f["kind"] == "discrete" for f in pay)
+    assert all(f["clients"] + f["outside_domain"] + f["off_code"] == 400 for f in pay)
+    # The policy's sign checks on the merged models: the training checks only.
+    merged = results["simplification"]
+    assert [c["check"] for c in merged["sign_checks"]] == [
+        "sign_repayment_delay",
+        "sign_credit_limit",
+        "sign_payments",
+    ]
+    assert all(c["models"] == merged["n_models"] for c in merged["sign_checks"])
     assert "pending" not in results  # schema 2: no placeholders for analyses
     assert "FAIL    sign_repayment_delay" in result.output
     assert len(result.output.splitlines()) <= 3 + 24  # three 'wrote' lines + the summary
@@ -529,6 +560,11 @@ def test_a_waived_sign_failure_passes_with_waivers_and_exit_code_0(
         "./testsuite/testcase"
     )
     assert case is not None and case.find("failure") is not None  # waived, never hidden
+    # The results file re-verifies: the waiver is judged on the shares the block holds.
+    again = invoke(
+        "render", tmp_path / "out" / "results.json", "--out", tmp_path / "again", "--no-pdf"
+    )
+    assert again.exit_code == 0, again.output
 
 
 def test_credit_risk_policy_on_data_without_its_features_exits_2_before_any_output(
@@ -587,18 +623,16 @@ def test_the_observation_carries_each_features_share_for_waiver_scopes() -> None
         ["a", "b", "c"],
         ["logit"],
     )
-    observed = check_values(evaluate_sign_checks(plans, {"train": hand_table()}, None))
+    observed = check_values(evaluate_hand(plans, None))
     assert dict(observed["sign_a"].parts) == {"a": 9 / 16, "b": 1.0}
 
 
 def test_section_4_6_of_a_policy_without_sign_checks_says_the_policy_constrains_none() -> None:
     results = small_results()
-    results["sign_constraints"] = to_jsonable(
-        evaluate_sign_checks((), {"train": hand_table()}, None)
-    )
+    results["sign_constraints"] = to_jsonable(evaluate_hand((), None))
     html = render_html(results)
     section = html[html.index('id="sec-sign"') : html.index('id="sec-clusters"')]
-    assert "The policy constrains the sign of no feature" in section
+    assert "The policy sets no sign constraint on any feature." in section
 
 
 def test_an_exact_column_name_wins_over_reading_it_as_a_pattern() -> None:
@@ -619,7 +653,7 @@ def test_the_sign_result_loads_back_from_its_json_evaluated_or_not() -> None:
         "    on_missing: skip\n"
     )
     plans = plan_sign_checks(load_policy_text(text), ["a", "b", "c"], ["logit"])
-    result = evaluate_sign_checks(plans, {"train": hand_table()}, np.ones(3))
+    result = evaluate_hand(plans, np.ones(3))
     text_json = json.dumps(to_jsonable(result), sort_keys=True, allow_nan=False)
     loaded = TypeAdapter(SignConstraintsResult).validate_json(text_json)
     train, test = loaded.checks

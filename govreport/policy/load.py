@@ -29,6 +29,8 @@ from govreport.policy.schema import (
     PolicyFileModel,
     Waiver,
     _num,
+    materiality_problem,
+    parse_where,
 )
 from govreport.yamlfile import (
     Loc,
@@ -238,7 +240,7 @@ def _params_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
             return [(loc, f"metric {check.metric!r} takes no params; remove params")]
         return []
     try:
-        params_model.model_validate(check.params)
+        params = params_model.model_validate(check.params)
     except ValidationError as exc:
         problems: list[tuple[Loc, str]] = []
         errors = exc.errors()
@@ -268,6 +270,16 @@ def _params_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
                 message = _explain(err)
             problems.append((err_loc, message))
         return problems
+    # A sign check's `where` expressions must parse (their features resolve at run time),
+    # and its materiality be a number >= 0 or a mapping of features to such numbers.
+    materiality = materiality_problem(getattr(params, "materiality", 0.0))
+    if materiality is not None:
+        return [((*loc, "materiality", *materiality[0]), materiality[1])]
+    for key, text in (getattr(params, "where", None) or {}).items():
+        try:
+            parse_where(text)
+        except ValueError as error:
+            return [((*loc, "where", key), str(error))]
     return []
 
 

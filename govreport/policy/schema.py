@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -27,6 +28,7 @@ from govreport.yamlfile import Loc, format_loc
 __all__ = [
     "DEFAULT_SEVERITY_LEVELS",
     "SCHEMA_VERSION",
+    "WHERE_SYNTAX",
     "Approval",
     "Band",
     "Check",
@@ -38,6 +40,8 @@ __all__ = [
     "PolicyFileModel",
     "Status",
     "Waiver",
+    "materiality_problem",
+    "parse_where",
 ]
 
 SCHEMA_VERSION = 1
@@ -110,6 +114,27 @@ class CheckModel(_FileModel):
     description: _Text | None = None
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def materiality_problem(value: Any) -> tuple[tuple[str, ...], str] | None:
+    """Why a sign check's ``materiality`` is not a number >= 0 or a mapping of features
+    to numbers >= 0, as (key path below ``materiality``, message); None when it is."""
+    expected = (
+        "expected a number >= 0 (a change of the prediction, e.g. 0.01) or a mapping of "
+        "features to such numbers"
+    )
+    if isinstance(value, Mapping):
+        for key, size in value.items():
+            if not _is_number(size) or size < 0:
+                return (str(key),), f"{expected}; got {size!r}"
+        return None
+    if not _is_number(value) or value < 0:
+        return (), f"{expected}; got {value!r}"
+    return None
+
+
 class SignParamsModel(_FileModel):
     """``params`` of a ``slopes.sign_violation_share`` check.
 
@@ -117,12 +142,44 @@ class SignParamsModel(_FileModel):
     ``[0-9]``; matched case-sensitively against the whole name), to ``"+"``
     (the local slope must not be negative) or ``"-"`` (must not be positive).
     ``output`` names the output whose slopes are checked (needed only when the
-    model has several outputs). Feature names are resolved against the data at
-    run time, before any heavy computation.
+    model has several outputs). ``where`` restricts a feature (name or pattern) to
+    the clients whose value satisfies comparisons such as ``">= 0"`` or
+    ``">= 0 and <= 9"``; ``coded`` declares a feature discrete with its admissible
+    values (otherwise the data dictionary's ordinal/categorical ``values``, else
+    continuous); ``materiality`` is the smallest wrong-way effect, in output units
+    (probability for a classifier) of one admissible step or one standard deviation,
+    that counts as material (default 0: any wrong-way effect): one number for every
+    feature of the check, or a mapping of features (names or patterns) to numbers, a
+    feature it does not name getting 0. Feature names and
+    ``where`` expressions are resolved against the data at run time, before any heavy
+    computation.
     """
 
     expected: dict[_Text, Literal["+", "-"]] = Field(min_length=1)
     output: _Text | None = None
+    where: dict[_Text, _Text] | None = None
+    coded: dict[_Text, list[int | float]] | None = None
+    #: A number >= 0 or {feature or pattern: number >= 0}; checked by :func:`materiality_problem`.
+    materiality: Any = 0.0
+
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_COMPARISON = re.compile(rf"^\s*(>=|<=|==|!=|>|<)\s*({_NUMBER})\s*$")
+WHERE_SYNTAX = (
+    "comparisons with a number joined by 'and', e.g. '>= 0' or '>= 0 and <= 9' "
+    "(operators >= > <= < == !=)"
+)
+
+
+def parse_where(text: str) -> tuple[tuple[str, float], ...]:
+    """The comparisons of a ``where`` expression; raises ``ValueError`` naming the syntax."""
+    out = []
+    for part in re.split(r"\band\b", str(text)):
+        match = _COMPARISON.match(part)
+        if match is None:
+            raise ValueError(f"cannot read {str(text)!r}: expected {WHERE_SYNTAX}")
+        out.append((match.group(1), float(match.group(2))))
+    return tuple(out)
 
 
 _PARAMS_MODELS: dict[str, type[_FileModel]] = {SIGN_VIOLATION_METRIC: SignParamsModel}

@@ -68,7 +68,8 @@ def _numbers(node: Any, path: tuple[int | str, ...]) -> Iterator[tuple[tuple[int
 def _range_problem(path: tuple[int | str, ...], value: float) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r} is not a finite number"
-    if isinstance(value, int) and value < 0:
+    # A check's params are the policy's own values (e.g. negative codes of a coded feature).
+    if isinstance(value, int) and value < 0 and "params" not in path:
         return f"{value} is negative; counts, sizes and indices are at least 0"
     key = next((step for step in reversed(path) if isinstance(step, str)), "")
     if (key in _UNIT_KEYS or key.endswith("_share")) and not 0.0 <= value <= 1.0:
@@ -234,7 +235,8 @@ def _own_observation(
 
 
 def _sign_parts(results: Results) -> dict[str, dict[str, float]]:
-    """Per sign check, the share of each feature (what scoped waivers are judged on)."""
+    """Per sign check, each feature's share of clients with a material violation (what
+    scoped waivers are judged on, as :func:`govreport.analyses.sign.check_values` gives)."""
     from govreport.analyses.sign import FeatureSignResult
 
     parts: dict[str, dict[str, float]] = {}
@@ -242,9 +244,9 @@ def _sign_parts(results: Results) -> dict[str, dict[str, float]]:
         return parts
     for check in results.sign_constraints.checks:
         parts[check.check] = {
-            feature.feature: float(feature.sample_share)
+            feature.feature: float(feature.material_share)
             for feature in check.features
-            if isinstance(feature, FeatureSignResult) and feature.sample_share is not None
+            if isinstance(feature, FeatureSignResult)
         }
     return parts
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from govreport.analyses.context import AnalysisContext, feature_scale
+from govreport.analyses.sign import AffineSignCheck, SignCheckPlan, affine_sign_checks
 from govreport.analyses.simplify.merging import DEFAULT_MERGE_MIN_SAMPLES, SCALABLE_REGION_THRESHOLD
 from govreport.analyses.simplify.refit import cluster_centers
 from govreport.analyses.simplify.search import (
@@ -157,6 +158,9 @@ class SimplificationDone:
     clusters: tuple[MergedCluster, ...]
     evaluation: tuple[SimplificationEvaluation, ...]
     parameters: MergedParameters
+    #: The policy's sign checks on the merged models, over the training clients assigned
+    #: to them (:func:`govreport.analyses.sign.affine_sign_checks`).
+    sign_checks: tuple[AffineSignCheck, ...] = ()
 
 
 SimplificationResult = SimplificationDone | SimplificationNotApplicable
@@ -346,15 +350,18 @@ def run_simplification(
     return SimplificationRun(done, merged)
 
 
-def run(ctx: AnalysisContext) -> SimplificationRun:
-    """The simplification of the training data of ``ctx``, evaluated on every data set."""
+def run(ctx: AnalysisContext, sign_plans: Sequence[SignCheckPlan] = ()) -> SimplificationRun:
+    """The simplification of the training data of ``ctx``, evaluated on every data set.
+
+    ``sign_plans``: the policy's sign checks, also evaluated on the merged models.
+    """
     options = ctx.options
     train = ctx.train
     others = [
         DataForMerge(d.name, d.extraction, d.dataset.x, d.dataset.y, d.matches)
         for d in ctx.datasets[1:]
     ]
-    return run_simplification(
+    simplified = run_simplification(
         ctx.task,
         DataForMerge(train.name, train.extraction, train.dataset.x, train.dataset.y, None),
         others,
@@ -367,6 +374,20 @@ def run(ctx: AnalysisContext) -> SimplificationRun:
         disclosure_min_samples=options.disclosure_min_samples,
         scale=ctx.feature_scale,
     )
+    merged, result = simplified.merged, simplified.result
+    if merged is None or not isinstance(result, SimplificationDone) or not sign_plans:
+        return simplified
+    checks = affine_sign_checks(
+        sign_plans,
+        merged.intercepts,
+        merged.coefs,
+        train.dataset.x,
+        merged.sample_labels,
+        link="sigmoid" if ctx.task == "binary" else "identity",
+        feature_std=ctx.feature_scale,
+        chunk_size=options.chunk_size,
+    )
+    return SimplificationRun(replace(result, sign_checks=checks), merged)
 
 
 def _value(value: float | None) -> float:

@@ -34,6 +34,7 @@ from govreport.render.figures.outcomes import (
     plot_scores,
 )
 from govreport.render.figures.profiles import plot_profile
+from govreport.render.figures.sign import plot_sign_breakdown
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.figures.style import figure_style, figure_to_svg
 
@@ -59,6 +60,7 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "reliability": plot_reliability,
     "score-distribution": plot_scores,
     "residuals": plot_residuals,
+    "sign-breakdown": plot_sign_breakdown,
 }
 
 
