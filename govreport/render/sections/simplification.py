@@ -91,15 +91,14 @@ def sign_breaks(block: SimplificationDone) -> tuple[int, int] | None:
     """(merged models breaking at least one policy sign check, merged models), or None when
     the results hold no sign checks on the merged models.
 
-    Hook for the sign checks on merged models (issue 12 item 8): the ``sign_checks`` field
-    of the simplification block, each with ``models`` and ``breaking`` (model ids).
+    The policy's sign checks run on the merged models (``sign_checks`` of the block, each
+    naming the ``breaking`` model ids; :func:`govreport.analyses.sign.affine_sign_checks`).
     """
-    checks = getattr(block, "sign_checks", ()) or ()
-    if not checks:
+    if not block.sign_checks:
         return None
     broken: set[int] = set()
-    for check in checks:
-        broken.update(int(m) for m in getattr(check, "breaking", ()))
+    for check in block.sign_checks:
+        broken.update(check.breaking)
     return len(broken), block.n_models
 
 
