@@ -45,6 +45,8 @@ class AnalysisOptions:
     merge_clusters: tuple[int, ...]
     merge_neighbors: int
     merge_min_samples: int
+    #: Share of samples the largest regions must hold for the region-level layout.
+    regime_min_coverage: float = 0.10
 
 
 @dataclass(frozen=True, slots=True)
