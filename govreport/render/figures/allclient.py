@@ -39,15 +39,17 @@ def _short(value: float) -> str:
     """A compact tick label: 30000 -> 30k, 1200000 -> 1.2M, 0.25 -> 0.25."""
     size = abs(value)
     if size >= 1e6:
-        return f"{value / 1e6:.3g}M"
-    if size >= 1e3:
-        return f"{value / 1e3:.3g}k"
-    return f"{value:.3g}"
+        text = f"{value / 1e6:.3g}M"
+    elif size >= 1e3:
+        text = f"{value / 1e3:.3g}k"
+    else:
+        text = f"{value:.3g}"
+    return text.replace("-", "\u2212")
 
 
 def _bin_label(low: float, high: float, discrete: bool) -> str:
     if discrete or low == high:
-        return f"{low:g}"
+        return f"{low:g}".replace("-", "\u2212")
     return f"{_short(low)}–{_short(high)}"
 
 

@@ -30,7 +30,12 @@ def _local_cell(r: SummaryRow, with_ci: bool) -> str:
     if is_missing(r.local_metric):
         return DASH
     text = fmt_metric(r.local_metric)
-    if with_ci and not is_missing(r.local_low) and not is_missing(r.local_high):
+    if (
+        with_ci
+        and not is_missing(r.local_low)
+        and not is_missing(r.local_high)
+        and r.local_low != r.local_high  # a perfect ranking: DeLong's interval collapses
+    ):
         text += f" ({fmt_metric(r.local_low)}–{fmt_metric(r.local_high)})"
     return text
 
@@ -67,7 +72,7 @@ def summary_table(
     if minimum is not None:
         undefined = (
             f"A local {metric} is computed only for a region with at least {fmt_int(minimum)} "
-            f"samples of each class, with DeLong's 95% interval; "
+            f"samples of each class, with DeLong's 95% interval (none for a perfect ranking); "
             + (
                 "— marks a region with fewer."
                 if with_local
