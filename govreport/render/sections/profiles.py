@@ -94,6 +94,13 @@ def region_profiles(
     return profiles, specs
 
 
+def _fmt_slope(value: float) -> str:
+    """A slope at reading precision: two decimals, two significant digits below 0.1."""
+    if value == 0.0:
+        return "0"
+    return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.2g}"
+
+
 def _feature_sentence(feature: SlopeByValue, scale: str) -> str:
     """One sentence per feature: range of the median slope, share of negative slopes."""
     bins = feature.bins
@@ -114,8 +121,8 @@ def _feature_sentence(feature: SlopeByValue, scale: str) -> str:
                 f"{fmt_int(len(bins))} value bins"
             )
     return (
-        f"{feature.feature}: the median local slope runs from {fmt_num(min(medians))} to "
-        f"{fmt_num(max(medians))} {scale} {slope_unit(feature)} across its values, and is "
+        f"{feature.feature}: the median local slope runs from {_fmt_slope(min(medians))} to "
+        f"{_fmt_slope(max(medians))} {scale} {slope_unit(feature)} across its values, and is "
         f"negative for {fmt_share(negative)} of all clients{where}."
     )
 
