@@ -315,3 +315,33 @@ def test_all_withheld_top_regions_draw_no_profile_and_say_why(golden: Results) -
     profiles = build_report(results)[0]["soundness"]["profiles"]
     assert "disclosure threshold" in profiles["note"]
     assert profiles["all_clients"]["figures"]
+
+
+def test_local_auc_column_is_dropped_when_no_region_has_one(golden: Results) -> None:
+    from govreport.render.sections.llm import summary_table
+    from govreport.render.text import TableCounter
+
+    summary = golden.regions["train"].summary_table
+    kept = summary_table(TableCounter("Table"), summary, "training", "t")
+    assert any(h.startswith("Local AUC") for h in kept["head"])
+    empty = dataclasses.replace(
+        summary,
+        rows=tuple(
+            dataclasses.replace(r, local_metric=None, local_low=None, local_high=None)
+            for r in summary.rows
+        ),
+    )
+    dropped = summary_table(TableCounter("Table"), empty, "training", "t")
+    assert not any(h.startswith("Local AUC") for h in dropped["head"])
+    assert all(len(row) == len(dropped["head"]) for row in dropped["rows"])
+    assert "left out" in dropped["note"]
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, "0.1", True])
+def test_the_regime_threshold_is_a_share(value: object) -> None:
+    from govreport.api import _config_options
+    from govreport.errors import InputError
+
+    with pytest.raises(InputError, match="regime_min_coverage"):
+        _config_options({"regime_min_coverage": value})
+    assert _config_options({"regime_min_coverage": 0.25})["regime_min_coverage"] == 0.25
