@@ -267,7 +267,7 @@ def slope_by_value(
     )
 
 
-def output_scale(network: PiecewiseLinearNetwork, task: str) -> Scale:
+def output_scale(task: str) -> Scale:
     """What the ICE curves show: a probability (binary), the prediction (regression) or
     the first logit (multiclass)."""
     if task == "binary":
@@ -385,7 +385,7 @@ def run(ctx: AnalysisContext, importance: ImportanceResult) -> SlopeProfilesResu
     return SlopeProfilesResult(
         regime=regime,
         output=ctx.output_names[0],
-        scale=output_scale(ctx.network, ctx.task),
+        scale=output_scale(ctx.task),
         clients=int(x.shape[0]),
         slopes=tuple(slopes),
         ice=tuple(ice),
