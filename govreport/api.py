@@ -249,6 +249,10 @@ def _config_options(options: dict[str, Any]) -> dict[str, Any]:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InputError(f"{name}: must be an integer >= {low}, got {value!r}")
             config[name] = value
+        elif name == "regime_min_coverage":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise InputError(f"{name}: must be a share between 0 and 1, got {value!r}")
+            config[name] = float(value)
         elif name == "explain_rows":
             rows = tuple(value)  # the range is checked against the data by the run
             if any(isinstance(r, bool) or not isinstance(r, int) for r in rows):

@@ -52,6 +52,10 @@ class Defaults:
     merge_neighbors: int = 5
     #: Merged clusters with at most this many samples are absorbed by the nearest larger one.
     merge_min_samples: int = 30
+    #: Regime threshold: when the ``top_regions`` largest regions hold less than this share
+    #: of the training samples (about one region per client), the report moves its
+    #: region-level tables and plots to an appendix and leads with all-client views.
+    regime_min_coverage: float = 0.10
 
 
 #: The one table of defaults (CLI, API, RunConfig and tests read it).
@@ -110,6 +114,8 @@ class RunConfig:
     merge_clusters: tuple[int, ...] = DEFAULTS.merge_clusters
     merge_neighbors: int = DEFAULTS.merge_neighbors
     merge_min_samples: int = DEFAULTS.merge_min_samples
+    #: Regime threshold of the report's layout (see :class:`Defaults`).
+    regime_min_coverage: float = DEFAULTS.regime_min_coverage
     #: Data dictionary (govreport.inputs.dictionary): feature types, codes, protected features.
     data_dictionary_path: Path | None = None
     #: Out-of-time data set: a third data set next to the test set.

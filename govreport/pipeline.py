@@ -29,6 +29,7 @@ from govreport.analyses import (
     profiles,
     region_plots,
     sign,
+    slope_profiles,
     stability,
     uncertainty,
 )
@@ -54,6 +55,7 @@ from govreport.analyses.region_plots import RegionPlots
 from govreport.analyses.sign import SignCheckPlan, SignConstraintsResult, plan_sign_checks
 from govreport.analyses.simplify import stage as simplification
 from govreport.analyses.simplify.stage import MergedClusters, SimplificationResult
+from govreport.analyses.slope_profiles import SlopeProfilesResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.config import RunConfig
@@ -118,6 +120,7 @@ class AnalysisBlocks:
     profiles: ProfilesResult
     coefficients: CoefficientDistributions
     region_plots: RegionPlots
+    slope_profiles: SlopeProfilesResult
     insens: InsensResult
     simplification: SimplificationResult
     clusters: ClusterAnalysis
@@ -281,6 +284,7 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
             merge_clusters=config.merge_clusters,
             merge_neighbors=config.merge_neighbors,
             merge_min_samples=config.merge_min_samples,
+            regime_min_coverage=config.regime_min_coverage,
         ),
         oot=None
         if oot is None or oot_regions is None
@@ -314,6 +318,7 @@ def analyse(
     feature_profiles = _step("local linear profiles", profiles.run, ctx, importances)
     coefficient_distributions = _step("coefficient distributions", coefficients.run, ctx)
     plots = _step("region plots", region_plots.run, ctx, importances)
+    all_client_views = _step("views of all clients", slope_profiles.run, ctx, importances)
     insens_result = _step("inactive-state sensitivity (Insens)", insens.run, ctx)
     observed |= insens.observed(insens_result)
     simplified = _step("simplification by merging regions", simplification.run, ctx, sign_plans)
@@ -342,6 +347,7 @@ def analyse(
         profiles=feature_profiles,
         coefficients=coefficient_distributions,
         region_plots=plots,
+        slope_profiles=all_client_views,
         insens=insens_result,
         simplification=simplified.result,
         clusters=clusters_result,
@@ -421,6 +427,7 @@ def assemble_results(
         policy=evaluation.record(),
         review=inputs.review,
         aletheia_plots=blocks.region_plots,
+        slope_profiles=blocks.slope_profiles,
         coefficients=blocks.coefficients,
         sign_constraints=blocks.sign,
         clusters=blocks.clusters,

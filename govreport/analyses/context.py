@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from govreport.config import DEFAULTS
 from govreport.inputs.data import Dataset, Task
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.regions import Int64Array, RegionExtraction
@@ -45,6 +46,8 @@ class AnalysisOptions:
     merge_clusters: tuple[int, ...]
     merge_neighbors: int
     merge_min_samples: int
+    #: Share of samples the largest regions must hold for the region-level layout.
+    regime_min_coverage: float = DEFAULTS.regime_min_coverage
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ metric costs one pass over the data per region, done one region at a time, so
 the extra memory is O(N · K) for that region's logits, never N × R. A row is
 ``dummy`` (Aletheia's "dummy LLM") when the region holds at least two samples
 and its response is constant (see :func:`govreport.analyses.dummies.dummy_mask`).
+
+Local AUC (binary task): only for a region where each class has at least
+:data:`LOCAL_AUC_MIN_CASES` samples, with DeLong's 95% interval
+(:func:`auc_delong_interval`); a region with fewer cases of either class gets no
+local AUC (NaN), and its class counts say why.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.dummies import dummy_mask
@@ -30,6 +38,11 @@ from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
+
+#: Cases of each class a region needs before its local AUC is computed (fewer: undefined).
+LOCAL_AUC_MIN_CASES = 10
+#: Level of the local AUC's interval (DeLong's normal approximation, clipped to [0, 1]).
+LOCAL_AUC_LEVEL = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +60,12 @@ class SummaryRow:
     global_metric: Number
     constant: bool
     dummy: bool | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: Binary task: samples of each class in the region (the local AUC needs
+    #: LOCAL_AUC_MIN_CASES of each), and DeLong's 95% interval of the local AUC.
+    positives: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    negatives: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    local_low: Number = field(default=None, metadata=OMIT_IF_NONE)
+    local_high: Number = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +78,32 @@ class SummaryTable:
     total_regions: int
     shown: int
     rows: tuple[SummaryRow, ...]
+    #: Binary task: the cases of each class a region needs for a local AUC.
+    min_class_cases: int | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+def auc_delong_interval(
+    y: FloatArray, score: FloatArray, level: float = LOCAL_AUC_LEVEL
+) -> tuple[float, float, float]:
+    """AUC of ``score`` for 0/1 ``y`` and its DeLong interval (lower, upper), clipped to [0, 1].
+
+    DeLong, DeLong & Clarke-Pearson (1988): var(AUC) = var(V10)/m + var(V01)/n with the
+    placement values V10 (positives) and V01 (negatives) computed by midranks (Sun & Xu
+    2014). Needs at least two cases of each class (else NaNs).
+    """
+    positive = y == 1
+    m, n = int(positive.sum()), int((~positive).sum())
+    if m < 2 or n < 2:
+        return math.nan, math.nan, math.nan
+    all_ranks = stats.rankdata(score, method="average")
+    pos_ranks = stats.rankdata(score[positive], method="average")
+    neg_ranks = stats.rankdata(score[~positive], method="average")
+    auc = float(all_ranks[positive].sum() - m * (m + 1) / 2) / (m * n)
+    v10 = (all_ranks[positive] - pos_ranks) / n
+    v01 = 1.0 - (all_ranks[~positive] - neg_ranks) / m
+    variance = float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
+    half = float(stats.norm.ppf(0.5 + level / 2.0)) * math.sqrt(max(variance, 0.0))
+    return auc, max(0.0, auc - half), min(1.0, auc + half)
 
 
 def _response_summary(task: Task, extraction: RegionExtraction, region: int) -> tuple[float, float]:
@@ -83,7 +128,21 @@ def summarize_top_regions(
     rows = []
     for region in range(shown):
         rows_in_region = members[bounds[region] : bounds[region + 1]]
-        local = region_metric(task, extraction.logits[rows_in_region], y[rows_in_region])
+        region_y = y[rows_in_region]
+        positives: int | None = None
+        negatives: int | None = None
+        low: float | None = None
+        high: float | None = None
+        if task == "binary":
+            positives = int(np.count_nonzero(region_y == 1))
+            negatives = int(region_y.size - positives)
+            local = math.nan
+            if min(positives, negatives) >= LOCAL_AUC_MIN_CASES:
+                local, low, high = auc_delong_interval(
+                    region_y, extraction.logits[rows_in_region, 0]
+                )
+        else:
+            local = region_metric(task, extraction.logits[rows_in_region], region_y)
         global_logits = x @ table.weights[region].T + table.biases[region]
         mean, std = _response_summary(task, extraction, region)
         rows.append(
@@ -97,6 +156,10 @@ def summarize_top_regions(
                 global_metric=region_metric(task, global_logits, y),
                 constant=bool(table.constant[region]),
                 dummy=bool(dummy[region]),
+                positives=positives,
+                negatives=negatives,
+                local_low=low,
+                local_high=high,
             )
         )
     return SummaryTable(
@@ -104,6 +167,7 @@ def summarize_top_regions(
         total_regions=table.n_regions,
         shown=shown,
         rows=tuple(rows),
+        min_class_cases=LOCAL_AUC_MIN_CASES if task == "binary" else None,
     )
 
 

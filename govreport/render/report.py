@@ -27,6 +27,7 @@ from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections import (
     appendix_methods,
     appendix_policy,
+    appendix_regions,
     appendix_repro,
     census,
     clusters,
@@ -148,6 +149,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("app-policy", "A", "Policy results", appendix_policy.build),
     Section("app-repro", "B", "Reproducibility", appendix_repro.build),
     Section("app-methods", "C", "Methods", appendix_methods.build),
+    # Only in the fragmented regime (a builder's "hidden_sections" leaves it out otherwise).
+    Section("app-regions", "D", "Region-level views", appendix_regions.build),
 )
 
 
@@ -197,6 +200,8 @@ def build_report(
         section_context, section_specs = section.builder(results, num)
         context.update(section_context)
         specs += section_specs
+    hidden = set(context.pop("hidden_sections", ()))
+    context["toc"] = [entry for entry in toc if entry["id"] not in hidden]
     context["figures"] = num.figure_list
     return context, specs
 

@@ -31,6 +31,7 @@ from govreport.analyses.profiles import FeatureProfile
 from govreport.analyses.region_plots import RegionPlots
 from govreport.analyses.sign import SignConstraintsResult
 from govreport.analyses.simplify.stage import SimplificationResult
+from govreport.analyses.slope_profiles import SlopeProfilesResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.inputs.review import ReviewRecord
@@ -85,3 +86,5 @@ class Results:
     outcomes: OutcomesResult | None = field(default=None, metadata=OMIT_IF_NONE)
     uncertainty: UncertaintyResult | None = field(default=None, metadata=OMIT_IF_NONE)
     challengers: ChallengersResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 12 item 5: the regime decision and the all-client views (slopes by value, ICE).
+    slope_profiles: SlopeProfilesResult | None = field(default=None, metadata=OMIT_IF_NONE)

@@ -14,6 +14,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from govreport.render.figures.allclient import plot_ice, plot_slope_by_value
 from govreport.render.figures.census import plot_coverage
 from govreport.render.figures.clusters import plot_cluster_importance
 from govreport.render.figures.coefficients import (
@@ -46,6 +47,8 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "diagperf": plot_diagperf,
     "importance": plot_importance,
     "profile": plot_profile,
+    "slope-by-value": plot_slope_by_value,
+    "ice": plot_ice,
     "coef-box": plot_coefficient_boxes,
     "coef-parallel": plot_parallel,
     "coef-pair": plot_pair,

@@ -36,6 +36,22 @@ def plot_diagperf(summary: SummaryTable, network_metric: float | None) -> Figure
     local = [_num(r.local_metric) for r in rows]
     glob = [_num(r.global_metric) for r in rows]
     ax.bar([x - width / 2 for x in xs], local, width, color=OKABE_ITO[0], label=f"local {metric}")
+    # DeLong intervals of the local AUC, where the table has them.
+    ci = [
+        (x - width / 2, v, _num(r.local_low), _num(r.local_high))
+        for x, v, r in zip(xs, local, rows, strict=True)
+        if r.local_low is not None and r.local_high is not None and math.isfinite(v)
+    ]
+    if ci:
+        ax.errorbar(
+            [c[0] for c in ci],
+            [c[1] for c in ci],
+            yerr=[[c[1] - c[2] for c in ci], [c[3] - c[1] for c in ci]],
+            fmt="none",
+            ecolor="black",
+            elinewidth=0.8,
+            capsize=2,
+        )
     ax.bar(
         [x + width / 2 for x in xs],
         glob,
@@ -54,7 +70,8 @@ def plot_diagperf(summary: SummaryTable, network_metric: float | None) -> Figure
             label=f"network {metric} ({network_metric:.3f})",
         )
     ax.set_xticks(xs, [str(r.rank) for r in rows], fontsize=6.5 if len(rows) > 25 else None)
-    finite = [v for v in local + glob if math.isfinite(v)]
+    lows = [c[2] for c in ci if math.isfinite(c[2])]
+    finite = [v for v in local + glob + lows if math.isfinite(v)]
     if metric in ("AUC", "accuracy"):
         low = min([0.5, *finite])
         ax.set_ylim(max(0.0, low - 0.05), 1.0)

@@ -7,6 +7,7 @@ from typing import Any
 from govreport.analyses.census import RegionCensus
 from govreport.analyses.neurons import NeuronsResult
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.regime import regime_box
 from govreport.render.text import (
     DASH,
     Numbering,
@@ -53,9 +54,9 @@ def regime_sentence(census: RegionCensus) -> str:
         if not is_missing(singles):
             detail += f", and {fmt_share(singles)} of the regions hold a single sample"
         return (
-            f"{head}: {detail}. Each local linear model is exact, not estimated; the small "
-            "regions mean that each one describes only the few clients who share it "
-            "(fragmented regime)."
+            f"{head}: {detail}, so most regions hold very few clients (fragmented regime). "
+            "Each region's linear model is still exact: it is the network itself around "
+            "those clients, not an estimate from them."
         )
     if regime == "coarse":
         return (
@@ -223,6 +224,16 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             css="narrow",
         )
     context = {
+        "reading": {
+            "shows": "Into how many separate linear models the network cuts the training "
+            "data, how many clients the largest of them hold, and which hidden neurons never "
+            "or always fire.",
+            "todo": "Use the regime to decide how to read sections "
+            f"{num.section('llm-table')} to {num.section('coefficients')}: with few large "
+            "regions, read the region tables; with about one region per client, read the "
+            "views of all clients. Ask about many dead neurons (unused capacity).",
+        },
+        "regime_box": regime_box(results, num),
         "oot_table": oot_table,
         "table": table,
         "regime": regime,

@@ -11,6 +11,7 @@ from govreport.analyses.coefficients import FeatureCoefficients
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.region_plots import RegionPlots
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.regime import fragmented, why_appendix
 from govreport.render.text import (
     Numbering,
     TableCounter,
@@ -21,7 +22,16 @@ from govreport.render.text import (
 )
 from govreport.results.schema import Results
 
-__all__ = ["BOX_FEATURES", "COEFFICIENT_TABLE_ROWS", "build"]
+__all__ = ["BOX_FEATURES", "COEFFICIENT_TABLE_ROWS", "build", "region_plots"]
+
+#: The plain-words box of section 4.5.
+READING = {
+    "shows": "For every feature, the spread over all training clients of its exact local "
+    "slope: the change in the model's score when the feature moves, inside each client's own "
+    "linear model.",
+    "todo": "Look for features whose slope takes both signs for a material share of "
+    "clients, or whose spread is very wide, and ask the developer to explain them.",
+}
 
 
 #: Features in the coefficient box plot (largest scale-aware importance first).
@@ -73,12 +83,103 @@ def _quantile_table(
     )
 
 
+def region_plots(
+    results: Results, num: Numbering
+) -> tuple[list[dict[str, Any]], list[FigureSpec], str]:
+    """Aletheia's parallel, pair and intercept plots of the largest regions (numbered here),
+    and a note when the pair and intercept plots have nothing to draw."""
+    plots = results.aletheia_plots
+    model_output = (results.model.output_names or ("output",))[0]
+    specs: list[FigureSpec] = []
+    figures_note = ""
+    if plots is not None and _has_parallel(plots):
+        parallel = plots.parallel
+        specs.append(
+            FigureSpec(
+                id="coef-parallel",
+                kind="coef-parallel",
+                data={"parallel": parallel, "output": model_output},
+                caption=(
+                    f"Parallel coordinates of the local linear models: one line per region, the "
+                    f"{fmt_int(len(parallel.lines))} largest of "
+                    f"{fmt_int(parallel.regions_total)} (R1 = largest); x: the "
+                    f"{fmt_int(len(parallel.features))} features of highest scale-aware "
+                    "importance; y: the region's scale-aware coefficient w·std (raw coefficients "
+                    "are in results.json), so features on different scales are comparable. "
+                    "Lines that cross zero mark features whose effect changes sign between "
+                    "regions."
+                ),
+                alt="Parallel-coordinate plot of local coefficients",
+            )
+        )
+    if plots is not None and _has_pair(plots):
+        pair = plots.pair
+        withheld = pair.withheld
+        privacy = (
+            f"Only regions with at least {fmt_int(pair.disclosure_min_samples)} samples "
+            "are drawn, because a region's centre is a mean of its inputs"
+            + (
+                f" ({fmt_int(withheld)} of the {fmt_int(pair.considered)} largest "
+                "regions withheld)."
+                if withheld
+                else "."
+            )
+        )
+        regions_text = (
+            f"the {fmt_int(len(pair.ranks))} largest regions (--top-regions)"
+            if not withheld
+            else f"{fmt_int(len(pair.ranks))} regions (the largest of the "
+            f"{fmt_int(pair.considered)} largest, --top-regions, that pass the "
+            "disclosure threshold)"
+        )
+        n_feat = fmt_int(len(pair.features))
+        specs.append(
+            FigureSpec(
+                id="coef-pair",
+                kind="coef-pair",
+                data={"pair": pair},
+                caption=(
+                    f"Pair plot of the local linear models over {regions_text}, for the {n_feat} "
+                    "features of highest scale-aware importance. Diagonal cell j: region centre "
+                    "μ_j (mean of feature j in the region) against the raw coefficient w_j, with a "
+                    f"LOWESS curve (span {fmt_num(pair.lowess_frac)}, "
+                    f"{fmt_int(pair.lowess_iterations)} robustness steps, each region "
+                    "counted once per sample); a curved or sloped line means the effect of j "
+                    "depends on the level of j (non-linearity). Off-diagonal cell (row j, column "
+                    "k): centre μ_k against the residual w_j − LOWESS_j(μ_j); a trend means the "
+                    "effect of j depends on feature k (interaction). Marker area grows with the "
+                    f"region's sample count. {privacy}"
+                ),
+                alt="Pair plot of region centres against local coefficients",
+            )
+        )
+        specs.append(
+            FigureSpec(
+                id="coef-intercept",
+                kind="coef-intercept",
+                data={"pair": pair, "output": model_output},
+                caption=(
+                    f"Intercept b of each local linear model against the region centre μ_j, for "
+                    f"{regions_text} and the same {n_feat} features. Marker area grows with the "
+                    f"region's sample count. {privacy}"
+                ),
+                alt="Scatter plots of region centres against intercepts",
+            )
+        )
+    elif plots is not None:
+        pair = plots.pair
+        figures_note = (
+            f"No pair or intercept plot: none of the {fmt_int(pair.considered)} largest "
+            f"regions holds at least {fmt_int(pair.disclosure_min_samples)} samples, "
+            "and a region's centre (a mean of its inputs) is withheld below that count."
+        )
+    return [num.figure(spec) for spec in specs], specs, figures_note
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.5: distribution tables, box plot, parallel, pair and intercept plots."""
     coefficients = results.coefficients
     importance = results.importance
-    plots = results.aletheia_plots
-    model_output = (results.model.output_names or ("output",))[0]
     features = coefficients.outputs[0].features if coefficients and coefficients.outputs else ()
     if coefficients is None or not features:
         return {
@@ -87,6 +188,8 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "tables": [],
                 "figures": [],
                 "note": "",
+                "reading": READING,
+                "moved": "",
             }
         }, []
     output = coefficients.outputs[0].output
@@ -170,89 +273,20 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             alt="Box plots of local coefficients per feature",
         )
     )
-    if plots is not None and _has_parallel(plots):
-        parallel = plots.parallel
-        specs.append(
-            FigureSpec(
-                id="coef-parallel",
-                kind="coef-parallel",
-                data={"parallel": parallel, "output": model_output},
-                caption=(
-                    f"Parallel coordinates of the local linear models: one line per region, the "
-                    f"{fmt_int(len(parallel.lines))} largest of "
-                    f"{fmt_int(parallel.regions_total)} (R1 = largest); x: the "
-                    f"{fmt_int(len(parallel.features))} features of highest scale-aware "
-                    "importance; y: the region's scale-aware coefficient w·std (raw coefficients "
-                    "are in results.json), so features on different scales are comparable. "
-                    "Lines that cross zero mark features whose effect changes sign between "
-                    "regions."
-                ),
-                alt="Parallel-coordinate plot of local coefficients",
-            )
-        )
-    if plots is not None and _has_pair(plots):
-        pair = plots.pair
-        withheld = pair.withheld
-        privacy = (
-            f"Only regions with at least {fmt_int(pair.disclosure_min_samples)} samples "
-            "are drawn, because a region's centre is a mean of its inputs"
-            + (
-                f" ({fmt_int(withheld)} of the {fmt_int(pair.considered)} largest "
-                "regions withheld)."
-                if withheld
-                else "."
-            )
-        )
-        regions_text = (
-            f"the {fmt_int(len(pair.ranks))} largest regions (--top-regions)"
-            if not withheld
-            else f"{fmt_int(len(pair.ranks))} regions (the largest of the "
-            f"{fmt_int(pair.considered)} largest, --top-regions, that pass the "
-            "disclosure threshold)"
-        )
-        n_feat = fmt_int(len(pair.features))
-        specs.append(
-            FigureSpec(
-                id="coef-pair",
-                kind="coef-pair",
-                data={"pair": pair},
-                caption=(
-                    f"Pair plot of the local linear models over {regions_text}, for the {n_feat} "
-                    "features of highest scale-aware importance. Diagonal cell j: region centre "
-                    "μ_j (mean of feature j in the region) against the raw coefficient w_j, with a "
-                    f"LOWESS curve (span {fmt_num(pair.lowess_frac)}, "
-                    f"{fmt_int(pair.lowess_iterations)} robustness steps, each region "
-                    "counted once per sample); a curved or sloped line means the effect of j "
-                    "depends on the level of j (non-linearity). Off-diagonal cell (row j, column "
-                    "k): centre μ_k against the residual w_j − LOWESS_j(μ_j); a trend means the "
-                    "effect of j depends on feature k (interaction). Marker area grows with the "
-                    f"region's sample count. {privacy}"
-                ),
-                alt="Pair plot of region centres against local coefficients",
-            )
-        )
-        specs.append(
-            FigureSpec(
-                id="coef-intercept",
-                kind="coef-intercept",
-                data={"pair": pair, "output": model_output},
-                caption=(
-                    f"Intercept b of each local linear model against the region centre μ_j, for "
-                    f"{regions_text} and the same {n_feat} features. Marker area grows with the "
-                    f"region's sample count. {privacy}"
-                ),
-                alt="Scatter plots of region centres against intercepts",
-            )
-        )
-    elif plots is not None:
-        pair = plots.pair
-        figures_note = (
-            f"No pair or intercept plot: none of the {fmt_int(pair.considered)} largest "
-            f"regions holds at least {fmt_int(pair.disclosure_min_samples)} samples, "
-            "and a region's centre (a mean of its inputs) is withheld below that count."
-        )
-    else:
-        figures_note = ""
     figures = [num.figure(spec) for spec in specs]
-    context = {"absent": [], "tables": tables, "figures": figures, "note": figures_note}
+    moved = ""
+    if fragmented(results):
+        moved = why_appendix(results, num).replace("their tables and plots", "their plots")
+    else:
+        region_figures, region_specs, figures_note = region_plots(results, num)
+        figures += region_figures
+        specs += region_specs
+    context = {
+        "absent": [],
+        "reading": READING,
+        "tables": tables,
+        "figures": figures,
+        "note": figures_note,
+        "moved": moved,
+    }
     return {"coefficients": context}, specs
