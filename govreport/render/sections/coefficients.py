@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from govreport.analyses.coefficients import FeatureCoefficients
-from govreport.analyses.importance import ImportanceResult
+from govreport.analyses.importance import ImportanceResult, by_headline_importance
 from govreport.analyses.region_plots import RegionPlots
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.regime import fragmented, why_appendix
@@ -53,13 +53,11 @@ def _has_pair(plots: RegionPlots | None) -> bool:
 def _scaled_order(
     importance: ImportanceResult, features: Sequence[FeatureCoefficients]
 ) -> list[str]:
-    """Feature names by scale-aware importance (output 0), largest first; without
-    importance, the order of the coefficient ``features``."""
-    outputs = importance.outputs
-    if not outputs:
+    """Feature names by the report's headline importance (output 0), largest first;
+    without importance, the order of the coefficient ``features``."""
+    if not importance.outputs:
         return [f.name for f in features]
-    feats = sorted(outputs[0].features, key=lambda f: -float(f.scaled_pct or 0.0))
-    return [f.name for f in feats]
+    return [f.name for f in by_headline_importance(importance)]
 
 
 def _absent(text: str) -> list[dict[str, str]]:
