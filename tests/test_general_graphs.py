@@ -315,3 +315,49 @@ def test_cli_runs_a_residual_mlp_end_to_end(tmp_path: Path) -> None:
     with torch.no_grad():
         patterns = (oracle.gates(torch.from_numpy(x)) > 0).numpy()
     assert census["regions"] == len({row.tobytes() for row in patterns})
+
+
+@pytest.mark.parametrize("kind", ["residual", "concat"])
+def test_onnx_export_of_a_branching_net_matches_autograd(tmp_path: Path, kind: str) -> None:
+    """torch.onnx.export (TorchScript exporter, offline) of the residual and concat nets."""
+    import warnings
+
+    model = _float_oracle(_make(kind, seed=3))
+    path = tmp_path / f"{kind}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model.float(),
+            (torch.randn(4, 3),),
+            str(path),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["out"],
+            dynamic_axes={"x": {0: "rows"}, "out": {0: "rows"}},
+        )
+    model = model.double()
+    loaded = load_model(path)
+    assert isinstance(loaded.network, PiecewiseLinearGraph)
+    assert loaded.network.output_link == ("sigmoid" if kind == "concat" else "identity")
+    x = _rows()
+    extraction = extract_regions(loaded.network, x, chunk_size=100)
+    xt = torch.from_numpy(x)
+    with torch.no_grad():
+        reference = _logits(model, xt).numpy()
+        patterns = (model.gates(xt) > 0).numpy()  # type: ignore[operator]
+    # The file stores float32 constants (batch norm's eps too): equal up to that rounding.
+    np.testing.assert_allclose(extraction.logits, reference, atol=1e-6)
+    jac = torch.func.vmap(torch.func.jacrev(lambda r: _logits(model, r[None])[0]))(xt)
+    jac = jac.detach().numpy()
+    weights = extraction.table.weights[extraction.sample_regions]
+    np.testing.assert_allclose(weights, jac, atol=1e-6)
+    assert extraction.max_abs_error <= TOL
+    assert extraction.table.n_regions == len({row.tobytes() for row in patterns})
+    if kind == "concat":
+        kinds = [layer.kind for layer in loaded.source_layers]
+        assert "ONNX Concat" in kinds and "ONNX BatchNormalization" in kinds
+    pytest.importorskip("onnxruntime")
+    from govreport.inputs.model import check_on_rows
+
+    checked = check_on_rows(loaded, x)
+    assert checked.source_check is not None and "onnxruntime" in checked.source_check

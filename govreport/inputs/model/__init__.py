@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from govreport.errors import ModelError
 from govreport.inputs.model.convert import (
     SUPPORTED_LAYERS,
     LoadedModel,
@@ -80,7 +81,7 @@ def load_model(
     if graph is None and found.module is not None and not is_plain_chain(found.module):
         graph = read_graph(found.module, where, link)  # read the graph, not the class
     if isinstance(graph, GraphNetwork):  # skip connections or concatenation: the general path
-        return loaded_graph(graph, found.format)
+        return loaded_graph(graph, found.format, link, where)
     module: nn.Module
     if graph is not None:
         module = graph.module
@@ -108,14 +109,32 @@ def load_model(
     )
 
 
-def loaded_graph(graph: GraphNetwork, source_format: SourceFormat) -> LoadedModel:
-    """A general graph as a loaded model: its ops as the layer table, its own graph as source."""
+def loaded_graph(
+    graph: GraphNetwork, source_format: SourceFormat, link: OutputLink | None, where: str
+) -> LoadedModel:
+    """A general graph as a loaded model: its ops as the layer table, its own graph as source.
+
+    ``link`` overrides the output link when the graph has none; contradicting one is an error.
+    """
+    network = graph.network
+    if link is not None and graph.link is not None and link != graph.link:
+        raise ModelError(
+            f"{where}: the link override {link!r} contradicts the model's final "
+            f"{graph.link}; drop the override or pass {graph.link!r}"
+        )
+    if link is not None and graph.link is None:
+        network = replace(network, output_link=link)
+    if network.output_link == "softmax" and network.output_dim < 2:
+        raise ModelError(
+            f"{where}: softmax over a single logit is constant 1; use a sigmoid link for "
+            "one logit, or output one logit per class"
+        )
     layers = tuple(
         SourceLayer(index=i, kind=kind, detail=detail, treatment=treatment)
         for i, (kind, detail, treatment) in enumerate(graph.ops)
     )
     return LoadedModel(
-        network=graph.network,
+        network=network,
         source_format=source_format,
         source_layers=layers,
         source_module=graph.source,

@@ -724,24 +724,73 @@ class _DagWalker(_Walker):
 
     def graph(self, link: str) -> PiecewiseLinearGraph:
         assert self.output is not None
-        if self.nodes[0]["width"] is None:
-            raise ModelError(f"{self.where}: the input's width cannot be read from the graph")
-        nodes = []
-        for record in self.nodes:
-            nodes.append(
-                GraphNode(
-                    kind=record["kind"],
-                    inputs=record["inputs"],
-                    width=int(record["width"]),
-                    weights=tuple(
-                        None if w is None else readonly(w) for w in record.get("weights", ())
-                    ),
-                    scales=tuple(float(s) for s in record.get("scales", ())),
-                    bias=None if record.get("bias") is None else readonly(record["bias"]),
-                    slope=float(record.get("slope", 0.0)),
-                )
+        return build_graph(self.nodes, self.output.node, link, self.where)
+
+
+def build_graph(
+    records: Sequence[dict[str, Any]], output: int, link: str, where: str
+) -> PiecewiseLinearGraph:
+    """The canonical graph from a walker's node records (kind, inputs, width, terms, slope)."""
+    if records[0]["width"] is None:
+        raise ModelError(f"{where}: the input's width cannot be read from the graph")
+    nodes = []
+    for record in records:
+        nodes.append(
+            GraphNode(
+                kind=record["kind"],
+                inputs=record["inputs"],
+                width=int(record["width"]),
+                weights=tuple(
+                    None if w is None else readonly(w) for w in record.get("weights", ())
+                ),
+                scales=tuple(float(s) for s in record.get("scales", ())),
+                bias=None if record.get("bias") is None else readonly(record["bias"]),
+                slope=float(record.get("slope", 0.0)),
             )
-        return PiecewiseLinearGraph(nodes=tuple(nodes), output=self.output.node, output_link=link)  # type: ignore[arg-type]
+        )
+    return PiecewiseLinearGraph(nodes=tuple(nodes), output=output, output_link=link)  # type: ignore[arg-type]
+
+
+class GraphModule(nn.Module):
+    """A canonical graph as a float64 torch module, node by node (x (N, d) -> logits (N, K)).
+
+    ``link_kind`` (``"Sigmoid"``, ``"Softmax"``, ``"LogSoftmax"`` or None) is applied last.
+    """
+
+    def __init__(self, graph: PiecewiseLinearGraph, link_kind: str | None = None) -> None:
+        super().__init__()
+        self.graph = graph
+        self.link_kind = link_kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values: list[torch.Tensor] = []
+        for node in self.graph.nodes:
+            args = [values[i] for i in node.inputs]
+            if node.kind == "input":
+                values.append(x)
+            elif node.kind == "gate":
+                values.append(torch.nn.functional.leaky_relu(args[0], node.slope))
+            elif node.kind == "concat":
+                values.append(torch.cat(args, dim=1))
+            else:
+                assert node.bias is not None
+                total = torch.from_numpy(np.array(node.bias)).expand(x.shape[0], -1)
+                for arg, weight, factor in zip(args, node.weights, node.scales, strict=True):
+                    term = (
+                        factor * arg
+                        if weight is None
+                        else arg @ torch.from_numpy(np.array(weight.T))
+                    )
+                    total = total + term
+                values.append(total)
+        out = values[self.graph.output]
+        if self.link_kind == "Sigmoid":
+            return torch.sigmoid(out)
+        if self.link_kind == "Softmax":
+            return torch.softmax(out, dim=1)
+        if self.link_kind == "LogSoftmax":
+            return torch.log_softmax(out, dim=1)
+        return out
 
 
 _BINARY_DATA_OPS = frozenset(
