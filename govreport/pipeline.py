@@ -134,9 +134,7 @@ def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
     return y[:, None]
 
 
-def _regions(
-    config: RunConfig, network: Network, task: Task, dataset: Dataset
-) -> RegionExtraction:
+def _regions(config: RunConfig, network: Network, task: Task, dataset: Dataset) -> RegionExtraction:
     """Regions of ``dataset`` with its response statistics (y, or one-hot classes)."""
     response = _response(task, dataset.y, network.output_dim)
     return extract_regions(network, dataset.x, response, chunk_size=config.chunk_size)

@@ -18,6 +18,14 @@ The local model of a pattern is accumulated from the output side,
 (``b_r += G b^(l)`` at each layer). It depends on the pattern and the weights
 only, never on the forward values, so the exactness check
 ``max |W_r x + b_r - eta(x)|`` against the forward pass is a real check.
+
+Networks with skip connections or concatenation (a
+:class:`~govreport.network.PiecewiseLinearGraph`) take the general path
+(:class:`TorchGraph`): the pattern is the gates' bits in node order, and the
+local model is the adjoint of the logits propagated backwards through the
+graph's masked linear maps (affine terms, gate masks, concatenation splits),
+again from the pattern and the weights only. Everything after the local models
+(grouping, partials, tables) is shared, so every analysis works on both.
 """
 
 from __future__ import annotations

@@ -11,6 +11,12 @@ standard torch layer (``nn.Linear``, ``nn.ReLU``, ``nn.BatchNorm1d``, ...) of an
 canonical chain (the fast path). The recovered chain is checked against the
 module's own forward in float64 on random rows.
 
+A graph that branches (a skip connection ``h + f(h)``, a subtraction of two
+tensors, ``torch.cat`` over features, an input read twice) is read again by
+:class:`_DagWalker` into a :class:`~govreport.network.PiecewiseLinearGraph`
+(the general path; :func:`read_graph` picks). Its conversion reference is the
+module's own frozen float64 graph with the output link cut off.
+
 Why TorchScript's graph and not ``torch.fx`` / ``torch.export``: a TorchScript
 archive *is* this graph (no Python source, no re-tracing, nothing to import), so
 one reader serves archives, pickles and live modules alike; ``torch.jit.script``
