@@ -757,6 +757,20 @@ def build_graph(
     return PiecewiseLinearGraph(nodes=tuple(nodes), output=output, output_link=link)  # type: ignore[arg-type]
 
 
+def describe_graph(network: PiecewiseLinearGraph) -> str:
+    """E.g. "9 nodes, 3 activations, 2 tensor sums or differences, 1 concatenation"."""
+    sums = sum(1 for n in network.nodes if n.kind == "affine" and len(n.inputs) > 1)
+    joins = sum(1 for n in network.nodes if n.kind == "concat")
+    parts = [f"{len(network.nodes) - 1} nodes", f"{len(network.gates)} activations"]
+    if sums:
+        parts.append(
+            f"{sums} skip connection{'s' if sums > 1 else ''} (sums or differences of tensors)"
+        )
+    if joins:
+        parts.append(f"{joins} concatenation{'s' if joins > 1 else ''}")
+    return ", ".join(parts)
+
+
 class GraphModule(nn.Module):
     """A canonical graph as a float64 torch module, node by node (x (N, d) -> logits (N, K)).
 
@@ -834,9 +848,8 @@ def graph_network(module: nn.Module, where: str, link: str | None) -> GraphNetwo
     error = _check_graph(scripted_module, network, walker.link_kind, where)
     check = (
         f"structure read from the TorchScript graph op by op as a general graph "
-        f"({len(network.nodes) - 1} nodes, {len(network.gates)} activations, skip connections "
-        f"or concatenation); the graph reproduces the module's own outputs on {_CHECK_ROWS} "
-        f"random rows in float64 (largest difference {error:.3g})"
+        f"({describe_graph(network)}); the graph reproduces the module's own outputs on "
+        f"{_CHECK_ROWS} random rows in float64 (largest difference {error:.3g})"
     )
     return GraphNetwork(
         network=network, source=frozen, ops=tuple(walker.ops), link=found, check=check

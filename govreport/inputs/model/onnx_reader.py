@@ -28,6 +28,7 @@ from govreport.inputs.model.graph import (
     GraphModule,
     GraphNetwork,
     build_graph,
+    describe_graph,
 )
 
 __all__ = ["SUPPORTED_ONNX_OPS", "chain_from_onnx", "onnxruntime_check"]
@@ -346,11 +347,8 @@ def _graph_from_onnx(
     )
     network = build_graph(walker.records, result.node, link or "identity", path.name)
     reference = GraphModule(network, walker.link_kind).eval()
-    check = (
-        f"structure read from the ONNX graph op by op as a general graph "
-        f"({len(network.nodes) - 1} nodes, {len(network.gates)} activations, skip connections "
-        "or concatenation)"
-    )
+    shape = describe_graph(network)
+    check = f"structure read from the ONNX graph op by op as a general graph ({shape})"
 
     def verify(x: np.ndarray) -> str:
         return onnxruntime_check(path, output, reference, x, False)
