@@ -361,3 +361,27 @@ def test_onnx_export_of_a_branching_net_matches_autograd(tmp_path: Path, kind: s
 
     checked = check_on_rows(loaded, x)
     assert checked.source_check is not None and "onnxruntime" in checked.source_check
+
+
+def test_projections_of_a_graph_are_the_gate_inputs_jacobians(tmp_path: Path) -> None:
+    """§4.19 and §4.23 on a graph: each gate input's ŵ = autograd ∂v/∂x; output = region LLM."""
+    from govreport.analyses.insens.projections import iter_layer_projections
+
+    model = _make("concat", seed=6)
+    x = _rows(40, seed=4)
+    graph = load_model(_save(model, "scripted", tmp_path / "c.pt", x)).network
+    oracle = _float_oracle(model)
+    layers = list(iter_layer_projections(graph, x))  # type: ignore[arg-type]
+    assert [p.layer for p in layers] == [1, 2, 3, 4]
+    hidden = np.concatenate([p.activity for p in layers[:-1]], axis=1)
+    xt = torch.from_numpy(x)
+    with torch.no_grad():
+        assert np.abs(hidden - oracle.gates(xt).numpy()).max() <= TOL
+    jac = torch.func.vmap(torch.func.jacrev(lambda r: oracle.gates(r[None])[0]))(xt)
+    weights = np.concatenate([p.weights for p in layers[:-1]], axis=2)  # (n, d, H)
+    assert np.abs(weights - jac.detach().numpy().transpose(0, 2, 1)).max() <= TOL
+    for p in layers:  # ŵ·x + b̂ = v
+        assert np.abs(np.einsum("nd,ndk->nk", x, p.weights) + p.biases - p.activity).max() <= TOL
+    extraction = extract_regions(graph, x)
+    local = extraction.table.weights[extraction.sample_regions]  # (n, 1, d)
+    assert np.abs(layers[-1].weights[:, :, 0] - local[:, 0, :]).max() <= TOL
