@@ -110,6 +110,7 @@ class TorchGraph:
     weights: tuple[tuple[torch.Tensor | None, ...], ...]
     scales: tuple[tuple[float, ...], ...]
     biases: tuple[torch.Tensor | None, ...]
+    has_bias: tuple[bool, ...]
     slopes: tuple[float, ...]
     output: int
     readers: tuple[int, ...]
@@ -131,6 +132,7 @@ class TorchGraph:
             weights=tuple(tuple(tensor(w) for w in node.weights) for node in graph.nodes),
             scales=tuple(node.scales for node in graph.nodes),
             biases=tuple(tensor(node.bias) for node in graph.nodes),
+            has_bias=tuple(node.bias is not None and bool(node.bias.any()) for node in graph.nodes),
             slopes=tuple(node.slope for node in graph.nodes),
             output=graph.output,
             readers=graph.consumers(),
@@ -410,6 +412,28 @@ def _graph_block_rows(net: TorchGraph, n_out: int = 1) -> int:
     return max(64, _BLOCK_BYTES // (8 * n_out * max(net.widths)))
 
 
+def _graph_affine(net: TorchGraph, index: int, args: list[torch.Tensor | None]) -> torch.Tensor:
+    """The value of affine node ``index`` given its inputs' values (a fresh tensor)."""
+    bias = net.biases[index]
+    assert bias is not None
+    terms = list(zip(args, net.weights[index], net.scales[index], strict=True))
+    first, weight, scale = terms[0]
+    assert first is not None
+    if weight is not None:  # one fused bias + product
+        value = torch.addmm(bias, first, weight.t())
+    else:
+        value = torch.mul(first, scale) if scale != 1.0 else first.clone()
+        if net.has_bias[index]:
+            value.add_(bias)
+    for arg, weight, scale in terms[1:]:
+        assert arg is not None
+        if weight is None:
+            value.add_(arg, alpha=scale)
+        else:
+            value.addmm_(arg, weight.t())
+    return value
+
+
 def _graph_forward_with_patterns(
     net: TorchGraph, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -446,19 +470,7 @@ def _graph_forward_with_patterns(
             elif kind == "concat":
                 value = torch.cat([values[i] for i in sources], dim=1)  # type: ignore[misc]
             else:
-                bias = net.biases[index]
-                assert bias is not None
-                value = torch.empty((stop - start, net.widths[index]), dtype=torch.float64)
-                value.copy_(bias)
-                for source, weight, scale in zip(
-                    sources, net.weights[index], net.scales[index], strict=True
-                ):
-                    arg = values[source]
-                    assert arg is not None
-                    if weight is None:
-                        value.add_(arg, alpha=scale)
-                    else:
-                        value.addmm_(arg, weight.t())
+                value = _graph_affine(net, index, [values[i] for i in sources])
             values[index] = value
             for source in sources:
                 left[source] -= 1
