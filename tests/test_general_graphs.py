@@ -385,3 +385,30 @@ def test_projections_of_a_graph_are_the_gate_inputs_jacobians(tmp_path: Path) ->
     extraction = extract_regions(graph, x)
     local = extraction.table.weights[extraction.sample_regions]  # (n, 1, d)
     assert np.abs(layers[-1].weights[:, :, 0] - local[:, 0, :]).max() <= TOL
+
+
+class InputSkip(nn.Module):
+    """A skip from the raw input: x + fc2(relu(fc1(x))), then a difference with x."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.out = nn.Linear(3, 5), nn.Linear(5, 3), nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x + self.fc2(torch.relu(self.fc1(x)))
+        return self.out(torch.relu(h) - x)
+
+    def gates(self, x: torch.Tensor) -> torch.Tensor:
+        z1 = self.fc1(x)
+        return torch.cat([z1, x + self.fc2(torch.relu(z1))], dim=1)
+
+
+def test_skip_from_the_raw_input_matches_autograd(tmp_path: Path) -> None:
+    torch.manual_seed(12)
+    model = InputSkip().eval()
+    path = tmp_path / "input_skip.pt"
+    torch.jit.save(torch.jit.script(model), str(path))
+    loaded = load_model(path)
+    assert isinstance(loaded.network, PiecewiseLinearGraph)
+    assert loaded.network.input_dim == 3 and loaded.network.hidden_widths == (5, 3)
+    _check_against_autograd(_float_oracle(model), loaded.network, _rows())

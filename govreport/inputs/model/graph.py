@@ -827,7 +827,15 @@ def graph_network(module: nn.Module, where: str, link: str | None) -> GraphNetwo
         double = copy.deepcopy(scripted_module).double().eval()
         frozen = torch.jit.freeze(double, optimize_numerics=False)
     walker = _DagWalker(where)
-    walker.run(frozen.graph)
+    try:
+        walker.run(frozen.graph)
+    except ModelError:
+        raise
+    except (AttributeError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+        raise ModelError(
+            f"{where}: cannot read the graph ({first_line(exc, 100)}); supported ops: "
+            f"{SUPPORTED_OPS}"
+        ) from exc
     found = walker.link
     if link is not None and found is not None and link != found:
         raise ModelError(

@@ -334,8 +334,16 @@ def _graph_from_onnx(
 ) -> GraphNetwork:
     """Read a branching ONNX graph into the canonical DAG (see graph.PiecewiseLinearGraph)."""
     walker = _OnnxDagWalker(path.name, constants, data_input)
-    for node in nodes:
-        walker.node(node)
+    try:
+        for node in nodes:
+            walker.node(node)
+    except ModelError:
+        raise
+    except (AttributeError, TypeError, ValueError, IndexError) as exc:
+        raise ModelError(
+            f"{path.name}: cannot read the ONNX graph ({first_line(exc, 100)}); supported ops: "
+            f"{SUPPORTED_ONNX_OPS}"
+        ) from exc
     result = walker.env.get(output)
     if not isinstance(result, _Value) or result.node == 0:
         raise ModelError(
