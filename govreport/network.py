@@ -1,9 +1,12 @@
 """The canonical, framework-free form of a piecewise-linear network.
 
-Every loader (TorchScript, state_dict + spec, safetensors + spec) produces a
-:class:`PiecewiseLinearNetwork`: a chain of affine maps in float64 with a
-(leaky) ReLU between consecutive maps, and an output link that is *not* part of
-the region analysis (regions and local models are on the logits).
+Every loader (TorchScript, state_dict + spec, safetensors + spec, ONNX,
+scikit-learn) produces a :class:`PiecewiseLinearNetwork`: a chain of affine maps
+in float64 with a (leaky) ReLU between consecutive maps, and an output link that
+is *not* part of the region analysis (regions and local models are on the
+logits). Graphs with skip connections or concatenation (TorchScript, ONNX) become
+a :class:`PiecewiseLinearGraph` instead (see its docstring); :data:`Network` is
+either.
 
 Notation follows ALGORITHMS.md §0: ``layers[l].weight`` is W^(l) with shape
 ``(n_{l+1}, n_l)`` (PyTorch's ``Linear.weight`` layout), ``layers[l].bias`` is

@@ -9,6 +9,10 @@ classifier head ``Concat(1 - sigmoid(z), sigmoid(z))`` is read as the sigmoid
 link. When ``onnxruntime`` is installed (``pip install govreport[onnx]``) the file
 itself is run on the training rows and compared with the canonical network
 (:func:`onnxruntime_check`); the report says which check ran.
+
+A graph that branches (``Add``/``Sub`` of two tensors, ``Concat`` of computed
+blocks) is read again by :class:`_OnnxDagWalker` into a
+:class:`~govreport.network.PiecewiseLinearGraph` (the general path).
 """
 
 from __future__ import annotations
