@@ -282,7 +282,12 @@ def test_unsupported_op_in_a_branching_graph_names_op_path_and_supported_list(
     assert "test_general_graphs.py:" in message  # the line of the forward
     assert "aten::cat" in message and "skip connections" in message
     result = CliRunner().invoke(
-        cli, ["run", "--model", str(path), "--data", str(_csv(tmp_path)), "--target", "y"]
+        cli,
+        [
+            "run",
+            *("--model", str(path), "--data", str(_csv(tmp_path)), "--target", "y"),
+            *("--out", str(tmp_path / "out"), "--no-pdf"),
+        ],
     )
     assert result.exit_code == 2
     assert "aten::tanh" in result.output
