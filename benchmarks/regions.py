@@ -6,7 +6,9 @@ Run from the repository root::
     python benchmarks/regions.py --rows 200000 --rounds 5 --threads 1
 
 For each network ([64,64,64] and [256,256,256]; d = 20 inputs, 1 output,
-torch's default ``nn.Linear`` init under a fixed seed, ReLU) and the same
+torch's default ``nn.Linear`` init under a fixed seed, ReLU; and ``res64``, the
+[64,64,64] net with a skip connection around each hidden layer after the first,
+which takes the general path for branching graphs) and the same
 synthetic standard-normal rows, it times in one process, interleaved round by
 round:
 
@@ -49,10 +51,20 @@ if str(REPO_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly  # noqa: E402
+from govreport.network import (  # noqa: E402
+    AffineMap,
+    GraphNode,
+    Network,
+    PiecewiseLinearGraph,
+    PiecewiseLinearNetwork,
+    readonly,
+)
 from govreport.regions import DEFAULT_CHUNK_SIZE, RegionExtraction, extract_regions  # noqa: E402
 
-NETWORKS = {"w64": (64, 64, 64), "w256": (256, 256, 256)}
+NETWORKS = {"w64": (64, 64, 64), "w256": (256, 256, 256), "res64": (64, 64, 64)}
+#: Networks with skip connections (the general path): h_1 = relu(W_1 x + b_1), then
+#: h_{l+1} = h_l + relu(W_{l+1} h_l + b_{l+1}); the output is affine in the last h.
+RESIDUAL = {"res64"}
 N_FEATURES = 20
 N_OUTPUTS = 1
 DATA_SEED = 20_240_601
@@ -81,6 +93,67 @@ def build_network(widths: tuple[int, ...]) -> tuple[torch.nn.Sequential, Piecewi
         affine_maps=maps, negative_slopes=(0.0,) * len(widths), output_link="identity"
     )
     return model, network
+
+
+class ResidualMLP(torch.nn.Module):
+    """The residual benchmark net as a plain torch module (the forward-pass baseline)."""
+
+    def __init__(self, layers: torch.nn.ModuleList) -> None:
+        super().__init__()
+        self.layers = layers
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.layers[0](x))
+        for layer in self.layers[1:-1]:
+            h = h + torch.relu(layer(h))
+        out: torch.Tensor = self.layers[-1](h)
+        return out
+
+
+def build_residual(widths: tuple[int, ...]) -> tuple[torch.nn.Module, PiecewiseLinearGraph]:
+    """A residual ReLU MLP (equal hidden widths) and its canonical general graph."""
+    torch.manual_seed(NET_SEED)
+    dims = (N_FEATURES, *widths, N_OUTPUTS)
+    linears = [torch.nn.Linear(n_in, n_out) for n_in, n_out in pairwise(dims)]
+    model = ResidualMLP(torch.nn.ModuleList(linears)).eval()
+
+    def affine(source: int, linear: torch.nn.Linear) -> GraphNode:
+        return GraphNode(
+            kind="affine",
+            inputs=(source,),
+            width=linear.out_features,
+            weights=(readonly(linear.weight.detach().double().numpy()),),
+            scales=(1.0,),
+            bias=readonly(linear.bias.detach().double().numpy()),
+        )
+
+    nodes = [GraphNode(kind="input", inputs=(), width=N_FEATURES)]
+    nodes += [affine(0, linears[0]), GraphNode(kind="gate", inputs=(1,), width=widths[0])]
+    hidden = 2
+    for linear in linears[1:-1]:
+        nodes.append(affine(hidden, linear))
+        nodes.append(GraphNode(kind="gate", inputs=(len(nodes) - 1,), width=linear.out_features))
+        nodes.append(
+            GraphNode(
+                kind="affine",
+                inputs=(hidden, len(nodes) - 1),
+                width=linear.out_features,
+                weights=(None, None),
+                scales=(1.0, 1.0),
+                bias=readonly(np.zeros(linear.out_features)),
+            )
+        )
+        hidden = len(nodes) - 1
+    nodes.append(affine(hidden, linears[-1]))
+    graph = PiecewiseLinearGraph(nodes=tuple(nodes), output=len(nodes) - 1, output_link="identity")
+    return model, graph
+
+
+def build(name: str) -> tuple[torch.nn.Module, Network]:
+    """The torch module and canonical network of a benchmark network by name."""
+    if name in RESIDUAL:
+        return build_residual(NETWORKS[name])
+    return build_network(NETWORKS[name])
 
 
 def peak_rss_mib() -> float:
@@ -115,9 +188,9 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     widths = NETWORKS[name]
-    model64, network = build_network(widths)
+    model64, network = build(name)
     model64 = model64.double()
-    model32 = build_network(widths)[0].float()
+    model32 = build(name)[0].float()
     x = np.random.default_rng(DATA_SEED).standard_normal((args.rows, N_FEATURES))
     x64 = torch.from_numpy(x)
     x32 = x64.float()
@@ -156,6 +229,7 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     same = f64_median[args.chunk_size]
     return {
         "network": name,
+        "residual": name in RESIDUAL,
         "widths": list(widths),
         "rows": args.rows,
         "regions": extraction.table.n_regions,
@@ -185,7 +259,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
     print(header)
     print("-" * len(header))
     for r in results:
-        label = "[" + ",".join(str(w) for w in r["widths"]) + "]"
+        label = ("res" if r.get("residual") else "") + "[" + ",".join(map(str, r["widths"])) + "]"
         best = f"{r['best_f64_s']:.3f} @{r['best_f64_chunk']}"
         print(
             f"{label:<15}{r['rows']:>10,}{r['regions']:>10,}{r['f64_s']:>10.3f}"
@@ -196,7 +270,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
     print()
     print("float32 forward, for context only (govreport computes in float64):")
     for r in results:
-        label = "[" + ",".join(str(w) for w in r["widths"]) + "]"
+        label = ("res" if r.get("residual") else "") + "[" + ",".join(map(str, r["widths"])) + "]"
         print(
             f"  {label:<15} f32 fwd {r['f32_s']:.3f} s (chunks of {r['chunk_size']}); "
             f"f64/f32 forward {r['f64_s'] / r['f32_s']:.2f}x; "

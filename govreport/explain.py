@@ -94,7 +94,7 @@ def explain_document(
     return {
         "model": model_path.name,
         "data": data_path.name,
-        "neuron": {"layer": layer, "index": index, "output_layer": len(network.affine_maps)},
+        "neuron": {"layer": layer, "index": index, "output_layer": len(network.layer_widths)},
         "metric": "distances, centres and Insens use standard deviations of the data given "
         "(u = x / std); weight is the exact gradient of v with respect to x in raw units",
         "rows": entries,

@@ -73,7 +73,7 @@ from govreport.inputs.model import LoadedModel, check_on_rows, load_model, sourc
 from govreport.inputs.review import ReviewRecord, empty_review, load_review
 from govreport.inputs.task import binary_from_two_class_softmax, check_task, task_output_names
 from govreport.metrics import MetricKey
-from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.network import FloatArray, Network
 from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
 from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
@@ -140,9 +140,7 @@ def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
     return y[:, None]
 
 
-def _regions(
-    config: RunConfig, network: PiecewiseLinearNetwork, task: Task, dataset: Dataset
-) -> RegionExtraction:
+def _regions(config: RunConfig, network: Network, task: Task, dataset: Dataset) -> RegionExtraction:
     """Regions of ``dataset`` with its response statistics (y, or one-hot classes)."""
     response = _response(task, dataset.y, network.output_dim)
     with progress.stage(f"activation regions of the {dataset.name} data", dataset.n_rows):

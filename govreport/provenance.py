@@ -18,7 +18,7 @@ import numpy as np
 from govreport.config import RunConfig
 from govreport.inputs.data import Dataset, FileFingerprint, Task
 from govreport.inputs.model import LoadedModel
-from govreport.network import FloatArray
+from govreport.network import FloatArray, PiecewiseLinearGraph
 from govreport.results.jsonable import to_jsonable
 from govreport.results.provenance_types import (
     DatasetDocument,
@@ -190,6 +190,9 @@ def model_document(
         activation_check=(
             f"All {len(network.negative_slopes)} hidden activations are piecewise linear "
             f"({', '.join(activations)}); every other layer was an affine map or a no-op."
+            if not isinstance(network, PiecewiseLinearGraph)
+            else f"({', '.join(activations)}); every other op was an affine map (skip "
+            "connections and differences included), a concatenation or a no-op."
         ),
         conversion_max_abs_error=_finite(conversion_error),
         class_labels=class_labels,

@@ -18,6 +18,14 @@ The local model of a pattern is accumulated from the output side,
 (``b_r += G b^(l)`` at each layer). It depends on the pattern and the weights
 only, never on the forward values, so the exactness check
 ``max |W_r x + b_r - eta(x)|`` against the forward pass is a real check.
+
+Networks with skip connections or concatenation (a
+:class:`~govreport.network.PiecewiseLinearGraph`) take the general path
+(:class:`TorchGraph`): the pattern is the gates' bits in node order, and the
+local model is the adjoint of the logits propagated backwards through the
+graph's masked linear maps (affine terms, gate masks, concatenation splits),
+again from the pattern and the weights only. Everything after the local models
+(grouping, partials, tables) is shared, so every analysis works on both.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import torch.nn.functional as F
 
 from govreport import progress
 from govreport.config import DEFAULTS
-from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.network import FloatArray, Network, PiecewiseLinearGraph, PiecewiseLinearNetwork
 
 UInt8Array = npt.NDArray[np.uint8]
 UInt64Array = npt.NDArray[np.uint64]
@@ -85,6 +93,65 @@ class TorchNetwork:
             negative_slopes=network.negative_slopes,
             hidden_widths=network.hidden_widths,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TorchGraph:
+    """A :class:`PiecewiseLinearGraph` as float64 torch tensors (the general path).
+
+    Per node (see :class:`~govreport.network.GraphNode`): ``kinds``, ``inputs``,
+    ``widths``; for affine nodes the terms' ``weights`` (None: ``scales[i]`` times the
+    identity) and ``biases``; for gates their ``slopes``. ``gate_offsets[g]`` is the
+    first pattern bit of the g-th gate.
+    """
+
+    kinds: tuple[str, ...]
+    inputs: tuple[tuple[int, ...], ...]
+    widths: tuple[int, ...]
+    weights: tuple[tuple[torch.Tensor | None, ...], ...]
+    scales: tuple[tuple[float, ...], ...]
+    biases: tuple[torch.Tensor | None, ...]
+    has_bias: tuple[bool, ...]
+    slopes: tuple[float, ...]
+    output: int
+    readers: tuple[int, ...]
+    gates: tuple[int, ...]
+    gate_offsets: tuple[int, ...]
+    hidden_widths: tuple[int, ...]
+    negative_slopes: tuple[float, ...]
+
+    @staticmethod
+    def from_graph(graph: PiecewiseLinearGraph) -> TorchGraph:
+        def tensor(array: FloatArray | None) -> torch.Tensor | None:
+            return None if array is None else torch.from_numpy(np.array(array))
+
+        gates = graph.gates
+        return TorchGraph(
+            kinds=tuple(node.kind for node in graph.nodes),
+            inputs=tuple(node.inputs for node in graph.nodes),
+            widths=tuple(node.width for node in graph.nodes),
+            weights=tuple(tuple(tensor(w) for w in node.weights) for node in graph.nodes),
+            scales=tuple(node.scales for node in graph.nodes),
+            biases=tuple(tensor(node.bias) for node in graph.nodes),
+            has_bias=tuple(node.bias is not None and bool(node.bias.any()) for node in graph.nodes),
+            slopes=tuple(node.slope for node in graph.nodes),
+            output=graph.output,
+            readers=graph.consumers(),
+            gates=gates,
+            gate_offsets=tuple(int(o) for o in np.cumsum((0, *graph.hidden_widths))[:-1]),
+            hidden_widths=graph.hidden_widths,
+            negative_slopes=graph.negative_slopes,
+        )
+
+
+AnyTorchNetwork = TorchNetwork | TorchGraph
+
+
+def torch_network(network: Network) -> AnyTorchNetwork:
+    """The torch form of a chain (fast path) or of a general graph."""
+    if isinstance(network, PiecewiseLinearGraph):
+        return TorchGraph.from_graph(network)
+    return TorchNetwork.from_network(network)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +408,148 @@ def local_models(net: TorchNetwork, on: torch.Tensor) -> tuple[torch.Tensor, tor
     return weights, biases
 
 
+def _graph_block_rows(net: TorchGraph, n_out: int = 1) -> int:
+    """Rows per block for the general path (all live node values of a block stay small)."""
+    return max(64, _BLOCK_BYTES // (8 * n_out * max(net.widths)))
+
+
+def _graph_affine(net: TorchGraph, index: int, args: list[torch.Tensor | None]) -> torch.Tensor:
+    """The value of affine node ``index`` given its inputs' values (a fresh tensor)."""
+    bias = net.biases[index]
+    assert bias is not None
+    terms = list(zip(args, net.weights[index], net.scales[index], strict=True))
+    first, weight, scale = terms[0]
+    assert first is not None
+    if weight is not None:  # one fused bias + product
+        value = torch.addmm(bias, first, weight.t())
+    else:
+        value = torch.mul(first, scale) if scale != 1.0 else first.clone()
+        if net.has_bias[index]:
+            value.add_(bias)
+    for arg, weight, scale in terms[1:]:
+        assert arg is not None
+        if weight is None:
+            value.add_(arg, alpha=scale)
+        else:
+            value.addmm_(arg, weight.t())
+    return value
+
+
+def _graph_forward_with_patterns(
+    net: TorchGraph, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The general path's forward: x (n, d) -> (logits (n, K), on (n, H) bool).
+
+    Nodes are evaluated in order per row block; a value is freed after its last reader,
+    and a gate works in place when it is its input's only reader.
+    """
+    n_rows = x.shape[0]
+    on = np.empty((n_rows, sum(net.hidden_widths)), dtype=np.bool_)
+    logits = torch.empty((n_rows, net.widths[net.output]), dtype=torch.float64)
+    gate_offset = dict(zip(net.gates, net.gate_offsets, strict=True))
+    block = _graph_block_rows(net)
+    for start in range(0, n_rows, block):
+        stop = min(start + block, n_rows)
+        values: list[torch.Tensor | None] = [None] * len(net.kinds)
+        left = list(net.readers)
+        for index, kind in enumerate(net.kinds):
+            sources = net.inputs[index]
+            if kind == "input":
+                value = x[start:stop]
+            elif kind == "gate":
+                (source,) = sources
+                pre = values[source]
+                assert pre is not None
+                offset = gate_offset[index]
+                width = net.widths[index]
+                np.greater(pre.numpy(), 0.0, out=on[start:stop, offset : offset + width])
+                slope = net.slopes[index]
+                if left[source] == 1 and net.kinds[source] != "input":  # its only reader
+                    value = pre.clamp_min_(0.0) if slope == 0.0 else F.leaky_relu_(pre, slope)
+                else:
+                    value = pre.clamp_min(0.0) if slope == 0.0 else F.leaky_relu(pre, slope)
+            elif kind == "concat":
+                value = torch.cat([values[i] for i in sources], dim=1)  # type: ignore[misc]
+            else:
+                value = _graph_affine(net, index, [values[i] for i in sources])
+            values[index] = value
+            for source in sources:
+                left[source] -= 1
+                if left[source] == 0:
+                    values[source] = None
+        result = values[net.output]
+        assert result is not None
+        logits[start:stop] = result
+    return logits, torch.from_numpy(on)
+
+
+def _accumulate(adjoint: dict[int, torch.Tensor], node: int, value: torch.Tensor) -> None:
+    """Add ``value`` to the adjoint of ``node`` (out of place: values may be shared)."""
+    held = adjoint.get(node)
+    adjoint[node] = value if held is None else held + value
+
+
+def _graph_local_models(net: TorchGraph, on: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact local models of patterns of a general graph, accumulated from the output side.
+
+    on: (G, H) bool. Returns (weights (G, K, d), biases (G, K)), float64. The adjoint of
+    every node (rows, K, width) is propagated through the masked linear maps in reverse
+    node order: affine terms multiply by their weight (or scale), gates by the pattern's
+    0/1 (or slope) mask, concatenations split it. Depends on the pattern and the weights
+    only, never on the forward values.
+    """
+    n_patterns = on.shape[0]
+    n_out = net.widths[net.output]
+    n_in = net.widths[0]
+    masks = on.numpy().view(np.uint8)
+    gate_offset = dict(zip(net.gates, net.gate_offsets, strict=True))
+    weights = torch.zeros((n_patterns, n_out, n_in), dtype=torch.float64)
+    biases = torch.empty((n_patterns, n_out), dtype=torch.float64)
+    block = max(1, min(_graph_block_rows(net, n_out), n_patterns))
+    for start in range(0, n_patterns, block):
+        stop = min(start + block, n_patterns)
+        rows = stop - start
+        bias = torch.zeros((rows, n_out), dtype=torch.float64)
+        adjoint: dict[int, torch.Tensor] = {
+            net.output: torch.eye(n_out, dtype=torch.float64).expand(rows, n_out, n_out)
+        }
+
+        for index in range(len(net.kinds) - 1, -1, -1):
+            grad = adjoint.pop(index, None)
+            if grad is None:
+                continue
+            kind = net.kinds[index]
+            sources = net.inputs[index]
+            if kind == "input":
+                weights[start:stop] = grad
+            elif kind == "gate":
+                offset = gate_offset[index]
+                mask = masks[start:stop, offset : offset + net.widths[index]]
+                slope = net.slopes[index]
+                gate = mask if slope == 0.0 else np.where(mask, 1.0, slope)
+                _accumulate(adjoint, sources[0], grad * torch.from_numpy(gate).unsqueeze(1))
+            elif kind == "concat":
+                split = 0
+                for source in sources:
+                    width = net.widths[source]
+                    _accumulate(adjoint, source, grad[:, :, split : split + width])
+                    split += width
+            else:
+                node_bias = net.biases[index]
+                assert node_bias is not None
+                bias.add_(torch.matmul(grad, node_bias))
+                flat = grad.reshape(rows * n_out, -1)
+                for source, weight, scale in zip(
+                    sources, net.weights[index], net.scales[index], strict=True
+                ):
+                    if weight is None:
+                        _accumulate(adjoint, source, grad if scale == 1.0 else grad * scale)
+                    else:
+                        _accumulate(adjoint, source, torch.mm(flat, weight).view(rows, n_out, -1))
+        biases[start:stop] = bias
+    return weights, biases
+
+
 def _constant_patterns(net: TorchNetwork, on: torch.Tensor) -> BoolArray:
     """(G,) True where some ReLU (slope 0) layer of the pattern is entirely off."""
     constant = torch.zeros(on.shape[0], dtype=torch.bool)
@@ -369,7 +578,7 @@ def _as_tensor(array: FloatArray) -> torch.Tensor:
 
 
 def extract_chunk(
-    net: TorchNetwork,
+    net: AnyTorchNetwork,
     x: FloatArray,
     response: FloatArray | None = None,
     *,
@@ -383,7 +592,11 @@ def extract_chunk(
     x_tensor = _as_tensor(x)
     n_rows = x_tensor.shape[0]
     with torch.no_grad():
-        logits, on = _forward_with_patterns(net, x_tensor)
+        general = isinstance(net, TorchGraph)
+        if isinstance(net, TorchGraph):
+            logits, on = _graph_forward_with_patterns(net, x_tensor)
+        else:
+            logits, on = _forward_with_patterns(net, x_tensor)
         on_numpy = on.numpy()
         patterns = np.packbits(on_numpy, axis=1)
         hashes = hash_patterns(patterns)
@@ -394,7 +607,10 @@ def extract_chunk(
         codes = torch.from_numpy(codes_np)
         unique_on = on if singletons else on[torch.from_numpy(first)]
         unique_patterns = patterns if singletons else patterns[first]
-        weights, biases = local_models(net, unique_on)
+        if isinstance(net, TorchGraph):
+            weights, biases = _graph_local_models(net, unique_on)
+        else:
+            weights, biases = local_models(net, unique_on)
         row_weights = weights if singletons else weights[codes]
         row_biases = biases if singletons else biases[codes]
         predicted = torch.einsum("nkd,nd->nk", row_weights, x_tensor) + row_biases
@@ -422,7 +638,11 @@ def extract_chunk(
         response_m2=m2.numpy(),
         weights=weights.numpy(),
         biases=biases.numpy(),
-        constant=_constant_packed(net, unique_patterns),
+        constant=(
+            (weights == 0).all(dim=2).all(dim=1).numpy()
+            if general
+            else _constant_packed(net, unique_patterns)  # type: ignore[arg-type]
+        ),
         neuron_on_counts=_count_on(on_numpy),
         n_rows=int(n_rows),
         max_abs_error=max_abs_error,
@@ -642,7 +862,7 @@ class _RegionBlocks:
 
 
 def _map_chunks(
-    net: TorchNetwork, x: FloatArray, response: FloatArray | None, chunk_size: int
+    net: AnyTorchNetwork, x: FloatArray, response: FloatArray | None, chunk_size: int
 ) -> Iterator[tuple[int, ChunkExtraction]]:
     """``(start, extract_chunk(...))`` for the chunks of ``x`` in order.
 
@@ -677,7 +897,7 @@ def _map_chunks(
 
 
 def extract_regions(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     response: FloatArray | None = None,
     *,
@@ -691,10 +911,10 @@ def extract_regions(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    net = TorchNetwork.from_network(network)
+    net = torch_network(network)
     n_samples = int(x.shape[0])
-    n_out = net.weights[-1].shape[0]
-    n_in = net.weights[0].shape[1]
+    n_out = network.output_dim
+    n_in = network.input_dim
     n_response = 0 if response is None else int(np.shape(response)[1])
     logits = np.empty((n_samples, n_out), dtype=np.float64)
     row_codes = np.empty(n_samples, dtype=np.int64)  # region of each row in `joined` below

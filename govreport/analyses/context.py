@@ -13,7 +13,7 @@ import numpy as np
 
 from govreport.config import DEFAULTS
 from govreport.inputs.data import Dataset, Task
-from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.network import FloatArray, Network
 from govreport.regions import Int64Array, RegionExtraction
 
 __all__ = ["AnalysisContext", "AnalysisOptions", "DatasetRegions", "feature_scale"]
@@ -76,7 +76,7 @@ class AnalysisContext:
     out-of-time data set (``--oot-data``), a third data set after the test set.
     """
 
-    network: PiecewiseLinearNetwork
+    network: Network
     task: Task
     feature_names: tuple[str, ...]
     output_names: tuple[str, ...]

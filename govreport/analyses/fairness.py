@@ -39,7 +39,7 @@ from govreport.analyses.performance import auc_or_nan
 from govreport.inputs.dictionary import DataDictionary, FeatureEntry, format_code
 from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import MetricKey
-from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.network import FloatArray, Network
 
 __all__ = [
     "FLIP_THRESHOLD",
@@ -205,7 +205,7 @@ def _grouping(entry: FeatureEntry, train: FloatArray) -> tuple[_Grouping, FloatA
 
 
 def flip_deltas(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     column: int,
     alternatives: FloatArray,

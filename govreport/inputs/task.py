@@ -28,7 +28,15 @@ from torch import nn
 
 from govreport.errors import DataError, InputError
 from govreport.inputs.model.convert import LoadedModel, SourceLayer
-from govreport.network import AffineMap, FloatArray, PiecewiseLinearNetwork, readonly
+from govreport.network import (
+    AffineMap,
+    FloatArray,
+    GraphNode,
+    Network,
+    PiecewiseLinearGraph,
+    PiecewiseLinearNetwork,
+    readonly,
+)
 
 if TYPE_CHECKING:
     from govreport.inputs.data import Dataset, Task
@@ -55,6 +63,21 @@ def binary_from_two_class_softmax(loaded: LoadedModel) -> LoadedModel:
     network = loaded.network
     if network.output_link != "softmax" or network.output_dim != 2:
         return loaded
+    if isinstance(network, PiecewiseLinearGraph):  # a general graph: one more affine node
+        contrast_node = GraphNode(
+            kind="affine",
+            inputs=(network.output,),
+            width=1,
+            weights=(readonly([[-1.0, 1.0]]),),
+            scales=(1.0,),
+            bias=readonly([0.0]),
+        )
+        binary: Network = PiecewiseLinearGraph(
+            nodes=(*network.nodes, contrast_node),
+            output=len(network.nodes),
+            output_link="sigmoid",
+        )
+        return _binary(loaded, binary)
     last = network.affine_maps[-1]
     difference = AffineMap(
         weight=readonly(last.weight[1:2] - last.weight[0:1]),
@@ -65,6 +88,11 @@ def binary_from_two_class_softmax(loaded: LoadedModel) -> LoadedModel:
         negative_slopes=network.negative_slopes,
         output_link="sigmoid",
     )
+    return _binary(loaded, binary)
+
+
+def _binary(loaded: LoadedModel, binary: Network) -> LoadedModel:
+    """``loaded`` with the binary network and the contrast z1 - z0 after its source."""
     contrast = nn.Linear(2, 1, bias=False, dtype=torch.float64)
     with torch.no_grad():
         contrast.weight.copy_(torch.tensor([[-1.0, 1.0]], dtype=torch.float64))

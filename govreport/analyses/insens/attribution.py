@@ -37,7 +37,7 @@ import torch
 
 from govreport.analyses.insens.insens import insens
 from govreport.jsontypes import JSON_CONFIG, Float, Number
-from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.network import FloatArray, Network, PiecewiseLinearGraph
 
 __all__ = [
     "ATTRIBUTION_METHODS",
@@ -57,10 +57,10 @@ METHOD_LABELS = {
 }
 
 
-def standardized_module(
-    network: PiecewiseLinearNetwork, mean: FloatArray, scale: FloatArray
-) -> torch.nn.Module:
+def standardized_module(network: Network, mean: FloatArray, scale: FloatArray) -> torch.nn.Module:
     """A float64 torch module computing η(μ + σ ⊙ u) from u (n, d) -> logits (n, K)."""
+    if isinstance(network, PiecewiseLinearGraph):
+        return _GraphModule(network, mean, scale).eval()
     layers: list[torch.nn.Module] = []
     maps = network.affine_maps
     for index, affine in enumerate(maps):
@@ -84,9 +84,46 @@ def standardized_module(
     return module
 
 
+class _GraphModule(torch.nn.Module):
+    """η(μ + σ ⊙ u) of a general graph, node by node in float64 (for the attribution methods)."""
+
+    def __init__(self, graph: PiecewiseLinearGraph, mean: FloatArray, scale: FloatArray) -> None:
+        super().__init__()
+        self.graph = graph
+        self.mean = torch.from_numpy(np.array(mean, dtype=np.float64))
+        self.scale = torch.from_numpy(np.array(scale, dtype=np.float64))
+        self.weights = [
+            [None if w is None else torch.from_numpy(np.array(w)) for w in node.weights]
+            for node in graph.nodes
+        ]
+        self.biases = [
+            None if node.bias is None else torch.from_numpy(np.array(node.bias))
+            for node in graph.nodes
+        ]
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        values: list[torch.Tensor] = []
+        for index, node in enumerate(self.graph.nodes):
+            args = [values[i] for i in node.inputs]
+            if node.kind == "input":
+                values.append(self.mean + self.scale * u)
+            elif node.kind == "gate":
+                values.append(torch.nn.functional.leaky_relu(args[0], node.slope))
+            elif node.kind == "concat":
+                values.append(torch.cat(args, dim=1))
+            else:
+                bias = self.biases[index]
+                assert bias is not None
+                total = bias.expand(u.shape[0], -1)
+                for arg, weight, factor in zip(args, self.weights[index], node.scales, strict=True):
+                    total = total + (factor * arg if weight is None else arg @ weight.T)
+                values.append(total)
+        return values[self.graph.output]
+
+
 def attribute(
     method: str,
-    network: PiecewiseLinearNetwork,
+    network: Network,
     module: torch.nn.Module,
     u: FloatArray,
     mean: FloatArray,
@@ -211,7 +248,7 @@ class AttributionRobustness:
 
 
 def attribution_robustness(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     y: FloatArray,
     *,

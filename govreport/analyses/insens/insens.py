@@ -40,7 +40,7 @@ from govreport.analyses.insens.projections import (
     unit_scale,
 )
 from govreport.jsontypes import JSON_CONFIG, Float
-from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
+from govreport.network import FloatArray, Network, readonly
 
 __all__ = [
     "DEFAULT_MIN_NORM",
@@ -74,9 +74,7 @@ class InsensSamples:
     empty: npt.NDArray[np.bool_]
 
 
-def _chunk_insens(
-    network: PiecewiseLinearNetwork, x: FloatArray, s: FloatArray, min_norm: float
-) -> InsensSamples:
+def _chunk_insens(network: Network, x: FloatArray, s: FloatArray, min_norm: float) -> InsensSamples:
     n, d = x.shape
     n_layers = len(network.hidden_widths)
     total = np.zeros((n, d))
@@ -112,7 +110,7 @@ def _chunk_insens(
 
 
 def insens(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     *,
     scale: FloatArray | None = None,
@@ -175,7 +173,7 @@ class InsensSummary:
 
 
 def summarize_insens(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     feature_names: Sequence[str],
     *,

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from govreport.network import FloatArray, PiecewiseLinearNetwork, readonly
+from govreport.network import FloatArray, Network, PiecewiseLinearGraph, readonly
 from govreport.results.jsonable import to_jsonable
 
 __all__ = [
@@ -79,7 +79,7 @@ class LayerProjections:
     activity: FloatArray
 
 
-def _check_x(network: PiecewiseLinearNetwork, x: FloatArray) -> FloatArray:
+def _check_x(network: Network, x: FloatArray) -> FloatArray:
     array = np.asarray(x, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != network.input_dim:
         raise ValueError(
@@ -89,7 +89,7 @@ def _check_x(network: PiecewiseLinearNetwork, x: FloatArray) -> FloatArray:
 
 
 def iter_layer_projections(
-    network: PiecewiseLinearNetwork, x: FloatArray, *, upto: int | None = None
+    network: Network, x: FloatArray, *, upto: int | None = None
 ) -> Iterator[LayerProjections]:
     """Yield the projections of layers 1, 2, ... (up to ``upto``, default L + 1) for rows ``x``.
 
@@ -99,6 +99,11 @@ def iter_layer_projections(
     """
     array = _check_x(network, x)
     n, d = array.shape
+    if isinstance(network, PiecewiseLinearGraph):  # gates in node order, then the output
+        models = network.projections(array, upto)
+        for layer, (weights_g, biases_g, activity_g) in enumerate(models, start=1):
+            yield LayerProjections(layer, weights_g, biases_g, activity_g)
+        return
     last = len(network.affine_maps) if upto is None else int(upto)
     first = network.affine_maps[0]
     weights = np.broadcast_to(first.weight.T, (n, d, first.n_out))
@@ -133,17 +138,17 @@ class SwitchedProjection:
     activity: FloatArray
 
 
-def _check_neuron(network: PiecewiseLinearNetwork, layer: int, neuron: int) -> None:
-    n_layers = len(network.affine_maps)
+def _check_neuron(network: Network, layer: int, neuron: int) -> None:
+    n_layers = len(network.layer_widths)
     if not 1 <= layer <= n_layers:
         raise ValueError(f"layer must be 1..{n_layers} (output = {n_layers}), got {layer}")
-    width = network.affine_maps[layer - 1].n_out
+    width = network.layer_widths[layer - 1]
     if not 0 <= neuron < width:
         raise ValueError(f"layer {layer} has neurons 0..{width - 1}, got {neuron}")
 
 
 def switched_projection(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     layer: int,
     neuron: int,
@@ -172,7 +177,7 @@ def switched_projection(
     return SwitchedProjection(
         layer=layer,
         neuron=neuron,
-        is_output=layer == len(network.affine_maps),
+        is_output=layer == len(network.layer_widths),
         weights=readonly(weights),
         biases=readonly(biases),
         activity=readonly(activity),
@@ -230,9 +235,9 @@ def switched_contributions(
     )
 
 
-def parse_neuron(text: str, network: PiecewiseLinearNetwork) -> tuple[int, int]:
+def parse_neuron(text: str, network: Network) -> tuple[int, int]:
     """``"output"`` (output 0), ``"output:k"`` or ``"L:i"`` -> (layer, neuron), else ValueError."""
-    n_layers = len(network.affine_maps)
+    n_layers = len(network.layer_widths)
     value = text.strip().lower()
     if value == "output":
         return n_layers, 0
@@ -283,7 +288,7 @@ class PointProjection:
 
 
 def project_points(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     feature_names: Sequence[str],
     *,
@@ -299,7 +304,7 @@ def project_points(
     ``layer`` defaults to the output layer. Rows are the caller's: only pass
     rows the user has chosen to disclose.
     """
-    target_layer = len(network.affine_maps) if layer is None else layer
+    target_layer = len(network.layer_widths) if layer is None else layer
     array = _check_x(network, x)
     projection = switched_projection(network, array, target_layer, neuron)
     s = unit_scale(scale, array.shape[1])
@@ -337,7 +342,7 @@ def project_points(
 
 
 def explain_samples(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     x: FloatArray,
     feature_names: tuple[str, ...] | list[str],
     *,

@@ -33,7 +33,7 @@ from govreport.disclosure import can_disclose
 from govreport.errors import InputError
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
-from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.network import FloatArray, Network
 from govreport.regions import RegionTable
 
 __all__ = [
@@ -141,7 +141,7 @@ def _locate(table: RegionTable, packed: np.ndarray) -> int | None:
 
 
 def _example(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     table: RegionTable,
     point: FloatArray,
     names: Sequence[str],
@@ -189,7 +189,7 @@ def _example(
 
 
 def insens_stage(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     task: str,
     names: Sequence[str],
     train_x: FloatArray,

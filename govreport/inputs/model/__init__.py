@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from govreport.errors import ModelError
 from govreport.inputs.model.convert import (
     SUPPORTED_LAYERS,
     LoadedModel,
@@ -41,7 +42,7 @@ from govreport.inputs.model.convert import (
     source_logits,
 )
 from govreport.inputs.model.formats import SourceFormat, read_model_file
-from govreport.inputs.model.graph import GraphChain, chain_from_graph, is_plain_chain
+from govreport.inputs.model.graph import GraphChain, GraphNetwork, is_plain_chain, read_graph
 from govreport.inputs.model.spec import module_from_spec_file
 from govreport.network import OutputLink
 
@@ -76,9 +77,11 @@ def load_model(
     path = Path(path)
     where = path.name
     found = read_model_file(path, spec_path, allow_pickle=allow_pickle)
-    graph: GraphChain | None = found.graph  # ONNX and scikit-learn readers give the chain
+    graph: GraphChain | GraphNetwork | None = found.graph  # ONNX, scikit-learn give the chain
     if graph is None and found.module is not None and not is_plain_chain(found.module):
-        graph = chain_from_graph(found.module, where)  # read the graph, not the class
+        graph = read_graph(found.module, where, link)  # read the graph, not the class
+    if isinstance(graph, GraphNetwork):  # skip connections or concatenation: the general path
+        return loaded_graph(graph, found.format, link, where)
     module: nn.Module
     if graph is not None:
         module = graph.module
@@ -93,7 +96,9 @@ def load_model(
             replace(layer, detail="; ".join(filter(None, (layer.detail, graph.origins[i]))))
             for i, layer in enumerate(layers)
         )
-    _log.debug("loaded %s model %s: %d affine maps", found.format, where, len(network.affine_maps))
+    _log.debug(
+        "loaded %s model %s: %d hidden layers", found.format, where, len(network.hidden_widths)
+    )
     return LoadedModel(
         network=network,
         source_format=found.format,
@@ -101,6 +106,40 @@ def load_model(
         source_module=source,
         source_check=None if graph is None else graph.check,
         verify=None if graph is None else graph.verify,
+    )
+
+
+def loaded_graph(
+    graph: GraphNetwork, source_format: SourceFormat, link: OutputLink | None, where: str
+) -> LoadedModel:
+    """A general graph as a loaded model: its ops as the layer table, its own graph as source.
+
+    ``link`` overrides the output link when the graph has none; contradicting one is an error.
+    """
+    network = graph.network
+    if link is not None and graph.link is not None and link != graph.link:
+        raise ModelError(
+            f"{where}: the link override {link!r} contradicts the model's final "
+            f"{graph.link}; drop the override or pass {graph.link!r}"
+        )
+    if link is not None and graph.link is None:
+        network = replace(network, output_link=link)
+    if network.output_link == "softmax" and network.output_dim < 2:
+        raise ModelError(
+            f"{where}: softmax over a single logit is constant 1; use a sigmoid link for "
+            "one logit, or output one logit per class"
+        )
+    layers = tuple(
+        SourceLayer(index=i, kind=kind, detail=detail, treatment=treatment)
+        for i, (kind, detail, treatment) in enumerate(graph.ops)
+    )
+    return LoadedModel(
+        network=network,
+        source_format=source_format,
+        source_layers=layers,
+        source_module=graph.source,
+        source_check=graph.check,
+        verify=graph.verify,
     )
 
 

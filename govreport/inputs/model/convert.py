@@ -27,6 +27,7 @@ from govreport.inputs.model.formats import SourceFormat
 from govreport.network import (
     AffineMap,
     FloatArray,
+    Network,
     OutputLink,
     PiecewiseLinearNetwork,
     readonly,
@@ -94,7 +95,7 @@ class LoadedModel:
     the final link layer: it maps x (N, d) float64 to logits (N, K).
     """
 
-    network: PiecewiseLinearNetwork
+    network: Network  # a chain, or a general graph (skip connections, concatenation)
     source_format: SourceFormat
     source_layers: tuple[SourceLayer, ...]
     source_module: torch.nn.Module

@@ -29,7 +29,7 @@ from torch import nn
 from govreport.errors import ModelError
 
 if TYPE_CHECKING:
-    from govreport.inputs.model.graph import GraphChain
+    from govreport.inputs.model.graph import GraphChain, GraphNetwork
 
 __all__ = [
     "ModelFile",
@@ -59,7 +59,7 @@ class ModelFile:
     module: nn.Module | None = None
     state: dict[str, torch.Tensor] | None = None
     #: A chain a reader recovered from a graph itself (ONNX, scikit-learn); ``module`` unset.
-    graph: GraphChain | None = None
+    graph: GraphChain | GraphNetwork | None = None
 
 
 def read_model_file(path: Path, spec_path: Path | None, *, allow_pickle: bool) -> ModelFile:

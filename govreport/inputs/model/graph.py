@@ -11,6 +11,12 @@ standard torch layer (``nn.Linear``, ``nn.ReLU``, ``nn.BatchNorm1d``, ...) of an
 canonical chain (the fast path). The recovered chain is checked against the
 module's own forward in float64 on random rows.
 
+A graph that branches (a skip connection ``h + f(h)``, a subtraction of two
+tensors, ``torch.cat`` over features, an input read twice) is read again by
+:class:`_DagWalker` into a :class:`~govreport.network.PiecewiseLinearGraph`
+(the general path; :func:`read_graph` picks). Its conversion reference is the
+module's own frozen float64 graph with the output link cut off.
+
 Why TorchScript's graph and not ``torch.fx`` / ``torch.export``: a TorchScript
 archive *is* this graph (no Python source, no re-tracing, nothing to import), so
 one reader serves archives, pickles and live modules alike; ``torch.jit.script``
@@ -35,11 +41,22 @@ from torch import nn
 
 from govreport.errors import ModelError
 from govreport.inputs.model.formats import first_line
+from govreport.network import GraphNode, PiecewiseLinearGraph, readonly
 
-__all__ = ["SUPPORTED_OPS", "GraphChain", "chain_from_graph", "is_plain_chain", "scripted"]
+__all__ = [
+    "SUPPORTED_OPS",
+    "GraphChain",
+    "GraphNetwork",
+    "chain_from_graph",
+    "graph_network",
+    "is_plain_chain",
+    "read_graph",
+    "scripted",
+]
 
 SUPPORTED_OPS = (
-    "aten::linear, aten::addmm, aten::matmul/mm with a constant weight, aten::add/sub/mul/div "
+    "aten::linear, aten::addmm, aten::matmul/mm with a constant weight, aten::add/sub of two "
+    "tensors (skip connections), aten::cat over features, aten::add/sub/mul/div "
     "with a constant, aten::relu, aten::leaky_relu, aten::clamp(min=0), aten::batch_norm "
     "(eval), aten::dropout (eval), aten::flatten (2-D), and a final aten::sigmoid, "
     "aten::softmax or aten::log_softmax"
@@ -111,6 +128,14 @@ def chain_from_graph(module: nn.Module, where: str) -> GraphChain:
         f"rows in float64 (largest difference {error:.3g})"
     )
     return GraphChain(module=chain, origins=tuple(walker.origins), check=check)
+
+
+def read_graph(module: nn.Module, where: str, link: str | None) -> GraphChain | GraphNetwork:
+    """A chain when the graph is one (the fast path), else the general graph."""
+    try:
+        return chain_from_graph(module, where)
+    except _Branching:
+        return graph_network(module, where, link)
 
 
 def scripted(module: nn.Module, where: str) -> torch.jit.ScriptModule:
@@ -247,11 +272,7 @@ class _Walker:
             self.fold(node, kind, inputs, outputs)
             return
         if len(data_in) > 1 or any(v is not self.current for v in data_in):
-            raise self.fail(
-                node,
-                "the graph branches (a skip connection, concatenation or a reused input)",
-                "only chains are supported so far; export a torch.nn.Sequential",
-            )
+            raise _Branching(f"{self.where}: the graph branches")  # read as a general graph
         if kind == "prim::If":
             raise self.fail(node, "control flow that depends on the data")
         args: list[Any] = [None if self.is_data(v) else self.env.get(v) for v in inputs]
@@ -432,3 +453,451 @@ class _Walker:
         self.current = out
         self.layers.append(layer)
         self.origins.append(f"{node.kind()} at {path}")
+
+
+# --------------------------------------------------------------------------- general graphs
+
+
+class _Branching(ModelError):
+    """The chain walker met a skip connection or concatenation: read a general graph instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNetwork:
+    """A branching graph read from TorchScript: the canonical DAG plus its sources.
+
+    ``source``: the module's own frozen float64 TorchScript graph returning the logits
+    (the output link cut off): the independent reference of the conversion check.
+    ``ops``: per graph node, ``(kind, detail, treatment)`` for the report's layer table.
+    """
+
+    network: PiecewiseLinearGraph
+    source: nn.Module
+    ops: tuple[tuple[str, str, str], ...]
+    link: str | None
+    check: str
+    #: Runs the source file itself on the user's rows (ONNX + onnxruntime); says what ran.
+    verify: Callable[[np.ndarray], str] | None = None
+
+
+class _Value:
+    """A data value of the DAG walk: a node id (of the graph under construction)."""
+
+    def __init__(self, node: int) -> None:
+        self.node = node
+
+
+class _ValueList:
+    """A prim::ListConstruct holding data values (the operand of aten::cat)."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+
+class _DagWalker(_Walker):
+    """Interprets a frozen TorchScript graph into a :class:`PiecewiseLinearGraph`."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        # Mutable node records: kind, inputs, width (None until known), weights, scales,
+        # bias, slope. Node 0 is the input, its width learnt from its first reader.
+        self.nodes: list[dict[str, Any]] = [{"kind": "input", "inputs": (), "width": None}]
+        self.ops: list[tuple[str, str, str]] = []
+        self.link: str | None = None
+        self.link_node: Any = None
+        self.link_kind: str | None = None
+        self.output: _Value | None = None
+
+    def run(self, graph: Any) -> None:
+        inputs = list(graph.inputs())[1:]
+        if len(inputs) != 1:
+            raise ModelError(
+                f"{self.where}: forward takes {len(inputs)} inputs; a tabular network "
+                "takes one (rows, features) tensor"
+            )
+        self.env[inputs[0]] = _Value(0)
+        self.block(graph.nodes())
+        outputs = list(graph.outputs())
+        result = self.env.get(outputs[0]) if len(outputs) == 1 else None
+        if not isinstance(result, _Value) or result.node == 0:
+            raise ModelError(
+                f"{self.where}: forward does not return the tensor computed from its input "
+                "(a tuple, a dict or a constant); return the network's output tensor"
+            )
+        self.output = result
+
+    def is_data(self, value: Any) -> bool:
+        return isinstance(self.env.get(value), _Value | _ValueList)
+
+    def width(self, value: _Value) -> int | None:
+        width: int | None = self.nodes[value.node]["width"]
+        return width
+
+    def learn(self, value: _Value, width: int, node: Any) -> None:
+        known = self.width(value)
+        if known is None:
+            self.nodes[value.node]["width"] = int(width)
+        elif known != width:
+            raise self.fail(node, f"a tensor of width {known} meets one of width {width}")
+
+    def new(self, node: Any, record: dict[str, Any], kind: str, detail: str, treat: str) -> None:
+        if self.link is not None:
+            raise self.fail(node, "an op follows the output link", "the link must be last")
+        self.nodes.append(record)
+        self.ops.append((kind, detail, treat))
+        self.env[next(iter(node.outputs()))] = _Value(len(self.nodes) - 1)
+
+    def affine_node(
+        self,
+        node: Any,
+        terms: list[tuple[_Value, torch.Tensor | None, float]],
+        bias: torch.Tensor | None,
+        width: int,
+        detail: str,
+    ) -> None:
+        for value, weight, _ in terms:
+            self.learn(value, width if weight is None else int(weight.shape[1]), node)
+        record = {
+            "kind": "affine",
+            "inputs": tuple(v.node for v, _, _ in terms),
+            "width": width,
+            "weights": tuple(None if w is None else w.numpy() for _, w, _ in terms),
+            "scales": tuple(s for _, _, s in terms),
+            "bias": np.zeros(width) if bias is None else bias.reshape(width).numpy(),
+        }
+        self.new(node, record, node.kind(), detail, f"affine node {len(self.nodes)}")
+
+    def node(self, node: Any, kind: str) -> None:  # one branch per op
+        inputs = list(node.inputs())
+        outputs = list(node.outputs())
+        if kind == "prim::Constant":
+            self.env[outputs[0]] = outputs[0].toIValue()
+            return
+        data_in = [v for v in inputs if self.is_data(v)]
+        if not data_in:
+            self.fold(node, kind, inputs, outputs)
+            return
+        if kind == "prim::If":
+            raise self.fail(node, "control flow that depends on the data")
+        if kind == "prim::ListConstruct":
+            self.env[outputs[0]] = _ValueList([self.env.get(v) for v in inputs])
+            return
+        args: list[Any] = [self.env.get(v) for v in inputs]
+        first = args[0]
+        if kind == "aten::dim":
+            self.env[outputs[0]] = 2
+            return
+        if kind == "aten::size" and len(args) == 2 and args[1] in (1, -1):
+            width = self.width(first)
+            if width is None:
+                raise self.fail(node, "the input's width is read before any linear map")
+            self.env[outputs[0]] = width
+            return
+        if any(isinstance(a, _Value) for a in args[1:]) and kind not in _BINARY_DATA_OPS:
+            raise self.fail(node, f"{kind} with a weight computed from the data is not linear")
+        if kind.startswith("aten::mul") and not isinstance(first, _Value):
+            args = [args[1], args[0], *args[2:]]  # constant * data
+            first = args[0]
+        if not isinstance(first, _Value) and kind not in _BINARY_DATA_OPS:
+            raise self.fail(node, f"{kind} whose first operand is not the data")
+        if kind == "aten::linear":
+            weight = self.tensor(node, args[1])
+            bias = None if args[2] is None else self.tensor(node, args[2])
+            detail = f"{weight.shape[1]} -> {weight.shape[0]}"
+            self.affine_node(node, [(first, weight, 1.0)], bias, int(weight.shape[0]), detail)
+        elif kind == "aten::addmm":
+            raise self.fail(node, "addmm with the data as its bias")
+        elif kind in ("aten::matmul", "aten::mm"):
+            mat = self.tensor(node, args[1])
+            if mat.dim() != 2:
+                raise self.fail(node, "a matmul with a non-matrix weight")
+            detail = f"{mat.shape[0]} -> {mat.shape[1]}"
+            self.affine_node(node, [(first, mat.T, 1.0)], None, int(mat.shape[1]), detail)
+        elif kind in ("aten::add", "aten::add_", "aten::sub", "aten::sub_"):
+            self.add_sub(node, kind, args)
+        elif kind in ("aten::mul", "aten::mul_", "aten::div", "aten::div_"):
+            if len(args) > 2:
+                raise self.fail(node, "a division with a rounding mode")
+            if isinstance(args[1], _Value):
+                raise self.fail(node, "a product of two data tensors is not piecewise linear")
+            factor = self.constant(node, args[1], first)
+            if kind.startswith("aten::div"):
+                factor = 1.0 / factor
+            self.diagonal(node, first, factor, None, f"{kind} by a constant")
+        elif kind in ("aten::relu", "aten::relu_"):
+            self.gate(node, first, 0.0, "")
+        elif kind in ("aten::leaky_relu", "aten::leaky_relu_"):
+            slope = 0.01 if len(args) < 2 else float(args[1])
+            if not 0.0 <= slope < 1.0:
+                raise self.fail(node, f"leaky_relu slope {slope!r} is outside [0, 1)")
+            self.gate(node, first, slope, f"negative_slope={slope!r}")
+        elif kind in ("aten::clamp", "aten::clamp_", "aten::clamp_min", "aten::clamp_min_"):
+            low = args[1]
+            high = args[2] if len(args) > 2 else None
+            if low is None or float(low) != 0.0 or high is not None:
+                raise self.fail(node, f"clamp(min={low}, max={high}) is not a ReLU")
+            self.gate(node, first, 0.0, "clamp(min=0)")
+        elif kind == "aten::batch_norm":
+            weight, bias, mean, var, training, _, eps = args[1:8]
+            if training:
+                raise self.fail(node, "batch norm in training mode", "call model.eval()")
+            mean, var = self.tensor(node, mean), self.tensor(node, var)
+            gamma = torch.ones_like(mean) if weight is None else self.tensor(node, weight)
+            beta = torch.zeros_like(mean) if bias is None else self.tensor(node, bias)
+            scale = gamma / torch.sqrt(var + float(eps))
+            detail = f"{mean.numel()} features, eps={float(eps)!r}, eval mode"
+            self.diagonal(node, first, scale, beta - mean * scale, detail)
+        elif kind in _DROPOUTS or kind in ("aten::contiguous", "aten::clone", "aten::detach"):
+            if kind in _DROPOUTS and args[2]:
+                raise self.fail(node, "dropout in training mode", "call model.eval()")
+            self.env[outputs[0]] = first
+        elif kind == "aten::flatten":
+            start, end = int(args[1]), int(args[2])
+            if start not in (1, -1) or end != -1:
+                raise self.fail(node, f"flatten({start}, {end}) changes a 2-D input")
+            self.env[outputs[0]] = first
+        elif kind == "aten::cat":
+            self.concat(node, args)
+        elif kind in _LINKS:
+            if self.link is not None:
+                raise self.fail(node, "a second output link", "the link must be last")
+            if kind != "aten::sigmoid" and args[1] not in (1, -1):
+                raise self.fail(node, f"softmax over dim={args[1]}", "use dim=-1")
+            self.link = {"aten::sigmoid": "sigmoid"}.get(kind, "softmax")
+            self.link_node = node
+            self.link_kind = kind
+            self.ops.append((kind, "", "output link"))
+            self.env[outputs[0]] = _Value(first.node)
+        else:
+            raise self.fail(node, f"unsupported op {kind}")
+
+    def add_sub(self, node: Any, kind: str, args: list[Any]) -> None:
+        alpha = float(args[2]) if len(args) > 2 and args[2] is not None else 1.0
+        sign = -1.0 if kind.startswith("aten::sub") else 1.0
+        left, right = args[0], args[1]
+        if isinstance(left, _Value) and isinstance(right, _Value):
+            width = self.width(left) or self.width(right)
+            if width is None:
+                raise self.fail(node, "an addition of inputs before any linear map")
+            terms = [(left, None, 1.0), (right, None, sign * alpha)]
+            what = "skip connection (sum)" if sign > 0 else "difference"
+            self.affine_node(node, terms, None, width, what)  # type: ignore[arg-type]
+        elif isinstance(left, _Value):
+            offset = self.constant(node, right, left)
+            self.affine_node(
+                node, [(left, None, 1.0)], sign * alpha * offset, offset.numel(), "constant"
+            )
+        else:
+            offset = self.constant(node, left, right)
+            self.affine_node(
+                node, [(right, None, sign * alpha)], offset, offset.numel(), "constant"
+            )
+
+    def constant(self, node: Any, value: object, data: _Value) -> torch.Tensor:
+        """A constant operand as a (width,) float64 vector over the features of ``data``."""
+        vector = self.vector(node, value, _Data(self.width(data)))
+        self.learn(data, int(vector.numel()), node)
+        return vector
+
+    def diagonal(
+        self, node: Any, data: _Value, scale: torch.Tensor, shift: torch.Tensor | None, detail: str
+    ) -> None:
+        width = int(scale.numel())
+        self.affine_node(node, [(data, torch.diag(scale), 1.0)], shift, width, detail)
+
+    def gate(self, node: Any, data: _Value, slope: float, detail: str) -> None:
+        width = self.width(data)
+        if width is None:
+            raise self.fail(node, "an activation on the raw input", "start with nn.Linear")
+        record = {"kind": "gate", "inputs": (data.node,), "width": width, "slope": slope}
+        number = sum(1 for n in self.nodes if n["kind"] == "gate") + 1
+        self.new(node, record, node.kind(), detail, f"activation {number}")
+
+    def concat(self, node: Any, args: list[Any]) -> None:
+        items, dim = args[0], args[1]
+        if not isinstance(items, _ValueList) or dim not in (1, -1):
+            raise self.fail(node, f"concatenation over dim={dim}", "concatenate features (dim=1)")
+        parts: list[_Value] = []
+        for item in items.items:
+            if not isinstance(item, _Value):
+                raise self.fail(node, "a concatenation with a constant block")
+            if self.width(item) is None:
+                raise self.fail(node, "a concatenation of the raw input before any linear map")
+            parts.append(item)
+        width = sum(self.width(p) or 0 for p in parts)
+        record = {"kind": "concat", "inputs": tuple(p.node for p in parts), "width": width}
+        self.new(node, record, node.kind(), f"{len(parts)} blocks -> {width}", "concatenation")
+
+    def graph(self, link: str) -> PiecewiseLinearGraph:
+        assert self.output is not None
+        return build_graph(self.nodes, self.output.node, link, self.where)
+
+
+def build_graph(
+    records: Sequence[dict[str, Any]], output: int, link: str, where: str
+) -> PiecewiseLinearGraph:
+    """The canonical graph from a walker's node records (kind, inputs, width, terms, slope)."""
+    if records[0]["width"] is None:
+        raise ModelError(f"{where}: the input's width cannot be read from the graph")
+    nodes = []
+    for record in records:
+        nodes.append(
+            GraphNode(
+                kind=record["kind"],
+                inputs=record["inputs"],
+                width=int(record["width"]),
+                weights=tuple(
+                    None if w is None else readonly(w) for w in record.get("weights", ())
+                ),
+                scales=tuple(float(s) for s in record.get("scales", ())),
+                bias=None if record.get("bias") is None else readonly(record["bias"]),
+                slope=float(record.get("slope", 0.0)),
+            )
+        )
+    return PiecewiseLinearGraph(nodes=tuple(nodes), output=output, output_link=link)  # type: ignore[arg-type]
+
+
+def describe_graph(network: PiecewiseLinearGraph) -> str:
+    """E.g. "9 nodes, 3 activations, 2 tensor sums or differences, 1 concatenation"."""
+    sums = sum(1 for n in network.nodes if n.kind == "affine" and len(n.inputs) > 1)
+    joins = sum(1 for n in network.nodes if n.kind == "concat")
+    parts = [f"{len(network.nodes) - 1} nodes", f"{len(network.gates)} activations"]
+    if sums:
+        parts.append(
+            f"{sums} skip connection{'s' if sums > 1 else ''} (sums or differences of tensors)"
+        )
+    if joins:
+        parts.append(f"{joins} concatenation{'s' if joins > 1 else ''}")
+    return ", ".join(parts)
+
+
+class GraphModule(nn.Module):
+    """A canonical graph as a float64 torch module, node by node (x (N, d) -> logits (N, K)).
+
+    ``link_kind`` (``"Sigmoid"``, ``"Softmax"``, ``"LogSoftmax"`` or None) is applied last.
+    """
+
+    def __init__(self, graph: PiecewiseLinearGraph, link_kind: str | None = None) -> None:
+        super().__init__()
+        self.graph = graph
+        self.link_kind = link_kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values: list[torch.Tensor] = []
+        for node in self.graph.nodes:
+            args = [values[i] for i in node.inputs]
+            if node.kind == "input":
+                values.append(x)
+            elif node.kind == "gate":
+                values.append(torch.nn.functional.leaky_relu(args[0], node.slope))
+            elif node.kind == "concat":
+                values.append(torch.cat(args, dim=1))
+            else:
+                assert node.bias is not None
+                total = torch.from_numpy(np.array(node.bias)).expand(x.shape[0], -1)
+                for arg, weight, factor in zip(args, node.weights, node.scales, strict=True):
+                    term = (
+                        factor * arg
+                        if weight is None
+                        else arg @ torch.from_numpy(np.array(weight.T))
+                    )
+                    total = total + term
+                values.append(total)
+        out = values[self.graph.output]
+        if self.link_kind == "Sigmoid":
+            return torch.sigmoid(out)
+        if self.link_kind == "Softmax":
+            return torch.softmax(out, dim=1)
+        if self.link_kind == "LogSoftmax":
+            return torch.log_softmax(out, dim=1)
+        return out
+
+
+_BINARY_DATA_OPS = frozenset(
+    {"aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::cat", "prim::ListConstruct"}
+)
+
+
+def graph_network(module: nn.Module, where: str, link: str | None) -> GraphNetwork:
+    """Read a branching ``module`` (skip connections, concatenation) into the canonical DAG."""
+    scripted_module = scripted(module, where)
+    _refuse_training_batchnorm(scripted_module, where)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        double = copy.deepcopy(scripted_module).double().eval()
+        frozen = torch.jit.freeze(double, optimize_numerics=False)
+    walker = _DagWalker(where)
+    try:
+        walker.run(frozen.graph)
+    except ModelError:
+        raise
+    except (AttributeError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+        raise ModelError(
+            f"{where}: cannot read the graph ({first_line(exc, 100)}); supported ops: "
+            f"{SUPPORTED_OPS}"
+        ) from exc
+    found = walker.link
+    if link is not None and found is not None and link != found:
+        raise ModelError(
+            f"{where}: the link override {link!r} contradicts the model's final "
+            f"{found}; drop the override or pass {found!r}"
+        )
+    output_link = found or link or "identity"
+    network = walker.graph(output_link)
+    if output_link == "softmax" and network.output_dim < 2:
+        raise ModelError(
+            f"{where}: softmax over a single logit is constant 1; use a sigmoid link for "
+            "one logit, or output one logit per class"
+        )
+    if walker.link_node is not None:  # the source returns the logits: cut the link off
+        graph = frozen.graph
+        graph.eraseOutput(0)
+        graph.registerOutput(next(iter(walker.link_node.inputs())))
+    error = _check_graph(scripted_module, network, walker.link_kind, where)
+    check = (
+        f"structure read from the TorchScript graph op by op as a general graph "
+        f"({describe_graph(network)}); the graph reproduces the module's own outputs on "
+        f"{_CHECK_ROWS} random rows in float64 (largest difference {error:.3g})"
+    )
+    return GraphNetwork(
+        network=network, source=frozen, ops=tuple(walker.ops), link=found, check=check
+    )
+
+
+def _apply_link(logits: np.ndarray, kind: str | None) -> np.ndarray:
+    """The module's own final op on the logits (None: none)."""
+    tensor = torch.from_numpy(logits)
+    if kind == "aten::sigmoid":
+        return torch.sigmoid(tensor).numpy()
+    if kind == "aten::softmax":
+        return torch.softmax(tensor, dim=1).numpy()
+    if kind == "aten::log_softmax":
+        return torch.log_softmax(tensor, dim=1).numpy()
+    return logits
+
+
+def _check_graph(
+    original: nn.Module, network: PiecewiseLinearGraph, link_kind: str | None, where: str
+) -> float:
+    """Largest |original(x) - graph(x)| on random rows (after the link), both in float64."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((_CHECK_ROWS, network.input_dim))
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        reference = copy.deepcopy(original).double().eval()(torch.from_numpy(x))
+    ours = network.forward_logits(x)
+    if not isinstance(reference, torch.Tensor) or tuple(reference.shape) != ours.shape:
+        shape = getattr(reference, "shape", type(reference).__name__)
+        raise ModelError(
+            f"{where}: the module returns {shape}, but the graph reads as giving "
+            f"{ours.shape}; return a single (rows, outputs) tensor"
+        )
+    expected = reference.numpy()
+    error = float(np.abs(expected - _apply_link(ours, link_kind)).max())
+    scale = max(1.0, float(np.abs(expected).max()))
+    if not error <= _CHECK_TOL * scale:
+        raise ModelError(
+            f"{where}: the graph read from the module differs from its outputs by "
+            f"{error:.3g}; the forward does something the graph reader did not see"
+        )
+    return error

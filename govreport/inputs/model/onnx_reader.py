@@ -9,6 +9,10 @@ classifier head ``Concat(1 - sigmoid(z), sigmoid(z))`` is read as the sigmoid
 link. When ``onnxruntime`` is installed (``pip install govreport[onnx]``) the file
 itself is run on the training rows and compared with the canonical network
 (:func:`onnxruntime_check`); the report says which check ran.
+
+A graph that branches (``Add``/``Sub`` of two tensors, ``Concat`` of computed
+blocks) is read again by :class:`_OnnxDagWalker` into a
+:class:`~govreport.network.PiecewiseLinearGraph` (the general path).
 """
 
 from __future__ import annotations
@@ -23,12 +27,24 @@ from torch import nn
 
 from govreport.errors import ModelError
 from govreport.inputs.model.formats import first_line
-from govreport.inputs.model.graph import GraphChain
+from govreport.inputs.model.graph import (
+    GraphChain,
+    GraphModule,
+    GraphNetwork,
+    build_graph,
+    describe_graph,
+)
 
 __all__ = ["SUPPORTED_ONNX_OPS", "chain_from_onnx", "onnxruntime_check"]
 
+
+class _Branching(ModelError):
+    """The chain walker met a skip connection or concatenation: read a general graph instead."""
+
+
 SUPPORTED_ONNX_OPS = (
-    "Gemm, MatMul + Add, Add/Sub/Mul/Div with a constant, Relu, LeakyRelu, "
+    "Gemm, MatMul + Add, Add/Sub of two tensors (skip connections), Concat over features, "
+    "Add/Sub/Mul/Div with a constant, Relu, LeakyRelu, "
     "BatchNormalization, Flatten, Identity, Dropout, Cast (to float), Scaler (ai.onnx.ml), "
     "and a final Sigmoid, Softmax or LogSoftmax"
 )
@@ -55,7 +71,7 @@ def _attributes(node: Any) -> dict[str, Any]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def chain_from_onnx(path: Path) -> GraphChain:
+def chain_from_onnx(path: Path) -> GraphChain | GraphNetwork:
     """Read ``path`` into a chain; its ``verify`` runs the file with onnxruntime on rows."""
     import onnx
     from onnx import numpy_helper
@@ -84,9 +100,13 @@ def chain_from_onnx(path: Path) -> GraphChain:
     output = _pick_output(graph, where)
     walker = _OnnxWalker(where, constants, inputs[0].name)
     needed = _needed_nodes(graph, output)
-    for index, node in enumerate(graph.node):
-        if index in needed:
-            walker.node(node)
+    try:
+        for index, node in enumerate(graph.node):
+            if index in needed:
+                walker.node(node)
+    except _Branching:  # skip connections or concatenation: the general path
+        nodes = [node for index, node in enumerate(graph.node) if index in needed]
+        return _graph_from_onnx(path, nodes, constants, inputs[0].name, output)
     if walker.current != output:
         raise ModelError(
             f"{where}: output {output!r} is not computed from the input by a chain of "
@@ -170,11 +190,7 @@ class _OnnxWalker:
                 return
             raise self.fail(node, f"an op on constants only ({op})")
         if len(data_in) > 1 or data_in[0] != self.current:
-            raise self.fail(
-                node,
-                "the graph branches (a skip connection or concatenation)",
-                "only chains are supported so far",
-            )
+            raise _Branching(f"{self.where}: the graph branches")
         if self.linked and op not in ("Identity", "Cast"):
             raise self.fail(node, "an op after the output link", "the link must be last")
         data: _Data = self.env[self.current]
@@ -308,6 +324,213 @@ class _OnnxWalker:
         self.current = node.output[0]
         self.layers.append(layer)
         self.origins.append(f"ONNX {node.op_type} {node.name or node.output[0]!r}")
+
+
+class _Value:
+    """A data value of the general walk: the index of its node record."""
+
+    def __init__(self, node: int) -> None:
+        self.node = node
+
+
+def _graph_from_onnx(
+    path: Path, nodes: list[Any], constants: dict[str, Any], data_input: str, output: str
+) -> GraphNetwork:
+    """Read a branching ONNX graph into the canonical DAG (see graph.PiecewiseLinearGraph)."""
+    walker = _OnnxDagWalker(path.name, constants, data_input)
+    try:
+        for node in nodes:
+            walker.node(node)
+    except ModelError:
+        raise
+    except (AttributeError, TypeError, ValueError, IndexError) as exc:
+        raise ModelError(
+            f"{path.name}: cannot read the ONNX graph ({first_line(exc, 100)}); supported ops: "
+            f"{SUPPORTED_ONNX_OPS}"
+        ) from exc
+    result = walker.env.get(output)
+    if not isinstance(result, _Value) or result.node == 0:
+        raise ModelError(
+            f"{path.name}: output {output!r} is not computed from the input by supported ops; "
+            f"supported ops: {SUPPORTED_ONNX_OPS}"
+        )
+    link = {"Sigmoid": "sigmoid", "Softmax": "softmax", "LogSoftmax": "softmax"}.get(
+        walker.link_kind or ""
+    )
+    network = build_graph(walker.records, result.node, link or "identity", path.name)
+    reference = GraphModule(network, walker.link_kind).eval()
+    shape = describe_graph(network)
+    check = f"structure read from the ONNX graph op by op as a general graph ({shape})"
+
+    def verify(x: np.ndarray) -> str:
+        return onnxruntime_check(path, output, reference, x, False)
+
+    return GraphNetwork(
+        network=network,
+        source=GraphModule(network).eval(),
+        ops=tuple(walker.ops),
+        link=link,
+        check=check,
+        verify=verify,
+    )
+
+
+class _OnnxDagWalker(_OnnxWalker):
+    """Interprets the needed ONNX nodes into node records of a general graph."""
+
+    def __init__(self, where: str, constants: dict[str, Any], data_input: str) -> None:
+        super().__init__(where, constants, data_input)
+        self.records: list[dict[str, Any]] = [{"kind": "input", "inputs": (), "width": None}]
+        self.env[data_input] = _Value(0)
+        self.ops: list[tuple[str, str, str]] = []
+        self.link_kind: str | None = None
+
+    def width(self, value: _Value) -> int | None:
+        width: int | None = self.records[value.node]["width"]
+        return width
+
+    def learn(self, node: Any, value: _Value, width: int) -> None:
+        known = self.width(value)
+        if known is None:
+            self.records[value.node]["width"] = int(width)
+        elif known != width:
+            raise self.fail(node, f"a tensor of width {known} meets one of width {width}")
+
+    def new(self, node: Any, record: dict[str, Any], detail: str, treatment: str) -> None:
+        self.records.append(record)
+        self.ops.append((f"ONNX {node.op_type}", detail, treatment))
+        self.env[node.output[0]] = _Value(len(self.records) - 1)
+
+    def affine_terms(
+        self, node: Any, terms: list[tuple[_Value, np.ndarray | None, float]], bias: Any, width: int
+    ) -> None:
+        for value, weight, _ in terms:
+            self.learn(node, value, width if weight is None else int(weight.shape[1]))
+        record = {
+            "kind": "affine",
+            "inputs": tuple(v.node for v, _, _ in terms),
+            "width": int(width),
+            "weights": tuple(None if w is None else np.asarray(w) for _, w, _ in terms),
+            "scales": tuple(s for _, _, s in terms),
+            "bias": np.zeros(width) if bias is None else np.broadcast_to(bias, width).copy(),
+        }
+        detail = " + ".join(
+            f"{self.width(v)} -> {width}" if w is not None else f"{s:g} x" for v, w, s in terms
+        )
+        self.new(node, record, detail, f"affine node {len(self.records)}")
+
+    def constant_vector(self, node: Any, value: object, data: _Value) -> np.ndarray:
+        vector = self.vector(node, value, _Data(self.width(data)))
+        self.learn(node, data, vector.size)
+        return vector
+
+    def node(self, node: Any) -> None:  # one branch per op
+        op = node.op_type
+        attrs = _attributes(node)
+        values = [self.env.get(name) if name else None for name in node.input]
+        out = node.output[0]
+        if op == "Constant":
+            self.env[out] = _constant(attrs)
+            return
+        data = [v for v in values if isinstance(v, _Value)]
+        if not data:
+            if op in ("Identity", "Cast"):
+                self.env[out] = values[0]
+                return
+            raise self.fail(node, f"an op on constants only ({op})")
+        if self.link_kind is not None and op not in ("Identity", "Cast"):
+            raise self.fail(node, "an op after the output link", "the link must be last")
+        if op in ("Mul",) and not isinstance(values[0], _Value):
+            values = [values[1], values[0]]
+        first = values[0]
+        if not isinstance(first, _Value) and op not in ("Add", "Sub", "Concat"):
+            raise self.fail(node, f"{op} whose first operand is not the data")
+        if op not in ("Add", "Sub", "Concat") and any(isinstance(v, _Value) for v in values[1:]):
+            raise self.fail(node, f"{op} with a weight computed from the data is not linear")
+        if op == "Gemm":
+            if attrs.get("transA", 0):
+                raise self.fail(node, "a Gemm with the data transposed")
+            b = self.matrix(node, values[1])
+            weight = float(attrs.get("alpha", 1.0)) * (b if attrs.get("transB", 0) else b.T)
+            bias = None if len(values) < 3 or values[2] is None else values[2]
+            if bias is not None:
+                bias = float(attrs.get("beta", 1.0)) * np.ravel(bias)
+            self.affine_terms(node, [(first, weight, 1.0)], bias, weight.shape[0])  # type: ignore[list-item]
+        elif op == "MatMul":
+            mat = self.matrix(node, values[1])
+            self.affine_terms(node, [(first, mat.T, 1.0)], None, mat.shape[1])  # type: ignore[list-item]
+        elif op in ("Add", "Sub"):
+            sign = -1.0 if op == "Sub" else 1.0
+            left, right = values[0], values[1]
+            if isinstance(left, _Value) and isinstance(right, _Value):
+                width = self.width(left) or self.width(right)
+                if width is None:
+                    raise self.fail(node, "an addition of inputs before any linear map")
+                self.affine_terms(node, [(left, None, 1.0), (right, None, sign)], None, width)
+            elif isinstance(left, _Value):
+                offset = self.constant_vector(node, right, left)
+                self.affine_terms(node, [(left, None, 1.0)], sign * offset, offset.size)
+            else:
+                assert isinstance(right, _Value)
+                offset = self.constant_vector(node, left, right)
+                self.affine_terms(node, [(right, None, sign)], offset, offset.size)
+        elif op in ("Mul", "Div"):
+            factor = self.constant_vector(node, values[1], first)  # type: ignore[arg-type]
+            factor = 1.0 / factor if op == "Div" else factor
+            self.affine_terms(node, [(first, np.diag(factor), 1.0)], None, factor.size)  # type: ignore[list-item]
+        elif op == "Scaler":
+            offset = np.asarray(attrs.get("offset", [0.0]), dtype=np.float64)
+            scale = np.asarray(attrs.get("scale", [1.0]), dtype=np.float64)
+            width = max(offset.size, scale.size)
+            offset, scale = np.broadcast_to(offset, width), np.broadcast_to(scale, width)
+            self.affine_terms(node, [(first, np.diag(scale), 1.0)], -offset * scale, width)  # type: ignore[list-item]
+        elif op in ("Relu", "LeakyRelu"):
+            assert isinstance(first, _Value)
+            slope = 0.0 if op == "Relu" else float(attrs.get("alpha", 0.01))
+            if not 0.0 <= slope < 1.0:
+                raise self.fail(node, f"LeakyRelu alpha {slope!r} is outside [0, 1)")
+            width = self.width(first)
+            if width is None:
+                raise self.fail(node, "an activation on the raw input", "start with Gemm")
+            record = {"kind": "gate", "inputs": (first.node,), "width": width, "slope": slope}
+            number = sum(1 for r in self.records if r["kind"] == "gate") + 1
+            self.new(
+                node, record, "" if op == "Relu" else f"alpha={slope!r}", f"activation {number}"
+            )
+        elif op == "BatchNormalization":
+            if attrs.get("training_mode", 0):
+                raise self.fail(node, "batch norm in training mode", "export in eval mode")
+            gamma, beta, mean, var = (np.asarray(v, dtype=np.float64) for v in values[1:5])
+            scale = gamma / np.sqrt(var + float(attrs.get("epsilon", 1e-5)))
+            self.affine_terms(node, [(first, np.diag(scale), 1.0)], beta - mean * scale, scale.size)  # type: ignore[list-item]
+        elif op in ("Flatten", "Dropout", "Identity", "Cast"):
+            if op == "Flatten" and int(attrs.get("axis", 1)) not in (1, -1):
+                raise self.fail(node, "a Flatten that changes a 2-D input")
+            training = op == "Dropout" and len(values) > 2 and values[2] is not None
+            if training and bool(np.asarray(values[2])):
+                raise self.fail(node, "dropout in training mode", "export in eval mode")
+            if op == "Cast" and int(attrs.get("to", 1)) not in _FLOAT_TYPES:
+                raise self.fail(node, "a Cast of the data to a non-float type")
+            self.env[out] = first
+        elif op == "Concat":
+            if int(attrs.get("axis", 1)) not in (1, -1):
+                raise self.fail(
+                    node, f"Concat over axis {attrs.get('axis')}", "concatenate features"
+                )
+            if not all(isinstance(v, _Value) and self.width(v) for v in values):
+                raise self.fail(node, "a concatenation with a constant block or the raw input")
+            parts = [v for v in values if isinstance(v, _Value)]
+            width = sum(self.width(v) or 0 for v in parts)
+            record = {"kind": "concat", "inputs": tuple(v.node for v in parts), "width": width}
+            self.new(node, record, f"{len(parts)} blocks -> {width}", "concatenation")
+        elif op in ("Sigmoid", "Softmax", "LogSoftmax"):
+            if op != "Sigmoid" and int(attrs.get("axis", -1)) not in (1, -1):
+                raise self.fail(node, f"{op} over axis {attrs.get('axis')}", "use axis=-1")
+            self.link_kind = op
+            self.ops.append((f"ONNX {op}", "", "output link"))
+            self.env[out] = first
+        else:
+            raise self.fail(node, f"unsupported op {op}")
 
 
 def _constant(attrs: dict[str, Any]) -> Any:
