@@ -36,7 +36,7 @@ from govreport.analyses.importance import ImportanceResult, by_scaled_importance
 from govreport.disclosure import can_disclose
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
-from govreport.network import FloatArray, PiecewiseLinearNetwork
+from govreport.network import FloatArray, Network
 from govreport.regions import RegionExtraction
 
 __all__ = [
@@ -277,7 +277,7 @@ def output_scale(task: str) -> Scale:
     return "logit"
 
 
-def network_output(network: PiecewiseLinearNetwork, task: str, x: FloatArray) -> FloatArray:
+def network_output(network: Network, task: str, x: FloatArray) -> FloatArray:
     """The network's output on ``x`` (N, d) on the ICE scale (:func:`output_scale`)."""
     logits = network.forward_logits(x)
     if task == "binary":
@@ -298,7 +298,7 @@ def ice_grid(values: FloatArray, disclosure_min_samples: int) -> tuple[bool, Flo
 
 
 def ice_curves(
-    network: PiecewiseLinearNetwork,
+    network: Network,
     task: str,
     sample: FloatArray,
     *,
