@@ -72,6 +72,7 @@ from govreport.inputs.task import binary_from_two_class_softmax, check_task, tas
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, PiecewiseLinearNetwork
 from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
+from govreport.policy.conclusion import build_conclusion, check_review_findings
 from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, Results, ResultsError, dump, results_from_json
@@ -163,6 +164,7 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
     """Read and validate policy, review, model and data (InputError, exit 2, on bad input)."""
     policy = load_policy(config.policy_path)
     review = load_review(config.review_path) if config.review_path else empty_review()
+    check_review_findings(review, policy)
     loaded = load_model(
         config.model_path, config.spec_path, allow_pickle=config.allow_pickle, link=config.link
     )
@@ -406,6 +408,7 @@ def assemble_results(
         profiles=blocks.profiles,
         policy=evaluation.record(),
         review=inputs.review,
+        conclusion=build_conclusion(inputs.policy, evaluation.record(), inputs.review),
         aletheia_plots=blocks.region_plots,
         coefficients=blocks.coefficients,
         sign_constraints=blocks.sign,

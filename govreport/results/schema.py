@@ -35,6 +35,7 @@ from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.inputs.review import ReviewRecord
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE
+from govreport.policy.conclusion import ConclusionRecord
 from govreport.policy.record import PolicyRecord
 from govreport.results.provenance_types import (
     DatasetDocument,
@@ -85,3 +86,5 @@ class Results:
     outcomes: OutcomesResult | None = field(default=None, metadata=OMIT_IF_NONE)
     uncertainty: UncertaintyResult | None = field(default=None, metadata=OMIT_IF_NONE)
     challengers: ChallengersResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 12: recommended rating, findings register, monitoring plan.
+    conclusion: ConclusionRecord | None = field(default=None, metadata=OMIT_IF_NONE)
