@@ -474,7 +474,9 @@ def render_outputs(
     elif policy_path is not None:
         attachments[policy_path.name] = policy_path.read_bytes()
     files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
-    files["checks.xml"] = render_junit(stored.policy)  # JUnit, one test case per policy check
+    files["checks.xml"] = render_junit(
+        stored.policy, stored.conclusion
+    )  # JUnit, one test case per policy check
     if pdf:
         files["report.pdf"] = render_pdf(html, attachments=attachments)
     return files

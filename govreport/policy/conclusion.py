@@ -35,6 +35,7 @@ trigger, a band at or above it a red one. Frequency: the policy's
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -44,7 +45,7 @@ from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
 from govreport.metrics import METRICS
 from govreport.policy.evaluate import check_status
 from govreport.policy.record import CheckRecord, PolicyRecord
-from govreport.policy.schema import Band, Check, Condition, Policy, RatingRule, _num
+from govreport.policy.schema import Check, Condition, Policy, RatingRule
 
 __all__ = [
     "DEFAULT_FREQUENCY",
@@ -53,6 +54,7 @@ __all__ = [
     "ConclusionRecord",
     "FindingRecord",
     "MonitoringRecord",
+    "TriggerRecord",
     "build_conclusion",
     "check_review_findings",
     "evaluate_rating",
@@ -120,11 +122,32 @@ class FindingRecord:
     raised: str | None
     repeat: bool
     note: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: The bound of the worst failed band: ``limit`` and whether it is a minimum or maximum.
+    limit: float | None = field(default=None, metadata=OMIT_IF_NONE)
+    limit_side: Literal["min", "max"] | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: The feature the check names as worst (sign checks), when its message gives one.
+    feature: str | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRecord:
+    """One trigger of a monitoring metric: the band it comes from and its level.
+
+    ``amber`` (investigate) for a band below the gate severity, ``red`` (escalate) at
+    or above it; the trigger fires when the value is below ``min`` or above ``max``.
+    """
+
+    __pydantic_config__ = JSON_CONFIG
+
+    level: Literal["amber", "red"]
+    severity: str
+    min: float | None
+    max: float | None
 
 
 @dataclass(frozen=True, slots=True)
 class MonitoringRecord:
-    """One monitoring metric: the check it comes from and its trigger levels as text."""
+    """One monitoring metric: the check it comes from and its triggers."""
 
     __pydantic_config__ = JSON_CONFIG
 
@@ -133,8 +156,7 @@ class MonitoringRecord:
     title: str
     metric: str
     dataset: str
-    amber: str | None
-    red: str | None
+    triggers: tuple[TriggerRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +239,26 @@ def _description(check: Check) -> str:
     return spec.description if spec else check.metric
 
 
+_WORST_FEATURE = re.compile(r"worst feature: ([^);,\s]+)")
+
+
+def _limit(
+    policy: Policy, check: Check, observed: float | None
+) -> tuple[float | None, Literal["min", "max"] | None]:
+    """The bound of the most severe band ``observed`` violates (the limit a reader compares)."""
+    if observed is None:
+        return None, None
+    failed = [b for b in check.bands if b.violated_by(observed)]
+    if not failed:
+        return None, None
+    band = max(failed, key=lambda b: policy.rank(b.severity))
+    if band.min is not None and observed < band.min:
+        return band.min, "min"
+    if band.max is not None and observed > band.max:
+        return band.max, "max"
+    return None, None
+
+
 def _owner(review: ReviewRecord) -> str | None:
     party = review.model_owner
     if party is None or not party.name:
@@ -253,6 +295,8 @@ def _findings(
         waived = status == "waived"
         expires = rec.waiver.expires if waived and rec.waiver is not None else None
         earlier = prior.get(fid)
+        limit, side = _limit(policy, check, rec.observed)
+        worst = _WORST_FEATURE.search(rec.message or "")
         findings.append(
             FindingRecord(
                 id=fid,
@@ -275,6 +319,9 @@ def _findings(
                 regulatory_basis=rec.refs,
                 raised=(earlier.raised if earlier else None) or report_date.isoformat(),
                 repeat=earlier is not None,
+                limit=limit,
+                limit_side=side,
+                feature=worst.group(1) if worst else None,
             )
         )
     records = {c.id: c for c in record.checks}
@@ -334,14 +381,10 @@ def _findings(
 # ---------------------------------------------------------------------------
 
 
-def _edge(band: Band) -> str:
-    """The value that trips a band, e.g. ``"above 0.05"``, ``"below 0.7"``."""
-    parts = []
-    if band.min is not None:
-        parts.append(f"below {_num(band.min)}")
-    if band.max is not None:
-        parts.append(f"above {_num(band.max)}")
-    return " or ".join(parts)
+def _monitoring_title(check: Check) -> str:
+    """A monitoring metric's name: the check's requirement (its description), not the
+    finding's title (which names the failure)."""
+    return (check.description or _title(check)).rstrip(".")
 
 
 def _monitored(check: Check) -> bool:
@@ -356,17 +399,23 @@ def _monitoring(policy: Policy) -> list[MonitoringRecord]:
     for check in policy.checks:
         if not _monitored(check):
             continue
-        amber = [b for b in check.bands if policy.rank(b.severity) < gate]
-        red = [b for b in check.bands if policy.rank(b.severity) >= gate]
+        triggers = tuple(
+            TriggerRecord(
+                level="red" if policy.rank(b.severity) >= gate else "amber",
+                severity=b.severity,
+                min=b.min,
+                max=b.max,
+            )
+            for b in sorted(check.bands, key=lambda b: policy.rank(b.severity))
+        )
         rows.append(
             MonitoringRecord(
                 check=check.id,
                 finding_id=check.finding_id,
-                title=_title(check),
+                title=_monitoring_title(check),
                 metric=check.metric,
                 dataset=check.dataset,
-                amber="; ".join(_edge(b) for b in amber) or None,
-                red="; ".join(_edge(b) for b in red) or None,
+                triggers=triggers,
             )
         )
     return rows
@@ -377,22 +426,22 @@ def _monitoring(policy: Policy) -> list[MonitoringRecord]:
 # ---------------------------------------------------------------------------
 
 
-def _rationale(
-    rules: Sequence[RatingRule], index: int, matched: Sequence[str], titles: dict[str, str]
-) -> str:
+def _rationale(rules: Sequence[RatingRule], index: int, matched: Sequence[str]) -> str:
     rule = rules[index]
     if rule.when:
-        named = "; ".join(titles.get(m, m) for m in matched[:4])
-        more = f" and {len(matched) - 4} more" if len(matched) > 4 else ""
+        found = len(matched)
         return (
-            f"The rating is {rule.label} when there is {rule.describe()}. This validation "
-            f"found {len(matched)}: {named}{more}."
+            f"The policy rates a model {rule.label} when there is {rule.describe()}; "
+            f"this validation found {found} such check{'s' if found != 1 else ''}."
         )
-    earlier = [r for r in rules[:index]]
+    earlier = list(rules[:index])
     if not earlier:
         return f"The policy gives {rule.label} to every model."
-    reasons = "; ".join(f"no {r.label.lower()}: not {r.describe()}" for r in earlier)
-    return f"No rule for a worse rating applies ({reasons}), so the rating is {rule.label}."
+    reasons = "; ".join(f"{r.label}: {r.describe()}" for r in earlier)
+    return (
+        f"None of the policy's rules for a worse rating applies ({reasons}), so the rating "
+        f"is {rule.label}."
+    )
 
 
 def check_review_findings(review: ReviewRecord, policy: Policy) -> None:
@@ -417,7 +466,6 @@ def build_conclusion(
     rules = policy.rating or DEFAULT_RATING
     index, matched = evaluate_rating(rules, policy.severity_levels, record.checks)
     rule = rules[index]
-    titles = {c.id: _title(c) for c in policy.checks}
     conditions = [*rule.conditions, *review.conditions_of_use]
     return ConclusionRecord(
         report_date=report_date.isoformat(),
@@ -427,7 +475,7 @@ def build_conclusion(
         rules_source="policy" if policy.rating else "default",
         rule_text=rule.describe(),
         matched=matched,
-        rationale=_rationale(rules, index, matched, titles),
+        rationale=_rationale(rules, index, matched),
         conditions=tuple(conditions),
         findings=tuple(_findings(policy, record, review, report_date)),
         monitoring=tuple(_monitoring(policy)),

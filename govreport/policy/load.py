@@ -57,6 +57,8 @@ def default_finding_id(check_id: str) -> str:
     ``F-`` and the check id in capitals with hyphens (``sign_payments`` -> ``F-SIGN-PAYMENTS``),
     so the same check raises the same finding in every run and review."""
     return "F-" + check_id.upper().replace("_", "-")
+
+
 _TOP_LEVEL_KEYS = "schema_version, policy, gate, checks"
 
 
@@ -179,7 +181,9 @@ def _semantic_problems(model: PolicyFileModel, doc: YamlDocument) -> list[tuple[
             )
         elif fid in finding_ids:
             first = doc.line_of(("checks", finding_ids[fid], "id"))
-            problems.append((loc, f"finding id {fid!r} is also the finding of the check at line {first}"))
+            problems.append(
+                (loc, f"finding id {fid!r} is also the finding of the check at line {first}")
+            )
         else:
             finding_ids[fid] = i
     problems.extend(_rating_problems(model, check_severity))

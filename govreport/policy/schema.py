@@ -330,11 +330,19 @@ class Condition:
     at_least: int = 1
 
     def describe(self) -> str:
-        """The condition in plain words, e.g. ``"at least 1 unwaived failure at major or above"``."""
-        words = {"fail": "unwaived failure", "waived": "waived failure",
-                 "not_evaluated": "check not evaluated"}
-        kinds = " or ".join(words[s] for s in self.status)
-        text = f"at least {self.at_least} {kinds}"
+        """The condition in plain words, e.g. ``"any unwaived failure at major or above"``."""
+        words = {
+            "fail": "unwaived failure",
+            "waived": "waived failure",
+            "not_evaluated": "check not evaluated",
+        }
+        plural = {"failure": "failures", "check": "checks"}
+        kinds = [words[s] for s in self.status]
+        if self.at_least == 1:
+            text = "any " + " or ".join(kinds)
+        else:
+            many = [" ".join(k.split()[:-1] + [plural[k.split()[-1]]]) for k in kinds]
+            text = f"at least {self.at_least} " + " or ".join(many)
         if self.min_severity is not None:
             text += f" at {self.min_severity} or above"
         if self.gating is True:
