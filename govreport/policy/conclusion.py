@@ -328,36 +328,36 @@ def _findings(
     for fid, earlier in prior.items():
         if fid in current or earlier.status == "closed":
             continue
-        check = next((c for c in policy.checks if c.finding_id == fid), None)
-        rec = records.get(check.id) if check is not None else None
-        if check is None or rec is None:
+        old_check = next((c for c in policy.checks if c.finding_id == fid), None)
+        old_rec = records.get(old_check.id) if old_check is not None else None
+        if old_check is None or old_rec is None:
             note = "The policy no longer has the check that raised it; the committee closes it."
-            status: FindingStatus = "open"
-        elif check_status(rec) == "pass":
+            state: FindingStatus = "open"
+        elif check_status(old_rec) == "pass":
             note = "The check that raised it passes in this run."
-            status = "closed"
+            state = "closed"
         else:
             note = "Not re-tested: this run did not produce the metric."
-            status = "open"
+            state = "open"
         findings.append(
             FindingRecord(
                 id=fid,
-                check=check.id if check else None,
-                title=(check and _title(check)) or earlier.title or fid,
-                description=_description(check) if check else (earlier.title or fid),
-                status=status,
+                check=old_check.id if old_check else None,
+                title=(old_check and _title(old_check)) or earlier.title or fid,
+                description=_description(old_check) if old_check else (earlier.title or fid),
+                status=state,
                 severity=None,
                 effective_severity=None,
                 gating=False,
-                metric=check.metric if check else None,
-                dataset=(check.dataset or None) if check else None,
-                observed=rec.observed if rec else None,
-                bound=rec.bound if rec else None,
+                metric=old_check.metric if old_check else None,
+                dataset=(old_check.dataset or None) if old_check else None,
+                observed=old_rec.observed if old_rec else None,
+                bound=old_rec.bound if old_rec else None,
                 cause=None,
-                remediation=check.remediation if check else None,
+                remediation=old_check.remediation if old_check else None,
                 owner=default_owner,
                 due=None,
-                regulatory_basis=rec.refs if rec else (),
+                regulatory_basis=old_rec.refs if old_rec else (),
                 raised=earlier.raised,
                 repeat=True,
                 note=note,

@@ -260,7 +260,7 @@ def _rating_problems(
                     )
                 )
             continue
-        if last:
+        if last and isinstance(rule.when, (list, dict)):
             problems.append(
                 (
                     (*base, "when"),

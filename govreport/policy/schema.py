@@ -161,12 +161,13 @@ class WaiverModel(_FileModel):
 
 
 RatingStatus = Literal["fail", "waived", "not_evaluated"]
+_FAIL_ONLY: list[RatingStatus] = ["fail"]
 
 
 class ConditionModel(_FileModel):
     """One condition of a rating rule: at least ``at_least`` checks match every key given."""
 
-    status: list[RatingStatus] = Field(default_factory=lambda: ["fail"], min_length=1)
+    status: list[RatingStatus] = Field(default_factory=lambda: _FAIL_ONLY[:], min_length=1)
     min_severity: _Text | None = None
     gating: bool | None = None
     at_least: Annotated[int, Field(ge=1)] = 1
@@ -331,18 +332,20 @@ class Condition:
 
     def describe(self) -> str:
         """The condition in plain words, e.g. ``"any unwaived failure at major or above"``."""
-        words = {
+        one = {
             "fail": "unwaived failure",
             "waived": "waived failure",
             "not_evaluated": "check not evaluated",
         }
-        plural = {"failure": "failures", "check": "checks"}
-        kinds = [words[s] for s in self.status]
+        many = {
+            "fail": "unwaived failures",
+            "waived": "waived failures",
+            "not_evaluated": "checks not evaluated",
+        }
         if self.at_least == 1:
-            text = "any " + " or ".join(kinds)
+            text = "any " + " or ".join(one[s] for s in self.status)
         else:
-            many = [" ".join(k.split()[:-1] + [plural[k.split()[-1]]]) for k in kinds]
-            text = f"at least {self.at_least} " + " or ".join(many)
+            text = f"at least {self.at_least} " + " or ".join(many[s] for s in self.status)
         if self.min_severity is not None:
             text += f" at {self.min_severity} or above"
         if self.gating is True:
