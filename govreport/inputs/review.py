@@ -20,6 +20,18 @@ Example::
       validator: {name: A. Validator, role: Model validation}
       reviewer: {name: B. Reviewer, role: Head of model validation}
       approver: {name: C. Approver, role: Chair, model risk committee}
+    model_owner: {name: D. Owner, role: Head of card credit risk}
+    developer: {name: E. Developer, role: Retail analytics}
+    risk_tier: Tier 1
+    materiality: High
+    prior_findings: [{id: F-CALIBRATION-MEAN, raised: 2025-06-30, status: open}]
+    findings: {F-SIGN-PAYMENTS: {owner: E. Developer, due: 2026-03-31}}
+    limitations: [{limitation: Not validated out of time., control: Quarterly back-test.}]
+    controls: [Credit officers review every limit change.]
+    conditions_of_use: [Only for ranking existing accounts.]
+
+The owner fields, prior findings, per-finding overrides, limitations and controls feed the
+validator's conclusion (:mod:`govreport.policy.conclusion`, docs/conclusion.md).
 
 :func:`load_review` returns the ``"review"`` block of results.json, a
 :class:`ReviewRecord` (every field present, ``None`` where not given).

@@ -72,7 +72,7 @@ DEFAULT_RATING: tuple[RatingRule, ...] = (
         id="fit_with_conditions",
         label="Fit for use with conditions",
         when=(Condition(status=("fail", "waived")),),
-        conditions=("Remediate the open findings by their due dates (section 7).",),
+        conditions=("Remediate the open findings by their due dates (findings register).",),
     ),
     RatingRule(id="fit", label="Fit for use", when=()),
 )
@@ -224,12 +224,20 @@ def evaluate_rating(
 # ---------------------------------------------------------------------------
 
 
+_DATASET_WORDS = {"train": "training data", "test": "holdout data", "oot": "out-of-time data"}
+
+
 def _title(check: Check) -> str:
+    """The finding's title: the check's ``title``, else its description, else the metric's."""
     if check.title:
         return check.title
     if check.description:
         return check.description.rstrip(".")
-    return check.id.replace("_", " ").capitalize()
+    spec = METRICS.get(check.metric)
+    text = spec.description if spec else check.metric
+    if check.dataset:
+        text += f", {_DATASET_WORDS.get(check.dataset, check.dataset + ' data')}"
+    return text[:1].upper() + text[1:]
 
 
 def _description(check: Check) -> str:

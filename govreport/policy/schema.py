@@ -342,7 +342,13 @@ class Condition:
             "waived": "waived failures",
             "not_evaluated": "checks not evaluated",
         }
-        if self.at_least == 1:
+        if set(self.status) == {"fail", "waived"}:
+            text = (
+                "any failure, waived or not"
+                if self.at_least == 1
+                else (f"at least {self.at_least} failures, waived or not")
+            )
+        elif self.at_least == 1:
             text = "any " + " or ".join(one[s] for s in self.status)
         else:
             text = f"at least {self.at_least} " + " or ".join(many[s] for s in self.status)
