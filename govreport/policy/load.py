@@ -169,6 +169,8 @@ def _semantic_problems(model: PolicyFileModel, doc: YamlDocument) -> list[tuple[
     finding_ids: dict[str, int] = {}
     for i, check in enumerate(model.checks):
         explicit = check.finding.id if check.finding is not None else None
+        if explicit is None and first_index.get(check.id) != i:
+            continue  # a duplicate or malformed check id, reported above
         fid = explicit or default_finding_id(check.id)
         loc = ("checks", i, "finding", "id") if explicit else ("checks", i, "id")
         if explicit is not None and not _FINDING_ID.fullmatch(explicit):
