@@ -224,19 +224,18 @@ def evaluate_rating(
 # ---------------------------------------------------------------------------
 
 
-_DATASET_WORDS = {"train": "training data", "test": "holdout data", "oot": "out-of-time data"}
+_ACRONYMS = {"auc": "AUC", "psi": "PSI", "ks": "KS", "r2": "R²", "hl": "HL", "oot": "OOT"}
 
 
 def _title(check: Check) -> str:
-    """The finding's title: the check's ``title``, else its description, else the metric's."""
+    """The finding's title: the check's ``title``, else its description, else its id in words
+    (``auc_train`` -> ``AUC train``)."""
     if check.title:
         return check.title
     if check.description:
         return check.description.rstrip(".")
-    spec = METRICS.get(check.metric)
-    text = spec.description if spec else check.metric
-    if check.dataset:
-        text += f", {_DATASET_WORDS.get(check.dataset, check.dataset + ' data')}"
+    words = [_ACRONYMS.get(w, w) for w in check.id.split("_")]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
@@ -389,12 +388,6 @@ def _findings(
 # ---------------------------------------------------------------------------
 
 
-def _monitoring_title(check: Check) -> str:
-    """A monitoring metric's name: the check's requirement (its description), not the
-    finding's title (which names the failure)."""
-    return (check.description or _title(check)).rstrip(".")
-
-
 def _monitored(check: Check) -> bool:
     if check.monitor is not None:
         return check.monitor
@@ -420,7 +413,7 @@ def _monitoring(policy: Policy) -> list[MonitoringRecord]:
             MonitoringRecord(
                 check=check.id,
                 finding_id=check.finding_id,
-                title=_monitoring_title(check),
+                title=_title(check),
                 metric=check.metric,
                 dataset=check.dataset,
                 triggers=triggers,

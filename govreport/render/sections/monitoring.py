@@ -51,7 +51,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "; ".join(trigger_text(m.metric, t) for t in red) or DASH,
             ]
         )
-    head = ["Monitoring metric", "Reference data", "Value now", "Amber trigger", "Red trigger"]
+    head = ["Risk monitored", "Reference data", "Value now", "Amber trigger", "Red trigger"]
     align = "lllll"
     for col in (4, 3):  # never print a trigger column that is empty throughout
         if all(r[col] == DASH for r in rows):
