@@ -9,14 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from govreport.errors import PolicyError
+from govreport.inputs.review import empty_review
 from govreport.metrics import METRICS
-from govreport.policy.conclusion import ConclusionRecord, FindingRecord, TriggerRecord
+from govreport.policy.conclusion import (
+    ConclusionRecord,
+    FindingRecord,
+    TriggerRecord,
+    build_conclusion,
+)
+from govreport.policy.load import load_policy_text
 from govreport.render.text import DASH, Numbering, badge, fmt_num, fmt_share, is_missing
 from govreport.results.schema import Results
 
 __all__ = [
     "EVIDENCE_SECTIONS",
     "FINDINGS_ON_PAGE_ONE",
+    "conclusion_of",
     "evidence_links",
     "finding_anchor",
     "finding_sentence",
@@ -58,6 +67,21 @@ FINDINGS_ON_PAGE_ONE = 6
 
 _RATING_KIND = {"not_fit": "fail", "fit_with_conditions": "waived", "fit": "pass"}
 _STATUS_KIND = {"open": "fail", "waived": "waived", "closed": "pass"}
+
+
+def conclusion_of(results: Results) -> ConclusionRecord | None:
+    """The results' conclusion block; for a file written before it existed, rebuilt from the
+    policy text the file carries and its policy record (``None`` if that is impossible)."""
+    if results.conclusion is not None:
+        return results.conclusion
+    text = results.inputs.policy.text
+    if not text:
+        return None
+    try:
+        policy = load_policy_text(text, source=results.policy.file or "<policy>")
+        return build_conclusion(policy, results.policy, results.review or empty_review())
+    except (PolicyError, KeyError, ValueError):
+        return None
 
 
 def finding_anchor(finding_id: str) -> str:

@@ -8,6 +8,7 @@ from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.checks import outcome
 from govreport.render.sections.conclusion import (
     FINDINGS_ON_PAGE_ONE,
+    conclusion_of,
     finding_anchor,
     finding_sentence,
     headline,
@@ -23,7 +24,7 @@ __all__ = ["build"]
 
 def _conclusion(results: Results, num: Numbering) -> dict[str, Any] | None:
     """Page 1's validator's conclusion: rating, rationale, numbered findings, conditions."""
-    conclusion = results.conclusion
+    conclusion = conclusion_of(results)
     if conclusion is None:
         return None
     current = [f for f in conclusion.findings if f.status != "closed"]

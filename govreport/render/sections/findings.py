@@ -14,6 +14,7 @@ from govreport.policy.record import CheckRecord
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.checks import waiver_text
 from govreport.render.sections.conclusion import (
+    conclusion_of,
     evidence_links,
     finding_anchor,
     limit_text,
@@ -37,7 +38,7 @@ def _severity(f: Any) -> str:
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 7: the findings register."""
-    conclusion = results.conclusion
+    conclusion = conclusion_of(results)
     section = num.section("findings")
     if conclusion is None:
         return {

@@ -89,11 +89,13 @@ def scope_limits(results: Results, num: Numbering) -> list[tuple[str, str]]:
         )
     skipped = [c for c in results.policy.checks if check_status(c) == "not_evaluated"]
     if skipped:
-        listed = "; ".join(c.description or c.id for c in skipped)
+        listed = "; ".join(
+            (c.description or c.id.replace("_", " ").capitalize()).rstrip(".") for c in skipped
+        )
         limits.append(
             (
                 f"{fmt_int(len(skipped))} of the policy's checks could not be evaluated "
-                f"because this run did not produce their metric: {listed}",
+                f"because this run did not produce their metric: {listed}.",
                 "Supply the missing data and rerun, or record why the check does not apply.",
             )
         )

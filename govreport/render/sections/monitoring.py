@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.conclusion import trigger_text, value_text
+from govreport.render.sections.conclusion import conclusion_of, trigger_text, value_text
 from govreport.render.text import DASH, Numbering, make_table
 from govreport.results.schema import Results
 
@@ -16,7 +16,7 @@ _DATASET_WORDS = {"train": "training data", "test": "holdout data", "oot": "out-
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 9: one row per monitored check, its value now and its amber and red triggers."""
-    conclusion = results.conclusion
+    conclusion = conclusion_of(results)
     reading = {
         "shows": "The metrics to recompute on new data after approval, how often, and the "
         "values that trigger action. Each comes from a check of the policy: a level below "

@@ -9,7 +9,7 @@ from govreport.policy.record import CheckRecord, PolicyRecord, WaiverRecord
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.census import regime_sentence
 from govreport.render.sections.checks import check_status, checks_word, parse_date
-from govreport.render.sections.conclusion import rating_badge
+from govreport.render.sections.conclusion import conclusion_of, rating_badge
 from govreport.render.sections.outcomes_facts import benchmark_fact
 from govreport.render.sections.outcomes_facts import key_facts as outcomes_facts
 from govreport.render.sections.simplification import summary_fact
@@ -189,7 +189,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         f"(largest absolute difference of the {scale} over {fmt_int(census.samples)} "
         "training samples)."
     )
-    conclusion = results.conclusion
+    conclusion = conclusion_of(results)
     rating = (
         {
             "badge": rating_badge(conclusion),
