@@ -44,6 +44,7 @@ from govreport.inputs.review import ReviewError, ReviewRecord
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
 from govreport.metrics import METRICS
 from govreport.policy.evaluate import check_status
+from govreport.policy.load import default_finding_id
 from govreport.policy.record import CheckRecord, PolicyRecord
 from govreport.policy.schema import Check, Condition, Policy, RatingRule
 
@@ -58,6 +59,7 @@ __all__ = [
     "build_conclusion",
     "check_review_findings",
     "evaluate_rating",
+    "policy_from_record",
 ]
 
 #: The rating rules used when a policy declares none.
@@ -409,6 +411,8 @@ def _monitoring(policy: Policy) -> list[MonitoringRecord]:
             )
             for b in sorted(check.bands, key=lambda b: policy.rank(b.severity))
         )
+        if not triggers:
+            continue
         rows.append(
             MonitoringRecord(
                 check=check.id,
@@ -442,6 +446,31 @@ def _rationale(rules: Sequence[RatingRule], index: int, matched: Sequence[str]) 
     return (
         f"None of the policy's rules for a worse rating applies ({reasons}), so the rating "
         f"is {rule.label}."
+    )
+
+
+def policy_from_record(record: PolicyRecord) -> Policy:
+    """A stand-in policy rebuilt from a ``"policy"`` block alone (a results file that does not
+    carry the policy text): the checks' ids, metrics and descriptions, no bands, no rating
+    rules (the default ones apply), no finding templates."""
+    return Policy(
+        id=record.id,
+        version=record.version,
+        owner=record.owner,
+        effective=dt.date.fromisoformat(record.effective),
+        severity_levels=record.severity_levels,
+        fail_on=record.gate,
+        checks=tuple(
+            Check(
+                id=c.id,
+                metric=c.metric,
+                dataset=c.dataset,
+                bands=(),
+                description=c.description or None,
+                finding_id=default_finding_id(c.id),
+            )
+            for c in record.checks
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from govreport.policy.conclusion import (
     FindingRecord,
     TriggerRecord,
     build_conclusion,
+    policy_from_record,
 )
 from govreport.policy.load import load_policy_text
 from govreport.render.text import DASH, Numbering, badge, fmt_num, fmt_share, is_missing
@@ -75,10 +76,12 @@ def conclusion_of(results: Results) -> ConclusionRecord | None:
     if results.conclusion is not None:
         return results.conclusion
     text = results.inputs.policy.text
-    if not text:
-        return None
     try:
-        policy = load_policy_text(text, source=results.policy.file or "<policy>")
+        policy = (
+            load_policy_text(text, source=results.policy.file or "<policy>")
+            if text
+            else policy_from_record(results.policy)
+        )
         return build_conclusion(policy, results.policy, results.review or empty_review())
     except (PolicyError, KeyError, ValueError):
         return None
