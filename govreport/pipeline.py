@@ -75,6 +75,7 @@ from govreport.inputs.task import binary_from_two_class_softmax, check_task, tas
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, Network
 from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
+from govreport.policy.conclusion import build_conclusion, check_review_findings
 from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
 from govreport.results import SCHEMA_VERSION, Results, ResultsError, dump, results_from_json
@@ -168,6 +169,7 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
     """Read and validate policy, review, model and data (InputError, exit 2, on bad input)."""
     policy = load_policy(config.policy_path)
     review = load_review(config.review_path) if config.review_path else empty_review()
+    check_review_findings(review, policy)
     loaded = load_model(
         config.model_path, config.spec_path, allow_pickle=config.allow_pickle, link=config.link
     )
@@ -424,6 +426,7 @@ def assemble_results(
         profiles=blocks.profiles,
         policy=evaluation.record(),
         review=inputs.review,
+        conclusion=build_conclusion(inputs.policy, evaluation.record(), inputs.review),
         aletheia_plots=blocks.region_plots,
         slope_profiles=blocks.slope_profiles,
         coefficients=blocks.coefficients,
@@ -496,7 +499,9 @@ def render_outputs(
     elif policy_path is not None:
         attachments[policy_path.name] = policy_path.read_bytes()
     files = {"results.json": json_bytes, "report.html": html.encode("utf-8")}
-    files["checks.xml"] = render_junit(stored.policy)  # JUnit, one test case per policy check
+    files["checks.xml"] = render_junit(
+        stored.policy, stored.conclusion
+    )  # JUnit, one test case per policy check
     if pdf:
         with progress.stage("rendering the PDF report"):
             files["report.pdf"] = render_pdf(html, attachments=attachments)

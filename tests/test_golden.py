@@ -73,6 +73,10 @@ review_type: initial
 intended_use: Golden-file test of the report; <b>not</b> a real model & no real use.
 signoff:
   validator: {name: V. <Validator>, role: Model validation}
+model_owner: {name: O. Owner, role: Model owner}
+risk_tier: Tier 3 (low)
+limitations:
+  - {limitation: Synthetic data only., control: Not used for decisions.}
 """
 
 

@@ -59,7 +59,8 @@ waivers:
 KNOWN = ", ".join(sorted(METRICS))
 SIGN_PARAMS = "expected, output, where, coded, materiality"
 CHECK_KEYS = (
-    "id, metric, dataset, min, max, severity, bands, on_missing, on, params, refs, description"
+    "id, metric, dataset, min, max, severity, bands, on_missing, on, params, refs, description, "
+    "title, finding, monitor"
 )
 LEVELS = "info, minor, major, critical"
 
@@ -155,7 +156,7 @@ EXPECTED_ERRORS: dict[str, str] = {
     f"severity 'high'; severity_levels: {LEVELS}",
     "unknown_top_level_key.yaml": "unknown_top_level_key.yaml:10: waiver: unknown key 'waiver' "
     "(did you mean 'waivers'?); allowed keys: schema_version, policy, severity_levels, gate, "
-    "checks, waivers",
+    "checks, waivers, rating, remediation_days, monitoring",
     "waiver_expires_before_approval.yaml": "waiver_expires_before_approval.yaml:15: "
     "waivers[0].expires: expires 2026-01-31 is before the approval date 2026-03-02",
     "waiver_empty_scope.yaml": "waiver_empty_scope.yaml:16: waivers[0].scope: must not be empty",
@@ -786,7 +787,10 @@ def test_the_shipped_policies_are_default_and_credit_risk() -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_check_of_a_shipped_policy_is_explained_by_a_comment_above_it(path: Path) -> None:
     lines = path.read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.strip().startswith("- id:")]
+    top = [i for i, line in enumerate(lines) if line[:1].isalpha()]  # top-level keys
+    first = lines.index("checks:")
+    end = min((i for i in top if i > first), default=len(lines))
+    starts = [i for i in range(first, end) if lines[i].strip().startswith("- id:")]
     assert len(starts) == len(load_policy(path).checks)
     for i in starts:
         above = lines[i - 1].strip()

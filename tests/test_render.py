@@ -215,15 +215,15 @@ def test_a_failed_check_whose_waiver_the_policy_did_not_apply_is_a_plain_failure
     check["waiver"]["scope"] = ["LIMIT_BAL"]
     check.update(waiver_applied=False, effective_severity="minor")
     text = visible_text(render_html(r))
-    assert "2 checks failed below the gate: auc_holdout, min_samples_coverage." in text
+    assert "F-AUC-HOLDOUT" in text and "F-MIN-SAMPLES-COVERAGE" in text  # two findings
     assert "0 failed but waived" in text
     assert "1 failed but waived" not in text and "is waived" not in text
     context = build_context(r)
     assert [row[3] for row in context["summary"]["findings_table"]["rows"]] == ["0"] * 4
     badges = {row[0]: row[7]["text"] for row in context["appendix_a"]["table"]["rows"]}
     assert badges["auc_holdout"] == "fail"
-    finding = next(f for f in context["findings"] if f["id"] == "auc_holdout")
-    assert finding["badge"]["text"] == "fail"
+    finding = next(f for f in context["findings"]["entries"] if f["id"] == "F-AUC-HOLDOUT")
+    assert finding["badge"]["text"] == "open"
 
 
 def test_waived_check_keeps_both_severities_and_its_waiver(html: str) -> None:
@@ -239,14 +239,14 @@ def test_an_expired_waiver_is_a_finding_and_caps_nothing(html: str) -> None:
     assert "Expired waiver, not applied." in text
     assert "expired on 2026-06-30, not applied" in text
     start = text.rindex("7 Findings and waivers")  # the heading, not the contents line
-    findings = text[start : text.rindex("Appendix A. Policy results")]
-    assert "min_samples_coverage" in findings
-    assert "exactness" not in findings, "a passed check without waiver is not a finding"
+    findings = text[start : text.rindex("8 Limitations and compensating controls")]
+    assert "F-MIN-SAMPLES-COVERAGE" in findings
+    assert "EXACTNESS" not in findings, "a passed check without waiver is not a finding"
 
 
 def test_not_evaluated_checks_are_named_in_the_summary(html: str) -> None:
-    assert "1 check was not evaluated because this run did not produce the metric: " in html
-    assert "sign_constraints" in html
+    assert "1 check was not evaluated because this run did not produce the metric" in html
+    assert "could not be evaluated because this run did not produce their metric" in html
 
 
 def test_key_facts_describe_regions_in_words(html: str) -> None:
@@ -313,7 +313,7 @@ def test_a_results_dict_without_optional_analyses_still_has_every_section(
     assert "This results file holds no feature importance." in text
     assert "This results file holds no local linear profiles." in text
     assert "This results file holds no simplification results." in text
-    assert "No check failed, was waived or could not be evaluated." in text
+    assert "No check failed or was waived (section 7 would list them)." in text
 
 
 # ---------------------------------------------------------------------------

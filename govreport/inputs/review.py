@@ -20,6 +20,18 @@ Example::
       validator: {name: A. Validator, role: Model validation}
       reviewer: {name: B. Reviewer, role: Head of model validation}
       approver: {name: C. Approver, role: Chair, model risk committee}
+    model_owner: {name: D. Owner, role: Head of card credit risk}
+    developer: {name: E. Developer, role: Retail analytics}
+    risk_tier: Tier 1
+    materiality: High
+    prior_findings: [{id: F-CALIBRATION-MEAN, raised: 2025-06-30, status: open}]
+    findings: {F-SIGN-PAYMENTS: {owner: E. Developer, due: 2026-03-31}}
+    limitations: [{limitation: Not validated out of time., control: Quarterly back-test.}]
+    controls: [Credit officers review every limit change.]
+    conditions_of_use: [Only for ranking existing accounts.]
+
+The owner fields, prior findings, per-finding overrides, limitations and controls feed the
+validator's conclusion (:mod:`govreport.policy.conclusion`, docs/conclusion.md).
 
 :func:`load_review` returns the ``"review"`` block of results.json, a
 :class:`ReviewRecord` (every field present, ``None`` where not given).
@@ -29,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,12 +49,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from govreport.errors import InputError
-from govreport.jsontypes import JSON_CONFIG
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE
 from govreport.yamlfile import describe_value, explain, first_problem, parse_yaml, read_text
 
 __all__ = [
     "REVIEW_TYPES",
     "SIGNOFF_ROLES",
+    "FindingOverrideRecord",
+    "LimitationRecord",
+    "PartyRecord",
+    "PriorFindingRecord",
     "ReviewError",
     "ReviewRecord",
     "SignoffPerson",
@@ -89,6 +105,36 @@ class SignoffModel(_FileModel):
     approver: PersonModel | None = None
 
 
+class PartyModel(_FileModel):
+    """A person or team responsible for the model (owner, developer)."""
+
+    name: _Text | None = None
+    role: _Text | None = None
+
+
+class PriorFindingModel(_FileModel):
+    """A finding raised by an earlier review, by its stable id (``F-SIGN-PAYMENTS``)."""
+
+    id: _Text
+    title: _Text | None = None
+    raised: dt.date | None = None
+    status: Literal["open", "closed"] = "open"
+
+
+class FindingOverrideModel(_FileModel):
+    """Who remediates one finding and by when, overriding the defaults."""
+
+    owner: _Text | None = None
+    due: dt.date | None = None
+
+
+class LimitationModel(_FileModel):
+    """A known limitation of the model and the control that compensates for it."""
+
+    limitation: _Text
+    control: _Text | None = None
+
+
 class ReviewFileModel(_FileModel):
     """The whole review file; every key optional."""
 
@@ -99,6 +145,15 @@ class ReviewFileModel(_FileModel):
     intended_use: _Text | None = None
     data_windows: dict[str, _Text] | None = None
     signoff: SignoffModel | None = None
+    model_owner: PartyModel | None = None
+    developer: PartyModel | None = None
+    risk_tier: _Text | None = None
+    materiality: _Text | None = None
+    prior_findings: list[PriorFindingModel] | None = None
+    limitations: list[LimitationModel] | None = None
+    controls: list[_Text] | None = None
+    conditions_of_use: list[_Text] | None = None
+    findings: dict[_Text, FindingOverrideModel] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +178,48 @@ class SignoffRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyRecord:
+    """The model owner or developer; ``None`` where the file leaves it blank."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    name: str | None
+    role: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorFindingRecord:
+    """A finding of an earlier review: its stable id, title, date raised (ISO) and status."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    id: str
+    title: str | None
+    raised: str | None
+    status: Literal["open", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingOverrideRecord:
+    """A finding's owner and due date (ISO) as the review file sets them."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    owner: str | None
+    due: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitationRecord:
+    """A known limitation and its compensating control (``None``: none stated)."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    limitation: str
+    control: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewRecord:
     """The ``"review"`` block of results.json; every field blank without a review file."""
 
@@ -137,6 +234,22 @@ class ReviewRecord:
     intended_use: str | None
     data_windows: dict[str, str]
     signoff: SignoffRecord
+    model_owner: PartyRecord | None = field(default=None, metadata=OMIT_IF_NONE)
+    developer: PartyRecord | None = field(default=None, metadata=OMIT_IF_NONE)
+    risk_tier: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    materiality: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    prior_findings: tuple[PriorFindingRecord, ...] = ()
+    limitations: tuple[LimitationRecord, ...] = ()
+    controls: tuple[str, ...] = ()
+    conditions_of_use: tuple[str, ...] = ()
+    #: Owner and due date of a finding, by finding id, where the review sets them.
+    findings: dict[str, FindingOverrideRecord] = field(default_factory=dict)
+
+
+def _party(model: PartyModel | None) -> PartyRecord | None:
+    if model is None:
+        return None
+    return PartyRecord(name=model.name, role=model.role)
 
 
 def _person(model: PersonModel | None) -> SignoffPerson:
@@ -166,7 +279,36 @@ def _record(model: ReviewFileModel, file: str | None, sha256: str | None) -> Rev
             reviewer=_person(signoff.reviewer),
             approver=_person(signoff.approver),
         ),
+        model_owner=_party(model.model_owner),
+        developer=_party(model.developer),
+        risk_tier=model.risk_tier,
+        materiality=model.materiality,
+        prior_findings=tuple(
+            PriorFindingRecord(
+                id=p.id,
+                title=p.title,
+                raised=p.raised.isoformat() if p.raised else None,
+                status=p.status,
+            )
+            for p in model.prior_findings or ()
+        ),
+        limitations=tuple(
+            LimitationRecord(limitation=x.limitation.strip(), control=_strip(x.control))
+            for x in model.limitations or ()
+        ),
+        controls=tuple(c.strip() for c in model.controls or ()),
+        conditions_of_use=tuple(c.strip() for c in model.conditions_of_use or ()),
+        findings={
+            key: FindingOverrideRecord(
+                owner=value.owner, due=value.due.isoformat() if value.due else None
+            )
+            for key, value in sorted((model.findings or {}).items())
+        },
     )
+
+
+def _strip(text: str | None) -> str | None:
+    return text.strip() if text else None
 
 
 def empty_review() -> ReviewRecord:
@@ -212,6 +354,8 @@ def load_review_text(
 def _special(err: ErrorDetails) -> str | None:
     loc = tuple(str(step) for step in err["loc"])
     if err["type"] == "literal_error":
+        if loc[:1] == ("prior_findings",) and loc[-1:] == ("status",):
+            return f"expected open or closed; got {err['input']!r}"
         if loc == ("review_type",):
             return f"expected one of {', '.join(REVIEW_TYPES)}; got {err['input']!r}"
         if loc[-1:] == ("decision",):

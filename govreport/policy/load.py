@@ -25,8 +25,11 @@ from govreport.policy.schema import (
     Band,
     Check,
     CheckModel,
+    Condition,
+    ConditionModel,
     Policy,
     PolicyFileModel,
+    RatingRule,
     Waiver,
     _num,
     materiality_problem,
@@ -45,9 +48,19 @@ from govreport.yamlfile import (
     walk,
 )
 
-__all__ = ["load_policy", "load_policy_text"]
+__all__ = ["default_finding_id", "load_policy", "load_policy_text"]
 
 _CHECK_ID = re.compile(r"[a-z][a-z0-9_]*")
+_FINDING_ID = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)*")
+
+
+def default_finding_id(check_id: str) -> str:
+    """The finding id a check's failure gets unless its ``finding.id`` says otherwise:
+    ``F-`` and the check id in capitals with hyphens (``sign_payments`` -> ``F-SIGN-PAYMENTS``),
+    so the same check raises the same finding in every run and review."""
+    return "F-" + check_id.upper().replace("_", "-")
+
+
 _TOP_LEVEL_KEYS = "schema_version, policy, gate, checks"
 
 
@@ -155,6 +168,32 @@ def _semantic_problems(model: PolicyFileModel, doc: YamlDocument) -> list[tuple[
                 )
             )
 
+    finding_ids: dict[str, int] = {}
+    for i, check in enumerate(model.checks):
+        explicit = check.finding.id if check.finding is not None else None
+        if explicit is None and first_index.get(check.id) != i:
+            continue  # a duplicate or malformed check id, reported above
+        fid = explicit or default_finding_id(check.id)
+        loc = ("checks", i, "finding", "id") if explicit else ("checks", i, "id")
+        if explicit is not None and not _FINDING_ID.fullmatch(explicit):
+            problems.append(
+                (
+                    loc,
+                    f"finding id {explicit!r} must be capital letters and digits in "
+                    f"hyphen-separated parts, e.g. F-SIGN-DELAY",
+                )
+            )
+        elif fid in finding_ids:
+            first = doc.line_of(("checks", finding_ids[fid], "id"))
+            problems.append(
+                (loc, f"finding id {fid!r} is also the finding of the check at line {first}")
+            )
+        else:
+            finding_ids[fid] = i
+    problems.extend(_rating_problems(model, check_severity))
+    for level in model.remediation_days:
+        check_severity(("remediation_days", level), level)
+
     waived: dict[str, int] = {}
     for i, waiver in enumerate(model.waivers):
         base = ("waivers", i)
@@ -199,6 +238,103 @@ def _semantic_problems(model: PolicyFileModel, doc: YamlDocument) -> list[tuple[
                 )
             )
     return problems
+
+
+def _rating_problems(
+    model: PolicyFileModel, check_severity: Callable[[Loc, str], None]
+) -> list[tuple[Loc, str]]:
+    """A ``rating:`` list: unique ids, known severities, one ``always`` rule and it comes last."""
+    problems: list[tuple[Loc, str]] = []
+    rules = model.rating or []
+    seen: set[str] = set()
+    for i, rule in enumerate(rules):
+        base: Loc = ("rating", i)
+        if not _CHECK_ID.fullmatch(rule.id):
+            problems.append(((*base, "id"), f"rating id {rule.id!r} is not snake_case"))
+        elif rule.id in seen:
+            problems.append(((*base, "id"), f"duplicate rating id {rule.id!r}"))
+        seen.add(rule.id)
+        last = i == len(rules) - 1
+        if rule.when == "always":
+            if not last:
+                problems.append(
+                    (
+                        (*base, "when"),
+                        "when: always must be the last rule (the rules after it could never apply)",
+                    )
+                )
+            continue
+        if last and isinstance(rule.when, (list, dict)):
+            problems.append(
+                (
+                    (*base, "when"),
+                    "the last rating rule must have when: always, so every run gets a rating",
+                )
+            )
+        if isinstance(rule.when, list):
+            items: list[tuple[Loc, object]] = [
+                ((*base, "when", j), c) for j, c in enumerate(rule.when)
+            ]
+            if not items:
+                problems.append(((*base, "when"), "expected at least one condition, or always"))
+        elif isinstance(rule.when, dict):
+            items = [((*base, "when"), rule.when)]
+        else:
+            problems.append(
+                (
+                    (*base, "when"),
+                    f"expected always, a condition (a mapping with status, min_severity, "
+                    f"gating, at_least) or a list of conditions; got {describe_value(rule.when)}",
+                )
+            )
+            continue
+        for loc, raw in items:
+            if not isinstance(raw, dict):
+                problems.append(
+                    (loc, f"expected a condition (a mapping); got {describe_value(raw)}")
+                )
+                continue
+            try:
+                condition = ConditionModel.model_validate(_listed_status(raw))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    err_loc: Loc = (*loc, *err["loc"])
+                    if err["type"] == "literal_error":
+                        message = (
+                            "expected fail, waived or not_evaluated; got "
+                            f"{describe_value(err.get('input'))}"
+                        )
+                    else:
+                        message = explain(err, ConditionModel)
+                    problems.append((err_loc, message))
+                continue
+            if condition.min_severity is not None:
+                check_severity((*loc, "min_severity"), condition.min_severity)
+            if condition.min_severity is not None and condition.status == ["not_evaluated"]:
+                problems.append(
+                    (
+                        (*loc, "min_severity"),
+                        "a check that was not evaluated has no severity; remove min_severity",
+                    )
+                )
+    return problems
+
+
+def _listed_status(raw: dict[str, object]) -> dict[str, object]:
+    """``status: fail`` is short for ``status: [fail]``."""
+    if isinstance(raw.get("status"), str):
+        return {**raw, "status": [raw["status"]]}
+    return raw
+
+
+def _condition(raw: dict[str, object]) -> Condition:
+    model = ConditionModel.model_validate(_listed_status(raw))  # validated in _rating_problems
+    return Condition(
+        status=tuple(dict.fromkeys(model.status)),
+        min_severity=model.min_severity,
+        gating=model.gating,
+        at_least=model.at_least,
+    )
 
 
 def _metric_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
@@ -358,6 +494,12 @@ def _build_policy(model: PolicyFileModel, doc: YamlDocument) -> Policy:
                 params=MappingProxyType(dict(item.params)),
                 refs=tuple(item.refs),
                 description=item.description,
+                title=item.title,
+                finding_id=(item.finding.id if item.finding and item.finding.id else None)
+                or default_finding_id(item.id),
+                cause=item.finding.cause if item.finding else None,
+                remediation=item.finding.remediation if item.finding else None,
+                monitor=item.monitor,
                 loc=("checks", index),
                 lines=MappingProxyType(lines[index] if index < len(lines) else {}),
             )
@@ -384,4 +526,20 @@ def _build_policy(model: PolicyFileModel, doc: YamlDocument) -> Policy:
         waivers=waivers,
         source=doc.source,
         lines=MappingProxyType(doc.lines()),
+        rating=tuple(
+            RatingRule(
+                id=rule.id,
+                label=rule.label,
+                when=()
+                if rule.when == "always"
+                else tuple(
+                    _condition(c)
+                    for c in (rule.when if isinstance(rule.when, list) else [rule.when])
+                ),
+                conditions=tuple(rule.conditions),
+            )
+            for rule in model.rating or []
+        ),
+        remediation_days=MappingProxyType(dict(model.remediation_days)),
+        monitoring_frequency=model.monitoring.frequency if model.monitoring else None,
     )

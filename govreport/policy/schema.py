@@ -33,11 +33,13 @@ __all__ = [
     "Band",
     "Check",
     "CheckStatus",
+    "Condition",
     "On",
     "OnMissing",
     "Outcome",
     "Policy",
     "PolicyFileModel",
+    "RatingRule",
     "Status",
     "Waiver",
     "materiality_problem",
@@ -97,6 +99,14 @@ class BandModel(_FileModel):
     severity: _Text
 
 
+class FindingTemplateModel(_FileModel):
+    """A check's ``finding:`` block: how its failure reads in the findings register."""
+
+    id: _Text | None = None
+    cause: _Text | None = None
+    remediation: _Text | None = None
+
+
 class CheckModel(_FileModel):
     """One entry of ``checks:`` as written in the file."""
 
@@ -112,6 +122,9 @@ class CheckModel(_FileModel):
     params: dict[str, Any] = Field(default_factory=dict)
     refs: list[_Text] = Field(default_factory=list)
     description: _Text | None = None
+    title: _Text | None = None
+    finding: FindingTemplateModel | None = None
+    monitor: bool | None = None
 
 
 def _is_number(value: Any) -> bool:
@@ -204,6 +217,36 @@ class WaiverModel(_FileModel):
     expires: dt.date
 
 
+RatingStatus = Literal["fail", "waived", "not_evaluated"]
+_FAIL_ONLY: list[RatingStatus] = ["fail"]
+
+
+class ConditionModel(_FileModel):
+    """One condition of a rating rule: at least ``at_least`` checks match every key given."""
+
+    status: list[RatingStatus] = Field(default_factory=lambda: _FAIL_ONLY[:], min_length=1)
+    min_severity: _Text | None = None
+    gating: bool | None = None
+    at_least: Annotated[int, Field(ge=1)] = 1
+
+
+class RatingRuleModel(_FileModel):
+    """One entry of ``rating:``: the rating given when ``when`` holds (first match wins)."""
+
+    id: _Text
+    label: _Text
+    #: ``always``, a condition (mapping) or a list of conditions; validated in load.py
+    #: (one precise message instead of one per member of a union).
+    when: Any
+    conditions: list[_Text] = Field(default_factory=list)
+
+
+class MonitoringModel(_FileModel):
+    """The ``monitoring:`` block: how often the monitored checks are recomputed."""
+
+    frequency: _Text = "quarterly"
+
+
 class PolicyFileModel(_FileModel):
     """The whole policy file (``schema_version: 1``)."""
 
@@ -215,6 +258,9 @@ class PolicyFileModel(_FileModel):
     gate: GateModel
     checks: list[CheckModel] = Field(min_length=1)
     waivers: list[WaiverModel] = Field(default_factory=list)
+    rating: list[RatingRuleModel] | None = Field(default=None, min_length=1)
+    remediation_days: dict[_Text, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    monitoring: MonitoringModel | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -304,6 +350,14 @@ class Check:
     description: str | None = None
     loc: Loc = ()
     lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: Short plain title of the finding a failure raises (default: from the description).
+    title: str | None = None
+    #: The finding's stable id (default ``F-`` + the check id in capitals, ``_`` -> ``-``).
+    finding_id: str = ""
+    cause: str | None = None
+    remediation: str | None = None
+    #: Recomputed in ongoing monitoring (default: by metric family, see conclusion.py).
+    monitor: bool | None = None
 
     @property
     def key(self) -> MetricKey:
@@ -320,6 +374,63 @@ class Check:
         if not self.banded:
             return self.bands[0].describe()
         return "; ".join(f"{band.describe()} else {band.severity}" for band in self.bands)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A rating rule's condition: at least ``at_least`` checks whose status is in ``status``,
+    whose effective severity is at or above ``min_severity`` (if given) and whose gating flag
+    equals ``gating`` (if given)."""
+
+    status: tuple[str, ...] = ("fail",)
+    min_severity: str | None = None
+    gating: bool | None = None
+    at_least: int = 1
+
+    def describe(self) -> str:
+        """The condition in plain words, e.g. ``"any unwaived failure at major or above"``."""
+        one = {
+            "fail": "unwaived failure",
+            "waived": "waived failure",
+            "not_evaluated": "check not evaluated",
+        }
+        many = {
+            "fail": "unwaived failures",
+            "waived": "waived failures",
+            "not_evaluated": "checks not evaluated",
+        }
+        if set(self.status) == {"fail", "waived"}:
+            text = (
+                "any failure, waived or not"
+                if self.at_least == 1
+                else (f"at least {self.at_least} failures, waived or not")
+            )
+        elif self.at_least == 1:
+            text = "any " + " or ".join(one[s] for s in self.status)
+        else:
+            text = f"at least {self.at_least} " + " or ".join(many[s] for s in self.status)
+        if self.min_severity is not None:
+            text += f" at {self.min_severity} or above"
+        if self.gating is True:
+            text += " that blocks approval"
+        elif self.gating is False:
+            text += " below the gate"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRule:
+    """One rating rule; ``when`` empty means ``always`` (the fallback, last rule)."""
+
+    id: str
+    label: str
+    when: tuple[Condition, ...]
+    conditions: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if not self.when:
+            return "no earlier rule applies"
+        return "; or ".join(c.describe() for c in self.when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +478,12 @@ class Policy:
     source: str = "<policy>"
     #: 1-based line of every key path in the file (formatted, e.g. ``"waivers[0].scope[1]"``).
     lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: The ``rating:`` rules in order (empty: the policy declares none; the default applies).
+    rating: tuple[RatingRule, ...] = ()
+    #: Days to remediate a finding, by severity (counted from the report date).
+    remediation_days: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: How often the monitored checks are recomputed (None: not declared).
+    monitoring_frequency: str | None = None
 
     def rank(self, severity: str) -> int:
         """Position of ``severity`` in ``severity_levels`` (0 = lowest)."""

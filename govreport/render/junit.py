@@ -30,6 +30,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from govreport.policy import check_status
+from govreport.policy.conclusion import ConclusionRecord, FindingRecord
 from govreport.policy.record import CheckRecord, PolicyRecord
 
 __all__ = ["render_junit"]
@@ -87,9 +88,24 @@ def _failure_message(check: CheckRecord) -> str:
     return f"{levels}, {gate}: {check.message}"
 
 
-def render_junit(policy: PolicyRecord) -> bytes:
-    """The JUnit XML document (UTF-8 bytes) of the policy block of the results."""
+def _finding_properties(finding: FindingRecord | None) -> list[tuple[str, Any]]:
+    if finding is None or finding.status == "closed":
+        return []
+    return [
+        ("finding_id", finding.id),
+        ("finding_owner", finding.owner),
+        ("finding_due", finding.due),
+    ]
+
+
+def render_junit(policy: PolicyRecord, conclusion: ConclusionRecord | None = None) -> bytes:
+    """The JUnit XML document (UTF-8 bytes) of the policy block of the results.
+
+    With the conclusion block, the suite carries the recommended rating and each failed or
+    waived check the stable id of its finding (``finding_id``), its owner and due date.
+    """
     checks = policy.checks
+    findings = {f.check: f for f in conclusion.findings if f.check} if conclusion else {}
     failures = sum(1 for c in checks if c.status == "fail")
     skipped = sum(1 for c in checks if c.status == "not_evaluated")
     name = f"policy {policy.id} {policy.version}"
@@ -112,6 +128,7 @@ def render_junit(policy: PolicyRecord) -> bytes:
             ("gate", policy.gate),
             ("run_date", policy.run_date),
             ("outcome", policy.outcome),
+            *([("rating", conclusion.rating)] if conclusion is not None else []),
         ],
     )
     classname = _text(f"govreport.policy.{policy.id}")
@@ -132,6 +149,7 @@ def render_junit(policy: PolicyRecord) -> bytes:
                 ("gating", check.gating),
                 ("waiver", _waiver_text(check)),
                 ("refs", "; ".join(check.refs)),
+                *_finding_properties(findings.get(check.id)),
             ],
         )
         if check.status == "fail":

@@ -116,10 +116,14 @@ def fmt_share(value: Any) -> str:
 
 
 def fmt_pct(value: Any) -> str:
-    """A value already in percent: ``31.2`` -> ``"31.2%"``."""
+    """A value already in percent: ``31.2`` -> ``"31.2%"``; a non-zero value that would
+    print as 0.0 -> ``"<0.1%"`` (never "0.0%" for something that is not zero)."""
     if is_missing(value):
         return DASH
-    return f"{float(value):.1f}%"
+    v = float(value)
+    if 0.0 < abs(v) < 0.05:
+        return "<0.1%" if v > 0 else "−<0.1%"
+    return f"{v:.1f}%"
 
 
 def fmt_bool(value: Any) -> str:

@@ -36,6 +36,7 @@ from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
 from govreport.inputs.review import ReviewRecord
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE
+from govreport.policy.conclusion import ConclusionRecord
 from govreport.policy.record import PolicyRecord
 from govreport.results.provenance_types import (
     DatasetDocument,
@@ -88,3 +89,5 @@ class Results:
     challengers: ChallengersResult | None = field(default=None, metadata=OMIT_IF_NONE)
     # Issue 12 item 5: the regime decision and the all-client views (slopes by value, ICE).
     slope_profiles: SlopeProfilesResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 12: recommended rating, findings register, monitoring plan.
+    conclusion: ConclusionRecord | None = field(default=None, metadata=OMIT_IF_NONE)

@@ -6,12 +6,60 @@ from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.checks import outcome
+from govreport.render.sections.conclusion import (
+    FINDINGS_ON_PAGE_ONE,
+    conclusion_of,
+    finding_anchor,
+    finding_sentence,
+    headline,
+    rating_badge,
+)
 from govreport.render.sections.model_data import TASK_WORDS
 from govreport.render.sections.review import review_context
 from govreport.render.text import DASH, Numbering, short_hash
 from govreport.results.schema import Results
 
 __all__ = ["build"]
+
+
+def _conclusion(results: Results, num: Numbering) -> dict[str, Any] | None:
+    """Page 1's validator's conclusion: rating, rationale, numbered findings, conditions."""
+    conclusion = conclusion_of(results)
+    if conclusion is None:
+        return None
+    current = [f for f in conclusion.findings if f.status != "closed"]
+    shown = current[:FINDINGS_ON_PAGE_ONE]
+    more = len(current) - len(shown)
+    closed = len(conclusion.findings) - len(current)
+    section = num.section("findings")
+    tail = []
+    if more:
+        tail.append(f"{more} more finding{'s' if more != 1 else ''} of lower materiality")
+    if closed:
+        tail.append(f"{closed} finding{'s' if closed != 1 else ''} of an earlier review closed")
+    source = (
+        "the policy's rating rules"
+        if conclusion.rules_source == "policy"
+        else "govreport's default rating rules (the policy declares none)"
+    )
+    return {
+        "badge": rating_badge(conclusion),
+        "rationale": conclusion.rationale,
+        "source": f"Derived by {source} from the results of this validation; the committee "
+        "decides.",
+        "findings": [
+            {
+                "id": f.id,
+                "href": "#" + finding_anchor(f.id),
+                "text": finding_sentence(f),
+                "headline": headline(f),
+            }
+            for f in shown
+        ],
+        "more": ("; ".join(tail) + f": see section {section}." if tail else ""),
+        "none": "No check failed or was waived." if not current else "",
+        "conditions": list(conclusion.conditions),
+    }
 
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
@@ -49,6 +97,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "report_id": review["report_id"],
         "model_file": review["model_label"],
         "outcome": outcome(results, num),
+        "conclusion": _conclusion(results, num),
         "signoff_roles": ["Validator", "Reviewer", "Approver"],
         "signoff": review["signoff"],
         "signoff_note": review["signoff_note"],

@@ -1,65 +1,149 @@
-"""Section 7, findings and waivers: the evidence of each check that did not simply pass."""
+"""Section 7, findings and waivers: the findings register.
+
+One entry per failed or waived check (and per finding of an earlier review that is now
+closed), from the ``"conclusion"`` block: stable id, title, plain description,
+materiality, evidence links, suspected cause, remediation, owner, due date, status and
+regulatory basis; a summary table first.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from govreport.policy.record import CheckRecord
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.checks import (
-    check_badge,
-    check_status,
-    observed_text,
-    waiver_text,
+from govreport.render.sections.checks import waiver_text
+from govreport.render.sections.conclusion import (
+    conclusion_of,
+    evidence_links,
+    finding_anchor,
+    limit_text,
+    status_badge,
+    value_text,
 )
-from govreport.render.text import DASH, Numbering, fmt_bound, is_missing, severity_label
+from govreport.render.text import DASH, Numbering, make_table
 from govreport.results.schema import Results
 
 __all__ = ["build"]
 
 
+def _severity(f: Any) -> str:
+    if f.status == "waived" and f.severity != f.effective_severity:
+        return f"{f.severity}, capped to {f.effective_severity} by a waiver"
+    text = f.effective_severity or DASH
+    if f.gating:
+        text += " (blocks approval)"
+    return text
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
-    """Section 7: every check that failed, was waived, was not evaluated or has an expired
-    waiver, with its evidence."""
-    policy = results.policy
-    findings = []
-    for c in policy.checks:
-        waiver = c.waiver
-        expired = waiver is not None and waiver.expired
-        if check_status(c) == "pass" and not expired:
-            continue
-        observed = c.observed
-        effective = severity_label(c.effective_severity)
-        if c.gating:
-            effective += " (blocks approval: at or above the gate)"
-        metric = c.metric + (f" on {c.dataset} data" if c.dataset else "")
-        findings.append(
+    """Section 7: the findings register."""
+    conclusion = conclusion_of(results)
+    section = num.section("findings")
+    if conclusion is None:
+        return {
+            "findings": {
+                "reading": {
+                    "shows": "This results file was written before govreport kept a findings "
+                    "register; Appendix A lists every check's result.",
+                    "todo": "Rerun the validation to obtain the register.",
+                },
+                "entries": [],
+                "table": None,
+                "none": "No findings register in this results file.",
+            }
+        }, []
+    checks: dict[str, CheckRecord] = {c.id: c for c in results.policy.checks}
+    owner_note = (
+        "Owners and due dates come from the review file where it sets them; otherwise the "
+        "model owner, and the report date plus the policy's remediation period for the "
+        "finding's severity."
+    )
+    entries = []
+    rows = []
+    for f in conclusion.findings:
+        rec = checks.get(f.check) if f.check else None
+        waiver = rec.waiver if rec is not None else None
+        observed = value_text(f.metric, f.observed)
+        if f.feature:
+            observed += f" (worst: {f.feature})"
+        if f.observed is None:
+            observed = "not produced by this run"
+        elif limit_text(f) != DASH:
+            observed += f" against a limit of {limit_text(f)}"
+        owner = f.owner or "to be assigned"
+        due = f.due or "to be set by the committee"
+        raised = (f.raised or DASH) + (
+            " (repeat of an earlier review's finding)" if f.repeat else ""
+        )
+        facts: list[tuple[str, Any]] = [
+            ("Materiality", _severity(f)),
+            ("Observed", observed),
+            ("Suspected cause", f.cause or "To be established by the model owner."),
+            ("Remediation", f.remediation or "To be agreed with the model owner."),
+            ("Owner, due", f"{owner}; due {due}"),
+            ("Raised", raised),
+            ("Regulatory basis", "; ".join(f.regulatory_basis) or DASH),
+        ]
+        entries.append(
             {
-                "id": c.id,
-                "badge": check_badge(c),
-                "description": c.description or DASH,
-                "facts": [
-                    ("Metric", metric),
-                    (
-                        "Observed",
-                        "not produced by this run" if is_missing(observed) else observed_text(c),
-                    ),
-                    ("Bound", fmt_bound(c.bound)),
-                    ("Severity", severity_label(c.severity)),
-                    ("Effective severity", effective),
-                    ("Message", c.message or DASH),
-                    ("Evidences", "; ".join(c.refs) or DASH),
-                    ("Owner", policy.owner or DASH),
-                ],
+                "id": f.id,
+                "anchor": finding_anchor(f.id),
+                "title": f.title,
+                "badge": status_badge(f),
+                "description": f.description,
+                "note": f.note,
+                "facts": facts,
+                "links": evidence_links(results, num, f.metric),
                 "waiver": None
                 if waiver is None
                 else {
                     "justification": waiver.justification or DASH,
                     "detail": waiver_text(waiver),
-                    "expired": expired,
+                    "expired": waiver.expired,
                 },
             }
         )
+        rows.append(
+            [
+                f.id,
+                f.title,
+                f.effective_severity or DASH,
+                status_badge(f),
+                f.owner or "to be assigned",
+                f.due or DASH,
+            ]
+        )
+    table = (
+        make_table(
+            num.tables,
+            "Findings register",
+            ["Id", "Finding", "Materiality", "Status", "Owner", "Due"],
+            rows,
+            align="mllcll",
+            css="register",
+            note=owner_note,
+        )
+        if rows
+        else None
+    )
+    open_count = sum(1 for f in conclusion.findings if f.status == "open")
     return {
-        "findings": findings,
-        "findings_none": "No check failed, was waived or could not be evaluated.",
+        "findings": {
+            "reading": {
+                "shows": "Every check of the policy that failed or was waived, as a finding with "
+                "a stable id (the same in every run, so the next review can follow it up), its "
+                "materiality, the evidence in this report, a suspected cause, the remediation "
+                "proposed, an owner and a due date. Findings of an earlier review that no "
+                "check raises any more are listed as closed.",
+                "todo": f"Agree each of the {open_count} open findings' cause, remediation, "
+                "owner and due date with the model owner before the committee meets; a "
+                "waiver lowers a finding's materiality until it expires, it never hides it."
+                if open_count
+                else "Nothing is open: confirm the closed and waived findings.",
+            },
+            "entries": entries,
+            "table": table,
+            "none": f"No check failed or was waived (section {section} would list them).",
+        }
     }, []

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from govreport.analyses.profiles import FeatureProfile
-from govreport.inputs.review import SignoffPerson
+from govreport.inputs.review import PartyRecord, SignoffPerson
 from govreport.policy.record import CheckRecord
 from govreport.render.text import DASH, fmt_int
 from govreport.results.schema import Results
@@ -61,6 +61,12 @@ def data_window(results: Results, dataset: str) -> str:
     return _text(windows.get(dataset)) or DASH
 
 
+def _party(party: PartyRecord | None) -> str | None:
+    if party is None or not _text(party.name):
+        return None
+    return f"{party.name}, {party.role}" if _text(party.role) else party.name
+
+
 def _person_row(role: str, person: SignoffPerson | None) -> dict[str, Any]:
     return {
         "role": role,
@@ -99,6 +105,10 @@ def review_context(results: Results) -> dict[str, Any]:
                 "Review type",
                 (review and _text(review.review_type)) or blank("initial / periodic / change"),
             ),
+            ("Model owner", _party(review.model_owner if review else None) or blank()),
+            ("Developer", _party(review.developer if review else None) or blank()),
+            ("Risk tier", (review and _text(review.risk_tier)) or blank()),
+            ("Materiality", (review and _text(review.materiality)) or blank()),
         ],
         "signoff": rows,
         "signoff_note": (

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from govreport.analyses.importance import by_headline_importance
 from govreport.policy.record import CheckRecord, PolicyRecord, WaiverRecord
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.census import regime_sentence
-from govreport.render.sections.checks import check_status, checks_word, outcome, parse_date
+from govreport.render.sections.checks import check_status, checks_word, parse_date
+from govreport.render.sections.conclusion import conclusion_of, rating_badge
 from govreport.render.sections.outcomes_facts import benchmark_fact
 from govreport.render.sections.outcomes_facts import key_facts as outcomes_facts
 from govreport.render.sections.simplification import summary_fact
@@ -86,15 +88,16 @@ def _findings_by_severity(num: Numbering, policy: PolicyRecord) -> dict[str, Any
     )
 
 
-def _not_evaluated_sentence(policy: PolicyRecord) -> str:
-    ids = [c.id for c in policy.checks if check_status(c) == "not_evaluated"]
-    if not ids:
+def _not_evaluated_sentence(policy: PolicyRecord, num: Numbering) -> str:
+    skipped = [c for c in policy.checks if check_status(c) == "not_evaluated"]
+    if not skipped:
         return "Every check of the policy was evaluated."
-    verb = "was" if len(ids) == 1 else "were"
+    verb = "was" if len(skipped) == 1 else "were"
     return (
-        f"{checks_word(ids)} {verb} not evaluated because this run did not produce the metric: "
-        f"{', '.join(ids)}. A check that is not evaluated never blocks approval, but it is "
-        "evidence missing from this review."
+        f"{checks_word([c.id for c in skipped])} {verb} not evaluated because this run did "
+        f"not produce the metric (listed in section {num.section('limitations')}). A check "
+        "that is not evaluated never blocks approval, but it is evidence missing from this "
+        "review."
     )
 
 
@@ -117,7 +120,7 @@ def _waiver_state(
 
 
 def _waivers_table(
-    num: Numbering, policy: PolicyRecord, run_date: _dt.date | None
+    num: Numbering, policy: PolicyRecord, run_date: _dt.date | None, names: dict[str, str]
 ) -> dict[str, Any] | None:
     rows = []
     for c in policy.checks:
@@ -129,7 +132,7 @@ def _waivers_table(
         severities = f"{severity_label(c.severity)} → {severity_label(c.effective_severity)}"
         rows.append(
             [
-                c.id,
+                names.get(c.id, c.description or c.id),
                 severities,
                 w.expires or DASH,
                 _waiver_state(c, w, run_date),
@@ -142,7 +145,7 @@ def _waivers_table(
     return make_table(
         num.tables,
         "Waivers",
-        ["Check", "Severity → capped", "Expires", "State", "Approved by", "Justification"],
+        ["Finding", "Severity → capped", "Expires", "State", "Approved by", "Justification"],
         rows,
         align="lllcll",
         css="waivers",
@@ -152,20 +155,34 @@ def _waivers_table(
     )
 
 
+def _plain_outcome(results: Results) -> str:
+    """The policy gate's result in words (no check ids)."""
+    policy = results.policy
+    gating = sum(1 for c in policy.checks if c.gating)
+    if gating:
+        return (
+            f"{checks_word(['x'] * gating)} failed at or above the gate severity "
+            f"({policy.gate}), so the run fails the policy gate."
+        )
+    return f"No check failed at or above the gate severity ({policy.gate})."
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 1: the outcome, failed checks by severity, waivers and the key facts."""
     policy, model = results.policy, results.model
     census = results.regions["train"].census
     run_date = parse_date(policy.run_date) or parse_date(results.run.run_time)
     outputs = results.importance.outputs
-    by_scaled = sorted(outputs[0].features, key=lambda f: -f.scaled_pct) if outputs else []
-    top = by_scaled[:3]
+    top = by_headline_importance(results.importance)[:3] if outputs else []
     if top:
-        drivers = ", ".join(f"{f.name} ({fmt_pct(f.scaled_pct)})" for f in top)
+        drivers = ", ".join(
+            f"{f.name} ({fmt_pct(f.share_pct if f.share_pct is not None else f.scaled_pct)})"
+            for f in top
+        )
         drivers += (
-            " of scale-aware importance (coefficient × feature standard deviation); "
-            "raw coefficients depend on each feature's unit "
-            f"(section {num.section('importance')} shows both)."
+            " of the total importance: each client's change in the model's output for a "
+            "one-standard-deviation move of the input, averaged over all clients "
+            f"(section {num.section('importance')})."
         )
     else:
         drivers = "This results file holds no feature importance."
@@ -175,11 +192,35 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         f"(largest absolute difference of the {scale} over {fmt_int(census.samples)} "
         "training samples)."
     )
+    conclusion = conclusion_of(results)
+    rating = (
+        {
+            "badge": rating_badge(conclusion),
+            "sentence": conclusion.rationale,
+        }
+        if conclusion is not None
+        else None
+    )
     summary = {
-        "result_sentence": outcome(results, num)["sentence"],
+        "reading": {
+            "shows": "The recommended rating and why, the policy checks that failed by "
+            "severity, the waivers in force and the facts a committee member needs first.",
+            "todo": f"Read the findings register (section {num.section('findings')}) and "
+            f"the limitations (section {num.section('limitations')}) before deciding; the "
+            "rating is a recommendation, the decision is the committee's.",
+        },
+        "rating": rating,
+        "result_sentence": _plain_outcome(results),
         "findings_table": _findings_by_severity(num, policy),
-        "not_evaluated": _not_evaluated_sentence(policy),
-        "waivers_table": _waivers_table(num, policy, run_date),
+        "not_evaluated": _not_evaluated_sentence(policy, num),
+        "waivers_table": _waivers_table(
+            num,
+            policy,
+            run_date,
+            {f.check: f"{f.id}: {f.title}" for f in conclusion.findings if f.check}
+            if conclusion is not None
+            else {},
+        ),
         "key_facts": [
             ("Regions", regime_sentence(census)),
             ("Exactness", exactness),
