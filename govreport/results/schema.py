@@ -22,6 +22,7 @@ from govreport.analyses.clusters import ClusterAnalysis
 from govreport.analyses.coefficients import CoefficientDistributions
 from govreport.analyses.data_quality import DataQualityResult
 from govreport.analyses.dataset_regions import DatasetRegionsResult
+from govreport.analyses.distributions import DistributionsResult
 from govreport.analyses.fairness import FairnessResult
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens.stage import InsensResult
@@ -33,6 +34,7 @@ from govreport.analyses.sign import SignConstraintsResult
 from govreport.analyses.simplify.stage import SimplificationResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
+from govreport.compare.types import ReviewComparison
 from govreport.inputs.review import ReviewRecord
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE
 from govreport.policy.record import PolicyRecord
@@ -85,3 +87,7 @@ class Results:
     outcomes: OutcomesResult | None = field(default=None, metadata=OMIT_IF_NONE)
     uncertainty: UncertaintyResult | None = field(default=None, metadata=OMIT_IF_NONE)
     challengers: ChallengersResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 14: binned feature/score histograms (data drift between reviews) and the
+    # comparison with the previous review (``govreport run --previous``).
+    distributions: DistributionsResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    comparison: ReviewComparison | None = field(default=None, metadata=OMIT_IF_NONE)
