@@ -384,3 +384,89 @@ def test_run_previous_under_another_policy_exits_2(reviews: dict[str, Any]) -> N
 
     with pytest.raises(InputError, match="same policy"):
         _run(None, previous=reviews["first_file"])
+
+
+# ---------------------------------------------------------------------------
+# Change checks in the policy (pure)
+# ---------------------------------------------------------------------------
+
+_HEAD = """\
+schema_version: 1
+policy: {id: P, version: "1", owner: o, effective: 2026-01-01}
+gate: {fail_on: major}
+checks:
+"""
+
+
+def _policy(checks: str) -> Any:
+    from govreport.policy import load_policy_text
+
+    return load_policy_text(_HEAD + checks, source="p.yaml")
+
+
+def _evaluate(policy: Any, now: float | None, previous: dict[Any, Any] | None) -> Any:
+    import datetime as dt
+
+    from govreport.policy import evaluate_policy
+
+    metrics = {} if now is None else {("performance.auc", "test"): now}
+    evaluation = evaluate_policy(
+        policy,
+        metrics,
+        run_date=dt.date(2026, 1, 1),
+        policy_file="p.yaml",
+        policy_sha256="0" * 64,
+        previous=previous,
+    )
+    return evaluation.results[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "then", "now", "status"),
+    [
+        ("{max_drop: 0.02}", 0.80, 0.785, "pass"),
+        ("{max_drop: 0.02}", 0.80, 0.77, "fail"),
+        ("{max_drop: 0.02}", 0.80, 0.95, "pass"),
+        ("{max_rise: 0.01}", 0.80, 0.82, "fail"),
+        ("{max_abs_change: 0.05}", 0.80, 0.74, "fail"),
+        ("{max_abs_change: 0.05}", 0.80, 0.84, "pass"),
+    ],
+)
+def test_change_bounds(change: str, then: float, now: float, status: str) -> None:
+    policy = _policy(
+        f"  - id: c\n    metric: performance.auc\n    dataset: test\n"
+        f"    change: {change}\n    severity: major\n"
+    )
+    result = _evaluate(policy, now, {("performance.auc", "test"): then})
+    assert result.status == status
+    assert result.observed == pytest.approx(now - then)
+    assert result.gating == (status == "fail")
+
+
+def test_change_missing_on_either_side_follows_on_missing() -> None:
+    text = (
+        "  - id: c\n    metric: performance.auc\n    dataset: test\n    change: {max_drop: 0.1}\n"
+    )
+    skip = _policy(text + "    severity: major\n    on_missing: skip\n")
+    fail = _policy(text + "    severity: major\n")
+    assert _evaluate(skip, 0.8, {}).status == "not_evaluated"
+    assert _evaluate(fail, 0.8, {}).status == "fail"
+    assert _evaluate(fail, None, {("performance.auc", "test"): 0.8}).status == "fail"
+    assert _evaluate(fail, 0.8, None).status == "not_evaluated"  # no previous review at all
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("    change: {max_drop: 0.1}\n    min: 0.5\n    severity: major\n", "not both"),
+        ("    change: {}\n    severity: major\n", "expected max_drop"),
+        ("    change: {max_drop: 0.1}\n", "change needs a severity"),
+        ("    change: {max_drop: -0.1}\n    severity: major\n", "checks[0].change.max_drop"),
+        ("    change: {max_fall: 0.1}\n    severity: major\n", "max_fall"),
+    ],
+)
+def test_bad_change_keys_are_policy_errors(extra: str, message: str) -> None:
+    from govreport.errors import PolicyError
+
+    with pytest.raises(PolicyError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        _policy("  - id: c\n    metric: performance.auc\n    dataset: test\n" + extra)

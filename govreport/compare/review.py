@@ -43,6 +43,7 @@ from govreport.results.schema import Results
 
 __all__ = [
     "PSI_MAJOR",
+    "check_label",
     "PSI_MODERATE",
     "ComparisonError",
     "compare_results",
@@ -114,6 +115,28 @@ def quantile_distance(
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
+
+_WORDS = {
+    "auc": "AUC",
+    "ci": "interval",
+    "hl": "Hosmer-Lemeshow",
+    "psi": "PSI",
+    "ks": "KS",
+    "test": "holdout",
+    "train": "training",
+    "oot": "out-of-time",
+    "air": "adverse impact ratio",
+}
+
+
+def check_label(check_id: str) -> str:
+    """A check id in words for the report's body: ``auc_holdout_ci`` -> ``AUC holdout interval``."""
+    words = [_WORDS.get(word, word) for word in check_id.split("_") if word]
+    if not words:
+        return check_id
+    first = words[0]
+    words[0] = first if first[:1].isupper() else first[:1].upper() + first[1:]
+    return " ".join(words)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -390,7 +413,7 @@ def _findings_of(results: Results) -> tuple[dict[str, tuple[str, str | None]], s
         if status in ("fail", "waived"):
             severity = record.effective_severity or record.severity
             found[record.id] = (record.description, severity)
-    return found, "the failed and waived policy checks (matched by check id)"
+    return found, "the failed and waived policy checks"
 
 
 def _findings(then: Results, now: Results) -> tuple[tuple[FindingChange, ...], str]:
@@ -404,7 +427,7 @@ def _findings(then: Results, now: Results) -> tuple[tuple[FindingChange, ...], s
             if before != severity:
                 note = f"Still open; severity {before or '—'} then, {severity or '—'} now."
             else:
-                note = "Still open since the last review: its remediation is overdue or pending."
+                note = "Still open since the last review."
             out.append(FindingChange(finding_id, title, "persisting", before, severity, note))
         else:
             note = f"New since the last review ({severity or 'no severity'})."
@@ -607,7 +630,11 @@ def _sign(then: Results, now: Results) -> tuple[ShareChange, ...]:
         before = old.get(check.check)
         if before is None:
             continue
-        item = _share(f"sign violations: {check.check}", before.value, check.value)
+        item = _share(
+            f"Share of samples against the expected sign: {check_label(check.check)}",
+            before.value,
+            check.value,
+        )
         if item.then is not None and item.now is not None and item.now > item.then:
             item = ShareChange(
                 item.name,
@@ -635,12 +662,13 @@ def _regime(then: Results, now: Results) -> tuple[ShareChange, ...]:
         if before is None:
             continue
         a, b = before.census, block.census
+        words = _WORDS.get(name, name)
         out.append(
-            _share(f"regions per sample ({name})", a.regions_per_sample, b.regions_per_sample)
+            _share(f"Regions per sample ({words})", a.regions_per_sample, b.regions_per_sample)
         )
         out.append(
             _share(
-                f"share of samples in well-populated regions ({name})",
+                f"Share of samples in well-populated regions ({words})",
                 a.min_samples_coverage,
                 b.min_samples_coverage,
             )
@@ -648,11 +676,19 @@ def _regime(then: Results, now: Results) -> tuple[ShareChange, ...]:
     return tuple(out)
 
 
+_FIDELITY = {
+    "logit_corr": "correlation with the network's logit",
+    "logit_rmse": "root mean square gap to the network's logit",
+    "agreement": "share of equal decisions",
+    "auc": "AUC",
+}
+
+
 def _simplification(then: Results, now: Results) -> tuple[ShareChange, ...]:
     a, b = then.simplification, now.simplification
     if a is None or b is None or a.status != "done" or b.status != "done":
         return ()
-    out = [_share("simplified model: number of local models", a.n_models, b.n_models)]
+    out = [_share("Simplified model: number of local models", a.n_models, b.n_models)]
     for ev_b in b.evaluation:
         ev_a = next((e for e in a.evaluation if e.dataset == ev_b.dataset), None)
         if ev_a is None:
@@ -661,7 +697,8 @@ def _simplification(then: Results, now: Results) -> tuple[ShareChange, ...]:
             if key in ev_a.fidelity:
                 out.append(
                     _share(
-                        f"simplified model fidelity: {key.replace('_', ' ')} ({ev_b.dataset})",
+                        f"Simplified model fidelity: {_FIDELITY.get(key, key.replace('_', ' '))} "
+                        f"({_WORDS.get(ev_b.dataset, ev_b.dataset)})",
                         ev_a.fidelity[key],
                         value,
                     )
@@ -758,9 +795,9 @@ def _headlines(
         f"({identity.previous_run_date}), this review {identity.current_report_id} "
         f"({identity.current_run_date})."
     ]
-    worse = [c.id for c in checks if c.move == "worsened"]
-    better = [c.id for c in checks if c.move == "improved"]
-    other = [c.id for c in checks if c.move in ("changed", "added", "removed")]
+    worse = [check_label(c.id) for c in checks if c.move == "worsened"]
+    better = [check_label(c.id) for c in checks if c.move == "improved"]
+    other = [check_label(c.id) for c in checks if c.move in ("changed", "added", "removed")]
     if worse:
         lines.append(f"Checks that worsened: {_names(worse)}.")
     if better:
@@ -769,14 +806,14 @@ def _headlines(
         lines.append(f"Checks added, removed or otherwise changed: {_names(other)}.")
     if not worse and not better and not other:
         lines.append("No policy check changed status.")
-    new = [f.id for f in findings if f.state == "new"]
-    closed = [f.id for f in findings if f.state == "closed"]
+    new = [check_label(f.id) for f in findings if f.state == "new"]
+    closed = [check_label(f.id) for f in findings if f.state == "closed"]
     persisting = [f.id for f in findings if f.state == "persisting"]
     lines.append(
         f"Findings: {len(new)} new{f' ({_names(new)})' if new else ''}, {len(closed)} closed"
         f"{f' ({_names(closed)})' if closed else ''}, {len(persisting)} still open."
     )
-    expired = [w.check for w in waivers if w.state == "expired"]
+    expired = [check_label(w.check) for w in waivers if w.state == "expired"]
     if expired:
         lines.append(f"Waivers that expired since the last review: {_names(expired)}.")
     real = [m for m in metrics if m.significant]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from govreport.compare.review import check_label
 from govreport.compare.types import ReviewComparison
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import Numbering, badge, fmt_metric, make_table
@@ -116,7 +117,7 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
     same = [c for c in comparison.checks if c.move == "unchanged"]
     check_rows = [
         [
-            c.id,
+            check_label(c.id),
             _num(c.value_then),
             _num(c.value_now),
             _status(c.status_then),
@@ -164,7 +165,7 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
             "Waivers that changed",
             ["Check", "Change", "Until (then)", "Until (now)", "What it means"],
             [
-                [w.check, w.state, w.expires_then or "—", w.expires_now or "—", w.note]
+                [check_label(w.check), w.state, w.expires_then or "—", w.expires_now or "—", w.note]
                 for w in comparison.waivers
             ],
             align="lllll",
