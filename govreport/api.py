@@ -185,7 +185,7 @@ def diff(
 
     then = load_results(previous)
     now = load_results(current)
-    comparison = compare_results(then, now, previous_file=Path(previous).name)
+    comparison = compare_results(then, now, previous_file=str(previous))
     files = comparison_files(comparison, pdf=pdf)
     return write_outputs(files, Path(out_dir)), len(worsened(comparison))
 
