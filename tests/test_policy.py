@@ -59,7 +59,8 @@ waivers:
 KNOWN = ", ".join(sorted(METRICS))
 SIGN_PARAMS = "expected, output"
 CHECK_KEYS = (
-    "id, metric, dataset, min, max, severity, bands, on_missing, on, params, refs, description, change"
+    "id, metric, dataset, min, max, severity, bands, on_missing, on, params, refs, description, "
+    "change"
 )
 LEVELS = "info, minor, major, critical"
 

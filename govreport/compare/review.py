@@ -43,10 +43,11 @@ from govreport.results.schema import Results
 
 __all__ = [
     "PSI_MAJOR",
-    "check_label",
     "PSI_MODERATE",
     "ComparisonError",
+    "check_label",
     "compare_results",
+    "metric_words",
     "psi",
     "quantile_distance",
 ]
@@ -126,7 +127,14 @@ _WORDS = {
     "train": "training",
     "oot": "out-of-time",
     "air": "adverse impact ratio",
+    "gini": "Gini",
 }
+
+
+def metric_words(metric: str) -> str:
+    """``performance.log_loss`` -> ``log loss``; ``performance.auc`` -> ``AUC``."""
+    name = metric.split(".")[-1]
+    return " ".join(_WORDS.get(word, word) for word in name.split("_"))
 
 
 def check_label(check_id: str) -> str:
@@ -518,7 +526,7 @@ def _metrics(then: Results, now: Results) -> tuple[MetricChange, ...]:
             spread = math.hypot(se_a, se_b)
             z = abs(delta) / spread if spread > 0 else (0.0 if delta == 0 else math.inf)
         significant = None if z is None else z > Z_95
-        name = metric.split(".")[-1].replace("_", " ")
+        name = metric_words(metric)
         if delta is None:
             note = "Not comparable: a value is missing."
         elif significant:
@@ -820,7 +828,10 @@ def _headlines(
     if real:
         lines.append(
             "Metrics that moved beyond sampling error: "
-            + _names(f"{m.metric.split('.')[-1]} ({m.dataset}) {_signed(m.delta)}" for m in real)
+            + _names(
+                f"{metric_words(m.metric)} ({_WORDS.get(m.dataset, m.dataset)}) {_signed(m.delta)}"
+                for m in real
+            )
             + "."
         )
     elif metrics:
@@ -839,7 +850,9 @@ def _headlines(
     if shifted:
         lines.append(
             "Data shifts (population stability index above 0.1): "
-            + _names(f"{s.variable} ({s.dataset}, {_fmt(s.psi)})" for s in shifted)
+            + _names(
+                f"{s.variable} ({_WORDS.get(s.dataset, s.dataset)}, {_fmt(s.psi)})" for s in shifted
+            )
             + "."
         )
     elif data:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from govreport.compare.review import check_label
+from govreport.compare.review import check_label, metric_words
 from govreport.compare.types import ReviewComparison
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.text import Numbering, badge, fmt_metric, make_table
@@ -66,7 +66,7 @@ def _interval(value: float | None, interval: tuple[float, float] | None) -> str:
 
 
 def _metric_name(metric: str) -> str:
-    return metric.split(".")[-1].replace("_", " ")
+    return metric_words(metric)
 
 
 def _identity(comparison: ReviewComparison) -> list[tuple[str, str]]:
