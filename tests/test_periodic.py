@@ -27,7 +27,7 @@ from govreport.analyses.distributions import (
     bin_counts,
 )
 from govreport.cli import cli
-from govreport.compare.review import compare_results, psi, quantile_distance
+from govreport.compare.review import check_label, compare_results, psi, quantile_distance
 from govreport.policy.record import WaiverRecord
 from govreport.results import dump, load_results
 from govreport.results.schema import Results
@@ -193,7 +193,9 @@ def test_a_check_flipping_status(reviews: dict[str, Any]) -> None:
     change = next(c for c in comparison.checks if c.id == "auc_test")
     assert (change.status_then, change.status_now, change.move) == ("pass", "fail", "worsened")
     assert "worsened" in change.note
-    assert any("auc_test" in line and "worsened" in line for line in comparison.headlines)
+    label = check_label("auc_test")
+    assert label == "AUC holdout"
+    assert any(label in line and "worsened" in line for line in comparison.headlines)
     finding = next(f for f in comparison.findings if f.id == "auc_test")
     assert finding.state == "new"
     back = compare_results(now, then)
