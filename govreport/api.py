@@ -31,12 +31,16 @@ if TYPE_CHECKING:
     from govreport.policy import PolicyEvaluation
     from govreport.results.schema import Results
 
-__all__ = ["Outcome", "load_results", "render", "run", "run_time_now"]
+__all__ = ["Outcome", "diff", "load_results", "render", "run", "run_time_now"]
 
 #: What ``command`` records for a run started from Python.
 API_COMMAND = "govreport.run (Python API)"
 
-_PATH_OPTIONS = {"spec": "spec_path", "data_dictionary": "data_dictionary_path"}
+_PATH_OPTIONS = {
+    "spec": "spec_path",
+    "data_dictionary": "data_dictionary_path",
+    "previous": "previous_path",
+}
 _NAME_OPTIONS = ("features", "drop", "classes")
 _PASSED_OPTIONS = ("allow_pickle", "link", "explain_rows", "run_time", "command")
 
@@ -159,6 +163,31 @@ def render(
         rerendered=source,
     )
     return write_outputs(files, Path(out_dir))
+
+
+def diff(
+    previous: str | os.PathLike[str],
+    current: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    pdf: bool = True,
+) -> tuple[list[Path], int]:
+    """Compare two results files; write comparison.html/.pdf/.json and changes.xml.
+
+    Both files may be of any supported schema version (migrated on load). Raises
+    :class:`InputError` (exit 2) for a file that is not a results.json or two reviews
+    under different policies; nothing is written then. Returns the written paths and
+    the number of checks that worsened.
+    """
+    from govreport.compare.review import compare_results
+    from govreport.outputs import write_outputs
+    from govreport.render.comparison import comparison_files, worsened
+
+    then = load_results(previous)
+    now = load_results(current)
+    comparison = compare_results(then, now, previous_file=str(previous))
+    files = comparison_files(comparison, pdf=pdf)
+    return write_outputs(files, Path(out_dir)), len(worsened(comparison))
 
 
 def load_results(path: str | os.PathLike[str]) -> Results:

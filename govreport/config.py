@@ -120,3 +120,5 @@ class RunConfig:
     data_dictionary_path: Path | None = None
     #: Out-of-time data set: a third data set next to the test set.
     oot_data_path: Path | None = None
+    #: The previous review's results.json (issue 14: "Changes since the last review").
+    previous_path: Path | None = None

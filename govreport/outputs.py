@@ -37,7 +37,17 @@ from govreport.errors import InputError
 
 __all__ = ["OUTPUT_FILES", "OutputError", "probe_out_dir", "write_file", "write_outputs"]
 
-OUTPUT_FILES = ("results.json", "report.html", "report.pdf", "checks.xml")
+OUTPUT_FILES = (
+    "results.json",
+    "report.html",
+    "report.pdf",
+    "checks.xml",
+    # govreport diff (issue 14)
+    "comparison.html",
+    "comparison.pdf",
+    "comparison.json",
+    "changes.xml",
+)
 
 #: Test hook: called with the name of each step of the write phase ("written",
 #: "aside", "swapped", "removed"), so a test can end the process there (os._exit).

@@ -22,6 +22,7 @@ from govreport.analyses import (
     coefficients,
     data_quality,
     dataset_regions,
+    distributions,
     fairness,
     importance,
     outcomes,
@@ -44,6 +45,7 @@ from govreport.analyses.context import (
 )
 from govreport.analyses.data_quality import DataQualityResult
 from govreport.analyses.dataset_regions import DatasetRegionsResult
+from govreport.analyses.distributions import DistributionsResult
 from govreport.analyses.fairness import FairnessResult
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens import stage as insens
@@ -58,6 +60,7 @@ from govreport.analyses.simplify.stage import MergedClusters, SimplificationResu
 from govreport.analyses.slope_profiles import SlopeProfilesResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
+from govreport.compare.review import compare_results, previous_metrics
 from govreport.config import RunConfig
 from govreport.inputs.data import (
     Dataset,
@@ -78,7 +81,14 @@ from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_pol
 from govreport.policy.conclusion import build_conclusion, check_review_findings
 from govreport.provenance import dataset_document, inputs_document, model_document, run_info
 from govreport.regions import RegionExtraction, extract_regions, match_patterns
-from govreport.results import SCHEMA_VERSION, Results, ResultsError, dump, results_from_json
+from govreport.results import (
+    SCHEMA_VERSION,
+    Results,
+    ResultsError,
+    dump,
+    load_results,
+    results_from_json,
+)
 from govreport.results.provenance_types import Generator
 
 if TYPE_CHECKING:
@@ -109,6 +119,8 @@ class LoadedInputs:
     sign_plans: tuple[SignCheckPlan, ...]
     oot: Dataset | None = None
     dictionary: DataDictionary | None = None
+    #: The previous review's results (``--previous``), loaded and migrated.
+    previous: Results | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +144,7 @@ class AnalysisBlocks:
     outcomes: OutcomesResult
     uncertainty: UncertaintyResult
     challengers: ChallengersResult
+    distributions: DistributionsResult | None = None
 
 
 def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
@@ -229,6 +242,9 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
     if config.data_dictionary_path is not None:
         dictionary = load_dictionary(config.data_dictionary_path)
         dictionary.check_features(train.feature_names)
+    previous = None
+    if config.previous_path is not None:
+        previous = load_previous(config.previous_path, policy.id)
     return LoadedInputs(
         policy=policy,
         policy_fingerprint=fingerprint_file(config.policy_path),
@@ -246,7 +262,21 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         ),
         oot=oot,
         dictionary=dictionary,
+        previous=previous,
     )
+
+
+def load_previous(path: Path, policy_id: str) -> Results:
+    """The previous review's results (any schema version); exit 2 if under another policy."""
+    from govreport.compare.review import ComparisonError
+
+    previous = load_results(path)
+    if previous.policy.id != policy_id:
+        raise ComparisonError(
+            f"{path}: the previous review was judged against policy {previous.policy.id!r}, "
+            f"this run uses {policy_id!r}; only reviews under the same policy can be compared"
+        )
+    return previous
 
 
 def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, float]:
@@ -305,6 +335,7 @@ def analyse(
     ctx: AnalysisContext,
     sign_plans: tuple[SignCheckPlan, ...],
     dictionary: DataDictionary | None = None,
+    previous: Results | None = None,
 ) -> tuple[AnalysisBlocks, dict[MetricKey, float]]:
     """Every analysis on the context, in order, and the policy metrics they observe."""
     with progress.stage("performance and region statistics"):
@@ -340,6 +371,8 @@ def analyse(
     observed |= uncertainty.observed(uncertainty_result)
     challengers_result = _step("challenger models", challengers.run, ctx)
     observed |= challengers.observed(challengers_result)
+    reference = None if previous is None else previous.distributions  # reuse its bins
+    distributions_result = _step("binned distributions", distributions.run, ctx, reference)
     blocks = AnalysisBlocks(
         performance=performances,
         regions=regions,
@@ -358,6 +391,7 @@ def analyse(
         outcomes=outcomes_result,
         uncertainty=uncertainty_result,
         challengers=challengers_result,
+        distributions=distributions_result,
     )
     return blocks, observed
 
@@ -378,6 +412,7 @@ def evaluate(
         check_values=sign.check_values(blocks.sign),
         intervals=uncertainty.intervals(blocks.uncertainty)
         | challengers.intervals(blocks.challengers),
+        previous=None if inputs.previous is None else previous_metrics(inputs.previous),
     )
 
 
@@ -440,6 +475,7 @@ def assemble_results(
         outcomes=blocks.outcomes,
         uncertainty=blocks.uncertainty,
         challengers=blocks.challengers,
+        distributions=blocks.distributions,
     )
 
 
@@ -451,11 +487,17 @@ def run_pipeline(config: RunConfig) -> RunResult:
     with progress.stage("reading the policy, model and data"):
         inputs = load_inputs(config)
     ctx, conversion_error = extract(config, inputs)
-    blocks, observed = analyse(ctx, inputs.sign_plans, inputs.dictionary)
+    blocks, observed = analyse(ctx, inputs.sign_plans, inputs.dictionary, inputs.previous)
     observed = {("model.conversion_max_abs_error", ""): conversion_error} | observed
     with progress.stage("evaluating the policy"):
         evaluation = evaluate(config, inputs, blocks, observed)
     results = assemble_results(config, inputs, ctx, blocks, evaluation, conversion_error)
+    if inputs.previous is not None and config.previous_path is not None:
+        with progress.stage("comparing with the previous review"):
+            comparison = compare_results(
+                inputs.previous, results, previous_file=config.previous_path.name
+            )
+        results = replace(results, comparison=comparison)
     timings = progress.verbose_timings()
     if timings is not None:  # -v: the stage times go into the provenance too
         results = replace(results, run=replace(results.run, stage_seconds=timings))

@@ -60,7 +60,7 @@ KNOWN = ", ".join(sorted(METRICS))
 SIGN_PARAMS = "expected, output, where, coded, materiality"
 CHECK_KEYS = (
     "id, metric, dataset, min, max, severity, bands, on_missing, on, params, refs, description, "
-    "title, finding, monitor"
+    "title, finding, monitor, change"
 )
 LEVELS = "info, minor, major, critical"
 

@@ -3,7 +3,7 @@
 - :mod:`~govreport.cli.options`: every shared option, declared once, with the
   defaults of :data:`govreport.config.DEFAULTS`;
 - :mod:`~govreport.cli.boundary`: the one place errors become exit codes;
-- :mod:`~govreport.cli.commands`: ``run``, ``render``, ``explain``,
+- :mod:`~govreport.cli.commands`: ``run``, ``render``, ``diff``, ``explain``,
   ``check-policy``, ``metrics``: parse, call, echo.
 
 Exit codes: 0 all checks pass (or pass with waivers), 1 a check at or above the
@@ -21,7 +21,7 @@ import click
 
 from govreport import __version__
 from govreport.cli.boundary import fail, one_line
-from govreport.cli.commands import check_policy, explain, list_metrics, render, run
+from govreport.cli.commands import check_policy, diff, explain, list_metrics, render, run
 from govreport.epoch import source_date_epoch
 from govreport.errors import EXIT_BAD_INPUT, InputError
 
@@ -67,7 +67,7 @@ def cli() -> None:
         fail(f"error: {error}", EXIT_BAD_INPUT)
 
 
-for _command in (run, render, explain, check_policy, list_metrics):
+for _command in (run, render, diff, explain, check_policy, list_metrics):
     cli.add_command(_command)
 
 

@@ -46,7 +46,7 @@ from govreport.cli.options import (
     split_names,
 )
 
-__all__ = ["check_policy", "explain", "list_metrics", "render", "run"]
+__all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
 
 
 @click.command()
@@ -102,6 +102,13 @@ __all__ = ["check_policy", "explain", "list_metrics", "render", "run"]
     help="Review metadata YAML: report id, model id/version, review type, intended use, "
     "sign-off (missing fields print as blank lines).",
 )
+@click.option(
+    "--previous",
+    "previous_path",
+    type=EXISTING_FILE,
+    help="The previous review's results.json: adds 'Changes since the last review' and "
+    "evaluates the policy's change checks.",
+)
 @TEMPLATES_OPTION
 @NO_PDF_OPTION
 @QUIET_OPTION
@@ -134,6 +141,7 @@ def run(
     allow_pickle: bool,
     explain_rows: str | None,
     review_path: Path | None,
+    previous_path: Path | None,
     templates_dir: Path | None,
     no_pdf: bool,
     quiet: bool,
@@ -177,6 +185,7 @@ def run(
             explain_rows=(
                 parse_rows(explain_rows, "--explain-rows") if explain_rows is not None else ()
             ),
+            previous=previous_path,
             run_time=api.run_time_now(),
             command=shlex.join(["govreport", *sys.argv[1:]]),
         )
@@ -320,3 +329,25 @@ def list_metrics() -> None:
         click.echo(f"    {spec.description}")
         if spec.params:
             click.echo(f"    params: {', '.join(spec.params)}")
+
+
+@click.command()
+@click.argument("previous_path", metavar="OLD_RESULTS_JSON", type=EXISTING_FILE)
+@click.argument("current_path", metavar="NEW_RESULTS_JSON", type=EXISTING_FILE)
+@OUT_DIR_OPTION
+@NO_PDF_OPTION
+@DEBUG_OPTION
+def diff(previous_path: Path, current_path: Path, out_dir: Path, no_pdf: bool, debug: bool) -> None:
+    """Compare two reviews: comparison.html/.pdf/.json and changes.xml (JUnit) in --out."""
+    from govreport import api
+    from govreport.outputs import probe_out_dir
+
+    def action() -> int:
+        probe_out_dir(out_dir)
+        written, worsened = api.diff(previous_path, current_path, out_dir, pdf=not no_pdf)
+        for path in written:
+            click.echo(f"wrote {path}")
+        click.echo(f"{worsened} check(s) worsened since the last review")
+        return 1 if worsened else 0
+
+    guarded(debug, action)

@@ -21,6 +21,7 @@ from govreport.errors import EXIT_PASS, EXIT_POLICY_FAILED
 from govreport.metrics import METRICS, MetricKey
 from govreport.policy.record import (
     ApprovalRecord,
+    ChangeRecord,
     CheckRecord,
     PolicyCounts,
     PolicyRecord,
@@ -87,6 +88,8 @@ class CheckResult:
     point: float | None = None
     interval: tuple[float, float] | None = None
     within_sampling_error: bool | None = None
+    #: A change check's values (issue 14): whether a previous review was given, then, now.
+    change: tuple[bool, float | None, float | None] | None = None
 
     @property
     def check_status(self) -> CheckStatus:
@@ -132,7 +135,14 @@ class CheckResult:
             point=self.point if self.point is not None and math.isfinite(self.point) else None,
             interval=self.interval,
             within_sampling_error=self.within_sampling_error,
+            change=None
+            if self.change is None
+            else ChangeRecord(self.change[0], _finite(self.change[1]), _finite(self.change[2])),
         )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _check_status(status: Status, waiver_applied: bool) -> CheckStatus:
@@ -246,6 +256,7 @@ def evaluate_policy(
     policy_sha256: str,
     check_values: Mapping[str, CheckObservation] | None = None,
     intervals: Mapping[MetricKey, tuple[float, float]] | None = None,
+    previous: Mapping[MetricKey, float | None] | None = None,
 ) -> PolicyEvaluation:
     """Evaluate every check of ``policy`` against observed ``metrics``.
 
@@ -256,13 +267,17 @@ def evaluate_policy(
     over ``metrics``. ``intervals`` maps ``(metric_id, dataset)`` to the metric's 95%
     interval: a check with ``on: lower_ci``/``upper_ci`` judges that end, and every
     check on a metric with an interval records it and says when its verdict holds only
-    inside sampling error. ``run_date`` decides which waivers are in force. Pure: no
-    clock, no I/O.
+    inside sampling error. ``run_date`` decides which waivers are in force.
+    ``previous``: the metrics the previous review recorded (``None``: no previous review);
+    a check with ``change:`` is judged on the difference now minus then, and is not
+    evaluated without a previous review. Pure: no clock, no I/O.
     """
     own = check_values or {}
     bounds = intervals or {}
     results = tuple(
-        _evaluate_check(policy, check, metrics, run_date, own.get(check.id), bounds.get(check.key))
+        _evaluate_check(
+            policy, check, metrics, run_date, own.get(check.id), bounds.get(check.key), previous
+        )
         for check in policy.checks
     )
     outcome: Outcome
@@ -289,7 +304,10 @@ def _evaluate_check(
     run_date: dt.date,
     own: CheckObservation | None = None,
     interval: tuple[float, float] | None = None,
+    previous: Mapping[MetricKey, float | None] | None = None,
 ) -> CheckResult:
+    if check.change is not None:
+        return _evaluate_change(policy, check, metrics, run_date, previous)
     value = own.value if own is not None else metrics.get(check.key)
     point = None if value is None else float(value)
     observed = point
@@ -459,3 +477,94 @@ def _scoped_waiver(
         return effective, True, waived + still
     # What lies outside the scope fails at the full severity: the waiver lowers nothing.
     return effective, False, f"; waiver (scope: {scope}) not applied, it lowers nothing{still}"
+
+
+def _evaluate_change(
+    policy: Policy,
+    check: Check,
+    metrics: Mapping[MetricKey, float | None],
+    run_date: dt.date,
+    previous: Mapping[MetricKey, float | None] | None,
+) -> CheckResult:
+    """A ``change:`` check (issue 14): the bound applies to the metric's value now minus then.
+
+    Without a previous review the check is ``not_evaluated`` whatever ``on_missing`` says
+    (a first review has nothing to compare with); with one, a value missing on either
+    side follows ``on_missing``.
+    """
+    now = metrics.get(check.key)
+    waiver = policy.waiver_for(check.id)
+    expired = waiver is not None and waiver.is_expired(run_date)
+    if previous is None:
+        detail = "no previous review to compare with"
+        return CheckResult(
+            check=check,
+            observed=None,
+            status="not_evaluated",
+            severity=None,
+            effective_severity=None,
+            gating=False,
+            waiver=waiver,
+            waiver_applied=False,
+            waiver_expired=expired,
+            message=f"not evaluated: {detail} (the change is judged from the second review on)",
+            detail=detail,
+            change=(False, None, None if now is None else float(now)),
+        )
+    then = previous.get(check.key)
+    observed = None if now is None or then is None else float(now) - float(then)
+    values = f"then {_num(float(then)) if then is not None else 'not recorded'}, now " + (
+        _num(float(now)) if now is not None else "not produced"
+    )
+    status: Status
+    severity: str | None = None
+    if observed is None or math.isnan(observed):
+        detail = f"{check.target} change not known ({values}; on_missing: {check.on_missing})"
+        message = f"not evaluated: {detail}"
+        if check.on_missing == "fail" or observed is not None:
+            status = "fail"
+            severity = policy.worst_severity(check)
+            message += "; counted as failed"
+        else:
+            status = "not_evaluated"
+    else:
+        band = check.bands[0]
+        if band.violated_by(observed):
+            status = "fail"
+            severity = band.severity
+        else:
+            status = "pass"
+        detail = f"change {band.compare(observed)} ({values})"
+        message = f"observed {detail}"
+    effective = severity
+    applied = False
+    if waiver is not None:
+        if expired:
+            message += f"; waiver expired on {waiver.expires.isoformat()}, not applied"
+        elif severity is not None:
+            applied = True
+            effective = min(severity, waiver.cap_severity, key=policy.rank)
+            message += (
+                f"; waived: {severity} capped at {waiver.cap_severity} until "
+                f"{waiver.expires.isoformat()} (approved by {waiver.approved_by.name}, "
+                f"{waiver.approved_by.role})"
+            )
+    gating = (
+        status == "fail"
+        and effective is not None
+        and policy.rank(effective) >= policy.rank(policy.fail_on)
+    )
+    return CheckResult(
+        check=check,
+        observed=observed,
+        status=status,
+        severity=severity,
+        effective_severity=effective,
+        gating=gating,
+        waiver=waiver,
+        waiver_applied=applied,
+        waiver_expired=expired,
+        message=message,
+        detail=detail,
+        change=(True, None if then is None else float(then), None if now is None else float(now)),
+    )

@@ -23,6 +23,7 @@ from govreport.policy.schema import (
     _PARAMS_MODELS,
     Approval,
     Band,
+    Change,
     Check,
     CheckModel,
     Condition,
@@ -424,6 +425,21 @@ def _bound_problems(
 ) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
     has_bound = check.min is not None or check.max is not None
+    if check.change is not None:  # issue 14: a bound on the change since the last review
+        change = check.change
+        if has_bound or check.bands is not None:
+            problems.append(((*base, "change"), "give either change or min/max/bands, not both"))
+        elif (change.max_drop, change.max_rise, change.max_abs_change) == (None, None, None):
+            problems.append(
+                ((*base, "change"), "expected max_drop, max_rise and/or max_abs_change")
+            )
+        elif check.on != "value":
+            problems.append(((*base, "on"), "a change check compares values; remove on"))
+        elif check.severity is None:
+            problems.append(((*base, "severity"), "missing required key (change needs a severity)"))
+        else:
+            check_severity((*base, "severity"), check.severity)
+        return problems
     if check.bands is not None:
         if has_bound or check.severity is not None:
             problems.append(
@@ -476,7 +492,12 @@ def _build_policy(model: PolicyFileModel, doc: YamlDocument) -> Policy:
     checks: list[Check] = []
     lines = _check_lines(doc)
     for index, item in enumerate(model.checks):
-        if item.bands is not None:
+        change = None
+        if item.change is not None:
+            assert item.severity is not None
+            change = Change(item.change.max_drop, item.change.max_rise, item.change.max_abs_change)
+            bands: tuple[Band, ...] = (change.band(item.severity),)
+        elif item.bands is not None:
             bands = tuple(Band(b.severity, b.min, b.max) for b in item.bands)
         else:
             assert item.severity is not None
@@ -502,6 +523,7 @@ def _build_policy(model: PolicyFileModel, doc: YamlDocument) -> Policy:
                 monitor=item.monitor,
                 loc=("checks", index),
                 lines=MappingProxyType(lines[index] if index < len(lines) else {}),
+                change=change,
             )
         )
     waivers = tuple(

@@ -18,7 +18,14 @@ from pydantic import JsonValue
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.policy.schema import Outcome, Status
 
-__all__ = ["ApprovalRecord", "CheckRecord", "PolicyCounts", "PolicyRecord", "WaiverRecord"]
+__all__ = [
+    "ApprovalRecord",
+    "ChangeRecord",
+    "CheckRecord",
+    "PolicyCounts",
+    "PolicyRecord",
+    "WaiverRecord",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,22 @@ class WaiverRecord:
     expired: bool
     cap_severity: str
     scope: tuple[str, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """The two values a change check (``change:``, issue 14) compares.
+
+    ``compared``: the previous review's results were given (else the check is not
+    evaluated); ``then``: the previous review's value, ``now``: this run's. The check's
+    ``observed`` is ``now - then``.
+    """
+
+    __pydantic_config__ = JSON_CONFIG
+
+    compared: bool
+    then: Number
+    now: Number
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +109,8 @@ class CheckRecord:
     #: With an interval: True when the point and the interval end the check does not judge
     #: fall on different sides of a bound (a pass, or a failure, only inside sampling error).
     within_sampling_error: bool | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: A change check's values then and now (issue 14).
+    change: ChangeRecord | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ __all__ = [
     "WHERE_SYNTAX",
     "Approval",
     "Band",
+    "Change",
     "Check",
     "CheckStatus",
     "Condition",
@@ -107,6 +108,20 @@ class FindingTemplateModel(_FileModel):
     remediation: _Text | None = None
 
 
+class ChangeModel(_FileModel):
+    """``change:`` of a check (issue 14): how far the metric may move since the last review.
+
+    ``max_drop``: how much it may fall, ``max_rise``: how much it may rise,
+    ``max_abs_change``: how far it may move either way (all >= 0, same unit as the metric).
+    The check is judged on the difference now minus then, when the previous review's
+    results are given; without them it is not evaluated.
+    """
+
+    max_drop: Annotated[float | None, Field(default=None, ge=0, allow_inf_nan=False)] = None
+    max_rise: Annotated[float | None, Field(default=None, ge=0, allow_inf_nan=False)] = None
+    max_abs_change: Annotated[float | None, Field(default=None, ge=0, allow_inf_nan=False)] = None
+
+
 class CheckModel(_FileModel):
     """One entry of ``checks:`` as written in the file."""
 
@@ -125,6 +140,7 @@ class CheckModel(_FileModel):
     title: _Text | None = None
     finding: FindingTemplateModel | None = None
     monitor: bool | None = None
+    change: ChangeModel | None = None
 
 
 def _is_number(value: Any) -> bool:
@@ -322,6 +338,32 @@ class Band:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A bound on the change of a metric since the previous review (``change:``)."""
+
+    max_drop: float | None = None
+    max_rise: float | None = None
+    max_abs_change: float | None = None
+
+    def band(self, severity: str) -> Band:
+        """The bound as a band on the difference now minus then."""
+        lows = [-v for v in (self.max_drop, self.max_abs_change) if v is not None]
+        highs = [v for v in (self.max_rise, self.max_abs_change) if v is not None]
+        return Band(severity, max(lows) if lows else None, min(highs) if highs else None)
+
+    def describe(self) -> str:
+        """E.g. ``"change since the last review: drop <= 0.02"``."""
+        parts = []
+        if self.max_drop is not None:
+            parts.append(f"drop <= {_num(self.max_drop)}")
+        if self.max_rise is not None:
+            parts.append(f"rise <= {_num(self.max_rise)}")
+        if self.max_abs_change is not None:
+            parts.append(f"|change| <= {_num(self.max_abs_change)}")
+        return "change since the last review: " + ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     """One check: a metric, the data set it is read on, and its bands.
 
@@ -358,6 +400,9 @@ class Check:
     remediation: str | None = None
     #: Recomputed in ongoing monitoring (default: by metric family, see conclusion.py).
     monitor: bool | None = None
+    #: A bound on the change since the previous review (issue 14); ``bands`` then hold
+    #: that bound on the difference now minus then.
+    change: Change | None = None
 
     @property
     def key(self) -> MetricKey:
@@ -371,6 +416,8 @@ class Check:
 
     def describe_bound(self) -> str:
         """The bound, or every band with its severity, as text."""
+        if self.change is not None:
+            return self.change.describe()
         if not self.banded:
             return self.bands[0].describe()
         return "; ".join(f"{band.describe()} else {band.severity}" for band in self.bands)

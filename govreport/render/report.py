@@ -30,6 +30,7 @@ from govreport.render.sections import (
     appendix_regions,
     appendix_repro,
     census,
+    changes,
     clusters,
     coefficients,
     control,
@@ -142,6 +143,8 @@ def _model_data(results: Results, num: Numbering) -> tuple[dict[str, Any], list[
 SECTIONS: tuple[Section, ...] = (
     Section("control", "", "Control page", control.build),
     Section("summary", "1", "Executive summary", summary.build),
+    # Issue 14: only with a previous review's results (``run --previous``); unnumbered.
+    Section("changes", "", "Changes since the last review", changes.build),
     Section("scope", "2", "Scope and use", scope.build),
     Section("model-data", "3", "Model and data", _model_data),
     Section("soundness", "4", "Conceptual soundness: the network opened up", _soundness),

@@ -22,6 +22,7 @@ from govreport.analyses.clusters import ClusterAnalysis
 from govreport.analyses.coefficients import CoefficientDistributions
 from govreport.analyses.data_quality import DataQualityResult
 from govreport.analyses.dataset_regions import DatasetRegionsResult
+from govreport.analyses.distributions import DistributionsResult
 from govreport.analyses.fairness import FairnessResult
 from govreport.analyses.importance import ImportanceResult
 from govreport.analyses.insens.stage import InsensResult
@@ -34,6 +35,7 @@ from govreport.analyses.simplify.stage import SimplificationResult
 from govreport.analyses.slope_profiles import SlopeProfilesResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
+from govreport.compare.types import ReviewComparison
 from govreport.inputs.review import ReviewRecord
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE
 from govreport.policy.conclusion import ConclusionRecord
@@ -91,3 +93,7 @@ class Results:
     slope_profiles: SlopeProfilesResult | None = field(default=None, metadata=OMIT_IF_NONE)
     # Issue 12: recommended rating, findings register, monitoring plan.
     conclusion: ConclusionRecord | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 14: binned feature/score histograms (data drift between reviews) and the
+    # comparison with the previous review (``govreport run --previous``).
+    distributions: DistributionsResult | None = field(default=None, metadata=OMIT_IF_NONE)
+    comparison: ReviewComparison | None = field(default=None, metadata=OMIT_IF_NONE)

@@ -183,7 +183,9 @@ def _recompute(text: str, results: Results, source: str) -> list[dict[str, Any]]
     # A check judged on an interval end (``on``) records the point value as ``point`` and the
     # interval as ``interval``: the evaluation is given both, as the run gave them.
     observed: dict[tuple[str, str], float | None] = {
-        (record.metric, record.dataset): _point(record) for record in records
+        (record.metric, record.dataset): _point(record)
+        for record in records
+        if record.change is None
     }
     intervals = {
         (record.metric, record.dataset): (record.interval[0], record.interval[1])
@@ -192,6 +194,11 @@ def _recompute(text: str, results: Results, source: str) -> list[dict[str, Any]]
     }
     for index, (check, record) in enumerate(zip(policy.checks, records, strict=True)):
         point = _point(record)
+        previous: dict[tuple[str, str], float | None] | None = None
+        if record.change is not None:  # a change check (issue 14): now and then as recorded
+            point = record.change.now
+            if record.change.compared:
+                previous = {check.key: record.change.then}
         readings = (point,) if point is not None else _UNRECORDED
         candidates = []
         for reading in readings:
@@ -204,6 +211,7 @@ def _recompute(text: str, results: Results, source: str) -> list[dict[str, Any]]
                 policy_sha256=results.policy.sha256,
                 check_values=_own_observation(check.id, reading, parts),
                 intervals=intervals,
+                previous=previous,
             )
             result = evaluation.results[index]
             candidates.append(
@@ -261,6 +269,8 @@ def _compare_observations(results: Results, source: str) -> None:
     if results.sign_constraints is not None:
         sign_values = {check.check: check.value for check in results.sign_constraints.checks}
     for index, record in enumerate(results.policy.checks):
+        if record.change is not None:
+            continue  # a change check observes a difference between two reviews
         if record.id in sign_values:
             block_value = sign_values[record.id]
             where = "sign_constraints"
