@@ -88,4 +88,4 @@ def test_bad_input_exits_2_with_one_line_and_leaves_out_untouched(
 def test_the_previous_set_is_a_complete_run(inputs: Inputs) -> None:
     names = {p.name for p in inputs.previous.iterdir()}
     assert names == {"results.json", "report.html", "checks.xml"}
-    assert json.loads(inputs.results.read_text())["schema_version"] == 2
+    assert json.loads(inputs.results.read_text())["schema_version"] == 3

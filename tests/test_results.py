@@ -64,7 +64,7 @@ def error_of(document: Any) -> str:
 
 
 def test_golden_run_round_trips_and_dumps_the_golden_bytes(golden_run: Results) -> None:
-    assert golden_run.schema_version == SCHEMA_VERSION == 2
+    assert golden_run.schema_version == SCHEMA_VERSION == 3
     data = dump(golden_run)
     assert data == GOLDEN_JSON.read_bytes()
     assert dump(results_from_json(data, "golden")) == data
@@ -123,7 +123,7 @@ def test_version_1_fixture_migrates_then_round_trips(v1: dict[str, Any], tmp_pat
     assert v1["schema_version"] == 1 and "pending" in v1
     results = load_results(FIXTURE)
     data = dump(results)
-    expected = {k: v for k, v in v1.items() if k != "pending"} | {"schema_version": 2}
+    expected = {k: v for k, v in v1.items() if k != "pending"} | {"schema_version": 3}
     assert data == canonical(expected)  # nothing but the version and `pending` changed
     assert dump(results_from_json(data)) == data
     assert results.review is None and results.clusters is None  # absent keys stay absent
@@ -191,9 +191,9 @@ def test_govreport_render_of_a_nan_literal_exits_2_with_one_line(tmp_path: Path)
 # --------------------------------------------------------------------------- migration
 
 
-def test_migration_v1_to_v2_drops_pending_and_sets_the_version(v1: dict[str, Any]) -> None:
+def test_migration_v1_to_v3_drops_pending_and_sets_the_version(v1: dict[str, Any]) -> None:
     migrated = migrate(v1)
-    assert migrated["schema_version"] == 2 and "pending" not in migrated
+    assert migrated["schema_version"] == 3 and "pending" not in migrated
     assert v1["schema_version"] == 1 and "pending" in v1  # the input is left alone
     assert {k: v for k, v in migrated.items() if k != "schema_version"} == {
         k: v for k, v in v1.items() if k not in {"pending", "schema_version"}
@@ -210,17 +210,17 @@ def test_version_2_is_left_as_it_is(golden_run: Results) -> None:
 
 def test_bad_json_names_line_and_column() -> None:
     with pytest.raises(ResultsError, match=r"^r\.json:2:1: invalid JSON: "):
-        results_from_json('{"schema_version": 2,\n}', "r.json")
+        results_from_json('{"schema_version": 3,\n}', "r.json")
 
 
 def test_a_nan_literal_is_refused() -> None:
     with pytest.raises(ResultsError, match=r"^r\.json: invalid JSON: NaN is not a JSON number"):
-        results_from_json('{"schema_version": 2, "x": NaN}', "r.json")
+        results_from_json('{"schema_version": 3, "x": NaN}', "r.json")
 
 
 def test_text_that_is_not_utf8_is_refused() -> None:
     with pytest.raises(ResultsError, match="not UTF-8"):
-        results_from_json(b'{"schema_version": 2, "x": "\xff"}', "r.json")
+        results_from_json(b'{"schema_version": 3, "x": "\xff"}', "r.json")
 
 
 def test_an_unreadable_file_is_an_input_error(tmp_path: Path) -> None:
@@ -281,9 +281,9 @@ def test_the_committed_json_schema_is_current() -> None:
     )
 
 
-def test_the_json_schema_describes_schema_2() -> None:
+def test_the_json_schema_describes_schema_3() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    assert schema["properties"]["schema_version"]["const"] == 2
+    assert schema["properties"]["schema_version"]["const"] == 3
     assert "pending" not in schema["properties"]
     assert schema["additionalProperties"] is False
     required = set(schema["required"])
@@ -314,3 +314,18 @@ def test_every_type_in_the_tree_loads_strictly_on_its_own() -> None:
 
     visit(Results)
     assert len(seen) > 40
+
+
+def test_a_version_2_document_migrates_to_3_unchanged_but_for_the_version(
+    golden_run: Results,
+) -> None:
+    """Every schema-3 addition is optional: a schema-2 file (the golden run without its
+    new blocks) loads, and only its version number changes."""
+    document = json.loads(dump(golden_run))
+    for key in ("conclusion", "slope_profiles", "distributions", "comparison"):
+        document.pop(key, None)
+    document["schema_version"] = 2
+    migrated = migrate(document)
+    assert migrated == document | {"schema_version": 3}
+    loaded = results_from_jsonable(migrated, "v2.json")
+    assert loaded.conclusion is None and loaded.slope_profiles is None

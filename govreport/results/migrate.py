@@ -1,7 +1,10 @@
 """Read older results.json layouts: each step lifts a document one schema version.
 
 Version 1 -> 2: the ``pending`` list (placeholders for analyses not yet built)
-is dropped; nothing else changed. A version this code does not know (newer, or
+is dropped; nothing else changed. Version 2 -> 3 (issues 12 and 14): only new blocks and
+fields, all optional (the validator's conclusion, the all-client views, the distributions
+for periodic reviews, the comparison with the previous review, extrapolation, the sign
+checks' material shares, ...); a version-2 file is a valid version-3 file without them. A version this code does not know (newer, or
 not a number) is an error, never guessed at.
 """
 
@@ -24,8 +27,12 @@ def _v1_to_v2(document: Document) -> Document:
     return lifted
 
 
+def _v2_to_v3(document: Document) -> Document:
+    return {**document, "schema_version": 3}
+
+
 #: version -> the step that lifts a document of that version to the next one.
-MIGRATIONS: dict[int, Callable[[Document], Document]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Document], Document]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 #: Every schema_version :func:`migrate` accepts, oldest first.
 SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (*sorted(MIGRATIONS), SCHEMA_VERSION)

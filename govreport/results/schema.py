@@ -51,7 +51,7 @@ from govreport.results.provenance_types import (
 __all__ = ["SCHEMA_VERSION", "Results"]
 
 #: Version of the results.json layout this code writes (and reads after migration).
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
