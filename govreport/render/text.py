@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from govreport.render.tables import drop_degenerate_columns
+
 if TYPE_CHECKING:
     from govreport.render.figures.spec import FigureSpec
 
@@ -19,6 +21,10 @@ DASH = "—"
 #: Tables with at most this many rows are kept on one page; longer ones break and repeat
 #: their header.
 KEEP_TOGETHER_ROWS = 18
+#: Estimated width of a table's widest row (characters, cell padding included) above which
+#: its font is set smaller (``wide``: 7 pt, ``xwide``: 6.2 pt) so it fits the text width of
+#: an A4 page (172 mm: about 110 characters at 8.5 pt). See :func:`width_class`.
+WIDE_CHARS, XWIDE_CHARS = 100, 128
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -229,18 +235,54 @@ def make_table(
     for r in body:
         if len(r) != len(head):
             raise ValueError(f"row {r!r} does not have the {len(head)} columns of table {title!r}")
+    # A column that is "—" or "no" in every row says nothing: dropped, and the note says so.
+    head, body, align, dropped = drop_degenerate_columns(head, body, align)
+    if dropped:
+        note = f"{note} {dropped}".strip()
+    width = width_class(head, body)
     return {
         "number": number,
         "label": label,
         "title": title,
-        "head": list(head),
+        "head": head,
         "rows": body,
         "align": list(align),
         "note": note,
-        "css": css,
+        "css": f"{css} {width}".strip(),
         "keep": len(body) <= KEEP_TOGETHER_ROWS,
         "anchor": anchor or f"table-{number}",
     }
+
+
+def _cell_text(value: Any) -> str:
+    return str(value.get("text", "")) if isinstance(value, Mapping) else str(value)
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.split()), default=0)
+
+
+def width_class(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """``""``, ``"wide"`` or ``"xwide"``: how much smaller a table's font must be to fit.
+
+    Each column needs about its longest number (numbers do not wrap) or, for text, its
+    longest word and at most 24 characters (text wraps); headers wrap at spaces. The
+    estimate adds 3 characters of padding per column.
+    """
+    need = 0
+    for j, h in enumerate(head):
+        cells = [_cell_text(r[j]) for r in rows]
+        numeric = [c for c in cells if c and (c[0].isdigit() or c[0] in "−-+<>")]
+        widest = max(
+            [len(c) for c in numeric] + [min(len(c), 24) for c in cells if c not in numeric] + [0]
+        )
+        widest = max(widest, max((_longest_word(c) for c in cells), default=0), _longest_word(h))
+        need += min(widest, 40) + 3
+    if need > XWIDE_CHARS:
+        return "xwide"
+    if need > WIDE_CHARS:
+        return "wide"
+    return ""
 
 
 def badge(text: str, kind: str) -> dict[str, str]:
