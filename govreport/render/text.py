@@ -100,6 +100,20 @@ def fmt_metric(value: Any, digits: int = 3) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def fmt_small(value: Any, decimals: int = 3) -> str:
+    """A non-negative statistic at fixed decimals, tiny values as a bound: ``0.002676`` ->
+    ``"0.003"``, ``1e-6`` -> ``"<0.001"``, ``0`` -> ``"0"``."""
+    if is_missing(value):
+        return DASH
+    v = float(value)
+    if v == 0.0:
+        return "0"
+    floor = 10.0**-decimals
+    if 0 < abs(v) < floor:
+        return f"<{floor:.{decimals}f}" if v > 0 else f"> −{floor:.{decimals}f}"
+    return f"{v:.{decimals}f}"
+
+
 def fmt_share(value: Any) -> str:
     """A share in [0, 1] as a percentage: ``0.9965`` -> ``"99.7%"``, ``4e-5`` -> ``"0.004%"``.
 

@@ -143,7 +143,10 @@ def _fit_titles(fig: Figure) -> None:
     """Axis titles that stay inside the figure: words longer than :data:`LABEL_MAX_CHARS`
     (long feature names) are shortened and the title wraps at spaces."""
     for ax in fig.axes:
-        for title in (ax.title, ax._left_title, ax._right_title):
+        titles = [ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None)]
+        for title in titles:
+            if title is None:
+                continue
             text = title.get_text()
             if not text:
                 continue

@@ -2,9 +2,10 @@
 
 The full analysis is a technical annex (appendix, section key ``insens``: :func:`build`);
 the body keeps one plain-words paragraph in section 4 (key ``insens-summary``:
-:func:`build_summary`). Reads the typed block of :mod:`govreport.analyses.insens.stage`. It is optional:
-a results file without it says so. All numbers become strings here, and the features the
-figure draws are chosen here.
+:func:`build_summary`). Reads the typed block of
+:mod:`govreport.analyses.insens.stage`. It is optional: a results file without it
+says so. All numbers become strings here, and the features the figure draws are chosen
+here.
 """
 
 from __future__ import annotations

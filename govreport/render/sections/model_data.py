@@ -107,7 +107,7 @@ def layer_roles(kinds: list[str]) -> list[str]:
             "",
         )
         if linear[i] and i == last_linear:
-            roles.append("output layer: gives η, the output before the link")
+            roles.append("output layer: gives η, the output before the link function (the logit)")
         elif linear[i] and any(t in nxt for t in _ACTIVATION):
             hidden += 1
             roles.append(f"hidden layer {hidden}: linear map feeding ReLU units")
@@ -157,7 +157,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         facts.insert(1, ("Classes", f"{mapping}{roles}"))
     if model.source_check:
         facts.append(("Source check", model.source_check))
-    roles = layer_roles([layer.kind for layer in model.source_layers])
+    layer_role = layer_roles([layer.kind for layer in model.source_layers])
     arch_rows = [
         [
             fmt_int(layer.index),
@@ -166,7 +166,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             role,
             layer.treatment or DASH,
         ]
-        for layer, role in zip(model.source_layers, roles, strict=True)
+        for layer, role in zip(model.source_layers, layer_role, strict=True)
     ]
     files = {f.name: f for f in inputs.datasets}
     data_rows = []
@@ -237,7 +237,22 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 else "",
             )
         )
+    exact = model.conversion_max_abs_error is not None and model.conversion_max_abs_error < 1e-6
     model_data = {
+        "reading": {
+            "shows": "What was validated: the network as read from its file (layers and what "
+            "each does), the data sets with their digests, and the distribution of every "
+            "feature.",
+            "todo": "Check that the file, its digest and the data sets are the ones the model "
+            "owner submitted for validation. "
+            + (
+                "The network was read exactly (conversion error at rounding level), so the "
+                "rest of the report describes the submitted model itself."
+                if exact
+                else "The conversion error is not at rounding level: resolve it with the "
+                "developer before relying on any other result."
+            ),
+        },
         "facts": facts,
         "arch_table": arch_table,
         "data_table": data_table,
