@@ -139,3 +139,14 @@ def test_fmt_small_shows_a_bound_instead_of_zero() -> None:
     assert fmt_small(1e-6) == "<0.001"
     assert fmt_small(0.0) == "0"
     assert fmt_small(None) == "—"
+
+
+def test_long_names_get_break_opportunities_and_short_ones_do_not() -> None:
+    from govreport.render.text import breakable
+
+    name = "monthly_income_of_the_primary_applicant_in_local_currency"
+    out = breakable(name)
+    assert out.replace("\u200b", "") == name
+    assert all(len(p) <= 20 for p in out.split("\u200b"))
+    assert breakable("PAY_AMT2") == "PAY_AMT2"
+    assert breakable("x" * 45).count("\u200b") == 2

@@ -9,6 +9,7 @@ else to print a number, so the report formats every value the same way.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +252,13 @@ def make_table(
             raise ValueError(f"row {r!r} does not have the {len(head)} columns of table {title!r}")
     # A column that is "—" or "no" in every row says nothing: dropped, and the note says so.
     head, body, align, dropped = drop_degenerate_columns(head, body, align)
+    body = [
+        [
+            breakable(v) if isinstance(v, str) and a in "lc" else v
+            for v, a in zip(r, align, strict=True)
+        ]
+        for r in body
+    ]
     if dropped:
         note = f"{note} {dropped}".strip()
     width = width_class(head, body)
@@ -266,6 +274,30 @@ def make_table(
         "keep": len(body) <= KEEP_TOGETHER_ROWS,
         "anchor": anchor or f"table-{number}",
     }
+
+
+#: Words at least this long (long feature names, identifiers) get break opportunities.
+LONG_WORD = 30
+_ZWSP = "\u200b"
+_BREAK_AFTER = re.compile(r"([_./\\-])(?=\w)")
+
+
+def breakable(text: str) -> str:
+    """``text`` with zero-width break opportunities inside words of :data:`LONG_WORD` or more
+    characters: after ``_ . / -``, and every 20 characters of a run without them. A table
+    cell can then wrap a long name instead of widening its column past the page margin."""
+    if len(text) < LONG_WORD:
+        return text
+    words = []
+    for word in text.split(" "):
+        if len(word) >= LONG_WORD:
+            word = _BREAK_AFTER.sub(r"\1" + _ZWSP, word)
+            word = _ZWSP.join(
+                _ZWSP.join(part[i : i + 20] for i in range(0, len(part), 20))
+                for part in word.split(_ZWSP)
+            )
+        words.append(word)
+    return " ".join(words)
 
 
 def _cell_text(value: Any) -> str:
