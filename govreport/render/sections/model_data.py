@@ -162,7 +162,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         [
             fmt_int(layer.index),
             layer.kind,
-            layer.detail or DASH,
+            (layer.detail or DASH).replace(" -> ", "\u00a0→\u00a0"),
             role,
             layer.treatment or DASH,
         ]
@@ -190,7 +190,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         arch_rows,
         align="rllll",
         note="Role: what the layer does in the validated network (Appendix "
-        f"{num.section('glossary')}, 'Layer roles'). Detail: inputs -> outputs of a linear "
+        f"{num.section('glossary')}, 'Layer roles'). Detail: inputs → outputs of a linear "
         "map.",
     )
     data_table = make_table(
