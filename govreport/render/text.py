@@ -26,6 +26,9 @@ KEEP_TOGETHER_ROWS = 18
 #: its font is set smaller (``wide``: 7 pt, ``xwide``: 6.2 pt) so it fits the text width of
 #: an A4 page (172 mm: about 110 characters at 8.5 pt). See :func:`width_class`.
 WIDE_CHARS, XWIDE_CHARS = 100, 128
+#: Above this estimate even the small font does not fit a portrait page: the table gets a
+#: landscape page of its own (``landscape``).
+LANDSCAPE_CHARS = 160
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -271,6 +274,7 @@ def make_table(
         "align": list(align),
         "note": note,
         "css": f"{css} {width}".strip(),
+        "landscape": "landscape" in width,
         "keep": len(body) <= KEEP_TOGETHER_ROWS,
         "anchor": anchor or f"table-{number}",
     }
@@ -305,11 +309,12 @@ def _cell_text(value: Any) -> str:
 
 
 def _longest_word(text: str) -> int:
-    return max((len(w) for w in text.split()), default=0)
+    return max((len(w) for w in text.replace(_ZWSP, " ").split()), default=0)
 
 
 def width_class(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """``""``, ``"wide"`` or ``"xwide"``: how much smaller a table's font must be to fit.
+    """``""``, ``"wide"``, ``"xwide"`` or ``"xwide landscape"``: how much smaller a table's
+    font must be to fit, and whether it needs a landscape page.
 
     Each column needs about its longest number (numbers do not wrap) or, for text, its
     longest word and at most 24 characters (text wraps); headers wrap at spaces. The
@@ -324,6 +329,8 @@ def width_class(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         )
         widest = max(widest, max((_longest_word(c) for c in cells), default=0), _longest_word(h))
         need += min(widest, 40) + 3
+    if need > LANDSCAPE_CHARS:
+        return "xwide landscape"
     if need > XWIDE_CHARS:
         return "xwide"
     if need > WIDE_CHARS:
