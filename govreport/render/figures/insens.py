@@ -1,4 +1,4 @@
-"""Figures of section 4.8 (Insens): mean |Ω_j| per feature, and attribution robustness."""
+"""Figures of the technical annex (Insens): mean |Ω_j| per feature, and attribution robustness."""
 
 from __future__ import annotations
 
