@@ -496,7 +496,7 @@ def fixture_results_with_clusters() -> dict[str, Any]:
 
 def section_47(html: str) -> str:
     start = html.index('id="sec-clusters"')
-    return html[start : html.index('id="sec-insens"')]
+    return html[start : html.index('id="sec-insens-summary"')]
 
 
 def test_section_4_7_renders_the_table_and_the_figure() -> None:

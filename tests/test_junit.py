@@ -174,3 +174,20 @@ def test_an_observation_that_was_not_produced_is_an_empty_property() -> None:
     assert data["policy"]["checks"][3]["observed"] is None
     case = cases(ET.fromstring(junit(data)))["r2_warn"]
     assert props(case)["observed"] == ""
+
+
+def test_checks_xml_numbers_have_four_significant_digits() -> None:
+    """No 17-digit floats: observed values print at the report's precision."""
+    from govreport.render.junit import _number
+
+    assert _number(0.34176042035901516) == "0.3418"
+    assert _number(0.3329166666666667) == "0.3329"
+    assert _number(2.220446049250313e-15) == "2.22e-15"
+    assert _number(12345.678) == "1.235e+04"
+    assert _number(0.5) == "0.5"
+    assert _number(float("nan")) == "nan"
+    data = results()
+    data["policy"]["checks"][2]["observed"] = 0.7214285714285714
+    root = ET.fromstring(junit(data))
+    observed = props(cases(root)["auc_holdout"])["observed"]
+    assert observed == "0.7214", observed

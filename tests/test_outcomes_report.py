@@ -75,7 +75,10 @@ def test_binary_evidence_states_the_calibration_and_the_checks_inside_sampling_e
     rows = detail["calibration_table"]["rows"]
     assert len(rows) == 10 and [r[1] for r in rows] == ["100"] * 10
     assert "not calibrated at the 5% level" in detail["advice"]
-    assert "auc_min" in context["sampling"] and "0.660 to 0.740" in context["sampling"]
+    # the check is named by its plain description, not its snake_case id
+    sampling = context["sampling"]
+    assert "d (train data" in sampling and "0.660 to 0.740" in sampling
+    assert "auc_min" not in sampling
     assert context["interval_table"] is None  # no uncertainty block
 
 

@@ -45,13 +45,15 @@ OUTLINE_HEADINGS = [
     "4.5 Coefficient distributions across samples",
     "4.6 Sign and monotonicity",
     "4.7 Cluster feature importance",
-    "4.8 Insens and switched linear projections",
+    "4.8 What holds decisions stable (Insens)",
     "5 Outcomes analysis",
     "6 Simplification",
     "7 Findings and waivers",
     "Appendix A. Policy results",
     "Appendix B. Reproducibility",
     "Appendix C. Methods",
+    "Appendix D. Technical annex: Insens, switched linear projections and attribution robustness",
+    "Appendix E. Glossary",
 ]
 
 
@@ -198,7 +200,9 @@ def test_an_analysis_the_results_file_lacks_is_said_in_its_section(html: str) ->
         "This results file holds no stability results.",
     ):
         assert text in html
-    assert html.count("Not available in this version.") == 7
+    # Insens is said absent twice: in its body paragraph (4.8) and in its technical annex.
+    assert html.count("This results file holds no Insens results.") == 2
+    assert html.count("Not available in this version.") == 8
 
 
 def test_a_failed_check_whose_waiver_the_policy_did_not_apply_is_a_plain_failure(

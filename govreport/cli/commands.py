@@ -93,7 +93,7 @@ __all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
 @click.option(
     "--explain-rows",
     help="Comma-separated 0-based training rows to show as worked switched-projection "
-    "examples in section 4.8 (opt-in: the report then shows these rows' values).",
+    "examples of the technical annex on Insens (opt-in: the report then shows these rows' values).",
 )
 @click.option(
     "--review",

@@ -39,6 +39,19 @@ __all__ = ["render_junit"]
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+#: Significant digits of the numbers in checks.xml (the report's precision; results.json
+#: keeps every digit).
+SIGNIFICANT_DIGITS = 4
+
+
+def _number(value: float) -> str:
+    """A float at :data:`SIGNIFICANT_DIGITS` significant digits: ``0.34176042035901516`` ->
+    ``0.3418``, ``2.2e-15`` -> ``2.2e-15``; ``nan``/``inf`` as Python spells them."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return repr(value)
+    return f"{value:.{SIGNIFICANT_DIGITS}g}"
+
+
 def _text(value: Any) -> str:
     """A value as XML-safe text; ``None`` is the empty string."""
     if value is None:
@@ -46,7 +59,7 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value)
+        return _number(value)
     return _NOT_XML.sub("\ufffd", str(value))
 
 

@@ -11,6 +11,11 @@ Determinism: WeasyPrint derives the file identifier from an MD5 of the content,
 takes the document dates from ``<meta name="dcterms.created">`` (the recorded
 run time, which honours ``SOURCE_DATE_EPOCH``), and we give each attachment the
 same fixed date, so identical HTML and attachments give identical bytes.
+
+Accessibility: ``pdf_tags=True`` (WeasyPrint >= 68) writes a tagged PDF (``/MarkInfo
+/Marked true`` and a structure tree of headings, paragraphs, tables and figures, with the
+document language), so screen readers follow the reading order. Tagging is compatible
+with PDF/A-3b: the identification and output intent are kept.
 """
 
 from __future__ import annotations
@@ -116,7 +121,7 @@ def render_pdf(
     # attachments of any type, which only PDF/A-3 allows). There is therefore no
     # fallback to a plain PDF here: a failure is a bug to see, not to hide.
     with _font_timestamps(stamp):
-        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=files)
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=files)
     if not isinstance(pdf, bytes):  # write_pdf returns bytes when no target is given
         raise TypeError(f"WeasyPrint returned {type(pdf).__name__}, expected bytes")
     return pdf

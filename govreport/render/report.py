@@ -37,6 +37,7 @@ from govreport.render.sections import (
     data_quality,
     fairness,
     findings,
+    glossary,
     importance,
     insens,
     limitations,
@@ -118,7 +119,7 @@ SOUNDNESS: tuple[Section, ...] = (
     ),
     Section("sign", "4.6", "Sign and monotonicity", sign.build),
     Section("clusters", "4.7", "Cluster feature importance", clusters.build),
-    Section("insens", "4.8", "Insens and switched linear projections", insens.build),
+    Section("insens-summary", "4.8", "What holds decisions stable (Insens)", insens.build_summary),
     Section("fairness", "4.9", "Fairness and protected characteristics", fairness.build),
 )
 
@@ -156,8 +157,16 @@ SECTIONS: tuple[Section, ...] = (
     Section("app-policy", "A", "Policy results", appendix_policy.build),
     Section("app-repro", "B", "Reproducibility", appendix_repro.build),
     Section("app-methods", "C", "Methods", appendix_methods.build),
+    # The technical annex keeps the key of the former section 4.8 (links to #sec-insens).
+    Section(
+        "insens",
+        "D",
+        "Technical annex: Insens, switched linear projections and attribution robustness",
+        insens.build,
+    ),
+    Section("glossary", "E", "Glossary", glossary.build),
     # Only in the fragmented regime (a builder's "hidden_sections" leaves it out otherwise).
-    Section("app-regions", "D", "Region-level views", appendix_regions.build),
+    Section("app-regions", "F", "Region-level views", appendix_regions.build),
 )
 
 

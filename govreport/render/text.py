@@ -9,8 +9,11 @@ else to print a number, so the report formats every value the same way.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from govreport.render.tables import drop_degenerate_columns
 
 if TYPE_CHECKING:
     from govreport.render.figures.spec import FigureSpec
@@ -19,6 +22,13 @@ DASH = "—"
 #: Tables with at most this many rows are kept on one page; longer ones break and repeat
 #: their header.
 KEEP_TOGETHER_ROWS = 18
+#: Estimated width of a table's widest row (characters, cell padding included) above which
+#: its font is set smaller (``wide``: 7 pt, ``xwide``: 6.2 pt) so it fits the text width of
+#: an A4 page (172 mm: about 110 characters at 8.5 pt). See :func:`width_class`.
+WIDE_CHARS, XWIDE_CHARS = 100, 128
+#: Above this estimate even the small font does not fit a portrait page: the table gets a
+#: landscape page of its own (``landscape``).
+LANDSCAPE_CHARS = 160
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -92,6 +102,20 @@ def fmt_metric(value: Any, digits: int = 3) -> str:
     if is_missing(value):
         return DASH
     return f"{float(value):.{digits}f}"
+
+
+def fmt_small(value: Any, decimals: int = 3) -> str:
+    """A non-negative statistic at fixed decimals, tiny values as a bound: ``0.002676`` ->
+    ``"0.003"``, ``1e-6`` -> ``"<0.001"``, ``0`` -> ``"0"``."""
+    if is_missing(value):
+        return DASH
+    v = float(value)
+    if v == 0.0:
+        return "0"
+    floor = 10.0**-decimals
+    if 0 < abs(v) < floor:
+        return f"<{floor:.{decimals}f}" if v > 0 else f"> −{floor:.{decimals}f}"
+    return f"{v:.{decimals}f}"
 
 
 def fmt_share(value: Any) -> str:
@@ -233,18 +257,89 @@ def make_table(
     for r in body:
         if len(r) != len(head):
             raise ValueError(f"row {r!r} does not have the {len(head)} columns of table {title!r}")
+    # A column that is "—" or "no" in every row says nothing: dropped, and the note says so.
+    head, body, align, dropped = drop_degenerate_columns(head, body, align)
+    body = [
+        [
+            breakable(v) if isinstance(v, str) and a in "lc" else v
+            for v, a in zip(r, align, strict=True)
+        ]
+        for r in body
+    ]
+    if dropped:
+        note = f"{note} {dropped}".strip()
+    width = width_class(head, body)
     return {
         "number": number,
         "label": label,
         "title": title,
-        "head": list(head),
+        "head": head,
         "rows": body,
         "align": list(align),
         "note": note,
-        "css": css,
+        "css": f"{css} {width}".strip(),
+        "landscape": "landscape" in width,
         "keep": len(body) <= KEEP_TOGETHER_ROWS,
         "anchor": anchor or f"table-{number}",
     }
+
+
+#: Words at least this long (long feature names, identifiers) get break opportunities.
+LONG_WORD = 30
+_ZWSP = "\u200b"
+_BREAK_AFTER = re.compile(r"([_./\\-])(?=\w)")
+
+
+def breakable(text: str) -> str:
+    """``text`` with zero-width break opportunities inside words of :data:`LONG_WORD` or more
+    characters: after ``_ . / -``, and every 20 characters of a run without them. A table
+    cell can then wrap a long name instead of widening its column past the page margin."""
+    if len(text) < LONG_WORD:
+        return text
+    words = []
+    for word in text.split(" "):
+        if len(word) >= LONG_WORD:
+            word = _BREAK_AFTER.sub(r"\1" + _ZWSP, word)
+            word = _ZWSP.join(
+                _ZWSP.join(part[i : i + 20] for i in range(0, len(part), 20))
+                for part in word.split(_ZWSP)
+            )
+        words.append(word)
+    return " ".join(words)
+
+
+def _cell_text(value: Any) -> str:
+    return str(value.get("text", "")) if isinstance(value, Mapping) else str(value)
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.replace(_ZWSP, " ").split()), default=0)
+
+
+def width_class(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """``""``, ``"wide"``, ``"xwide"`` or ``"xwide landscape"``: how much smaller a table's
+    font must be to fit, and whether it needs a landscape page.
+
+    Each column needs about its longest number (numbers do not wrap) or, for text, its
+    longest word and at most 24 characters (text wraps); headers wrap at spaces. The
+    estimate adds 3 characters of padding per column.
+    """
+    need = 0
+    for j, h in enumerate(head):
+        cells = [_cell_text(r[j]) for r in rows]
+        numeric = [c for c in cells if c and (c[0].isdigit() or c[0] in "−-+<>")]
+        widest = max(
+            [len(c) for c in numeric] + [min(len(c), 24) for c in cells if c not in numeric] + [0]
+        )
+        widest = max(widest, max((_longest_word(c) for c in cells), default=0), _longest_word(h))
+        need += min(widest, 40) + 3
+    if need > LANDSCAPE_CHARS:
+        return "xwide landscape"
+    if need > XWIDE_CHARS:
+        return "xwide"
+    if need > WIDE_CHARS:
+        return "wide"
+    return ""
 
 
 def badge(text: str, kind: str) -> dict[str, str]:

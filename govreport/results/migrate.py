@@ -4,8 +4,8 @@ Version 1 -> 2: the ``pending`` list (placeholders for analyses not yet built)
 is dropped; nothing else changed. Version 2 -> 3 (issues 12 and 14): only new blocks and
 fields, all optional (the validator's conclusion, the all-client views, the distributions
 for periodic reviews, the comparison with the previous review, extrapolation, the sign
-checks' material shares, ...); a version-2 file is a valid version-3 file without them. A version this code does not know (newer, or
-not a number) is an error, never guessed at.
+checks' material shares, ...); a version-2 file is a valid version-3 file without them.
+A version this code does not know (newer, or not a number) is an error, never guessed at.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class Results:
 
     __pydantic_config__ = JSON_CONFIG
 
-    schema_version: Literal[2]
+    schema_version: Literal[3]
     generator: Generator
     run: RunInfo
     inputs: Inputs

@@ -1,4 +1,4 @@
-"""Figures of section 4.8 (Insens): mean |Ω_j| per feature, and attribution robustness."""
+"""Figures of the technical annex (Insens): mean |Ω_j| per feature, and attribution robustness."""
 
 from __future__ import annotations
 
@@ -44,13 +44,13 @@ def plot_insens_global(items: Sequence[tuple[str, float, float]]) -> Figure:
     ax.set_xlabel("standard deviations of the feature")
     ax.grid(True, axis="x")
     ax.set_axisbelow(True)
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, frameon=False)
     return fig
 
 
 def plot_insens_robustness(r: AttributionRobustness) -> Figure:
     """Left: mean cosine against noise level per method. Right: masked-noise damage bars."""
-    fig = new_figure(6.5, 2.8)
+    fig = new_figure(6.5, 3.3)
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
     scales = [float(s) for s in r.noise_scales]
     labels = list(r.labels)
@@ -69,7 +69,10 @@ def plot_insens_robustness(r: AttributionRobustness) -> Figure:
     left.set_ylabel("mean cosine similarity")
     left.set_xticks(scales, [f"{s:g}" for s in scales])
     left.grid(True)
-    left.legend(loc="lower left", frameon=False, fontsize=6.5)
+    # Legends below the panels, never over the lines or bars.
+    left.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, frameon=False, fontsize=6.5
+    )
 
     masked = {m.method: m for m in r.masked}
     ys = list(range(len(labels)))
@@ -95,5 +98,7 @@ def plot_insens_robustness(r: AttributionRobustness) -> Figure:
     right.set_xlabel(f"{r.metric.upper()} {word} under masked noise")
     right.grid(True, axis="x")
     right.set_axisbelow(True)
-    right.legend(loc="lower right", frameon=False, fontsize=6.5)
+    right.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, frameon=False, fontsize=6.5
+    )
     return fig

@@ -6,7 +6,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from govreport.analyses.profiles import FeatureProfile
+from govreport.analyses.profiles import Density, FeatureProfile, ProfileSegment
 from govreport.render.figures.style import (
     GREY,
     RUG_ROW_INCHES,
@@ -18,6 +18,20 @@ from govreport.render.figures.style import (
 __all__ = ["plot_profile"]
 
 
+def _within_range(region: ProfileSegment) -> Density | None:
+    """The region's density cut to the range of its data: a kernel estimate spreads mass
+    beyond the observed values (below 0 for an amount that cannot be negative). ``None``
+    (a rug of values instead) when fewer than two grid points remain."""
+    d = region.density
+    if d is None or not d.x or region.x_min is None or region.x_max is None:
+        return None
+    lo, hi = float(region.x_min), float(region.x_max)
+    kept = [(float(x), float(y)) for x, y in zip(d.x, d.y, strict=True) if lo <= float(x) <= hi]
+    if len(kept) < 2:
+        return None
+    return Density(x=tuple(x for x, _ in kept), y=tuple(y for _, y in kept))
+
+
 def plot_profile(profile: FeatureProfile, scale: str = "logit") -> Figure:
     """Aletheia's local linear profile: region segments above, per-region distributions below.
 
@@ -27,7 +41,7 @@ def plot_profile(profile: FeatureProfile, scale: str = "logit") -> Figure:
     """
     # A region whose input statistics are withheld (disclosure control) has no range to draw.
     regions = [r for r in profile.regions if r.x_min is not None]
-    densities = [r.density if r.density is not None and r.density.x else None for r in regions]
+    densities = [_within_range(r) for r in regions]
     rug_rows = [i for i, d in enumerate(densities) if d is None]
     dens_max = max((max(float(v) for v in d.y) for d in densities if d), default=0.0)
     dens_h = 1.3 if dens_max > 0 else 0.0  # inches of the density part of the lower panel
@@ -81,7 +95,9 @@ def plot_profile(profile: FeatureProfile, scale: str = "logit") -> Figure:
             ax_low.plot(dens.x, dens.y, color=st["color"], linestyle=st["linestyle"], linewidth=1.1)
             continue
         y = -(rug_rows.index(i) + 0.8) * step
-        vals = [float(v) for v in r.values]
+        vals = [float(v) for v in r.values] or sorted(
+            {float(r.x_min or 0.0), float(r.x_max or 0.0)}
+        )
         ax_low.plot(
             vals,
             [y] * len(vals),

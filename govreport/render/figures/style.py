@@ -139,8 +139,25 @@ def _style_to_attributes(match: re.Match[str]) -> str:
     return "".join(attributes)
 
 
+def _fit_titles(fig: Figure) -> None:
+    """Axis titles that stay inside the figure: words longer than :data:`LABEL_MAX_CHARS`
+    (long feature names) are shortened and the title wraps at spaces."""
+    for ax in fig.axes:
+        titles = [ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None)]
+        for title in titles:
+            if title is None:
+                continue
+            text = title.get_text()
+            if not text:
+                continue
+            words = [short_label(w) for w in text.split(" ")]
+            title.set_text(" ".join(words))
+            title.set_wrap(True)
+
+
 def figure_to_svg(fig: Figure, fig_id: str) -> str:
     """Serialise ``fig`` to an SVG string fit for inlining in HTML (see module docstring)."""
+    _fit_titles(fig)
     buf = io.StringIO()
     FigureCanvasSVG(fig)
     fig.savefig(buf, format="svg", metadata={"Date": None})

@@ -18,5 +18,12 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "min_samples": fmt_int(options.min_samples),
         "profile_regions": fmt_int(options.profile_regions),
         "top_regions": fmt_int(options.top_regions),
+        "reading": {
+            "shows": "How each analysis of the report works: its purpose, mechanism, what "
+            "signals a risk, its limitations and its source, with the options and "
+            "implementation details that the body leaves out.",
+            "todo": "Use it to challenge a result: a limitation listed here can make a "
+            "finding weaker or stronger than it looks in the body.",
+        },
     }
     return {"methods": methods}, []

@@ -67,4 +67,10 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         align="lllrlllll",
         css="policy",
     )
-    return {"appendix_a": {"policy_facts": facts, "table": table}}, []
+    reading = {
+        "shows": "Every check of the policy the model was validated against: what it "
+        "measures, its bound, the value observed, its severity and any waiver.",
+        "todo": "Confirm the policy version is the one in force; read failed checks "
+        f"together with the findings of section {num.section('findings')}.",
+    }
+    return {"appendix_a": {"reading": reading, "policy_facts": facts, "table": table}}, []

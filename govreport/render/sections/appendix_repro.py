@@ -99,4 +99,10 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             num.tables, "Run options", ["Option", "Value"], option_rows, align="lr", css="narrow"
         ),
     }
+    appendix["reading"] = {
+        "shows": "Everything needed to reproduce this report exactly: the command, the "
+        "digests of every input file, the software versions and the options of the run.",
+        "todo": "Keep the inputs with these digests with the validation file; an independent "
+        "rerun of the command must give the same numbers.",
+    }
     return {"appendix_b": appendix}, []

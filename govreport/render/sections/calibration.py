@@ -124,7 +124,7 @@ def sampling_sentence(results: Results) -> str:
     if not inside:
         return ""
     items = "; ".join(
-        f"{c.id} ({c.metric}[{c.dataset}], {c.bound}: interval "
+        f"{c.description or c.id} ({c.dataset} data, bound {c.bound}: interval "
         f"{fmt_metric(c.interval[0])} to {fmt_metric(c.interval[1])})"
         for c in inside
         if c.interval is not None
@@ -133,8 +133,8 @@ def sampling_sentence(results: Results) -> str:
         f"{fmt_int(len(inside))} policy check{'s' if len(inside) > 1 else ''} "
         f"{'hold' if len(inside) > 1 else 'holds'} only inside sampling error: {items}. "
         "Its verdict could change on another sample of the same size; do not read it as a "
-        "clear pass (or failure), and prefer a bound on the interval (on: lower_ci) where "
-        "the decision depends on it."
+        "clear pass (or failure), and prefer a policy bound on the interval's lower or upper "
+        "end where the decision depends on it."
     )
 
 

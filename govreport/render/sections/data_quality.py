@@ -222,7 +222,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         return {"data_quality": {"available": False, "absent": [_ABSENT]}}, []
     if result.dictionary is None:
         dictionary = (
-            "No data dictionary was given (--data-dictionary), so values are not checked "
+            "No data dictionary was given, so values are not checked "
             "against documented codes or ranges, every feature is treated as continuous, and "
             "coded features cannot be told apart from measured ones."
         )
@@ -238,10 +238,26 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 + "."
             )
     train = result.datasets[0]
+    findings = _findings(result)
     context = {
         "available": True,
+        "reading": {
+            "shows": "Whether the data the network learnt from and is tested on means what it "
+            "is assumed to mean: undocumented codes, missing and extreme values, constant "
+            "features, duplicates and conflicting labels. "
+            + (
+                f"{fmt_int(len(findings))} kind{'s' if len(findings) != 1 else ''} of problem "
+                "found (listed below)."
+                if findings
+                else "No problem was found."
+            ),
+            "todo": "Resolve each listed problem with the data owner (document, correct or "
+            "exclude the values) before relying on results that use these features."
+            if findings
+            else "No action: the data agrees with its documentation.",
+        },
         "dictionary": dictionary,
-        "findings": _findings(result),
+        "findings": findings,
         "overview": _overview(num, result),
         "outside": _outside_table(num, result),
         "outliers": _outlier_table(num, train, result.robust_z_limit),

@@ -158,8 +158,8 @@ def _group_table(num: Numbering, feature: ProtectedFeature, cutoff: float) -> di
         align="llrrrrrrrr",
         note="AIR: the group's favourable-outcome rate over that of the most favoured group "
         "(marked 1.000). SMD: difference of mean predicted probability to that group, in "
-        "pooled standard deviations. * fewer rows than min_samples: shown, but left out of the "
-        "smallest AIR, largest |SMD| and AUC gap.",
+        "pooled standard deviations. * fewer rows than the minimum group size: shown, but left "
+        "out of the smallest AIR, largest |SMD| and AUC gap.",
     )
 
 
@@ -205,8 +205,8 @@ def _policy_rows(results: Results) -> list[dict[str, Any]]:
             dataset = check.dataset
             rows.append(
                 {
-                    "id": check.id,
-                    "text": f"{check.metric} on the {DATASET_WORDS.get(dataset, dataset)} "
+                    "id": check.description or check.id,
+                    "text": f"on the {DATASET_WORDS.get(dataset, dataset)} "
                     f"data, bound {fmt_bound(check.bound)}: observed "
                     f"{fmt_num(check.observed)}.",
                     "badge": badge(text, kind),
@@ -220,11 +220,20 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     result = results.fairness
     if result is None:
         none = (
-            "No feature is marked protected, so no fairness analysis was run. Give a data "
-            "dictionary (--data-dictionary) that marks the protected characteristics "
-            "(protected: true); the analysis needs a binary classifier."
+            "No feature is marked protected, so no fairness analysis was run. It needs a data "
+            "dictionary that marks the protected characteristics (Appendix "
+            f"{num.section('app-methods')}) and a binary classifier."
         )
-        return {"fairness": {"available": True, "intro": _INTRO, "none": none}}, []
+        reading = {
+            "shows": "Nothing: no characteristic was marked protected, so the network's "
+            "treatment of protected groups was not examined.",
+            "todo": "Ask the model owner for a data dictionary that marks the protected "
+            "characteristics, and rerun the validation before approving the model for "
+            "decisions about people.",
+        }
+        return {
+            "fairness": {"available": True, "intro": _INTRO, "none": none, "reading": reading}
+        }, []
     adverse = (
         f"a predicted probability of class 1 at or above {fmt_num(result.cutoff)}"
         if result.adverse_class == 1
@@ -238,7 +247,8 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         caption="Adverse-outcome rate at the operating cut-off (bars) and mean predicted "
         "probability (dots) per protected group, on the "
         + ", ".join(sorted({DATASET_WORDS.get(d.dataset, d.dataset) for _, d in evaluations}))
-        + " data. Groups marked * hold fewer than min_samples rows.",
+        + f" data. Groups marked * hold fewer than {fmt_int(results.run.options.min_samples)} "
+        "rows.",
         alt="Bars of the adverse-outcome rate per protected group",
         data={
             "labels": [
@@ -252,8 +262,24 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         },
     )
     figure = num.figure(spec)
+    flagged = [f.name for f in result.features if _flags(f)]
     context = {
         "available": True,
+        "reading": {
+            "shows": "Whether the network's decisions depend on the protected characteristics "
+            + ", ".join(f.name for f in result.features)
+            + ", directly (changing only that value changes the decision) or through outcomes "
+            "that differ by group.",
+            "todo": (
+                "Ask the model owner to justify or remove the dependence on "
+                + ", ".join(flagged)
+                + " (business necessity, a less discriminatory alternative), and have legal "
+                "or compliance review the group differences before approval."
+                if flagged
+                else "No protected characteristic is flagged; record the result and repeat the "
+                "test at each revalidation."
+            ),
+        },
         "intro": _INTRO,
         "none": "",
         "figure": figure,

@@ -1,8 +1,11 @@
-"""Section 4.8, Insens and switched linear projections: ``results.insens`` -> context.
+"""Insens and switched linear projections: ``results.insens`` -> context.
 
-Reads the typed block of :mod:`govreport.analyses.insens.stage`. It is optional:
-a results file without it says so. All numbers become strings here, and the features the
-figure draws are chosen here.
+The full analysis is a technical annex (appendix, section key ``insens``: :func:`build`);
+the body keeps one plain-words paragraph in section 4 (key ``insens-summary``:
+:func:`build_summary`). Reads the typed block of
+:mod:`govreport.analyses.insens.stage`. It is optional: a results file without it
+says so. All numbers become strings here, and the features the figure draws are chosen
+here.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from govreport.render.text import (
 )
 from govreport.results.schema import Results
 
-__all__ = ["INSENS_FIGURE_BARS", "WORKED_FEATURES", "build"]
+__all__ = ["INSENS_FIGURE_BARS", "WORKED_FEATURES", "build", "build_summary"]
 
 #: Features drawn in the global |Ω| figure.
 INSENS_FIGURE_BARS = 15
@@ -129,7 +132,7 @@ def _feature_table(num: Numbering, summary: InsensSummary) -> dict[str, Any]:
 
 def _point_sentence(entry: WorkedExample, index: int, output: str) -> str:
     if entry.kind == "row":
-        where = f"Training row {fmt_int(entry.row)} (chosen with --explain-rows)"
+        where = f"Training row {fmt_int(entry.row)} (chosen by the user)"
         located = entry.centre_region
         place = (
             f"It lies in training region R{fmt_int(located)}."
@@ -323,8 +326,52 @@ def _output_name(names: tuple[str, ...], entry: WorkedExample, default: str) -> 
     return default
 
 
+def build_summary(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """The body's paragraph on Insens: what it tells the reader, what to do (section 4)."""
+    doc = results.insens
+    annex = num.section("insens")
+    if doc is None:
+        return {"insens_summary": {"absent": [_ABSENT]}}, []
+    train = doc.summaries["train"]
+    top = [name for name, _, _ in _ranked_features(train)[:3]]
+    shows = (
+        "Which inputs keep the network's decisions stable: for every client, the hidden "
+        "units that are switched off stay off when these features change, so the decision "
+        "holds. The largest such effect belongs to "
+        + (", ".join(top) if top else "no feature")
+        + ". This is a research method (Szymanski et al. 2019); its tables, worked examples "
+        f"and the test of how robust the explanations are to small input noise are in "
+        f"Appendix {annex}."
+    )
+    todo = (
+        "Check that none of these features is protected or should play no role in the "
+        "decision; if one is, treat it like a high importance of that feature (section "
+        f"{num.section('importance')}). Otherwise no action is needed: this analysis is "
+        "supporting evidence, not a pass/fail test."
+    )
+    robust = doc.robustness
+    if robust is not None:
+        unfaithful = [
+            robust.labels[robust.methods.index(m.method)]
+            for m in robust.masked
+            if m.low_change is not None
+            and m.high_change is not None
+            and not is_missing(m.low_change)
+            and not is_missing(m.high_change)
+            and float(m.high_change) <= float(m.low_change)
+        ]
+        if unfaithful:
+            todo += (
+                " Do not rely on the feature rankings of "
+                + ", ".join(unfaithful)
+                + ": noise on the features they rank first hurts the model no more than noise "
+                "on those they rank last."
+            )
+    return {"insens_summary": {"absent": [], "reading": {"shows": shows, "todo": todo}}}, []
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
-    """Section 4.8: inactive neurons, global Insens, worked examples, robustness."""
+    """The technical annex: inactive neurons, global Insens, worked examples, robustness."""
     doc = results.insens
     if doc is None:
         return {"insens": {"absent": [_ABSENT]}}, []
@@ -423,6 +470,16 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         specs.append(robust_spec)
     context = {
         "absent": [],
+        "reading": {
+            "shows": "For the technical reviewer: how the switched-off hidden units of the "
+            "network hold each decision in place (Insens), exact worked examples of the "
+            "network's arithmetic at representative points, and how robust several "
+            "explanation methods are to small input noise.",
+            "todo": "Nothing here is a pass/fail test. Use it to challenge the explanations "
+            f"of section {num.section('soundness')}: a feature that holds decisions stable "
+            "but has no business rationale, or an explanation method that is not robust, is "
+            "a question for the developer.",
+        },
         "facts": facts,
         "layer_table": layer_table,
         "global_figure": global_figure,
@@ -431,8 +488,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "no_examples": no_examples,
         "rows": rows,
         "rows_note": (
-            "The user asked for the following training rows to be explained "
-            "(--explain-rows): these tables print the values of individual data rows."
+            "The following training rows were explained at the user's request "
+            f"(Appendix {num.section('app-repro')} gives the option used): these tables print "
+            "the values of individual data rows."
             if rows
             else ""
         ),

@@ -22,7 +22,7 @@ from govreport.render.text import (
 from govreport.results.provenance_types import TargetSummary
 from govreport.results.schema import Results
 
-__all__ = ["TASK_WORDS", "build", "performance_table"]
+__all__ = ["TASK_WORDS", "build", "layer_roles", "performance_table"]
 
 
 _METRIC_ORDER = ("auc", "accuracy", "log_loss", "rmse", "mae", "mse", "r2")
@@ -75,6 +75,56 @@ def _target_balance(summary: TargetSummary) -> str:
     return DASH
 
 
+_LINEAR = ("linear", "gemm", "matmul", "dense", "conv")
+_ACTIVATION = ("relu",)
+_LINKS = {
+    "sigmoid": "a probability",
+    "softmax": "class probabilities",
+    "logsoftmax": "class log-probabilities",
+}
+
+
+def layer_roles(kinds: list[str]) -> list[str]:
+    """The plain role of each layer of the source network, from the sequence of kinds.
+
+    A linear layer followed by a ReLU is a hidden layer (it creates the regions); one
+    followed directly by another linear layer is an input rescaling with no ReLU after it
+    (a standardiser, folded into the next map); the last linear layer gives η; a sigmoid or
+    softmax after it is the output link. Anything else keeps no role (—).
+    """
+    low = [k.lower() for k in kinds]
+    linear = [any(t in k for t in _LINEAR) for k in low]
+    last_linear = max((i for i, is_lin in enumerate(linear) if is_lin), default=-1)
+    roles: list[str] = []
+    hidden = 0
+    for i, k in enumerate(low):
+        nxt = next(
+            (
+                low[j]
+                for j in range(i + 1, len(low))
+                if low[j] not in ("dropout", "identity", "flatten")
+            ),
+            "",
+        )
+        if linear[i] and i == last_linear:
+            roles.append("output layer: gives η, the output before the link function (the logit)")
+        elif linear[i] and any(t in nxt for t in _ACTIVATION):
+            hidden += 1
+            roles.append(f"hidden layer {hidden}: linear map feeding ReLU units")
+        elif linear[i] and any(t in nxt for t in _LINEAR):
+            roles.append(
+                "input rescaling (e.g. a frozen standardiser): an affine map with no ReLU "
+                "after it, folded into the next layer"
+            )
+        elif any(t in k for t in _ACTIVATION):
+            roles.append(f"ReLU units of hidden layer {hidden}: on/off states define regions")
+        elif k in _LINKS and i > last_linear:
+            roles.append(f"output link: turns η into {_LINKS[k]}")
+        else:
+            roles.append(DASH)
+    return roles
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 3: model facts, architecture, data sets, feature statistics, performance."""
     model, inputs, datasets = results.model, results.inputs, results.datasets
@@ -107,14 +157,16 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         facts.insert(1, ("Classes", f"{mapping}{roles}"))
     if model.source_check:
         facts.append(("Source check", model.source_check))
+    layer_role = layer_roles([layer.kind for layer in model.source_layers])
     arch_rows = [
         [
             fmt_int(layer.index),
             layer.kind,
-            layer.detail or DASH,
+            (layer.detail or DASH).replace(" -> ", "\u00a0→\u00a0"),
+            role,
             layer.treatment or DASH,
         ]
-        for layer in model.source_layers
+        for layer, role in zip(model.source_layers, layer_role, strict=True)
     ]
     files = {f.name: f for f in inputs.datasets}
     data_rows = []
@@ -134,9 +186,12 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     arch_table = make_table(
         num.tables,
         "Architecture as read from the model file",
-        ["Layer", "Kind", "Detail", "Treatment by govreport"],
+        ["Layer", "Kind", "Detail", "Role", "Treatment by govreport"],
         arch_rows,
-        align="rlll",
+        align="rllll",
+        note="Role: what the layer does in the validated network (Appendix "
+        f"{num.section('glossary')}, 'Layer roles'). Detail: inputs → outputs of a linear "
+        "map.",
     )
     data_table = make_table(
         num.tables,
@@ -182,11 +237,28 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 else "",
             )
         )
+    exact = model.conversion_max_abs_error is not None and model.conversion_max_abs_error < 1e-6
     model_data = {
+        "reading": {
+            "shows": "What was validated: the network as read from its file (layers and what "
+            "each does), the data sets with their digests, and the distribution of every "
+            "feature.",
+            "todo": "Check that the file, its digest and the data sets are the ones the model "
+            "owner submitted for validation. "
+            + (
+                "The network was read exactly (conversion error at rounding level), so the "
+                "rest of the report describes the submitted model itself."
+                if exact
+                else "The conversion error is not at rounding level: resolve it with the "
+                "developer before relying on any other result."
+            ),
+        },
         "facts": facts,
         "arch_table": arch_table,
         "data_table": data_table,
         "feature_tables": feature_tables,
-        "performance_table": performance_table(num.tables, results),
+        # The performance table is printed once, in section 5 (outcomes analysis).
+        "performance_note": "The network's performance on each data set, with sampling "
+        f"intervals, is in section {num.section('outcomes')}.",
     }
     return {"model_data": model_data}, []

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.analyses.dataset_regions import DatasetRegionsResult
+from govreport.policy import check_status
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.benchmark import build_benchmark
 from govreport.render.sections.calibration import build_evidence
@@ -31,8 +32,8 @@ __all__ = ["build"]
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 5: held-out performance, and with test data the region exposure."""
     test = results.regions.get("test")
-    train_census = results.regions["train"].census
     out: dict[str, Any] = {
+        "reading": _reading(results, test is not None),
         "has_test": test is not None,
         "no_test": "No test data was supplied: the outcomes analysis rests on the training data "
         "alone, and neither holdout performance nor region exposure can be assessed.",
@@ -45,6 +46,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     if test is None:
         return {"outcomes": out}, specs
     census = test.census
+    train_census = results.regions["train"].census
     train_rows = dict(census_rows(train_census))
     rows = [[label, train_rows.get(label, DASH), value] for label, value in census_rows(census)]
     unseen = test.unseen_share
@@ -147,6 +149,45 @@ def extrapolation_block(num: Numbering, results: Results) -> dict[str, Any] | No
         "its share row is the expected share by construction.",
     )
     return {"reading": EXTRAPOLATION_READING, "sentence": sentence, "table": table}
+
+
+#: Metrics of section 5's policy checks (performance, calibration, benchmark).
+_OUTCOME_METRICS = ("performance.", "outcomes.", "benchmark.")
+
+
+def _reading(results: Results, has_test: bool) -> dict[str, str]:
+    """The plain-words box of section 5, from the status of its policy checks."""
+    shows = (
+        "How well the network ranks and prices risk on data it did not learn from: "
+        "discrimination (AUC) with sampling intervals, calibration of the probabilities "
+        "against observed rates, and whether conventional benchmark models do as well."
+        if has_test
+        else "How well the network ranks and prices risk, on the training data only: no "
+        "held-out data was supplied."
+    )
+    failed = [
+        c.description or c.id
+        for c in results.policy.checks
+        if c.metric.startswith(_OUTCOME_METRICS) and check_status(c) in ("fail", "waived")
+    ]
+    if not has_test:
+        todo = (
+            "Ask for held-out (ideally out-of-time) data: without it, the performance below "
+            "is an optimistic in-sample figure and cannot support approval."
+        )
+    elif failed:
+        todo = (
+            "Address the outcome checks that fail: "
+            + "; ".join(failed)
+            + ". Recalibrate or retrain as the findings (section 7) describe, or restrict "
+            "the model's use until they are resolved."
+        )
+    else:
+        todo = (
+            "No outcome check fails. Confirm the held-out data is representative of the "
+            "clients the model will score, and monitor these measures in production."
+        )
+    return {"shows": shows, "todo": todo}
 
 
 def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | None:

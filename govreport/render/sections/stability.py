@@ -9,7 +9,7 @@ from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.data_quality import DATASET_WORDS
-from govreport.render.text import Numbering, fmt_metric, fmt_num, make_table
+from govreport.render.text import Numbering, fmt_metric, fmt_num, fmt_small, make_table
 from govreport.results.schema import Results
 
 __all__ = ["build", "psi_reading"]
@@ -26,6 +26,32 @@ def psi_reading(value: float) -> str:
     if value < 0.1:
         return "stable"
     return "moderate shift" if value <= 0.25 else "major shift"
+
+
+def _reading(num: Numbering, *, none: bool, worst: float = 0.0) -> dict[str, str]:
+    """The plain-words box of section 3.2."""
+    if none:
+        return {
+            "shows": "Nothing yet: only training data was given, so the population the model "
+            "will score could not be compared with the one it learnt from.",
+            "todo": "Ask for a held-out or, better, an out-of-time sample and rerun the "
+            "validation; until then, performance on new clients is not evidenced.",
+        }
+    shows = (
+        "Whether the clients of the other data sets look like the training clients, feature "
+        "by feature and for the model's score. The largest shift found is "
+        f"{psi_reading(worst)} (PSI {fmt_small(worst)})."
+    )
+    todo = (
+        "No action on stability: the performance measured here should carry over to a "
+        "population like these data. A random test split cannot show drift over time; "
+        "monitor the PSI of the score in production."
+        if worst < 0.1
+        else "Find out why the shifted features moved (new products, policy or data changes) "
+        "and check performance on the shifted population before relying on the model; a "
+        "major shift of the score calls for re-validation on recent data."
+    )
+    return {"shows": shows, "todo": todo}
 
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
@@ -47,7 +73,8 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "available": True,
                 "intro": intro,
                 "none": "Only training data was given: there is nothing to compare it with. "
-                "Pass --test-data (and --oot-data for an out-of-time sample).",
+                "Supply test data (and an out-of-time sample) to measure stability.",
+                "reading": _reading(num, none=True),
                 "summary": "",
                 "table": None,
             }
@@ -64,7 +91,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         + [
             v
             for c in comparisons
-            for v in (fmt_num(c.score.psi), fmt_metric(c.score.ks), psi_reading(c.score.psi))
+            for v in (fmt_small(c.score.psi), fmt_metric(c.score.ks), psi_reading(c.score.psi))
         ]
     ]
     for j, feature in enumerate(comparisons[0].features):
@@ -74,7 +101,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 v
                 for c in comparisons
                 for v in (
-                    fmt_num(c.features[j].psi),
+                    fmt_small(c.features[j].psi),
                     fmt_metric(c.features[j].ks),
                     psi_reading(c.features[j].psi),
                 )
@@ -118,18 +145,22 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         words = DATASET_WORDS.get(c.dataset, c.dataset)
         sentences.append(
             f"Training to {words} data ({c.rows:,} rows): largest feature PSI "
-            f"{fmt_num(worst.psi)} ({worst.name}, {psi_reading(worst.psi)}); score PSI "
-            f"{fmt_num(c.score.psi)} ({psi_reading(c.score.psi)}), KS {fmt_metric(c.score.ks)}."
+            f"{fmt_small(worst.psi)} ({worst.name}, {psi_reading(worst.psi)}); score PSI "
+            f"{fmt_small(c.score.psi)} ({psi_reading(c.score.psi)}), KS {fmt_metric(c.score.ks)}."
         )
+    worst_psi = max(
+        [c.score.psi for c in comparisons] + [f.psi for c in comparisons for f in c.features]
+    )
     if all(c.dataset == "test" for c in comparisons):
         sentences.append(
             "When the test set is a random split of the training period, a small PSI is "
             "expected and says nothing about drift over time; only an out-of-time sample "
-            "(--oot-data) tests that."
+            "tests that."
         )
     return {
         "stability": {
             "available": True,
+            "reading": _reading(num, none=False, worst=worst_psi),
             "intro": intro,
             "none": "",
             "summary": " ".join(sentences),
