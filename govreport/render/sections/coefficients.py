@@ -124,10 +124,10 @@ def region_plots(
             )
         )
         regions_text = (
-            f"the {fmt_int(len(pair.ranks))} largest regions (--top-regions)"
+            f"the {fmt_int(len(pair.ranks))} largest regions"
             if not withheld
             else f"{fmt_int(len(pair.ranks))} regions (the largest of the "
-            f"{fmt_int(pair.considered)} largest, --top-regions, that pass the "
+            f"{fmt_int(pair.considered)} largest that pass the "
             "disclosure threshold)"
         )
         n_feat = fmt_int(len(pair.features))

@@ -26,6 +26,7 @@ from govreport.results.schema import Results
 __all__ = [
     "EVIDENCE_SECTIONS",
     "FINDINGS_ON_PAGE_ONE",
+    "check_titles",
     "conclusion_of",
     "evidence_links",
     "finding_anchor",
@@ -86,6 +87,19 @@ def conclusion_of(results: Results) -> ConclusionRecord | None:
         return build_conclusion(policy, results.policy, results.review or empty_review())
     except (PolicyError, KeyError, ValueError):
         return None
+
+
+def check_titles(results: Results) -> dict[str, str]:
+    """Check id -> the plain title a reader sees (the policy's ``title``, else its
+    description), from the policy text the results carry; empty if there is none."""
+    text = results.inputs.policy.text
+    if not text:
+        return {}
+    try:
+        policy = load_policy_text(text, source=results.policy.file or "<policy>")
+    except (PolicyError, KeyError, ValueError):
+        return {}
+    return {c.id: c.title or c.description or c.id for c in policy.checks}
 
 
 def finding_anchor(finding_id: str) -> str:

@@ -241,7 +241,7 @@ def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | No
         align="rrrrrrrrc",
         note=(
             f"Aletheia's evaluation of the {fmt_int(shown)} largest of "
-            f"{fmt_int(exposure.training_regions)} training regions (--top-regions) on the "
+            f"{fmt_int(exposure.training_regions)} training regions on the "
             "test samples whose activation pattern equals the region's. Local "
             f"{metric}: the training region's linear model on those test samples; Global "
             f"{metric}: the same model on all test samples. {DASH} marks an undefined value "

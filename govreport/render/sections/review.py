@@ -10,7 +10,7 @@ plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from govreport.analyses.profiles import FeatureProfile
@@ -115,7 +115,7 @@ def review_context(results: Results) -> dict[str, Any]:
             "Names and roles come from the review file; decisions, dates and signatures are "
             "completed by hand."
             if named
-            else "This page is completed by hand (or from a review file: govreport run --review)."
+            else "This page is completed by hand, or from the review file given with the run."
         ),
         "intended_use": review and _text(review.intended_use),
         "windows_note": (
@@ -180,22 +180,26 @@ def _split_ref(ref: str) -> tuple[int | None, str]:
 
 
 def traceability(
-    checks: Sequence[CheckRecord], dataset: Callable[[CheckRecord], str]
+    checks: Sequence[CheckRecord],
+    dataset: Callable[[CheckRecord], str],
+    titles: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[list[str]], str]:
     """Head, rows and alignment of the traceability table.
 
-    One row per policy check: id, metric, data set (``dataset(check)``), then
+    One row per policy check: its plain title (``titles``, by check id; else its
+    description), data set (``dataset(check)``), then
     one column per framework with the clauses of the check's ``refs`` that
     cite it, and an "Other" column when some ref cites none of them.
     """
     parsed = [[_split_ref(ref) for ref in check.refs] for check in checks]
     other = any(index is None for refs in parsed for index, _ in refs)
-    head = ["Check", "Metric", "Data set", *(h for h, _ in _FRAMEWORKS)]
+    head = ["Check", "Data set", *(h for h, _ in _FRAMEWORKS)]
     if other:
         head.append("Other")
     rows = []
     for check, refs in zip(checks, parsed, strict=True):
         columns = [*range(len(_FRAMEWORKS)), *([None] if other else [])]
         cells = ["; ".join(clause for i, clause in refs if i == col) or DASH for col in columns]
-        rows.append([check.id, check.metric, dataset(check), *cells])
+        title = (titles or {}).get(check.id) or check.description or check.id
+        rows.append([title, dataset(check), *cells])
     return head, rows, "l" * len(head)

@@ -6,6 +6,7 @@ from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.checks import check_dataset
+from govreport.render.sections.conclusion import check_titles
 from govreport.render.sections.review import data_window, review_context, traceability
 from govreport.render.text import DASH, Numbering, fmt_int, make_table
 from govreport.results.schema import Results
@@ -33,7 +34,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 data_window(results, d.name),
             ]
         )
-    trace_head, trace, trace_align = traceability(results.policy.checks, check_dataset)
+    trace_head, trace, trace_align = traceability(
+        results.policy.checks, check_dataset, check_titles(results)
+    )
     review = review_context(results)
     scope = {
         "intended_use": review["intended_use"],
@@ -52,8 +55,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             trace,
             align=trace_align,
             css="trace",
-            note="Clauses as cited in each check's refs in the policy file; — marks a "
-            "framework the check does not cite.",
+            note="Clauses as cited by each check in the policy file (Appendix A lists the "
+            "checks with their identifiers and metrics); — marks a framework the check does "
+            "not cite.",
         ),
     }
     return {"scope": scope}, []
