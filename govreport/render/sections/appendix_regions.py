@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections import coefficients, llm, profiles
+from govreport.render.sections import coefficients, llm, outcomes, profiles
 from govreport.render.sections.regime import APPENDIX, decision, fmt_threshold, fragmented
 from govreport.render.text import Numbering, fmt_int, fmt_share
 from govreport.results.schema import Results
@@ -41,6 +41,10 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         )
     plot_figures, plot_specs, plot_note = coefficients.region_plots(results, num)
     specs += plot_specs
+    test = results.regions.get("test")
+    test_llm_table, exposure = (
+        outcomes.test_region_tables(num, test) if test is not None else (None, None)
+    )
     return {
         "region_appendix": {
             "present": True,
@@ -58,5 +62,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             "profiles_note": note,
             "plots": plot_figures,
             "plots_note": plot_note,
+            "test_llm_table": test_llm_table,
+            "exposure": exposure,
         }
     }, specs

@@ -14,6 +14,7 @@ from govreport.render.sections.calibration import build_evidence
 from govreport.render.sections.census import census_rows
 from govreport.render.sections.llm import summary_table
 from govreport.render.sections.model_data import performance_table
+from govreport.render.sections.regime import APPENDIX, fragmented
 from govreport.render.text import (
     DASH,
     Numbering,
@@ -65,14 +66,30 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         rows,
         align="lrr",
     )
-    out["test_llm_table"] = summary_table(
+    out["test_llm_table"], out["exposure"], out["regions_elsewhere"] = None, None, None
+    if fragmented(results):  # region-level tables describe very few clients: Appendix F
+        out["regions_elsewhere"] = (
+            "The tables of the largest test regions and of how the largest training regions' "
+            "models do on the test clients that share them are in Appendix "
+            f"{num.section(APPENDIX)}: in this regime each region holds very few clients."
+        )
+    else:
+        out["test_llm_table"], out["exposure"] = test_region_tables(num, test)
+    return {"outcomes": out}, specs
+
+
+def test_region_tables(
+    num: Numbering, test: DatasetRegionsResult
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The summary table of the largest test regions and Aletheia's test exposure of the
+    largest training regions (None when the results hold no exposure table)."""
+    table = summary_table(
         num.tables,
         test.summary_table,
         "test",
         "Local linear model summary, largest test regions",
     )
-    out["exposure"] = _exposure(num, test)
-    return {"outcomes": out}, specs
+    return table, _exposure(num, test)
 
 
 EXTRAPOLATION_READING = {
