@@ -184,6 +184,27 @@ def test_profile_segments_have_the_region_slope_range_and_zero_mean(data) -> Non
             assert 0.5 < integral <= 1.0 + 1e-9
 
 
+def test_a_coded_feature_gets_its_values_and_no_kernel_density(data) -> None:
+    """A kernel density of a status code spreads mass between and beyond the codes: a
+    feature with few whole-number values is drawn by its values; a continuous one keeps
+    its density."""
+    x, _ = data
+    coded = np.clip(x, -3, 3)  # the fixture's values are whole numbers: seven codes -3 ... 3
+    extraction = extract_regions(small_network(), coded)
+    (profile,) = profile_features(extraction, coded, features=[(2, "c", 40.0, 30.0)], top_regions=4)
+    drawn = [s for s in profile.regions if not s.withheld]
+    assert drawn and all(s.density is None for s in drawn)
+    for segment in drawn:
+        values = coded[extraction.sample_regions == segment.rank - 1, 2]
+        assert segment.values == tuple(float(v) for v in np.unique(values))
+    continuous = x + np.random.default_rng(5).uniform(-0.4, 0.4, size=x.shape)
+    extraction = extract_regions(small_network(), continuous)
+    (profile,) = profile_features(
+        extraction, continuous, features=[(2, "c", 40.0, 30.0)], top_regions=4
+    )
+    assert any(s.density is not None for s in profile.regions if not s.withheld)
+
+
 def test_binary_performance_matches_scikit_learn() -> None:
     rng = np.random.default_rng(9)
     logits = rng.normal(size=(500, 1)) * 3

@@ -5,7 +5,8 @@ through the points (x_ij, w_rj · (x_ij − x̄_rj)) of the region's samples: sl
 w_rj, spanning the observed range of x_j in the region, centred on the
 region's mean (marginal effect, de-meaned). The lower panel shows each region's
 density of x_j (a Gaussian kernel estimate, Scott's bandwidth) or, with fewer
-than two distinct values, the values themselves. Plotting lives in the render
+than two distinct values or for a coded feature (at most ``MAX_DISCRETE_CODES`` whole-number
+values), the values themselves. Plotting lives in the render
 layer; this module returns the numbers.
 
 Disclosure control (govreport.disclosure): a region with fewer samples than
@@ -31,6 +32,9 @@ from govreport.network import FloatArray
 from govreport.regions import RegionExtraction, top_region_members
 
 DENSITY_POINTS = 64
+#: A feature with at most this many distinct whole-number values (over the disclosed
+#: regions) is treated as coded: its profile shows its values, not a kernel density.
+MAX_DISCRETE_CODES = 15
 MAX_VALUES = 50
 
 
@@ -122,8 +126,16 @@ def profile_features(
     profiles = []
     for column, name, importance, scaled_importance in features:
         grid = np.zeros(0)
+        discrete = False
         if disclosed_members.size:
             values_all = x[disclosed_members, column]
+            # A coded feature (few whole-number values) gets no kernel density, which would
+            # spread mass between and beyond its codes: the figure marks its values instead.
+            distinct_all = np.unique(values_all)
+            discrete = bool(
+                distinct_all.size <= MAX_DISCRETE_CODES
+                and np.all(distinct_all == np.round(distinct_all))
+            )
             low, high = float(values_all.min()), float(values_all.max())
             pad = 0.1 * (high - low) if high > low else 1.0
             grid = np.linspace(low - pad, high + pad, DENSITY_POINTS)
@@ -149,7 +161,7 @@ def profile_features(
             values = x[members[bounds[region] : bounds[region + 1]], column]
             centre = float(table.centers[region, column])
             x_min, x_max = float(values.min()), float(values.max())
-            density = gaussian_kde(values, grid)
+            density = None if discrete else gaussian_kde(values, grid)
             distinct = np.unique(values)
             segments.append(
                 ProfileSegment(
