@@ -181,8 +181,11 @@ def test_bin_counts_match_numpy_histogram() -> None:
 
 
 def _with_check(results: Results, check_id: str, **changes: Any) -> Results:
+    """``results`` with one check record changed; its findings register is dropped (it was
+    made from the unchanged checks), so the comparison derives the findings from the
+    checks, under the ids the register gives them."""
     checks = tuple(replace(c, **changes) if c.id == check_id else c for c in results.policy.checks)
-    return replace(results, policy=replace(results.policy, checks=checks))
+    return replace(results, policy=replace(results.policy, checks=checks), conclusion=None)
 
 
 def test_a_check_flipping_status(reviews: dict[str, Any]) -> None:
@@ -196,11 +199,11 @@ def test_a_check_flipping_status(reviews: dict[str, Any]) -> None:
     label = check_label("auc_test")
     assert label == "AUC holdout"
     assert any(label in line and "worsened" in line for line in comparison.headlines)
-    finding = next(f for f in comparison.findings if f.id == "auc_test")
+    finding = next(f for f in comparison.findings if f.id == "F-AUC-TEST")
     assert finding.state == "new"
     back = compare_results(now, then)
     assert next(c for c in back.checks if c.id == "auc_test").move == "improved"
-    assert next(f for f in back.findings if f.id == "auc_test").state == "closed"
+    assert next(f for f in back.findings if f.id == "F-AUC-TEST").state == "closed"
 
 
 def test_a_waiver_expiring_between_reviews(reviews: dict[str, Any]) -> None:
@@ -228,7 +231,7 @@ def test_a_waiver_expiring_between_reviews(reviews: dict[str, Any]) -> None:
     assert [(w.check, w.state) for w in comparison.waivers] == [("auc_test", "expired")]
     change = next(c for c in comparison.checks if c.id == "auc_test")
     assert (change.status_then, change.status_now, change.move) == ("waived", "fail", "worsened")
-    finding = next(f for f in comparison.findings if f.id == "auc_test")
+    finding = next(f for f in comparison.findings if f.id == "F-AUC-TEST")
     assert (finding.state, finding.severity_then, finding.severity_now) == (
         "persisting",
         "info",

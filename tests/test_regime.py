@@ -281,7 +281,7 @@ def test_fragmented_regime_moves_region_views_to_the_appendix(golden: Results) -
     context, specs = build_report(results)
     soundness = context["soundness"]
     assert soundness["llm_table"] is None
-    assert "Appendix D" in soundness["llm_extras"]["moved"]
+    assert "Appendix F" in soundness["llm_extras"]["moved"]
     assert soundness["profiles"]["figures"] == []
     appendix = context["region_appendix"]
     assert appendix["present"] and appendix["llm"]["table"]["rows"]

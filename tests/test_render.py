@@ -256,9 +256,9 @@ def test_not_evaluated_checks_are_named_in_the_summary(html: str) -> None:
 def test_key_facts_describe_regions_in_words(html: str) -> None:
     text = visible_text(html)
     assert "1,412 regions for 2,000 samples" in text
-    # Top drivers are ranked and quoted by scale-aware importance, not raw.
+    # Top drivers are ranked and quoted by the headline (scale-aware) importance, not raw.
     assert "PAY_0 (46.9%), LIMIT_BAL (24.6%)" in text
-    assert "of scale-aware importance" in text
+    assert "of the total importance" in text
     assert "Test AUC 0.712 (train 0.790)" in text
 
 

@@ -233,7 +233,7 @@ def test_an_unknown_key_is_named(v1: dict[str, Any]) -> None:
     document["regions"]["train"]["summary_table"]["rows"][1]["colour"] = "red"
     assert error_of(document) == (
         "r.json: regions.train.summary_table.rows[1].colour: unknown key; "
-        "results.json schema 2 has no such key"
+        "results.json schema 3 has no such key"
     )
 
 
@@ -257,7 +257,7 @@ def test_a_missing_key_is_named(v1: dict[str, Any]) -> None:
 
 
 def test_an_unknown_schema_version_is_an_error(v1: dict[str, Any]) -> None:
-    for version in (3, "2", True):
+    for version in (4, "2", True):
         document = dict(v1, schema_version=version)
         assert f"r.json: schema_version: {version!r} is not supported" in error_of(document)
     assert error_of({"features": []}) == (

@@ -338,12 +338,25 @@ def _condition(raw: dict[str, object]) -> Condition:
     )
 
 
+def unknown_metric_message(metric: str) -> str:
+    """Why ``metric`` is refused: a close name if there is one, then the metrics of its
+    family (the part before the dot), else the families; the full list would not fit on
+    one line, so the message points to ``govreport list-metrics``."""
+    hint = did_you_mean(metric, list(METRICS))
+    family = metric.split(".", 1)[0] + "."
+    same = sorted(m for m in METRICS if m.startswith(family))
+    if same:
+        known = f"known {family}* metrics: {', '.join(same)}"
+    else:
+        families = sorted({m.split(".", 1)[0] for m in METRICS})
+        known = f"known families: {', '.join(families)}"
+    return f"unknown metric {metric!r}{hint}; {known} (govreport list-metrics lists them all)"
+
+
 def _metric_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
     spec = METRICS.get(check.metric)
     if spec is None:
-        hint = did_you_mean(check.metric, list(METRICS))
-        known = ", ".join(sorted(METRICS))
-        return [((*base, "metric"), f"unknown metric {check.metric!r}{hint}; known: {known}")]
+        return [((*base, "metric"), unknown_metric_message(check.metric))]
     if spec.per_dataset:
         if check.dataset is not None and check.dataset not in DATASETS:
             choices = ", ".join(DATASETS[:-1]) + f" or {DATASETS[-1]}"
