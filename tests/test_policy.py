@@ -146,7 +146,7 @@ EXPECTED_ERRORS: dict[str, str] = {
     "(default train)",
     "unknown_metric.yaml": "unknown_metric.yaml:14: checks[1].metric: unknown metric "
     f"'performance.aucc' (did you mean 'performance.auc'?); known performance.* metrics: "
-    f"{KNOWN_PERFORMANCE} (govreport list-metrics lists them all)",
+    f"{KNOWN_PERFORMANCE} (`govreport metrics` lists them all)",
     "unknown_severity_band.yaml": "unknown_severity_band.yaml:14: checks[0].bands[1].severity: "
     f"unknown severity 'severe'; severity_levels: {LEVELS}",
     "unknown_severity_check.yaml": "unknown_severity_check.yaml:12: checks[0].severity: "

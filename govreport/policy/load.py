@@ -341,7 +341,7 @@ def _condition(raw: dict[str, object]) -> Condition:
 def unknown_metric_message(metric: str) -> str:
     """Why ``metric`` is refused: a close name if there is one, then the metrics of its
     family (the part before the dot), else the families; the full list would not fit on
-    one line, so the message points to ``govreport list-metrics``."""
+    one line, so the message points to ``govreport metrics``."""
     hint = did_you_mean(metric, list(METRICS))
     family = metric.split(".", 1)[0] + "."
     same = sorted(m for m in METRICS if m.startswith(family))
@@ -350,7 +350,7 @@ def unknown_metric_message(metric: str) -> str:
     else:
         families = sorted({m.split(".", 1)[0] for m in METRICS})
         known = f"known families: {', '.join(families)}"
-    return f"unknown metric {metric!r}{hint}; {known} (govreport list-metrics lists them all)"
+    return f"unknown metric {metric!r}{hint}; {known} (`govreport metrics` lists them all)"
 
 
 def _metric_problems(check: CheckModel, base: Loc) -> list[tuple[Loc, str]]:
