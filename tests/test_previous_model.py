@@ -232,3 +232,11 @@ def test_regression_has_no_decision_only_differences() -> None:
         result.difference_quantiles, np.quantile(v_new - v_old, QUANTILE_LEVELS), atol=1e-9
     )
     assert result.correlation == pytest.approx(np.corrcoef(v_old, v_new)[0, 1], abs=1e-9)
+
+
+def test_the_api_refuses_a_previous_model_without_previous(pair: dict[str, Any]) -> None:
+    from govreport.errors import InputError
+
+    weights, spec = pair["old"]
+    with pytest.raises(InputError, match="--previous-model needs --previous"):
+        _run(weights, spec, previous_model=weights, previous_spec=spec)

@@ -36,6 +36,7 @@ __all__ = ["QUANTILE_LEVELS", "dataset_agreement", "model_agreement"]
 QUANTILE_LEVELS = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 
 _OUTPUT = {"binary": "probability", "multiclass": "class probabilities", "regression": "value"}
+_PLURAL = {"binary": "probabilities", "multiclass": "class probabilities", "regression": "values"}
 _DATASET = {"train": "training", "test": "holdout", "oot": "out-of-time"}
 
 
@@ -170,7 +171,7 @@ def _with_note(result: DatasetAgreement, task: Task) -> DatasetAgreement:
     from dataclasses import replace
 
     words = _DATASET.get(result.dataset, result.dataset)
-    what = _OUTPUT[task]
+    what = _PLURAL[task]
     levels = result.quantile_levels
     q05 = result.difference_quantiles[levels.index(0.05)]
     q95 = result.difference_quantiles[levels.index(0.95)]

@@ -315,6 +315,7 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
         if interior.compared and shares
         else None
     )
+    agreement = _agreement(comparison, num)  # numbered before the data table: shown before it
     shifted = [d for d in comparison.data if d.level != "stable"]
     shown = (shifted or list(comparison.data))[:15]
     data = (
@@ -348,7 +349,9 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
         "reading": {
             "shows": "What changed between the last review and this one: the model's identity, "
             "every policy check's value and status, the findings and waivers, the headline "
-            "metrics against their sampling error, the network's interior and the data.",
+            "metrics against their sampling error, the network's interior (or, when the model "
+            "changed and the previous model was given, how often the new model takes its "
+            "decisions) and the data.",
             "todo": "Start with the checks that worsened and the new findings; then ask whether "
             "the metric changes exceed sampling error and whether the data shifted. A worsened "
             "check or a major data shift needs an explanation before sign-off.",
@@ -363,7 +366,7 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
         "prior_findings": list(comparison.prior_findings),
         "metrics": metrics,
         "interior_reason": interior.reason,
-        **_agreement(comparison, num),
+        **agreement,
         "features": features,
         "interior": interior_table,
         "data": data,
