@@ -60,6 +60,7 @@ from govreport.analyses.simplify.stage import MergedClusters, SimplificationResu
 from govreport.analyses.slope_profiles import SlopeProfilesResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
+from govreport.compare.models import headline as agreement_headline
 from govreport.compare.models import model_agreement
 from govreport.compare.review import compare_results, previous_metrics
 from govreport.config import RunConfig
@@ -547,7 +548,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
                     previous_model_sha256=inputs.previous.inputs.model.sha256,
                     chunk_size=config.chunk_size,
                 )
-            comparison = replace(comparison, model_agreement=agreement)
+            line = agreement_headline(agreement)
+            headlines = comparison.headlines if line is None else (*comparison.headlines, line)
+            comparison = replace(comparison, model_agreement=agreement, headlines=headlines)
         results = replace(results, comparison=comparison)
     timings = progress.verbose_timings()
     if timings is not None:  # -v: the stage times go into the provenance too

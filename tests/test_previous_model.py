@@ -127,6 +127,10 @@ def test_binary_agreement_matches_an_independent_computation(pair: dict[str, Any
         assert d.auc_new == pytest.approx(roc_auc_score(y, p_new), abs=1e-9)
         assert 0 < d.flips < 1  # the perturbation moves some decisions: the test can fail
         assert "takes the old model's decision for" in d.note
+    test = next(d for d in agreement.datasets if d.dataset == "test")
+    assert (
+        f"{100 * test.agreement:.1f}% of holdout clients" in pair["second"].comparison.headlines[-1]
+    )
 
 
 def test_the_changes_section_shows_the_agreement(pair: dict[str, Any], tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from govreport.compare.types import DatasetAgreement, ModelAgreement
 from govreport.inputs.data import Task
 from govreport.network import FloatArray, Network
 
-__all__ = ["QUANTILE_LEVELS", "dataset_agreement", "model_agreement"]
+__all__ = ["QUANTILE_LEVELS", "dataset_agreement", "headline", "model_agreement"]
 
 #: Levels of the stored quantiles of the output difference.
 QUANTILE_LEVELS = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
@@ -220,3 +220,24 @@ def model_agreement(
         output=_OUTPUT[task],
         datasets=tuple(dataset_agreement(old, task, data, chunk_size) for data in datasets),
     )
+
+
+def headline(agreement: ModelAgreement) -> str | None:
+    """One headline of the change section: the holdout (else the last data set) in words."""
+    if not agreement.datasets:
+        return None
+    by_name = {d.dataset: d for d in agreement.datasets}
+    data = by_name.get("test", agreement.datasets[-1])
+    words = _DATASET.get(data.dataset, data.dataset)
+    if data.agreement is not None:
+        kappa = "" if data.kappa is None else f" (Cohen's kappa {data.kappa:.2f})"
+        return (
+            f"The new model takes the previous model's decision for {_pct(data.agreement)} of "
+            f"{words} clients{kappa}."
+        )
+    if data.correlation is not None:
+        return (
+            f"The new model's values correlate with the previous model's at "
+            f"{data.correlation:.3f} on the {words} data."
+        )
+    return None
