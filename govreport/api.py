@@ -40,6 +40,8 @@ _PATH_OPTIONS = {
     "spec": "spec_path",
     "data_dictionary": "data_dictionary_path",
     "previous": "previous_path",
+    "previous_model": "previous_model_path",
+    "previous_spec": "previous_spec_path",
 }
 _NAME_OPTIONS = ("features", "drop", "classes")
 _PASSED_OPTIONS = ("allow_pickle", "link", "explain_rows", "run_time", "command")

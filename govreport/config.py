@@ -122,3 +122,7 @@ class RunConfig:
     oot_data_path: Path | None = None
     #: The previous review's results.json (issue 14: "Changes since the last review").
     previous_path: Path | None = None
+    #: The previous review's model file (``--previous-model``, with its ``--previous-spec``):
+    #: the new network's agreement with it on this review's data.
+    previous_model_path: Path | None = None
+    previous_spec_path: Path | None = None

@@ -60,8 +60,11 @@ from govreport.analyses.simplify.stage import MergedClusters, SimplificationResu
 from govreport.analyses.slope_profiles import SlopeProfilesResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
+from govreport.compare.models import headline as agreement_headline
+from govreport.compare.models import model_agreement
 from govreport.compare.review import compare_results, previous_metrics
 from govreport.config import RunConfig
+from govreport.errors import InputError, ModelError
 from govreport.inputs.data import (
     Dataset,
     FileFingerprint,
@@ -121,6 +124,8 @@ class LoadedInputs:
     dictionary: DataDictionary | None = None
     #: The previous review's results (``--previous``), loaded and migrated.
     previous: Results | None = None
+    #: The previous review's model (``--previous-model``), its hash checked against them.
+    previous_model: LoadedModel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +247,16 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
     if config.data_dictionary_path is not None:
         dictionary = load_dictionary(config.data_dictionary_path)
         dictionary.check_features(train.feature_names)
-    previous = None
+    previous = previous_model = None
     if config.previous_path is not None:
         previous = load_previous(config.previous_path, policy.id)
+        if config.previous_model_path is not None:
+            previous_model = load_previous_model(config, previous, network, task)
+    elif config.previous_model_path is not None:
+        raise InputError(
+            "--previous-model needs --previous: the previous review's results.json, whose "
+            "recorded model hash the file must match"
+        )
     return LoadedInputs(
         policy=policy,
         policy_fingerprint=fingerprint_file(config.policy_path),
@@ -263,7 +275,36 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         oot=oot,
         dictionary=dictionary,
         previous=previous,
+        previous_model=previous_model,
     )
+
+
+def load_previous_model(
+    config: RunConfig, previous: Results, network: Network, task: Task
+) -> LoadedModel:
+    """The previous review's model: the file that review validated (same SHA-256), exit 2 if not."""
+    path = config.previous_model_path
+    assert path is not None and config.previous_path is not None
+    actual = fingerprint_file(path).sha256
+    expected = previous.inputs.model.sha256
+    if actual != expected:
+        raise ModelError(
+            f"{path}: SHA-256 {actual} is not the model the previous review validated "
+            f"({expected}, recorded in {config.previous_path.name}); give that review's model file"
+        )
+    loaded = load_model(
+        path, config.previous_spec_path, allow_pickle=config.allow_pickle, link=config.link
+    )
+    loaded = binary_from_two_class_softmax(loaded)
+    old = loaded.network
+    same_task = task_for_link(old.output_link, old.output_dim) == task
+    if old.input_dim != network.input_dim or old.output_dim != network.output_dim or not same_task:
+        raise ModelError(
+            f"{path}: the previous model has {old.input_dim} inputs and {old.output_dim} "
+            f"{old.output_link} output(s), the new one {network.input_dim} and "
+            f"{network.output_dim} {network.output_link}; their decisions cannot be compared"
+        )
+    return loaded
 
 
 def load_previous(path: Path, policy_id: str) -> Results:
@@ -497,6 +538,19 @@ def run_pipeline(config: RunConfig) -> RunResult:
             comparison = compare_results(
                 inputs.previous, results, previous_file=config.previous_path.name
             )
+        if inputs.previous_model is not None and config.previous_model_path is not None:
+            with progress.stage("the new network against the previous one"):
+                agreement = model_agreement(
+                    inputs.previous_model.network,
+                    ctx.task,
+                    ctx.datasets,
+                    previous_model_file=config.previous_model_path.name,
+                    previous_model_sha256=inputs.previous.inputs.model.sha256,
+                    chunk_size=config.chunk_size,
+                )
+            line = agreement_headline(agreement)
+            headlines = comparison.headlines if line is None else (*comparison.headlines, line)
+            comparison = replace(comparison, model_agreement=agreement, headlines=headlines)
         results = replace(results, comparison=comparison)
     timings = progress.verbose_timings()
     if timings is not None:  # -v: the stage times go into the provenance too

@@ -109,6 +109,20 @@ __all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
     help="The previous review's results.json: adds 'Changes since the last review' and "
     "evaluates the policy's change checks.",
 )
+@click.option(
+    "--previous-model",
+    "previous_model_path",
+    type=EXISTING_FILE,
+    help="The previous review's model file (its SHA-256 must be the one that review "
+    "recorded), to compare the two networks' decisions on this review's data; only with "
+    "--previous. Same formats and --allow-pickle as --model.",
+)
+@click.option(
+    "--previous-spec",
+    "previous_spec_path",
+    type=EXISTING_FILE,
+    help="Architecture spec of --previous-model when it is a state_dict or .safetensors file.",
+)
 @TEMPLATES_OPTION
 @NO_PDF_OPTION
 @QUIET_OPTION
@@ -142,6 +156,8 @@ def run(
     explain_rows: str | None,
     review_path: Path | None,
     previous_path: Path | None,
+    previous_model_path: Path | None,
+    previous_spec_path: Path | None,
     templates_dir: Path | None,
     no_pdf: bool,
     quiet: bool,
@@ -154,6 +170,16 @@ def run(
     from govreport.outputs import probe_out_dir
     from govreport.policy import format_policy_summary
     from govreport.resources import default_policy_path
+
+    if previous_model_path is not None and previous_path is None:
+        raise click.UsageError(
+            "--previous-model needs --previous (the review it was validated in)",
+            click.get_current_context(),
+        )
+    if previous_spec_path is not None and previous_model_path is None:
+        raise click.UsageError(
+            "--previous-spec needs --previous-model", click.get_current_context()
+        )
 
     def action() -> int:
         probe_out_dir(out_dir)  # before anything is loaded: a bad --out fails fast
@@ -186,6 +212,8 @@ def run(
                 parse_rows(explain_rows, "--explain-rows") if explain_rows is not None else ()
             ),
             previous=previous_path,
+            previous_model=previous_model_path,
+            previous_spec=previous_spec_path,
             run_time=api.run_time_now(),
             command=shlex.join(["govreport", *sys.argv[1:]]),
         )

@@ -16,11 +16,13 @@ from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 __all__ = [
     "CheckChange",
     "DataShift",
+    "DatasetAgreement",
     "FeatureMove",
     "FindingChange",
     "Identity",
     "InteriorChange",
     "MetricChange",
+    "ModelAgreement",
     "ReviewComparison",
     "ShareChange",
     "WaiverChange",
@@ -185,6 +187,55 @@ class DataShift:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetAgreement:
+    """The new network against the previous one on one data set of this review.
+
+    Decisions: binary, probability above 0.5; multiclass, the most probable class;
+    regression has none (``None``). Outputs: the probability (binary), every class's
+    probability (multiclass, pooled over clients and classes) or the value (regression).
+    """
+
+    __pydantic_config__ = JSON_CONFIG
+
+    dataset: str
+    n: int
+    #: Share of clients whose decision is the same under both networks.
+    agreement: Number
+    #: Cohen's kappa of the two networks' decisions (chance-corrected agreement).
+    kappa: Number
+    #: Share of clients whose decision flips (1 - agreement).
+    flips: Number
+    #: Binary: share below the cut-off under the old network and above it under the new
+    #: (``flips_up``), and the reverse (``flips_down``); None otherwise.
+    flips_up: Number
+    flips_down: Number
+    #: Pearson correlation of the two networks' outputs.
+    correlation: Number
+    #: Quantiles of the output difference new - old at ``quantile_levels``.
+    quantile_levels: tuple[Float, ...]
+    difference_quantiles: tuple[Float, ...]
+    mean_abs_difference: Float
+    #: Binary with labels: the old and the new network's AUC on this data set.
+    auc_old: Number
+    auc_new: Number
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAgreement:
+    """The new network's agreement with the previous review's network on this review's data."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    previous_model_file: str
+    previous_model_sha256: str
+    task: Literal["binary", "multiclass", "regression"]
+    #: What the outputs compared are, in words ("probability", ...).
+    output: str
+    datasets: tuple[DatasetAgreement, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewComparison:
     """Everything compared between a previous review (``then``) and this one (``now``)."""
 
@@ -203,3 +254,5 @@ class ReviewComparison:
     data_note: str
     prior_findings: tuple[str, ...] = ()
     previous_sha256: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: The new network against the previous one on this review's data (``--previous-model``).
+    model_agreement: ModelAgreement | None = field(default=None, metadata=OMIT_IF_NONE)

@@ -110,6 +110,82 @@ def _identity(comparison: ReviewComparison) -> list[tuple[str, str]]:
     return pairs
 
 
+def _pct(share: float | None) -> str:
+    if share is None:
+        return "—"
+    percent = 100.0 * share
+    if 0 < percent < 0.1:
+        return "<0.1%"
+    if 99.9 < percent < 100:
+        return ">99.9%"
+    return f"{percent:.1f}%"
+
+
+def _agreement(comparison: ReviewComparison, num: Numbering) -> dict[str, Any]:
+    """The new network against the previous one: a table, a line per data set, or why not."""
+    agreement = comparison.model_agreement
+    if agreement is None:
+        missing = None
+        if not comparison.identity.model_unchanged:
+            missing = (
+                "The model changed, but the previous review's model file was not given to this "
+                "review: the two networks' decisions on the same clients are not compared."
+            )
+        return {"agreement_missing": missing, "agreement": None, "agreement_notes": []}
+    rows = agreement.datasets
+    decisions = any(d.agreement is not None for d in rows)
+    directions = any(d.flips_up is not None for d in rows)
+    aucs = any(d.auc_old is not None for d in rows)
+    correlations = any(d.correlation is not None for d in rows)
+    head = ["Data", "Clients"]
+    head += ["Same decision", "Kappa", "Decision flips"] if decisions else []
+    head += ["Up / down"] if directions else []
+    head += ["Correlation"] if correlations else []
+    head += ["Difference 5% / 50% / 95%"]
+    head += ["AUC old → new"] if aucs else []
+    body = []
+    for d in rows:
+        levels = d.quantile_levels
+        q = {level: d.difference_quantiles[levels.index(level)] for level in (0.05, 0.5, 0.95)}
+        row = [_DATASET.get(d.dataset, d.dataset), f"{d.n:,}"]
+        if decisions:
+            row += [_pct(d.agreement), _num(d.kappa), _pct(d.flips)]
+        if directions:
+            row.append(f"{_pct(d.flips_up)} / {_pct(d.flips_down)}")
+        if correlations:
+            row.append(_num(d.correlation))
+        row.append(" / ".join(_signed(q[level]) for level in (0.05, 0.5, 0.95)))
+        if aucs:
+            row.append(f"{_num(d.auc_old)} → {_num(d.auc_new)}")
+        body.append(row)
+    what = {"binary": "probability", "multiclass": "class probability", "regression": "value"}
+    note = (
+        f"The previous review's model ({agreement.previous_model_file}, the file that review "
+        f"validated) and this review's model on this review's data. Difference: new − old "
+        f"{what[agreement.task]}, at the 5th, 50th and 95th percentile."
+    )
+    if directions:
+        note += (
+            " A decision is a probability above 0.5; up: below it under the old model and "
+            "above it under the new; down: the reverse."
+        )
+    elif decisions:
+        note += " A decision is the most probable class."
+    table = make_table(
+        num.tables,
+        "The new model against the previous one on this review's data",
+        head,
+        body,
+        align="lr" + "r" * (len(head) - 2),
+        note=note,
+    )
+    return {
+        "agreement_missing": None,
+        "agreement": table,
+        "agreement_notes": [d.note for d in rows],
+    }
+
+
 def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str, Any]:
     """The template context of one comparison (tables numbered by ``num``)."""
     tables = num.tables
@@ -239,6 +315,7 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
         if interior.compared and shares
         else None
     )
+    agreement = _agreement(comparison, num)  # numbered before the data table: shown before it
     shifted = [d for d in comparison.data if d.level != "stable"]
     shown = (shifted or list(comparison.data))[:15]
     data = (
@@ -272,7 +349,9 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
         "reading": {
             "shows": "What changed between the last review and this one: the model's identity, "
             "every policy check's value and status, the findings and waivers, the headline "
-            "metrics against their sampling error, the network's interior and the data.",
+            "metrics against their sampling error, the network's interior (or, when the model "
+            "changed and the previous model was given, how often the new model takes its "
+            "decisions) and the data.",
             "todo": "Start with the checks that worsened and the new findings; then ask whether "
             "the metric changes exceed sampling error and whether the data shifted. A worsened "
             "check or a major data shift needs an explanation before sign-off.",
@@ -287,6 +366,7 @@ def comparison_context(comparison: ReviewComparison, num: Numbering) -> dict[str
         "prior_findings": list(comparison.prior_findings),
         "metrics": metrics,
         "interior_reason": interior.reason,
+        **agreement,
         "features": features,
         "interior": interior_table,
         "data": data,
