@@ -92,7 +92,7 @@ class ExposureRow:
     #: Multiclass task: the most frequent class among the region's test samples and the
     #: share of each class (as in the summary table).
     dominant_class: int | None = field(default=None, metadata=OMIT_IF_NONE)
-    class_shares: tuple[float, ...] = ()
+    class_shares: tuple[float, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,7 @@ def exposure_table(
             )
         else:
             mean, std, local = math.nan, math.nan, math.nan
-            dominant, shares = None, ()
+            dominant, shares = None, None
         rows.append(
             ExposureRow(
                 rank=region + 1,

@@ -69,16 +69,16 @@ class SummaryRow:
     #: Multiclass task: the class (output index) most frequent among the region's samples
     #: (the first on ties) and the share of each class in the region, in output order.
     dominant_class: int | None = field(default=None, metadata=OMIT_IF_NONE)
-    class_shares: tuple[float, ...] = ()
+    class_shares: tuple[float, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 def class_composition(
     task: Task, table: RegionTable, region: int
-) -> tuple[int | None, tuple[float, ...]]:
+) -> tuple[int | None, tuple[float, ...] | None]:
     """Multiclass: (most frequent class, share of each class) of ``region``'s samples, from
-    the one-hot response means; other tasks: (None, ())."""
+    the one-hot response means; other tasks: (None, None)."""
     if task != "multiclass":
-        return None, ()
+        return None, None
     shares = table.response_mean[region]
     return int(np.argmax(shares)), tuple(float(v) for v in shares)
 

@@ -42,10 +42,10 @@ def _local_cell(r: SummaryRow, with_ci: bool) -> str:
 
 
 def dominant_cells(
-    dominant: int | None, shares: Sequence[float], classes: Sequence[str]
+    dominant: int | None, shares: Sequence[float] | None, classes: Sequence[str]
 ) -> list[str]:
     """The dominant class of a region (its label) and that class's share of the region."""
-    if dominant is None or dominant >= len(shares):
+    if dominant is None or shares is None or dominant >= len(shares):
         return [DASH, DASH]
     name = classes[dominant] if dominant < len(classes) else f"class {dominant}"
     return [name, fmt_share(shares[dominant])]
