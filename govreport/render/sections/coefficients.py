@@ -107,6 +107,11 @@ def region_plots(
                     "are in results.json), so features on different scales are comparable. "
                     "Lines that cross zero mark features whose effect changes sign between "
                     "regions."
+                    + (
+                        f" Logit of class {model_output}."
+                        if results.model.task == "multiclass"
+                        else ""
+                    )
                 ),
                 alt="Parallel-coordinate plot of local coefficients",
             )
