@@ -5,6 +5,7 @@ module, sklearn's ``roc_auc_score(multi_class="ovr")``."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,22 @@ def test_default_policy_checks_the_lowest_class_auc(outcome: Any) -> None:
     assert checks["macro_auc_holdout"].observed == pytest.approx(
         roc_auc_score(class_index(frame), probabilities(frame), multi_class="ovr"), abs=1e-9
     )
+
+
+def test_integer_labels_are_named_by_index_or_default_name(tmp_path: Path) -> None:
+    outcome = govreport.run(
+        tiny_module("multiclass"),
+        tiny_frame("multiclass"),
+        "y",
+        run_time=RUN_TIME,
+        top_regions=5,
+        profile_features=2,
+        profile_regions=3,
+        merge_clusters=(2, 3),
+        classes_shown=["1", "class 2"],
+    )
+    govreport.render(outcome.results, tmp_path, pdf=False)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "across samples, class 1<" in html and "across samples, class 2<" in html
+    assert "across samples, class 0" not in html
+    assert re.search(r"\bclass class\b", html.replace('class="', "")) is None

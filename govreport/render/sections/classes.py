@@ -7,7 +7,7 @@ from govreport.classes import shown_outputs
 from govreport.errors import InputError
 from govreport.results.schema import Results
 
-__all__ = ["is_multiclass", "shown"]
+__all__ = ["class_phrase", "is_multiclass", "shown"]
 
 
 def is_multiclass(results: Results) -> bool:
@@ -24,3 +24,8 @@ def shown(results: Results) -> list[tuple[int, str]]:
     except InputError:  # an edited results file: draw every class rather than fail
         indices = tuple(range(len(names))) if is_multiclass(results) else (0,)
     return [(k, names[k]) for k in indices]
+
+
+def class_phrase(name: str) -> str:
+    """``"class mid"`` for a label ``mid``; a default name ``class 0`` stays as it is."""
+    return name if name.startswith("class ") else f"class {name}"

@@ -14,7 +14,7 @@ from typing import Any
 from govreport.analyses.clusters import ClusterAnalysis, ClusterSummary, FeatureFI
 from govreport.analyses.clusters.patterns import PatternLabel
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.classes import is_multiclass, shown
+from govreport.render.sections.classes import class_phrase, is_multiclass, shown
 from govreport.render.text import (
     DASH,
     Numbering,
@@ -317,12 +317,12 @@ def _class_table(num: Numbering, c: ClusterAnalysis, output: int, name: str) -> 
     label = "Cluster" if exact else "Group"
     return make_table(
         num.tables,
-        f"Top features of the main {'clusters' if exact else 'groups'}, class {name}",
+        f"Top features of the main {'clusters' if exact else 'groups'}, {class_phrase(name)}",
         [label, "Samples", f"Top features (effect of one SD on the logit of {name})"],
         rows,
         align="lrl",
-        note="Top features: the change in the logit of class "
-        f"{name} for a one-standard-deviation move of the feature under the "
+        note=f"Top features: the change in the logit of {class_phrase(name)} "
+        "for a one-standard-deviation move of the feature under the "
         + ("cluster's linear model" if exact else "group's mean linear model")
         + ", signed, largest in size first: the same scale as the feature importance of "
         "section 4.3. The coefficients per unit of each feature are in results.json.",
@@ -479,8 +479,8 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 spec = FigureSpec(
                     id=f"clusters-fi-{index}",
                     kind="clusters-fi",
-                    caption=caption + f" Logit of class {name}.",
-                    alt=f"Bar charts of cluster feature importance, class {name}",
+                    caption=caption + f" Logit of {class_phrase(name)}.",
+                    alt=f"Bar charts of cluster feature importance, {class_phrase(name)}",
                     data=_figure_data(c, index),
                 )
                 class_figure = num.figure(spec)

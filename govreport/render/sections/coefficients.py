@@ -11,7 +11,7 @@ from govreport.analyses.coefficients import FeatureCoefficients
 from govreport.analyses.importance import ImportanceResult, by_headline_importance, headline
 from govreport.analyses.region_plots import RegionPlots
 from govreport.render.figures.spec import FigureSpec
-from govreport.render.sections.classes import is_multiclass, shown
+from govreport.render.sections.classes import class_phrase, is_multiclass, shown
 from govreport.render.sections.regime import fragmented, why_appendix
 from govreport.render.text import (
     Numbering,
@@ -108,7 +108,7 @@ def region_plots(
                     "Lines that cross zero mark features whose effect changes sign between "
                     "regions."
                     + (
-                        f" Logit of class {model_output}."
+                        f" Logit of {class_phrase(model_output)}."
                         if results.model.task == "multiclass"
                         else ""
                     )
@@ -203,7 +203,7 @@ def _output_block(
     out = coefficients.outputs[index]
     features = out.features
     output = f"logit of {label}" if multiclass else out.output
-    suffix = f", class {label}" if multiclass else ""
+    suffix = f", {class_phrase(label)}" if multiclass else ""
     names = list(coefficients.names)
     scaled_order = _scaled_order_of(importance, features, index)
     order = {name: i for i, name in enumerate(scaled_order)}
