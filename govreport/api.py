@@ -43,7 +43,7 @@ _PATH_OPTIONS = {
     "previous_model": "previous_model_path",
     "previous_spec": "previous_spec_path",
 }
-_NAME_OPTIONS = ("features", "drop", "classes")
+_NAME_OPTIONS = ("features", "drop", "classes", "classes_shown")
 _PASSED_OPTIONS = ("allow_pickle", "link", "explain_rows", "run_time", "command")
 
 
@@ -297,7 +297,7 @@ def _config_options(options: dict[str, Any]) -> dict[str, Any]:
             config[name] = value
         else:
             config[name] = value
-    for optional in ("features", "classes"):
+    for optional in ("features", "classes", "classes_shown"):
         if config.get(optional) is None:
             config.pop(optional, None)
     config["drop"] = config.get("drop") or ()
@@ -312,7 +312,7 @@ def _names(value: object, what: str) -> tuple[str, ...] | None:
     names = (value,) if isinstance(value, str) else value
     if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
         raise InputError(f"{what}: expected a list of column names, got {value!r}")
-    if not names and what in ("features", "classes"):
+    if not names and what in ("features", "classes", "classes_shown"):
         raise InputError(f"{what}: give at least one column name")
     return tuple(names)
 

@@ -93,6 +93,8 @@ class RunConfig:
     link: OutputLink | None = None
     #: Text class labels of the target in class-index order (``--classes``); None: sorted.
     classes: tuple[str, ...] | None = None
+    #: Classes of a multiclass model the report draws (``--classes-shown``); None: every class.
+    classes_shown: tuple[str, ...] | None = None
     test_data_path: Path | None = None
     features: tuple[str, ...] | None = None
     drop: tuple[str, ...] = ()

@@ -204,13 +204,6 @@ _OUTCOMES_SPECS: tuple[MetricSpec, ...] = (
         True,
     ),
     MetricSpec(
-        "outcomes.macro_auc",
-        "mean one-vs-rest ROC AUC over the classes (multiclass)",
-        "AUC",
-        "higher",
-        True,
-    ),
-    MetricSpec(
         "uncertainty.auc_ci_width",
         "width of the 95% bootstrap confidence interval of the network's AUC (binary)",
         "AUC",
@@ -497,6 +490,14 @@ _SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "performance.macro_auc",
         "macro-averaged one-vs-rest ROC AUC of the network (multiclass classification)",
+        "AUC",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "performance.min_class_auc",
+        "lowest one-vs-rest ROC AUC over the classes (multiclass classification): the class "
+        "the network separates worst from the others",
         "AUC",
         "higher",
         True,

@@ -60,6 +60,7 @@ from govreport.analyses.simplify.stage import MergedClusters, SimplificationResu
 from govreport.analyses.slope_profiles import SlopeProfilesResult
 from govreport.analyses.stability import StabilityResult
 from govreport.analyses.uncertainty import UncertaintyResult
+from govreport.classes import shown_outputs
 from govreport.compare.models import headline as agreement_headline
 from govreport.compare.models import model_agreement
 from govreport.compare.review import compare_results, previous_metrics
@@ -226,6 +227,11 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         config.data_path, "train", config.features, config.drop, "from --features", config.classes
     )
     loaded = check_on_rows(loaded, train.x)  # e.g. onnxruntime runs an ONNX file on the rows
+    shown_outputs(  # a class name the model lacks is exit 2, before any analysis
+        task_output_names(task, network.output_dim, train.class_labels),
+        config.classes_shown,
+        multiclass=task == "multiclass",
+    )
     check_rows(config.explain_rows, train.n_rows, "--explain-rows")
     # The test file must carry the training features; its other columns are not used.
     test = None

@@ -95,6 +95,7 @@ def run_options(config: RunConfig) -> RunOptions:
         merge_neighbors=config.merge_neighbors,
         merge_min_samples=config.merge_min_samples,
         explain_rows=",".join(map(str, config.explain_rows)) if config.explain_rows else None,
+        classes_shown=config.classes_shown,
     )
 
 

@@ -28,15 +28,15 @@ samples (global). Streams over the test samples one region at a time; never buil
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.performance import PerformanceResult, region_metric, region_metric_name
-from govreport.analyses.summary import best_region_observed
+from govreport.analyses.summary import best_region_observed, class_composition
 from govreport.inputs.data import Task
-from govreport.jsontypes import JSON_CONFIG, Float, Number
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import Int64Array, RegionExtraction, RegionTable, match_patterns
@@ -89,6 +89,10 @@ class ExposureRow:
     local_metric: Number
     global_metric: Number
     constant: bool
+    #: Multiclass task: the most frequent class among the region's test samples and the
+    #: share of each class (as in the summary table).
+    dominant_class: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    class_shares: tuple[float, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +160,13 @@ def exposure_table(
         q = int(test_region_of[region])
         if q >= 0:
             mean, std = _response_stats(task, test.table, q)
+            dominant, shares = class_composition(task, test.table, q)
             local = region_metric(
                 task, _region_logits(table, region, x_test[members]), y_test[members]
             )
         else:
             mean, std, local = math.nan, math.nan, math.nan
+            dominant, shares = None, None
         rows.append(
             ExposureRow(
                 rank=region + 1,
@@ -172,6 +178,8 @@ def exposure_table(
                 local_metric=local,
                 global_metric=region_metric(task, _region_logits(table, region, x_test), y_test),
                 constant=bool(table.constant[region]),
+                dominant_class=dominant,
+                class_shares=shares,
             )
         )
     in_shown = int(inside.size)

@@ -340,10 +340,14 @@ def binary_outcomes(
     )
 
 
-def multiclass_outcomes(logits: FloatArray, y: FloatArray) -> MulticlassOutcomes:
-    """One-vs-rest outcomes of softmax probabilities per class."""
+def multiclass_outcomes(
+    logits: FloatArray, y: FloatArray, names: Sequence[str] = ()
+) -> MulticlassOutcomes:
+    """One-vs-rest outcomes of softmax probabilities per class; ``names``: the class labels
+    in output order (default ``class k``)."""
     labels = y.astype(np.int64)
     k = logits.shape[1]
+    label = [names[c] if c < len(names) else f"class {c}" for c in range(k)]
     prob = softmax(logits, axis=1)
     onehot = np.eye(k)[labels]
     prevalence = onehot.mean(axis=0)
@@ -358,7 +362,7 @@ def multiclass_outcomes(logits: FloatArray, y: FloatArray) -> MulticlassOutcomes
             roc = Curve(x=(), y=())
         classes.append(
             ClassOutcomes(
-                label=f"class {c}",
+                label=label[c],
                 prevalence=_num(prevalence[c]),
                 mean_predicted=_num(prob[:, c].mean()),
                 auc=_num(auc),
@@ -370,7 +374,7 @@ def multiclass_outcomes(logits: FloatArray, y: FloatArray) -> MulticlassOutcomes
     return MulticlassOutcomes(
         accuracy=_num(np.mean(np.argmax(logits, axis=1) == labels)),
         majority_accuracy=_num(prevalence[majority]),
-        majority_class=f"class {majority}",
+        majority_class=label[majority],
         brier=_num(np.mean(np.sum((prob - onehot) ** 2, axis=1))),
         macro_auc=_num(np.mean(aucs)) if aucs else None,
         classes=tuple(classes),
@@ -420,7 +424,9 @@ def dataset_outcomes(ctx: AnalysisContext, data: DatasetRegions) -> DatasetOutco
     if ctx.task == "binary":
         return DatasetOutcomes(data.name, n, binary=binary_outcomes(logits[:, 0], y))
     if ctx.task == "multiclass":
-        return DatasetOutcomes(data.name, n, multiclass=multiclass_outcomes(logits, y))
+        return DatasetOutcomes(
+            data.name, n, multiclass=multiclass_outcomes(logits, y, ctx.output_names)
+        )
     return DatasetOutcomes(data.name, n, regression=regression_outcomes(logits[:, 0], y))
 
 
@@ -463,7 +469,6 @@ def observed(result: OutcomesResult) -> dict[MetricKey, float]:
             m = d.multiclass
             values = {
                 "brier": m.brier,
-                "macro_auc": m.macro_auc,
                 "majority_accuracy": m.majority_accuracy,
                 "accuracy_lift": None
                 if m.accuracy is None or m.majority_accuracy is None

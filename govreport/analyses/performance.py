@@ -42,12 +42,30 @@ def auc_or_nan(y: FloatArray, score: FloatArray) -> float:
     return float(roc_auc_score(y, score))
 
 
+def class_aucs(labels: npt.NDArray[np.int64], logits: FloatArray) -> FloatArray:
+    """(K,) one-vs-rest ROC AUC of each class: the class against all others, scored by its
+    softmax probability; NaN for a class that is absent or alone in ``labels``."""
+    prob = softmax(logits, axis=1)
+    return np.array(
+        [auc_or_nan((labels == c).astype(np.float64), prob[:, c]) for c in range(logits.shape[1])]
+    )
+
+
 def macro_auc_or_nan(labels: npt.NDArray[np.int64], logits: FloatArray) -> float:
-    """Macro one-vs-rest ROC AUC of the softmax probabilities; NaN unless every class occurs."""
+    """Macro one-vs-rest ROC AUC (the mean of :func:`class_aucs`); NaN unless every class
+    occurs."""
     k = logits.shape[1]
     if np.unique(labels).size != k or k < 2:
         return math.nan
-    return float(roc_auc_score(labels, softmax(logits, axis=1), multi_class="ovr", average="macro"))
+    return float(np.mean(class_aucs(labels, logits)))
+
+
+def min_class_auc_or_nan(labels: npt.NDArray[np.int64], logits: FloatArray) -> float:
+    """The lowest one-vs-rest ROC AUC over the classes; NaN unless every class occurs."""
+    k = logits.shape[1]
+    if np.unique(labels).size != k or k < 2:
+        return math.nan
+    return float(np.min(class_aucs(labels, logits)))
 
 
 def performance_metrics(task: Task, logits: FloatArray, y: FloatArray) -> dict[str, float]:
@@ -64,6 +82,7 @@ def performance_metrics(task: Task, logits: FloatArray, y: FloatArray) -> dict[s
         log_norm = logsumexp(logits, axis=1)
         return {
             "macro_auc": macro_auc_or_nan(labels, logits),
+            "min_class_auc": min_class_auc_or_nan(labels, logits),
             "accuracy": float(np.mean(np.argmax(logits, axis=1) == labels)),
             "log_loss": float(np.mean(log_norm - logits[np.arange(labels.size), labels])),
         }

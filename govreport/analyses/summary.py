@@ -37,7 +37,7 @@ from govreport.inputs.data import Task
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
-from govreport.regions import RegionExtraction, top_region_members
+from govreport.regions import RegionExtraction, RegionTable, top_region_members
 
 #: Cases of each class a region needs before its local AUC is computed (fewer: undefined).
 LOCAL_AUC_MIN_CASES = 10
@@ -66,6 +66,21 @@ class SummaryRow:
     negatives: int | None = field(default=None, metadata=OMIT_IF_NONE)
     local_low: Number = field(default=None, metadata=OMIT_IF_NONE)
     local_high: Number = field(default=None, metadata=OMIT_IF_NONE)
+    #: Multiclass task: the class (output index) most frequent among the region's samples
+    #: (the first on ties) and the share of each class in the region, in output order.
+    dominant_class: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    class_shares: tuple[float, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+def class_composition(
+    task: Task, table: RegionTable, region: int
+) -> tuple[int | None, tuple[float, ...] | None]:
+    """Multiclass: (most frequent class, share of each class) of ``region``'s samples, from
+    the one-hot response means; other tasks: (None, None)."""
+    if task != "multiclass":
+        return None, None
+    shares = table.response_mean[region]
+    return int(np.argmax(shares)), tuple(float(v) for v in shares)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +160,7 @@ def summarize_top_regions(
             local = region_metric(task, extraction.logits[rows_in_region], region_y)
         global_logits = x @ table.weights[region].T + table.biases[region]
         mean, std = _response_summary(task, extraction, region)
+        dominant, shares = class_composition(task, table, region)
         rows.append(
             SummaryRow(
                 rank=region + 1,
@@ -160,6 +176,8 @@ def summarize_top_regions(
                 negatives=negatives,
                 local_low=low,
                 local_high=high,
+                dominant_class=dominant,
+                class_shares=shares,
             )
         )
     return SummaryTable(

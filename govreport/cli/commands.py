@@ -19,6 +19,7 @@ from govreport.cli.options import (
     ALLOW_PICKLE_OPTION,
     CHUNK_SIZE_OPTION,
     CLASSES_OPTION,
+    CLASSES_SHOWN_OPTION,
     DATA_DICTIONARY_OPTION,
     DEBUG_OPTION,
     DISCLOSURE_MIN_SAMPLES_OPTION,
@@ -79,6 +80,7 @@ __all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
 @OUT_DIR_OPTION
 @LINK_OPTION
 @CLASSES_OPTION
+@CLASSES_SHOWN_OPTION
 @MIN_SAMPLES_OPTION
 @DISCLOSURE_MIN_SAMPLES_OPTION
 @TOP_REGIONS_OPTION
@@ -142,6 +144,7 @@ def run(
     out_dir: Path,
     link: str | None,
     classes: str | None,
+    classes_shown: str | None,
     min_samples: int,
     disclosure_min_samples: int,
     top_regions: int,
@@ -197,6 +200,7 @@ def run(
             drop=split_names(drop, "--drop") or (),
             link=link,
             classes=split_names(classes, "--classes"),
+            classes_shown=split_names(classes_shown, "--classes-shown"),
             min_samples=min_samples,
             disclosure_min_samples=disclosure_min_samples,
             top_regions=top_regions,

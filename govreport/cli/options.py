@@ -86,6 +86,11 @@ CLASSES_OPTION = click.option(
     help="Comma-separated text labels of the target in the model's output order "
     "(default: sorted); the report names the classes by them.",
 )
+CLASSES_SHOWN_OPTION = click.option(
+    "--classes-shown",
+    help="Comma-separated classes of a multiclass model that the report draws one table or "
+    "figure for (default: every class).",
+)
 ALLOW_PICKLE_OPTION = click.option(
     "--allow-pickle",
     is_flag=True,

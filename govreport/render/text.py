@@ -34,6 +34,8 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 _METRIC_LABELS = {
     "auc": "AUC",
+    "macro_auc": "Macro AUC (one-vs-rest)",
+    "min_class_auc": "Lowest class AUC (one-vs-rest)",
     "accuracy": "Accuracy",
     "log_loss": "Log loss",
     "rmse": "RMSE",

@@ -62,6 +62,8 @@ class RunOptions:
     merge_neighbors: int | None = field(default=None, metadata=OMIT_IF_NONE)
     merge_min_samples: int | None = field(default=None, metadata=OMIT_IF_NONE)
     explain_rows: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    #: Classes of a multiclass model the report draws (``--classes-shown``); absent: every class.
+    classes_shown: tuple[str, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "min_samples": fmt_int(options.min_samples),
         "profile_regions": fmt_int(options.profile_regions),
         "top_regions": fmt_int(options.top_regions),
+        "multiclass": results.model.task == "multiclass",
         "reading": {
             "shows": "How each analysis of the report works: its purpose, mechanism, what "
             "signals a risk, its limitations and its source, with the options and "

@@ -43,7 +43,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     specs += plot_specs
     test = results.regions.get("test")
     test_llm_table, exposure = (
-        outcomes.test_region_tables(num, test) if test is not None else (None, None)
+        outcomes.test_region_tables(num, test, results.model.output_names)
+        if test is not None
+        else (None, None)
     )
     return {
         "region_appendix": {

@@ -64,7 +64,15 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         if getattr(run.options, f.name) is not None
     }
     option_rows = [
-        [k, str(v) if isinstance(v, bool | str) else fmt_num(v)] for k, v in sorted(options.items())
+        [
+            k,
+            str(v)
+            if isinstance(v, bool | str)
+            else ", ".join(map(str, v))
+            if isinstance(v, tuple)
+            else fmt_num(v),
+        ]
+        for k, v in sorted(options.items())
     ]
     appendix = {
         "rerendered": None,  # set by mark_rerendered for `govreport render`

@@ -14,6 +14,7 @@ from typing import Any
 from govreport.analyses.clusters import ClusterAnalysis, ClusterSummary, FeatureFI
 from govreport.analyses.clusters.patterns import PatternLabel
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.classes import class_phrase, is_multiclass, shown
 from govreport.render.text import (
     DASH,
     Numbering,
@@ -136,9 +137,9 @@ def _top_features(features: Sequence[FeatureFI]) -> str:
     return ", ".join(f"{f.name} {_effect(f.scaled)}" for f in _by_effect(features)[:TABLE_FEATURES])
 
 
-def _first_output(cluster: ClusterSummary) -> tuple[FeatureFI, ...]:
-    """The features of the cluster's first output (the one the report shows)."""
-    return cluster.outputs[0].features if cluster.outputs else ()
+def _first_output(cluster: ClusterSummary, output: int = 0) -> tuple[FeatureFI, ...]:
+    """The features of the cluster's output ``output`` (the first unless a class is named)."""
+    return cluster.outputs[output].features if len(cluster.outputs) > output else ()
 
 
 def _grouping_sentence(c: ClusterAnalysis, census_section: str) -> str:
@@ -192,7 +193,9 @@ def _grouping_sentence(c: ClusterAnalysis, census_section: str) -> str:
     )
 
 
-def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
+def _table(num: Numbering, c: ClusterAnalysis, per_class: bool = False) -> dict[str, Any]:
+    """The main clusters; ``per_class`` (multiclass): without the top features, which the
+    per-class tables give."""
     kind = c.prediction_kind
     outputs = c.output_names
     exact = c.exact
@@ -256,7 +259,9 @@ def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
         )
     if kind == "positive_share":
         note_parts.append("Predicted positive: share of the cluster's samples with σ(η) > 0.5.")
-    if len(outputs) > 1:
+    if per_class:
+        note_parts.append("The tables and figures below give the top features per class.")
+    elif len(outputs) > 1:
         note_parts.append(f"FI shown for output {outputs[0]}; results.json holds every output.")
     note_parts.append(
         "Top features: the change in the "
@@ -288,10 +293,40 @@ def _table(num: Numbering, c: ClusterAnalysis) -> dict[str, Any]:
         if exact
         else "Main groups of the coarser grouping, training data"
     )
-    table = make_table(num.tables, title, head, rows, align="lrrrml", note=" ".join(note_parts))
+    align = "lrrrml"
+    if per_class:  # the top features move to one table per class
+        head, rows, align = head[:-1], [row[:-1] for row in rows], align[:-1]
+        note_parts = [p for p in note_parts if not p.startswith("Top features:")]
+    table = make_table(num.tables, title, head, rows, align=align, note=" ".join(note_parts))
     # Rows wrap to three lines: a table kept on one page would leave most of a page blank.
     table["keep"] = len(rows) <= KEEP_ROWS
     return table
+
+
+def _class_table(num: Numbering, c: ClusterAnalysis, output: int, name: str) -> dict[str, Any]:
+    """Top features of each listed cluster for one class of a multiclass model."""
+    exact = c.exact
+    rows = [
+        [
+            f"{'C' if exact else 'G'}{cluster.rank}",
+            fmt_int(cluster.count),
+            _top_features(_first_output(cluster, output)),
+        ]
+        for cluster in c.main[:TABLE_CLUSTERS]
+    ]
+    label = "Cluster" if exact else "Group"
+    return make_table(
+        num.tables,
+        f"Top features of the main {'clusters' if exact else 'groups'}, {class_phrase(name)}",
+        [label, "Samples", f"Top features (effect of one SD on the logit of {name})"],
+        rows,
+        align="lrl",
+        note=f"Top features: the change in the logit of {class_phrase(name)} "
+        "for a one-standard-deviation move of the feature under the "
+        + ("cluster's linear model" if exact else "group's mean linear model")
+        + ", signed, largest in size first: the same scale as the feature importance of "
+        "section 4.3. The coefficients per unit of each feature are in results.json.",
+    )
 
 
 def _instances_table(num: Numbering, c: ClusterAnalysis, results: Results) -> dict[str, Any] | None:
@@ -348,14 +383,14 @@ def _instances_table(num: Numbering, c: ClusterAnalysis, results: Results) -> di
     )
 
 
-def _figure_data(c: ClusterAnalysis) -> dict[str, Any]:
+def _figure_data(c: ClusterAnalysis, output: int = 0) -> dict[str, Any]:
     """What the FI figure draws: the largest main clusters, each its features with the largest
     effect of one standard deviation (|w × std|, the report's one importance scale)."""
     exact = c.exact
     label = "C" if exact else "G"
     panels = []
     for cluster in c.main[:FIGURE_CLUSTERS]:
-        features = _first_output(cluster)
+        features = _first_output(cluster, output)
         ranked = _by_effect(features)[:FIGURE_FEATURES]
         panels.append(
             {
@@ -403,6 +438,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     main = c.main
     figure = None
     specs = []
+    per_class = is_multiclass(results) and len(c.output_names) > 1
     drawn = min(len(main), FIGURE_CLUSTERS)
     if drawn:
         exact = c.exact
@@ -421,22 +457,41 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             f"each, showing the up to {FIGURE_FEATURES} features with the largest effect, "
             f"largest at the top. Bars: {value} (the scale of the feature importance "
             "section). Solid bars are positive, hatched bars negative."
-            + (f" Output {outputs[0]}." if len(outputs) > 1 else "")
+            + (f" Output {outputs[0]}." if len(outputs) > 1 and not per_class else "")
         )
-        spec = FigureSpec(
-            id="clusters-fi",
-            kind="clusters-fi",
-            caption=caption,
-            alt="Bar charts of cluster feature importance",
-            data=_figure_data(c),
-        )
-        figure = num.figure(spec)
-        specs.append(spec)
+        if not per_class:
+            spec = FigureSpec(
+                id="clusters-fi",
+                kind="clusters-fi",
+                caption=caption,
+                alt="Bar charts of cluster feature importance",
+                data=_figure_data(c),
+            )
+            figure = num.figure(spec)
+            specs.append(spec)
+    table = _table(num, c, per_class)
+    classes: list[dict[str, Any]] = []
+    if per_class:
+        for index, name in shown(results):
+            class_table = _class_table(num, c, index, name)
+            class_figure = None
+            if drawn:
+                spec = FigureSpec(
+                    id=f"clusters-fi-{index}",
+                    kind="clusters-fi",
+                    caption=caption + f" Logit of {class_phrase(name)}.",
+                    alt=f"Bar charts of cluster feature importance, {class_phrase(name)}",
+                    data=_figure_data(c, index),
+                )
+                class_figure = num.figure(spec)
+                specs.append(spec)
+            classes.append({"table": class_table, "figure": class_figure})
     context: dict[str, Any] = {
         "absent": [],
         "reading": READING,
         "sentence": _grouping_sentence(c, num.section("census")),
-        "table": _table(num, c),
+        "table": table,
+        "classes": classes,
         "instances": _instances_table(num, c, results),
         "figure": figure,
     }

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from govreport.analyses.coefficients import FeatureCoefficients
-from govreport.analyses.importance import ImportanceResult, by_headline_importance
+from govreport.analyses.importance import ImportanceResult, by_headline_importance, headline
 from govreport.analyses.region_plots import RegionPlots
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.classes import class_phrase, is_multiclass, shown
 from govreport.render.sections.regime import fragmented, why_appendix
 from govreport.render.text import (
     Numbering,
@@ -106,6 +107,11 @@ def region_plots(
                     "are in results.json), so features on different scales are comparable. "
                     "Lines that cross zero mark features whose effect changes sign between "
                     "regions."
+                    + (
+                        f" Logit of {class_phrase(model_output)}."
+                        if results.model.task == "multiclass"
+                        else ""
+                    )
                 ),
                 alt="Parallel-coordinate plot of local coefficients",
             )
@@ -174,10 +180,113 @@ def region_plots(
     return [num.figure(spec) for spec in specs], specs, figures_note
 
 
-def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
-    """Section 4.5: distribution tables, box plot, parallel, pair and intercept plots."""
+def _scaled_order_of(
+    importance: ImportanceResult, features: Sequence[FeatureCoefficients], output: int
+) -> list[str]:
+    """Feature names by the headline importance of ``output``, largest first."""
+    if output == 0 or len(importance.outputs) <= output:
+        return _scaled_order(importance, features)
+    return [f.name for f in sorted(importance.outputs[output].features, key=lambda f: -headline(f))]
+
+
+def _output_block(
+    results: Results,
+    num: Numbering,
+    index: int,
+    label: str,
+    multiclass: bool,
+) -> tuple[list[dict[str, Any]], FigureSpec]:
+    """The three tables and the box plot of one output (one class of a multiclass model)."""
     coefficients = results.coefficients
+    assert coefficients is not None
     importance = results.importance
+    out = coefficients.outputs[index]
+    features = out.features
+    output = f"logit of {label}" if multiclass else out.output
+    suffix = f", {class_phrase(label)}" if multiclass else ""
+    names = list(coefficients.names)
+    scaled_order = _scaled_order_of(importance, features, index)
+    order = {name: i for i, name in enumerate(scaled_order)}
+    ranked = sorted(features, key=lambda f: order.get(f.name, len(order)))
+    shown_rows = ranked[:COEFFICIENT_TABLE_ROWS]
+    which = (
+        f"all {fmt_int(len(ranked))} features"
+        if len(shown_rows) == len(ranked)
+        else f"the {fmt_int(len(shown_rows))} features of highest scale-aware importance of "
+        f"{fmt_int(len(ranked))} (the rest are in results.json)"
+    )
+    samples, regions = coefficients.samples, coefficients.regions
+    basis = (
+        f"Over all {fmt_int(samples)} training samples ({fmt_int(regions)} regions, each "
+        f"weighted by its sample count), exact; output {output}; {which}, by scale-aware "
+        "importance."
+    )
+    tables = [
+        _quantile_table(
+            num.tables,
+            shown_rows,
+            names,
+            True,
+            f"Scale-aware local coefficients w·std across samples{suffix}",
+            f"{basis} Scale-aware coefficient: the change of the {output} for a one-standard-"
+            "deviation increase of the feature, inside the sample's region. p1…p99: "
+            "percentiles of the samples.",
+        ),
+        _quantile_table(
+            num.tables,
+            shown_rows,
+            names,
+            False,
+            f"Raw local coefficients w across samples{suffix}",
+            f"{basis} Raw coefficient: change of the {output} per unit of the feature "
+            "(Aletheia's coefficients, the basis of raw importance).",
+        ),
+        make_table(
+            num.tables,
+            f"Mean and sign of the local coefficients across samples{suffix}",
+            ["Feature", "Mean raw", "Mean scaled", "Positive", "Negative", "Zero"],
+            [
+                [
+                    f.name,
+                    fmt_num(f.raw.mean),
+                    fmt_num(f.scaled.mean),
+                    fmt_share(f.raw.positive_share),
+                    fmt_share(f.raw.negative_share),
+                    fmt_share(f.raw.zero_share),
+                ]
+                for f in shown_rows
+            ],
+            align="lrrrrr",
+            note=f"{basis} Positive, negative, zero: share of samples whose local coefficient "
+            "has that sign (the same for raw and scaled coefficients). A feature with material "
+            "shares of both signs has an effect whose direction depends on where the sample "
+            "lies.",
+        ),
+    ]
+    n_box = min(len(ranked), BOX_FEATURES)
+    by_name = {f.name: f for f in features}
+    box_order = [n for n in scaled_order if n in by_name] or list(by_name)
+    spec = FigureSpec(
+        id="coef-box" if index == 0 else f"coef-box-{index}",
+        kind="coef-box",
+        data={
+            "features": [by_name[n] for n in box_order[:BOX_FEATURES]],
+            "output": output,
+        },
+        caption=f"Distribution over all training samples of the scale-aware local coefficient "
+        f"(w·std, {output} per standard deviation) of the {fmt_int(n_box)} features of "
+        f"highest scale-aware importance (of {fmt_int(len(ranked))}). Box: 25th to 75th "
+        "percentile, line: median, diamond: mean, whiskers: 5th to 95th percentile, open "
+        "circles: minimum and maximum. Exact, each region weighted by its sample count.",
+        alt=f"Box plots of local coefficients per feature{suffix}",
+    )
+    return tables, spec
+
+
+def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """Section 4.5: distribution tables and box plot per shown output (every class of a
+    multiclass model), parallel, pair and intercept plots."""
+    coefficients = results.coefficients
     features = coefficients.outputs[0].features if coefficients and coefficients.outputs else ()
     if coefficients is None or not features:
         return {
@@ -190,87 +299,16 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "moved": "",
             }
         }, []
-    output = coefficients.outputs[0].output
-    names = list(coefficients.names)
-    order = {name: i for i, name in enumerate(_scaled_order(importance, features))}
-    ranked = sorted(features, key=lambda f: order.get(f.name, len(order)))
-    shown = ranked[:COEFFICIENT_TABLE_ROWS]
-    which = (
-        f"all {fmt_int(len(ranked))} features"
-        if len(shown) == len(ranked)
-        else f"the {fmt_int(len(shown))} features of highest scale-aware importance of "
-        f"{fmt_int(len(ranked))} (the rest are in results.json)"
-    )
-    samples, regions = coefficients.samples, coefficients.regions
-    basis = (
-        f"Over all {fmt_int(samples)} training samples ({fmt_int(regions)} regions, each "
-        f"weighted by its sample count), exact; output {output}; {which}, by scale-aware "
-        "importance."
-    )
-    tables = [
-        _quantile_table(
-            num.tables,
-            shown,
-            names,
-            True,
-            "Scale-aware local coefficients w·std across samples",
-            f"{basis} Scale-aware coefficient: the change of the {output} for a one-standard-"
-            "deviation increase of the feature, inside the sample's region. p1…p99: "
-            "percentiles of the samples.",
-        ),
-        _quantile_table(
-            num.tables,
-            shown,
-            names,
-            False,
-            "Raw local coefficients w across samples",
-            f"{basis} Raw coefficient: change of the {output} per unit of the feature "
-            "(Aletheia's coefficients, the basis of raw importance).",
-        ),
-        make_table(
-            num.tables,
-            "Mean and sign of the local coefficients across samples",
-            ["Feature", "Mean raw", "Mean scaled", "Positive", "Negative", "Zero"],
-            [
-                [
-                    f.name,
-                    fmt_num(f.raw.mean),
-                    fmt_num(f.scaled.mean),
-                    fmt_share(f.raw.positive_share),
-                    fmt_share(f.raw.negative_share),
-                    fmt_share(f.raw.zero_share),
-                ]
-                for f in shown
-            ],
-            align="lrrrrr",
-            note=f"{basis} Positive, negative, zero: share of samples whose local coefficient "
-            "has that sign (the same for raw and scaled coefficients). A feature with material "
-            "shares of both signs has an effect whose direction depends on where the sample "
-            "lies.",
-        ),
-    ]
+    multiclass = is_multiclass(results)
+    tables: list[dict[str, Any]] = []
     specs: list[FigureSpec] = []
+    for index, label in shown(results):
+        if index >= len(coefficients.outputs):
+            continue
+        block, spec = _output_block(results, num, index, label, multiclass)
+        tables += block
+        specs.append(spec)
     figures_note = ""
-    n_box = min(len(ranked), BOX_FEATURES)
-    first = coefficients.outputs[0]
-    by_name = {f.name: f for f in first.features}
-    box_order = [n for n in _scaled_order(importance, features) if n in by_name] or list(by_name)
-    specs.append(
-        FigureSpec(
-            id="coef-box",
-            kind="coef-box",
-            data={
-                "features": [by_name[n] for n in box_order[:BOX_FEATURES]],
-                "output": first.output,
-            },
-            caption=f"Distribution over all training samples of the scale-aware local coefficient "
-            f"(w·std, {output} per standard deviation) of the {fmt_int(n_box)} features of "
-            f"highest scale-aware importance (of {fmt_int(len(ranked))}). Box: 25th to 75th "
-            "percentile, line: median, diamond: mean, whiskers: 5th to 95th percentile, open "
-            "circles: minimum and maximum. Exact, each region weighted by its sample count.",
-            alt="Box plots of local coefficients per feature",
-        )
-    )
     figures = [num.figure(spec) for spec in specs]
     moved = ""
     if fragmented(results):

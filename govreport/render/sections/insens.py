@@ -412,6 +412,12 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             + "."
         )
 
+    if results.model.task == "multiclass":
+        facts += (
+            " Insens concerns only the hidden units, so it is the same for every class; each "
+            "worked example below decomposes the logit of the class the network predicts at "
+            "that point."
+        )
     output = f"output {names[0]}" if names else "the output"
     examples = []
     for i, entry in enumerate(doc.examples):

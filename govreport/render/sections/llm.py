@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from govreport.analyses.summary import SummaryRow, SummaryTable
@@ -22,7 +23,7 @@ from govreport.render.text import (
 )
 from govreport.results.schema import Results
 
-__all__ = ["build", "region_views", "summary_table"]
+__all__ = ["DOMINANT_NOTE", "build", "dominant_cells", "region_views", "summary_table"]
 
 
 def _local_cell(r: SummaryRow, with_ci: bool) -> str:
@@ -40,14 +41,38 @@ def _local_cell(r: SummaryRow, with_ci: bool) -> str:
     return text
 
 
+def dominant_cells(
+    dominant: int | None, shares: Sequence[float] | None, classes: Sequence[str]
+) -> list[str]:
+    """The dominant class of a region (its label) and that class's share of the region."""
+    if dominant is None or shares is None or dominant >= len(shares):
+        return [DASH, DASH]
+    name = classes[dominant] if dominant < len(classes) else f"class {dominant}"
+    return [name, fmt_share(shares[dominant])]
+
+
+#: The note on the dominant-class columns of a multiclass model's region tables.
+DOMINANT_NOTE = (
+    "Dominant class: the class most frequent among the region's samples (the first in the "
+    "model's output order on ties); Its share: that class's share of the region's samples."
+)
+
+
 def summary_table(
-    counter: TableCounter, summary: SummaryTable, dataset: str, title: str
+    counter: TableCounter,
+    summary: SummaryTable,
+    dataset: str,
+    title: str,
+    classes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A numbered table of the local linear models of the largest regions (4.2 and 5).
 
     The local metric column is left out when no row has one (every region too small or
-    single-class); the reason for a "—" is said once in the note.
+    single-class); the reason for a "—" is said once in the note. ``classes``: the class
+    labels of a multiclass model, whose table names each region's dominant class instead
+    of a response mean.
     """
+    multiclass = any(r.dominant_class is not None for r in summary.rows)
     metric = summary.local_metric
     minimum = summary.min_class_cases
     with_local = any(not is_missing(r.local_metric) for r in summary.rows)
@@ -57,16 +82,19 @@ def summary_table(
             fmt_int(r.rank),
             fmt_int(r.count),
             fmt_share(r.share),
-            fmt_metric(r.response_mean),
-            fmt_metric(r.response_std),
         ]
+        if multiclass:
+            row += dominant_cells(r.dominant_class, r.class_shares, classes)
+        else:
+            row += [fmt_metric(r.response_mean), fmt_metric(r.response_std)]
         if with_local:
             row.append(_local_cell(r, minimum is not None))
         row += [fmt_metric(r.global_metric), fmt_bool(r.constant), fmt_bool(r.dummy)]
         rows.append(row)
     shown, total = summary.shown, summary.total_regions
     local_head = f"Local {metric}" + (" (95% CI)" if minimum is not None else "")
-    head = ["Region", "Samples", "Share", "Response mean", "Response std"]
+    head = ["Region", "Samples", "Share"]
+    head += ["Dominant class", "Its share"] if multiclass else ["Response mean", "Response std"]
     head += [local_head] if with_local else []
     head += [f"Global {metric}", "Constant", "Pure label"]
     if minimum is not None:
@@ -86,13 +114,13 @@ def summary_table(
         title,
         head,
         rows,
-        align="rrrrr" + ("r" if with_local else "") + "rcc",
+        align=("rrrlr" if multiclass else "rrrrr") + ("r" if with_local else "") + "rcc",
         note=(
             f"The {fmt_int(shown)} largest of {fmt_int(total)} regions on the {dataset} data. "
             f"Local {metric}: the region's linear model scored on the region's own samples; "
             f"Global {metric}: the same linear model scored on all {dataset} samples. "
             "Pure label: at least two samples, all with the same response (Aletheia's "
-            f"'dummy' region). {undefined}"
+            f"'dummy' region). {undefined}" + (f" {DOMINANT_NOTE}" if multiclass else "")
         ),
     )
 
@@ -120,7 +148,11 @@ def region_views(results: Results, num: Numbering) -> tuple[dict[str, Any], list
     train = results.regions["train"]
     summary = train.summary_table
     llm_table = summary_table(
-        num.tables, summary, "training", "Local linear model summary, largest training regions"
+        num.tables,
+        summary,
+        "training",
+        "Local linear model summary, largest training regions",
+        results.model.output_names,
     )
     figure = None
     specs = []

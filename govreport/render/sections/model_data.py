@@ -25,7 +25,17 @@ from govreport.results.schema import Results
 __all__ = ["TASK_WORDS", "build", "layer_roles", "performance_table"]
 
 
-_METRIC_ORDER = ("auc", "accuracy", "log_loss", "rmse", "mae", "mse", "r2")
+_METRIC_ORDER = (
+    "auc",
+    "macro_auc",
+    "min_class_auc",
+    "accuracy",
+    "log_loss",
+    "rmse",
+    "mae",
+    "mse",
+    "r2",
+)
 
 
 TASK_WORDS = {

@@ -4,6 +4,7 @@ exposure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from govreport.analyses.dataset_regions import DatasetRegionsResult
@@ -12,7 +13,7 @@ from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.benchmark import build_benchmark
 from govreport.render.sections.calibration import build_evidence
 from govreport.render.sections.census import census_rows
-from govreport.render.sections.llm import summary_table
+from govreport.render.sections.llm import DOMINANT_NOTE, dominant_cells, summary_table
 from govreport.render.sections.model_data import performance_table
 from govreport.render.sections.regime import APPENDIX, fragmented
 from govreport.render.text import (
@@ -74,12 +75,14 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             f"{num.section(APPENDIX)}: in this regime each region holds very few clients."
         )
     else:
-        out["test_llm_table"], out["exposure"] = test_region_tables(num, test)
+        out["test_llm_table"], out["exposure"] = test_region_tables(
+            num, test, results.model.output_names
+        )
     return {"outcomes": out}, specs
 
 
 def test_region_tables(
-    num: Numbering, test: DatasetRegionsResult
+    num: Numbering, test: DatasetRegionsResult, classes: Sequence[str] = ()
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The summary table of the largest test regions and Aletheia's test exposure of the
     largest training regions (None when the results hold no exposure table)."""
@@ -88,8 +91,9 @@ def test_region_tables(
         test.summary_table,
         "test",
         "Local linear model summary, largest test regions",
+        classes,
     )
-    return table, _exposure(num, test)
+    return table, _exposure(num, test, classes)
 
 
 EXTRAPOLATION_READING = {
@@ -207,20 +211,26 @@ def _reading(results: Results, has_test: bool) -> dict[str, str]:
     return {"shows": shows, "todo": todo}
 
 
-def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | None:
+def _exposure(
+    num: Numbering, test: DatasetRegionsResult, classes: Sequence[str] = ()
+) -> dict[str, Any] | None:
     """Aletheia's test exposure table, or None when the results hold none."""
     exposure = test.exposure_table
     if exposure is None:
         return None
     metric = exposure.local_metric
+    multiclass = any(r.dominant_class is not None for r in exposure.rows)
     rows = [
         [
             fmt_int(r.rank),
             fmt_int(r.train_count),
             fmt_int(r.test_count),
             fmt_share(r.test_share),
-            fmt_metric(r.response_mean),
-            fmt_metric(r.response_std),
+            *(
+                dominant_cells(r.dominant_class, r.class_shares, classes)
+                if multiclass
+                else [fmt_metric(r.response_mean), fmt_metric(r.response_std)]
+            ),
             fmt_metric(r.local_metric),
             fmt_metric(r.global_metric),
             fmt_bool(r.constant),
@@ -248,14 +258,17 @@ def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | No
             "Train samples",
             "Test samples",
             "Test share",
-            "Test response mean",
-            "Test response std",
+            *(
+                ["Test dominant class", "Its share"]
+                if multiclass
+                else ["Test response mean", "Test response std"]
+            ),
             f"Local {metric}",
             f"Global {metric}",
             "Constant",
         ],
         rows,
-        align="rrrrrrrrc",
+        align="rrrrlrrrc" if multiclass else "rrrrrrrrc",
         note=(
             f"Aletheia's evaluation of the {fmt_int(shown)} largest of "
             f"{fmt_int(exposure.training_regions)} training regions on the "
@@ -263,6 +276,7 @@ def _exposure(num: Numbering, test: DatasetRegionsResult) -> dict[str, Any] | No
             f"{metric}: the training region's linear model on those test samples; Global "
             f"{metric}: the same model on all test samples. {DASH} marks an undefined value "
             "(no test sample, a single sample or a single class)."
+            + (f" {DOMINANT_NOTE}" if multiclass else "")
         ),
     )
     return {"sentence": sentence, "table": table}
