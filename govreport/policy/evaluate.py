@@ -297,6 +297,27 @@ def evaluate_policy(
     )
 
 
+def _capped(policy: Policy, waiver: Waiver, severity: str) -> tuple[str, str]:
+    """A waiver without scope applied to a failure at ``severity``: the capped severity and
+    the message text that says so."""
+    effective = min(severity, waiver.cap_severity, key=policy.rank)
+    text = (
+        f"; waived: {severity} capped at {waiver.cap_severity} until "
+        f"{waiver.expires.isoformat()} (approved by {waiver.approved_by.name}, "
+        f"{waiver.approved_by.role})"
+    )
+    return effective, text
+
+
+def _gating(policy: Policy, status: Status, effective: str | None) -> bool:
+    """A failure at or above the policy's gate severity (after any waiver) fails the run."""
+    return (
+        status == "fail"
+        and effective is not None
+        and policy.rank(effective) >= policy.rank(policy.fail_on)
+    )
+
+
 def _evaluate_check(
     policy: Policy,
     check: Check,
@@ -368,12 +389,8 @@ def _evaluate_check(
             message += f"; waiver expired on {waiver.expires.isoformat()}, not applied"
         elif severity is not None and not waiver.scope:
             applied = True
-            effective = min(severity, waiver.cap_severity, key=policy.rank)
-            message += (
-                f"; waived: {severity} capped at {waiver.cap_severity} until "
-                f"{waiver.expires.isoformat()} (approved by {waiver.approved_by.name}, "
-                f"{waiver.approved_by.role})"
-            )
+            effective, text = _capped(policy, waiver, severity)
+            message += text
         elif severity is not None:
             effective, applied, text = _scoped_waiver(
                 policy, check, waiver, severity, own.parts if own is not None else {}
@@ -384,11 +401,7 @@ def _evaluate_check(
         message += sampling
         if status == "pass":
             detail += " (only inside sampling error)"
-    gating = (
-        status == "fail"
-        and effective is not None
-        and policy.rank(effective) >= policy.rank(policy.fail_on)
-    )
+    gating = _gating(policy, status, effective)
     return CheckResult(
         check=check,
         observed=observed,
@@ -543,17 +556,9 @@ def _evaluate_change(
             message += f"; waiver expired on {waiver.expires.isoformat()}, not applied"
         elif severity is not None:
             applied = True
-            effective = min(severity, waiver.cap_severity, key=policy.rank)
-            message += (
-                f"; waived: {severity} capped at {waiver.cap_severity} until "
-                f"{waiver.expires.isoformat()} (approved by {waiver.approved_by.name}, "
-                f"{waiver.approved_by.role})"
-            )
-    gating = (
-        status == "fail"
-        and effective is not None
-        and policy.rank(effective) >= policy.rank(policy.fail_on)
-    )
+            effective, text = _capped(policy, waiver, severity)
+            message += text
+    gating = _gating(policy, status, effective)
     return CheckResult(
         check=check,
         observed=observed,
