@@ -150,3 +150,21 @@ def test_long_names_get_break_opportunities_and_short_ones_do_not() -> None:
     assert all(len(p) <= 20 for p in out.split("\u200b"))
     assert breakable("PAY_AMT2") == "PAY_AMT2"
     assert breakable("x" * 45).count("\u200b") == 2
+
+
+def test_every_section_opens_with_what_it_shows_and_what_to_do() -> None:
+    """Each numbered section and appendix of the golden report carries the plain-words box
+    (what it shows, what to do) before its next heading of the same or a higher level."""
+    import re
+
+    html = golden()
+    parts = re.split(r'(<h[23] id="sec-[^"]+">)', html)
+    missing = []
+    for head, body in zip(parts[1::2], parts[2::2], strict=True):
+        own = re.split(r'<h[23] id="sec-', body, maxsplit=1)[0]
+        if "sec-control" in head or "sec-toc" in head:
+            continue
+        if 'class="reading"' not in own:
+            missing.append(head)
+    assert missing == []
+    assert html.count("What this shows.") >= 20

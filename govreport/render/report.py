@@ -102,7 +102,20 @@ def _soundness(results: Results, num: Numbering) -> tuple[dict[str, Any], list[F
         sub_context, sub_specs = sub.builder(results, num)
         context.update(sub_context)
         specs += sub_specs
+    context["reading"] = SOUNDNESS_READING
     return {"soundness": context}, specs
+
+
+#: Section 4's plain-words box (its subsections each have their own).
+SOUNDNESS_READING = {
+    "shows": "How the network reaches its outputs: the exact linear model behind every "
+    "client's prediction, summarised over all clients: how many such models there are, which "
+    "inputs drive them and in which direction, whether the directions respect the business "
+    "constraints, and whether protected characteristics play a part.",
+    "todo": "Read each subsection's box; the failures they raise are the findings of section "
+    "7. Check that the leading inputs and their directions match the business rationale "
+    "before relying on the model.",
+}
 
 
 #: Section 4's subsections, in document order.

@@ -11,7 +11,16 @@ from govreport.render.sections.review import data_window, review_context, tracea
 from govreport.render.text import DASH, Numbering, fmt_int, make_table
 from govreport.results.schema import Results
 
-__all__ = ["build"]
+__all__ = ["READING", "build"]
+
+#: Section 2's plain-words box.
+READING = {
+    "shows": "What the model is for, the data sets this validation used, and which regulatory "
+    "requirement each policy check provides evidence for.",
+    "todo": "Confirm that the intended use matches how the business uses the model and that "
+    "the data windows cover the population it scores; a use outside this scope needs its own "
+    "validation.",
+}
 
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
@@ -39,6 +48,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     )
     review = review_context(results)
     scope = {
+        "reading": READING,
         "intended_use": review["intended_use"],
         "datasets_table": make_table(
             num.tables,
