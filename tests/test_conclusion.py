@@ -21,6 +21,7 @@ from govreport.policy.conclusion import (
     DEFAULT_RATING,
     build_conclusion,
     check_review_findings,
+    default_rating,
     evaluate_rating,
 )
 from govreport.policy.record import CheckRecord
@@ -127,6 +128,17 @@ def test_default_rules_use_the_gate() -> None:
     assert evaluate_rating(DEFAULT_RATING, LEVELS, [gating, below])[0] == 0
     assert evaluate_rating(DEFAULT_RATING, LEVELS, [below])[0] == 1
     assert evaluate_rating(DEFAULT_RATING, LEVELS, [_rec("c", "pass")])[0] == 2
+
+
+def test_default_rules_ignore_observations_at_the_lowest_level() -> None:
+    rules = default_rating(LEVELS)
+    info = _rec("a", "fail", "info")
+    assert evaluate_rating(rules, LEVELS, [info, _rec("c", "pass")]) == (2, ())
+    assert evaluate_rating(rules, LEVELS, [info, _rec("b", "fail", "minor")]) == (1, ("b",))
+    # one level only: nothing is an observation, any failure puts conditions on the model
+    assert (
+        evaluate_rating(default_rating(("only",)), ("only",), [_rec("a", "fail", "only")])[0] == 1
+    )
 
 
 # --- the policy's rating block is validated: one line naming file:line ------------------
@@ -252,6 +264,24 @@ def test_no_review_leaves_the_owner_blank_not_the_policy_owner() -> None:
     assert f.owner is None and f.due == "2026-06-30"
     assert c.rating == "fit_with_conditions"
     assert "Policy Owner" not in repr(c)
+
+
+def test_an_info_failure_is_an_observation_without_due_date() -> None:
+    policy_text = POLICY.replace(
+        "    severity: minor\n    finding: {id: F-DEAD",
+        "    severity: info\n    finding: {id: F-DEAD",
+    ).replace("remediation_days: {major: 90, minor: 180}", "remediation_days: {info: 365}")
+    assert policy_text != POLICY
+    policy = load_policy_text(policy_text)
+    metrics = {("performance.auc", "test"): 0.8, ("neurons.dead_share", "train"): 0.5}
+    evaluation = evaluate_policy(
+        policy, metrics, run_date=dt.date(2026, 1, 1), policy_file="p.yaml", policy_sha256="0"
+    )
+    c = build_conclusion(policy, evaluation.record(), empty_review())
+    (dead,) = c.findings
+    assert (dead.status, dead.due, dead.effective_severity) == ("noted", None, "info")
+    # the policy's own rule 2 ({status: fail} at any severity) still fires: the rules decide
+    assert c.rating == "fit_with_conditions"
 
 
 def test_a_prior_finding_not_retested_stays_open() -> None:

@@ -16,13 +16,15 @@ whose ``when`` holds gives the recommended rating, and the last rule must be
 
 ``when`` may be one condition or a list (the rule applies if any holds). Without
 ``rating:`` the :data:`DEFAULT_RATING` rules apply: *not fit* on any failure that blocks
-approval, *fit with conditions* on any other failure or waiver, *fit* otherwise.
+approval, *fit with conditions* on any other failure or waiver above the lowest severity
+level, *fit* otherwise.
 
 **Findings.** Every failed or waived check raises a finding whose id is the check's
 ``finding.id`` or ``F-`` and the check id in capitals (stable between runs). Its owner
 and due date come from the review file's ``findings:`` entry, else the model owner and
 the report date plus the policy's ``remediation_days`` for its severity; a waived
-finding is due when its waiver expires. Findings of earlier reviews
+finding is due when its waiver expires. An unwaived failure at the lowest severity level
+that does not gate is an observation (status ``noted``, no due date). Findings of earlier reviews
 (``prior_findings``) that no check raises any more are listed as closed.
 
 **Monitoring.** Checks on metrics that can be recomputed on new data (performance,
@@ -37,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from govreport.inputs.review import ReviewError, ReviewRecord
@@ -58,6 +60,7 @@ __all__ = [
     "TriggerRecord",
     "build_conclusion",
     "check_review_findings",
+    "default_rating",
     "evaluate_rating",
     "policy_from_record",
 ]
@@ -79,6 +82,17 @@ DEFAULT_RATING: tuple[RatingRule, ...] = (
     RatingRule(id="fit", label="Fit for use", when=()),
 )
 
+
+def default_rating(levels: Sequence[str]) -> tuple[RatingRule, ...]:
+    """:data:`DEFAULT_RATING` for a policy's severity levels: a failure at the lowest level
+    (an observation, ``info`` by default) does not put conditions on the model."""
+    if len(levels) < 2:
+        return DEFAULT_RATING
+    not_fit, with_conditions, fit = DEFAULT_RATING
+    condition = replace(with_conditions.when[0], min_severity=levels[1])
+    return (not_fit, replace(with_conditions, when=(condition,)), fit)
+
+
 #: Monitoring frequency when the policy has no ``monitoring:`` block.
 DEFAULT_FREQUENCY = "quarterly"
 
@@ -89,7 +103,7 @@ MONITORED_FAMILIES = frozenset(
     {"performance", "outcomes", "data", "score", "fairness", "slopes", "benchmark", "uncertainty"}
 )
 
-FindingStatus = Literal["open", "waived", "closed"]
+FindingStatus = Literal["open", "waived", "noted", "closed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +111,9 @@ class FindingRecord:
     """One entry of the findings register.
 
     ``status``: ``open`` (the check failed), ``waived`` (failed, severity capped by a
-    waiver in force) or ``closed`` (raised by an earlier review; the check now passes).
+    waiver in force), ``noted`` (failed at the policy's lowest severity level, which asks
+    for no remediation: an observation for information, with no due date) or ``closed``
+    (raised by an earlier review; the check now passes).
     ``severity`` is before any waiver, ``effective_severity`` after. ``raised``: the
     date the finding was first raised (an earlier review's, or this report's).
     """
@@ -285,6 +301,16 @@ def _due(
     return (report_date + dt.timedelta(days=policy.remediation_days[severity])).isoformat()
 
 
+def _is_observation(policy: Policy, severity: str | None, gating: bool) -> bool:
+    """True for a failure at the policy's lowest severity level that does not gate.
+
+    Such a failure (``info`` in the shipped policies) is recorded as an observation:
+    it is listed in the register for information, with no due date.
+    """
+    levels = policy.severity_levels
+    return bool(levels) and severity == levels[0] and not gating
+
+
 def _findings(
     policy: Policy, record: PolicyRecord, review: ReviewRecord, report_date: dt.date
 ) -> list[FindingRecord]:
@@ -302,6 +328,7 @@ def _findings(
         current.add(fid)
         override = review.findings.get(fid)
         waived = status == "waived"
+        noted = _is_observation(policy, rec.effective_severity, rec.gating) and not waived
         expires = rec.waiver.expires if waived and rec.waiver is not None else None
         earlier = prior.get(fid)
         limit, side = _limit(policy, check, rec.observed)
@@ -312,7 +339,7 @@ def _findings(
                 check=rec.id,
                 title=_title(check),
                 description=_description(check),
-                status="waived" if waived else "open",
+                status="waived" if waived else ("noted" if noted else "open"),
                 severity=rec.severity,
                 effective_severity=rec.effective_severity,
                 gating=rec.gating,
@@ -324,7 +351,7 @@ def _findings(
                 remediation=check.remediation,
                 owner=(override.owner if override and override.owner else default_owner),
                 due=(override.due if override and override.due else None)
-                or _due(policy, rec.effective_severity, report_date, expires),
+                or (None if noted else _due(policy, rec.effective_severity, report_date, expires)),
                 regulatory_basis=rec.refs,
                 raised=(earlier.raised if earlier else None) or report_date.isoformat(),
                 repeat=earlier is not None,
@@ -378,7 +405,7 @@ def _findings(
     def key(f: FindingRecord) -> tuple[int, int, int, int]:
         sev = f.effective_severity
         rank = levels.index(sev) if sev in levels else -1
-        stage = {"open": 0, "waived": 1, "closed": 2}[f.status]
+        stage = {"open": 0, "waived": 1, "noted": 2, "closed": 3}[f.status]
         before = levels.index(f.severity) if f.severity in levels else -1
         return (stage, -rank, -before, order.get(f.id, len(order)))
 
@@ -493,7 +520,7 @@ def build_conclusion(
 ) -> ConclusionRecord:
     """The ``"conclusion"`` block: rating and rationale, findings, monitoring plan."""
     report_date = dt.date.fromisoformat(record.run_date)
-    rules = policy.rating or DEFAULT_RATING
+    rules = policy.rating or default_rating(policy.severity_levels)
     index, matched = evaluate_rating(rules, policy.severity_levels, record.checks)
     rule = rules[index]
     conditions = [*rule.conditions, *review.conditions_of_use]

@@ -446,18 +446,18 @@ class Condition:
             "waived": "waived failures",
             "not_evaluated": "checks not evaluated",
         }
+        level = f" at {self.min_severity} or above" if self.min_severity is not None else ""
         if set(self.status) == {"fail", "waived"}:
             text = (
-                "any failure, waived or not"
+                f"any failure{level}, waived or not"
                 if self.at_least == 1
-                else (f"at least {self.at_least} failures, waived or not")
+                else (f"at least {self.at_least} failures{level}, waived or not")
             )
         elif self.at_least == 1:
-            text = "any " + " or ".join(one[s] for s in self.status)
+            text = "any " + " or ".join(one[s] for s in self.status) + level
         else:
             text = f"at least {self.at_least} " + " or ".join(many[s] for s in self.status)
-        if self.min_severity is not None:
-            text += f" at {self.min_severity} or above"
+            text += level
         if self.gating is True:
             text += " that blocks approval"
         elif self.gating is False:

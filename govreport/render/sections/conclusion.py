@@ -69,7 +69,7 @@ EVIDENCE_SECTIONS: dict[str, tuple[str, ...]] = {
 FINDINGS_ON_PAGE_ONE = 6
 
 _RATING_KIND = {"not_fit": "fail", "fit_with_conditions": "waived", "fit": "pass"}
-_STATUS_KIND = {"open": "fail", "waived": "waived", "closed": "pass"}
+_STATUS_KIND = {"open": "fail", "waived": "waived", "noted": "pending", "closed": "pass"}
 
 
 def conclusion_of(results: Results) -> ConclusionRecord | None:
@@ -113,7 +113,9 @@ def rating_badge(conclusion: ConclusionRecord) -> dict[str, str]:
 
 
 def status_badge(finding: FindingRecord) -> dict[str, str]:
-    text = {"closed": "closed (prior review)"}.get(finding.status, finding.status)
+    text = {"closed": "closed (prior review)", "noted": "observation"}.get(
+        finding.status, finding.status
+    )
     return badge(text, _STATUS_KIND[finding.status])
 
 
@@ -154,6 +156,8 @@ def headline(finding: FindingRecord) -> str:
     sev = finding.effective_severity or DASH
     if finding.status == "waived":
         return f"{finding.severity}, waived to {sev}"
+    if finding.status == "noted":
+        return f"{sev}, observation"
     return f"{sev}, {finding.status}" + (", repeat finding" if finding.repeat else "")
 
 

@@ -27,14 +27,17 @@ def _conclusion(results: Results, num: Numbering) -> dict[str, Any] | None:
     conclusion = conclusion_of(results)
     if conclusion is None:
         return None
-    current = [f for f in conclusion.findings if f.status != "closed"]
+    current = [f for f in conclusion.findings if f.status in ("open", "waived")]
     shown = current[:FINDINGS_ON_PAGE_ONE]
     more = len(current) - len(shown)
-    closed = len(conclusion.findings) - len(current)
+    noted = sum(1 for f in conclusion.findings if f.status == "noted")
+    closed = sum(1 for f in conclusion.findings if f.status == "closed")
     section = num.section("findings")
     tail = []
     if more:
         tail.append(f"{more} more finding{'s' if more != 1 else ''} of lower materiality")
+    if noted:
+        tail.append(f"{noted} observation{'s' if noted != 1 else ''} for information")
     if closed:
         tail.append(f"{closed} finding{'s' if closed != 1 else ''} of an earlier review closed")
     source = (
@@ -57,7 +60,11 @@ def _conclusion(results: Results, num: Numbering) -> dict[str, Any] | None:
             for f in shown
         ],
         "more": ("; ".join(tail) + f": see section {section}." if tail else ""),
-        "none": "No check failed or was waived." if not current else "",
+        "none": ""
+        if current
+        else "No finding needs remediation; the observations are listed for information."
+        if noted
+        else "No check failed or was waived.",
         "conditions": list(conclusion.conditions),
     }
 

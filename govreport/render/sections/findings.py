@@ -36,6 +36,11 @@ def _severity(f: Any) -> str:
     return text
 
 
+def _open_findings(count: int) -> str:
+    """``"the open finding's"`` / ``"each of the 3 open findings'"``."""
+    return "the open finding's" if count == 1 else f"each of the {count} open findings'"
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 7: the findings register."""
     conclusion = conclusion_of(results)
@@ -134,9 +139,11 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "shows": "Every check of the policy that failed or was waived, as a finding with "
                 "a stable id (the same in every run, so the next review can follow it up), its "
                 "materiality, the evidence in this report, a suspected cause, the remediation "
-                "proposed, an owner and a due date. Findings of an earlier review that no "
-                "check raises any more are listed as closed.",
-                "todo": f"Agree each of the {open_count} open findings' cause, remediation, "
+                "proposed, an owner and a due date. A failure at the lowest materiality "
+                "that does not block approval is an observation: listed for information, "
+                "with no due date. Findings of an earlier review that no check raises any "
+                "more are listed as closed.",
+                "todo": f"Agree {_open_findings(open_count)} cause, remediation, "
                 "owner and due date with the model owner before the committee meets; a "
                 "waiver lowers a finding's materiality until it expires, it never hides it."
                 if open_count
