@@ -119,8 +119,8 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "simplification.fidelity_kappa",
         "Cohen's kappa between the merged model's and the network's decisions (probability "
-        "> 0.5; binary, or predicted class; multiclass): agreement beyond what a constant model achieves by chance, 0 for a "
-        "constant model, 1 for identical decisions",
+        "> 0.5; binary, or predicted class; multiclass): agreement beyond what a constant "
+        "model achieves by chance, 0 for a constant model, 1 for identical decisions",
         "kappa",
         "higher",
         True,
@@ -128,7 +128,8 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "simplification.fidelity_baseline_agreement",
         "agreement with the network's decisions of a constant model that always takes the "
-        "network's more frequent decision (binary; multiclass: most frequent class): the floor fidelity_agreement must beat",
+        "network's more frequent decision (binary; multiclass: most frequent class): the "
+        "floor fidelity_agreement must beat",
         "share",
         "none",
         True,
