@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -334,3 +335,36 @@ def test_default_policy_checks_the_multiclass_merged_models(cli_run: Path) -> No
     for check_id in ("simplification_fidelity", "simplification_kappa"):
         assert checks[check_id]["status"] != "skipped", checks[check_id]
         assert checks[check_id]["observed"] is not None
+
+
+def test_scalable_mode_merges_micro_clusters_of_the_class_models() -> None:
+    rng = np.random.default_rng(3)
+    dims = (4, 24, 24, 3)
+    maps = tuple(
+        AffineMap(
+            readonly(rng.normal(size=(n_out, n_in)) / math.sqrt(n_in)),
+            readonly(rng.normal(size=n_out) * 0.3),
+        )
+        for n_in, n_out in pairwise(dims)
+    )
+    net = PiecewiseLinearNetwork(maps, (0.0, 0.0), "softmax")
+    x = rng.normal(size=(4000, 4))
+    p = softmax(net.forward_logits(x), axis=1)
+    y = np.array([rng.choice(3, p=row) for row in p], dtype=np.float64)
+    extraction = extract_regions(net, x, np.eye(3)[y.astype(np.int64)])
+    assert extraction.table.n_regions > 1000  # more regions than micro-clusters
+    result = simplify_multiclass(extraction, x, y, grid=(2, 4), mode="scalable")
+    tree = result.model.tree
+    assert result.mode == "scalable" and tree.n_leaves <= 1000
+    # Every region takes its micro-cluster's label.
+    np.testing.assert_array_equal(
+        result.model.region_labels, result.model.leaf_labels[tree.region_leaf]
+    )
+    z = result.model.logits(x, result.model.region_labels[extraction.sample_regions])
+    train = result.evaluations[0]
+    assert train.fidelity["agreement"] == pytest.approx(
+        float(np.mean(z.argmax(axis=1) == extraction.logits.argmax(axis=1)))
+    )
+    assert train.metrics["macro_auc"] == pytest.approx(
+        roc_auc_score(y, softmax(z, axis=1), multi_class="ovr")
+    )

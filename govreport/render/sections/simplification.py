@@ -81,8 +81,9 @@ def _performance_phrase(evaluation: SimplificationEvaluation | None) -> str:
     metrics = evaluation.metrics if evaluation else {}
     network = evaluation.network if evaluation else {}
     key = next((k for k in ("auc", "macro_auc") if k in metrics), "rmse")
+    label = "macro AUC (one class against the rest)" if key == "macro_auc" else metric_label(key)
     return (
-        f"{metric_label(key)} {fmt_metric(metrics.get(key))} against the network's "
+        f"{label} {fmt_metric(metrics.get(key))} against the network's "
         f"{fmt_metric(network.get(key))}"
     )
 
