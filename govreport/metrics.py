@@ -39,8 +39,31 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec("simplification.auc", "ROC AUC of the merged model (binary)", "AUC", "higher", True),
     MetricSpec(
+        "simplification.macro_auc",
+        "macro one-vs-rest ROC AUC of the merged model (multiclass)",
+        "AUC",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "simplification.min_class_auc",
+        "lowest one-vs-rest ROC AUC of the merged model over the classes (multiclass)",
+        "AUC",
+        "higher",
+        True,
+    ),
+    MetricSpec(
+        "simplification.macro_auc_drop",
+        "network macro AUC minus merged-model macro AUC on the same data (multiclass; "
+        "positive = the merged model is worse)",
+        "AUC",
+        "lower",
+        True,
+    ),
+    MetricSpec(
         "simplification.accuracy",
-        "accuracy of the merged model's decisions (probability > 0.5)",
+        "accuracy of the merged model's decisions (probability > 0.5; multiclass: the most "
+        "probable class)",
         "share",
         "higher",
         True,
@@ -73,7 +96,7 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "simplification.fidelity_agreement",
         "share of samples where the merged model and the network make the same decision "
-        "(probability > 0.5; binary)",
+        "(probability > 0.5; binary) or predicts the same class (multiclass)",
         "share",
         "higher",
         True,
@@ -81,7 +104,7 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "simplification.fidelity_logit_corr",
         "Pearson correlation between the merged model's and the network's logits (outputs "
-        "for regression)",
+        "for regression; multiclass: logits centred over the classes, all classes pooled)",
         "correlation",
         "higher",
         True,
@@ -96,8 +119,8 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "simplification.fidelity_kappa",
         "Cohen's kappa between the merged model's and the network's decisions (probability "
-        "> 0.5; binary): agreement beyond what a constant model achieves by chance, 0 for a "
-        "constant model, 1 for identical decisions",
+        "> 0.5; binary, or predicted class; multiclass): agreement beyond what a constant "
+        "model achieves by chance, 0 for a constant model, 1 for identical decisions",
         "kappa",
         "higher",
         True,
@@ -105,7 +128,8 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "simplification.fidelity_baseline_agreement",
         "agreement with the network's decisions of a constant model that always takes the "
-        "network's more frequent decision (binary): the floor fidelity_agreement must beat",
+        "network's more frequent decision (binary; multiclass: most frequent class): the "
+        "floor fidelity_agreement must beat",
         "share",
         "none",
         True,
@@ -121,7 +145,8 @@ _SIMPLIFICATION_SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "simplification.fidelity_auc",
         "ROC AUC of the merged model's logit as a score for the network's decisions "
-        "(label: network probability > 0.5; binary)",
+        "(label: network probability > 0.5; binary); multiclass: macro one-vs-rest AUC of "
+        "the merged model's probabilities for the network's predicted classes",
         "AUC",
         "higher",
         True,

@@ -179,8 +179,8 @@ def _merged_grouping(merged: MergedClusters | None) -> MergedGrouping | None:
     return MergedGrouping(
         labels=merged.sample_labels,
         source=f"Aletheia merging (section 6), {n_models} merged models",
-        weights=merged.coefs[:, None, :],
-        biases=merged.intercepts[:, None],
+        weights=merged.output_weights,
+        biases=merged.output_biases,
     )
 
 

@@ -456,9 +456,10 @@ def test_stage_document_disclosure_and_metrics(small_binary) -> None:  # type: i
     )
     clusters2 = doc2["clusters"]
     assert isinstance(clusters2, list) and all(c["center"] is not None for c in clusters2)
-    multi, none = simplification_stage(
-        "multiclass",
-        DataForMerge("train", extraction, x, y, None),
+    few = extract_regions(net, x[:5])
+    multi, none = simplification_stage(  # too few training rows: not applicable
+        "binary",
+        DataForMerge("train", few, x[:5], y[:5], None),
         [],
         ["a", "b", "c"],
         grid=(2,),
@@ -569,7 +570,7 @@ def test_section_renders_tables_figure_and_summary(merged_document: dict[str, ob
     chosen = merged_document["chosen_k"]
     assert f"K = {chosen} chosen" in facts["Simplification"]
     # The coefficient table prints the model's own numbers.
-    table = context["simplification"]["coefficient_table"]
+    table = context["simplification"]["coefficient_tables"][0]
     clusters = merged_document["clusters"]
     assert isinstance(clusters, list)
     assert len(table["rows"]) == 1 + 5 and len(table["head"]) == 1 + len(clusters)
@@ -641,10 +642,17 @@ def test_the_simplification_result_loads_back_from_its_json(small_binary) -> Non
 
     _net, x, y, extraction = small_binary
     adapter: TypeAdapter[SimplificationResult] = TypeAdapter(SimplificationResult)
-    for task, kind in (("binary", SimplificationDone), ("multiclass", SimplificationNotApplicable)):
+    few = extract_regions(_net, x[:5])
+    for rows, kind in ((None, SimplificationDone), (5, SimplificationNotApplicable)):
         out = run_simplification(
-            task,  # type: ignore[arg-type]
-            DataForMerge("train", extraction, x, y, None),
+            "binary",
+            DataForMerge(
+                "train",
+                extraction if rows is None else few,
+                x[:rows],
+                y[:rows],
+                None,
+            ),
             [],
             ["a", "b", "c"],
             grid=(2, 4),

@@ -5,8 +5,8 @@ merged for every K of the grid, refitted on those rows and scored on the
 held-out rows (AUC, or MSE for regression). The best K (the smallest on ties)
 is merged again on all training rows, refitted, and evaluated on every data set.
 
-Multiclass networks are not merged (Aletheia's merger is binary or
-regression).
+Multiclass networks are merged by :mod:`.multiclass` (the same steps on the centred,
+stacked class models, and a multinomial refit).
 """
 
 from __future__ import annotations

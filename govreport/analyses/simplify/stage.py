@@ -6,20 +6,24 @@ held-out training rows and evaluates the merged model against the network on
 every data set. This module turns that into the typed result
 (:data:`SimplificationResult`) and the policy's metric values (:func:`observed`).
 
-Multiclass networks are not merged (Aletheia's merger is binary or
-regression), nor are tiny training sets: the result then says why.
+Multiclass networks are merged on their centred, stacked class models and refitted
+with one multinomial model per cluster (:mod:`.multiclass`). Tiny training sets are
+not merged: the result then says why.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
+
+import numpy as np
 
 from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.analyses.sign import AffineSignCheck, SignCheckPlan, affine_sign_checks
 from govreport.analyses.simplify.merging import DEFAULT_MERGE_MIN_SAMPLES, SCALABLE_REGION_THRESHOLD
+from govreport.analyses.simplify.multiclass import MulticlassSimplification, simplify_multiclass
 from govreport.analyses.simplify.refit import cluster_centers
 from govreport.analyses.simplify.search import (
     VALIDATION_SHARE,
@@ -31,12 +35,14 @@ from govreport.analyses.simplify.search import (
 )
 from govreport.disclosure import can_disclose
 from govreport.inputs.data import Task
-from govreport.jsontypes import JSON_CONFIG, Float, Number
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import Int64Array, RegionExtraction
 
 __all__ = [
+    "ClassModel",
+    "ClassParameters",
     "CurveEntry",
     "DataForMerge",
     "EvaluationExtra",
@@ -83,11 +89,40 @@ class CurveEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassModel:
+    """One class's logit in a multiclass merged model, centred over the classes
+    (the class's logit minus the mean of the classes' logits; features' units)."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    output: int
+    intercept: Float
+    coefficients: tuple[Float, ...]
+    coefficients_per_std: tuple[Float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassParameters:
+    """One class's centred logit of a multiclass merged model (parameters only)."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    output: int
+    intercept: Float
+    coefficients: tuple[Float, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MergedCluster:
     """One final cluster and its refitted model (coefficients in the features' units).
 
     ``coefficients_per_std``: coefficient × the feature's scale (one standard deviation);
     ``center``: sample-mean x, or None when the cluster is too small to disclose.
+
+    Multiclass: ``class_models`` holds every class's centred logit, ``class_shares`` the
+    share of each class among the cluster's training rows and ``dominant_class`` the most
+    frequent (output index, lowest on ties); ``response_mean``, ``intercept`` and the
+    coefficients are then those of the dominant class.
     """
 
     __pydantic_config__ = JSON_CONFIG
@@ -102,11 +137,15 @@ class MergedCluster:
     constant: bool
     converged: bool
     center: tuple[Float, ...] | None
+    dominant_class: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    class_shares: tuple[Float, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+    class_models: tuple[ClassModel, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class ModelParameters:
-    """One cluster's linear model."""
+    """One cluster's linear model (multiclass: the dominant class's; every class's centred
+    logit in ``classes``)."""
 
     __pydantic_config__ = JSON_CONFIG
 
@@ -114,6 +153,7 @@ class ModelParameters:
     intercept: Float
     coefficients: tuple[Float, ...]
     constant: bool
+    classes: tuple[ClassParameters, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +188,7 @@ class SimplificationDone:
     validation_rows: int
     validation_share: Float
     validation_network: dict[str, Number]
-    selection_metric: Literal["auc", "mse"]
+    selection_metric: Literal["auc", "mse", "macro_auc"]
     chosen_k: int
     n_models: int
     absorbed: int
@@ -171,12 +211,23 @@ class MergedClusters:
     """Computation-only output for later stages (not in results.json).
 
     ``sample_labels``: (N,) int64 merged cluster of every training sample;
-    ``intercepts`` (C,) and ``coefs`` (C, d): the refitted models.
+    ``intercepts`` (C,) and ``coefs`` (C, d): the refitted models (multiclass: (C, K)
+    and (C, K, d), the centred class logits).
     """
 
     sample_labels: Int64Array
     intercepts: FloatArray
     coefs: FloatArray
+
+    @property
+    def output_biases(self) -> FloatArray:
+        """(C, K) intercepts per output (K = 1 unless multiclass)."""
+        return self.intercepts if self.intercepts.ndim == 2 else self.intercepts[:, None]
+
+    @property
+    def output_weights(self) -> FloatArray:
+        """(C, K, d) coefficients per output (K = 1 unless multiclass)."""
+        return self.coefs if self.coefs.ndim == 3 else self.coefs[:, None, :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +337,147 @@ def _done(
     )
 
 
+def _done_multiclass(
+    result: MulticlassSimplification,
+    feature_names: Sequence[str],
+    centers_of: FloatArray,
+    disclosure_min_samples: int,
+    scale: FloatArray,
+) -> SimplificationDone:
+    """The typed result of a multiclass merge (see :func:`_done`)."""
+    model = result.model
+    total = float(model.merge.counts.sum())
+    clusters, parameters = [], []
+    for c in range(model.n_models):
+        size = int(model.merge.counts[c])
+        shares = model.class_shares[c]
+        top = int(np.argmax(shares))
+        intercepts, coefs = model.intercepts[c], model.coefs[c]
+        class_models = tuple(
+            ClassModel(
+                output=k,
+                intercept=float(intercepts[k]),
+                coefficients=tuple(float(v) for v in coefs[k]),
+                coefficients_per_std=tuple(float(v) for v in coefs[k] * scale),
+            )
+            for k in range(model.n_classes)
+        )
+        clusters.append(
+            MergedCluster(
+                cluster=c + 1,
+                size=size,
+                share=size / total if total else math.nan,
+                response_mean=float(shares[top]),
+                intercept=class_models[top].intercept,
+                coefficients=class_models[top].coefficients,
+                coefficients_per_std=class_models[top].coefficients_per_std,
+                constant=bool(model.constant[c]),
+                converged=bool(model.converged[c]),
+                center=(
+                    tuple(float(v) for v in centers_of[c])
+                    if can_disclose(size, disclosure_min_samples)
+                    else None
+                ),
+                dominant_class=top,
+                class_shares=tuple(float(v) for v in shares),
+                class_models=class_models,
+            )
+        )
+        parameters.append(
+            ModelParameters(
+                cluster=c + 1,
+                intercept=class_models[top].intercept,
+                coefficients=class_models[top].coefficients,
+                constant=bool(model.constant[c]),
+                classes=tuple(
+                    ClassParameters(
+                        output=m.output, intercept=m.intercept, coefficients=m.coefficients
+                    )
+                    for m in class_models
+                ),
+            )
+        )
+    features = tuple(str(f) for f in feature_names)
+    return SimplificationDone(
+        status="done",
+        mode=result.mode,
+        mode_reason=result.mode_reason,
+        scalable_threshold=SCALABLE_REGION_THRESHOLD,
+        regions=int(result.n_regions),
+        leaves=int(model.tree.n_leaves),
+        n_neighbors=int(result.n_neighbors),
+        min_samples=int(result.merge_min_samples),
+        graph_components=int(model.tree.n_components),
+        validation_rows=int(result.validation_rows),
+        validation_share=VALIDATION_SHARE,
+        validation_network=dict(result.validation_network),
+        selection_metric="macro_auc",
+        chosen_k=int(result.chosen_k),
+        n_models=model.n_models,
+        absorbed=int(model.merge.absorbed),
+        fallback=bool(model.merge.fallback),
+        features=features,
+        curve=tuple(
+            CurveEntry(
+                k=p.n_clusters,
+                n_models=p.n_models,
+                absorbed=int(p.absorbed),
+                fallback=bool(p.fallback),
+                metrics=dict(p.metrics),
+                fidelity=dict(p.fidelity),
+            )
+            for p in result.curve
+        ),
+        clusters=tuple(clusters),
+        evaluation=result.evaluations,
+        parameters=MergedParameters(task="multiclass", features=features, models=tuple(parameters)),
+    )
+
+
+def _run_multiclass(
+    train: DataForMerge,
+    others: Sequence[DataForMerge],
+    feature_names: Sequence[str],
+    *,
+    grid: Sequence[int],
+    n_neighbors: int,
+    merge_min_samples: int,
+    mode: ModeChoice,
+    seed: int,
+    disclosure_min_samples: int,
+    scale: FloatArray,
+) -> SimplificationRun:
+    result = simplify_multiclass(
+        train.extraction,
+        train.x,
+        train.y,
+        tests=[(o.name, o.extraction, o.x, o.y, o.match) for o in others if o.match is not None],
+        grid=grid,
+        n_neighbors=n_neighbors,
+        merge_min_samples=merge_min_samples,
+        mode=mode,
+        seed=seed,
+    )
+    labels = result.model.region_labels[train.extraction.sample_regions]
+    n_models = result.model.n_models
+    counts = np.bincount(labels, minlength=n_models).astype(np.float64)
+    centers = (
+        np.stack(
+            [
+                np.bincount(labels, weights=train.x[:, j], minlength=n_models)
+                for j in range(train.x.shape[1])
+            ],
+            axis=1,
+        )
+        / np.maximum(counts, 1.0)[:, None]
+    )
+    done = _done_multiclass(result, feature_names, centers, disclosure_min_samples, scale)
+    merged = MergedClusters(
+        sample_labels=labels, intercepts=result.model.intercepts, coefs=result.model.coefs
+    )
+    return SimplificationRun(done, merged)
+
+
 def run_simplification(
     task: Task,
     train: DataForMerge,
@@ -305,14 +497,6 @@ def run_simplification(
     ``scale``: (d,) feature scale of the coefficients per standard deviation (default
     :func:`~govreport.analyses.context.feature_scale` of the training rows).
     """
-    if task not in ("binary", "regression"):
-        return SimplificationRun(
-            SimplificationNotApplicable(
-                status="not_applicable",
-                reason="Merging is defined for binary classification and regression networks "
-                f"(Aletheia's merger); this network is {task}.",
-            )
-        )
     if train.extraction.n_samples < MIN_TRAINING_ROWS:
         return SimplificationRun(
             SimplificationNotApplicable(
@@ -321,6 +505,19 @@ def run_simplification(
                 f"needs at least {MIN_TRAINING_ROWS} (a 20% validation split plus clusters "
                 "to refit).",
             )
+        )
+    if task == "multiclass":
+        return _run_multiclass(
+            train,
+            others,
+            feature_names,
+            grid=grid,
+            n_neighbors=n_neighbors,
+            merge_min_samples=merge_min_samples,
+            mode=mode,
+            seed=seed,
+            disclosure_min_samples=disclosure_min_samples,
+            scale=feature_scale(train.x) if scale is None else scale,
         )
     result = simplify(
         task,
@@ -377,6 +574,8 @@ def run(ctx: AnalysisContext, sign_plans: Sequence[SignCheckPlan] = ()) -> Simpl
     merged, result = simplified.merged, simplified.result
     if merged is None or not isinstance(result, SimplificationDone) or not sign_plans:
         return simplified
+    if ctx.task == "multiclass":  # the sign rules on softmax probabilities: not on merged models
+        return simplified
     checks = affine_sign_checks(
         sign_plans,
         merged.intercepts,
@@ -405,6 +604,9 @@ def observed(result: SimplificationResult) -> dict[MetricKey, float]:
             out[(f"simplification.{key}", name)] = _value(value)
         for key, value in ev.fidelity.items():
             out[(f"simplification.fidelity_{key}", name)] = _value(value)
+        if "macro_auc" in ev.metrics and "macro_auc" in ev.network:
+            drop = _value(ev.network["macro_auc"]) - _value(ev.metrics["macro_auc"])
+            out[("simplification.macro_auc_drop", name)] = drop
         if "auc" in ev.metrics and "auc" in ev.network:
             drop = _value(ev.network["auc"]) - _value(ev.metrics["auc"])
             out[("simplification.auc_drop", name)] = drop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from matplotlib.figure import Figure
@@ -21,8 +22,9 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
     """Left: validation AUC (or RMSE) per K with the network's as a line; right: fidelity."""
     curve = block.curve
     ks = [p.k for p in curve]
-    binary = block.selection_metric == "auc"
-    metric = "auc" if binary else "rmse"
+    multiclass = block.selection_metric == "macro_auc"
+    binary = block.selection_metric == "auc" or multiclass  # decisions to compare
+    metric = {"auc": "auc", "macro_auc": "macro_auc"}.get(block.selection_metric, "rmse")
     fig = new_figure(6.5, 3.3)
     left, right = fig.subplots(1, 2)
     style = series_style(0)
@@ -44,7 +46,7 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
         ax.set_xlabel("clusters K")
         ax.grid(True)
         ax.set_axisbelow(True)
-    left.set_ylabel(f"held-out {'AUC' if binary else 'RMSE'}")
+    left.set_ylabel(f"held-out {'macro AUC' if multiclass else 'AUC' if binary else 'RMSE'}")
     left.set_title(f"Performance (chosen K = {chosen})", loc="left")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
     series = [("logit_corr", "logit correlation" if binary else "output correlation")]
@@ -52,7 +54,19 @@ def plot_merging_curve(block: SimplificationDone) -> Figure:
         series.insert(0, ("agreement", "decision agreement"))
         if any("kappa" in p.fidelity for p in curve):
             series.insert(1, ("kappa", "κ (agreement beyond chance)"))
-        series.append(("auc", "AUC for network decisions"))
+        series.append(
+            (
+                "auc",
+                "macro AUC for network decisions" if multiclass else "AUC for network decisions",
+            )
+        )
+    # A measure undefined at every K (e.g. the AUC when the network predicts one class
+    # only) would be an empty line with a legend entry: left out.
+    series = [
+        (key, label)
+        for key, label in series
+        if any(not math.isnan(_value(p.fidelity, key)) for p in curve)
+    ]
     for i, (key, label) in enumerate(series):
         s = series_style(i)
         right.plot(

@@ -2,7 +2,10 @@
 
 Reads the typed block (:mod:`govreport.analyses.simplify.stage`). It is
 optional: a results file without it (written before merging existed) says so;
-a :class:`SimplificationNotApplicable` block prints its reason.
+a :class:`SimplificationNotApplicable` block prints its reason. A multiclass block
+(``selection_metric == "macro_auc"``) is read with the class names of the model: the
+decision is the predicted class, each merged model names its dominant class, and the
+coefficient table is drawn per shown class.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from govreport.analyses.simplify.search import SimplificationEvaluation
 from govreport.analyses.simplify.stage import SimplificationDone
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.classes import class_phrase, shown
 from govreport.render.text import (
     DASH,
     Numbering,
@@ -32,6 +36,9 @@ __all__ = ["COEFFICIENT_COLUMNS", "build", "summary_fact"]
 COEFFICIENT_COLUMNS = 8
 #: Feature rows of the coefficient table.
 COEFFICIENT_ROWS = 30
+_SELECTION_WORDS = {"auc": "AUC", "macro_auc": "macro AUC"}
+#: Up to this many classes the multiclass cluster table lists every class's share.
+MIX_CLASSES = 6
 #: Printed when the results hold no simplification block.
 ABSENT_TEXT = "This results file holds no simplification results."
 _DATASET_WORDS = {"train": "Training", "test": "Test"}
@@ -61,12 +68,22 @@ def _headline(block: SimplificationDone) -> tuple[str, SimplificationEvaluation 
     return name, evaluations.get(name)
 
 
+def _is_multiclass(block: SimplificationDone) -> bool:
+    return block.selection_metric == "macro_auc"
+
+
+def _selection_key(block: SimplificationDone) -> str:
+    """The metric K is chosen on, as a key of the curve's metrics."""
+    return {"auc": "auc", "macro_auc": "macro_auc"}.get(block.selection_metric, "rmse")
+
+
 def _performance_phrase(evaluation: SimplificationEvaluation | None) -> str:
     metrics = evaluation.metrics if evaluation else {}
     network = evaluation.network if evaluation else {}
-    key = "auc" if "auc" in metrics else "rmse"
+    key = next((k for k in ("auc", "macro_auc") if k in metrics), "rmse")
+    label = "macro AUC (one class against the rest)" if key == "macro_auc" else metric_label(key)
     return (
-        f"{metric_label(key)} {fmt_metric(metrics.get(key))} against the network's "
+        f"{label} {fmt_metric(metrics.get(key))} against the network's "
         f"{fmt_metric(network.get(key))}"
     )
 
@@ -102,16 +119,20 @@ def sign_breaks(block: SimplificationDone) -> tuple[int, int] | None:
     return len(broken), block.n_models
 
 
-def _fidelity_sentence(fid: dict[str, Any], words: str) -> str:
+def _fidelity_sentence(fid: dict[str, Any], words: str, multiclass: bool = False) -> str:
     """Agreement against the constant baseline, kappa and the network's positives."""
     agreement, baseline = fid.get("agreement"), fid.get("baseline_agreement")
     kappa, recall = fid.get("kappa"), fid.get("positive_recall")
-    text = f"they take the network's decision on {fmt_share(agreement)} of the {words} samples"
+    if multiclass:
+        text = f"they predict the network's class on {fmt_share(agreement)} of the {words} samples"
+    else:
+        text = f"they take the network's decision on {fmt_share(agreement)} of the {words} samples"
     if baseline is not None and not is_missing(baseline):
         text += (
-            f", where a model that always takes the network's more frequent decision "
-            f"already reaches {fmt_share(baseline)}"
-        )
+            ", where a model that always predicts the network's most frequent class "
+            if multiclass
+            else ", where a model that always takes the network's more frequent decision "
+        ) + f"already reaches {fmt_share(baseline)}"
     if kappa is not None and not is_missing(kappa):
         text += f"; beyond that baseline the agreement is κ = {fmt_metric(kappa, 2)}"
     if recall is not None and not is_missing(recall):
@@ -138,15 +159,16 @@ def summary_fact(results: Results, num: Numbering) -> str:
         f"{_performance_phrase(evaluation)}"
     )
     if "agreement" in fid:
-        text += "; " + _fidelity_sentence(fid, words) + "."
+        text += "; " + _fidelity_sentence(fid, words, _is_multiclass(block)) + "."
     else:
         text += f"; output correlation with the network {fmt_metric(fid.get('logit_corr'))}."
     return text + f" See section {num.section('simplification')}."
 
 
 def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
-    binary = block.selection_metric == "auc"
-    metric = "auc" if binary else "rmse"
+    multiclass = _is_multiclass(block)
+    binary = block.selection_metric == "auc" or multiclass  # decisions to compare
+    metric = _selection_key(block)
     head = ["K", "Models", f"Validation {metric_label(metric)}"]
     head += (
         ["Decision agreement", "κ", "Logit correlation", "Logit RMSE"]
@@ -179,6 +201,11 @@ def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
         f"{fmt_int(block.min_samples)} samples were absorbed. K is chosen by validation "
         f"{'AUC' if binary else 'MSE'}; on ties the smallest K."
     )
+    if multiclass:
+        note = note.replace("validation AUC", "validation macro AUC") + (
+            " Decision agreement: share of samples where the merged model predicts the "
+            "network's class. Logits are centred over the classes before they are compared."
+        )
     return make_table(
         num.tables,
         "Merging curve: merged models against held-out performance and fidelity to the network",
@@ -189,12 +216,28 @@ def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
     )
 
 
+_MULTICLASS_COMPARISON_NOTE = (
+    "Fidelity rows compare the merged model with the network on the same samples. Decision "
+    "agreement: share of samples where both predict the same class; its baseline is a "
+    "constant model that always predicts the network's most frequent class. κ (Cohen's "
+    "kappa): the agreement beyond what such chance agreement gives, 0 for a constant model "
+    "and 1 for identical decisions. Then the macro AUC of the merged model's class "
+    "probabilities as scores for the network's predicted classes (one class against the "
+    "rest, averaged over the classes), and the correlation and RMSE of the two models' "
+    "logits, each centred over the classes (the class probabilities do not depend on a "
+    "shift common to all classes). Samples whose activation pattern has no training region "
+    "are assigned to a merged model through the nearest training regions (Appendix C.9)."
+)
+
+
 def _comparison_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
+    multiclass = _is_multiclass(block)
     rows = []
     for evaluation in block.evaluation:
         name = _DATASET_WORDS.get(evaluation.dataset, evaluation.dataset)
         metrics, network = evaluation.metrics, evaluation.network
-        for key in ("auc", "accuracy", "log_loss", "rmse", "mae", "r2"):
+        keys = ("auc", "macro_auc", "min_class_auc", "accuracy", "log_loss", "rmse", "mae", "r2")
+        for key in keys:
             if key in metrics:
                 value, reference = metrics[key], network.get(key)
                 gap = (
@@ -230,9 +273,22 @@ def _comparison_table(num: Numbering, block: SimplificationDone) -> dict[str, An
                         DASH,
                     ]
                 )
-            rows.append(
-                [name, "AUC for the network's decisions", DASH, fmt_metric(fid.get("auc")), DASH]
-            )
+            if multiclass:  # undefined unless the network predicts every class: left out
+                auc = fid.get("auc")
+                if auc is not None and not is_missing(auc):
+                    rows.append(
+                        [name, "Macro AUC for the network's decisions", DASH, fmt_metric(auc), DASH]
+                    )
+            else:
+                rows.append(
+                    [
+                        name,
+                        "AUC for the network's decisions",
+                        DASH,
+                        fmt_metric(fid.get("auc")),
+                        DASH,
+                    ]
+                )
         rows.append([name, "Logit correlation", DASH, fmt_metric(fid.get("logit_corr")), DASH])
         rows.append([name, "Logit RMSE", DASH, fmt_metric(fid.get("logit_rmse")), DASH])
     return make_table(
@@ -241,7 +297,9 @@ def _comparison_table(num: Numbering, block: SimplificationDone) -> dict[str, An
         ["Data", "Measure", "Network or baseline", "Merged model", "Difference"],
         rows,
         align="llrrr",
-        note="Fidelity rows compare the merged model with the network on the same samples. "
+        note=_MULTICLASS_COMPARISON_NOTE
+        if multiclass
+        else "Fidelity rows compare the merged model with the network on the same samples. "
         "Decision agreement: share of samples where both take the same decision (probability "
         "above 0.5); its baseline is a constant model that always takes the network's more "
         "frequent decision. κ (Cohen's kappa): the agreement beyond what such chance "
@@ -320,6 +378,98 @@ def _cluster_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
     )
 
 
+def _class_names(results: Results, n_classes: int) -> list[str]:
+    names = list(results.model.output_names)
+    return names if len(names) == n_classes else [f"class {k}" for k in range(n_classes)]
+
+
+def _multiclass_cluster_table(
+    num: Numbering, block: SimplificationDone, names: Sequence[str]
+) -> dict[str, Any]:
+    """One row per merged model: its size, dominant class and class mix."""
+    mix = len(names) <= MIX_CLASSES
+    rows = []
+    for cluster in block.clusters:
+        flags = []
+        if cluster.constant:
+            flags.append("single class: constant")
+        if not cluster.converged:
+            flags.append("solver stopped at its limit")
+        top = cluster.dominant_class
+        row = [
+            f"M{fmt_int(cluster.cluster)}",
+            fmt_int(cluster.size),
+            fmt_share(cluster.share),
+            names[top] if top is not None and top < len(names) else DASH,
+            fmt_share(cluster.response_mean),
+        ]
+        if mix:
+            shares = cluster.class_shares or ()
+            row.append(
+                ", ".join(f"{names[k]} {fmt_share(v)}" for k, v in enumerate(shares)) or DASH
+            )
+        row.append("; ".join(flags) or DASH)
+        rows.append(row)
+    head = ["Model", "Samples", "Share", "Dominant class", "Its share"]
+    head += ["Classes in the cluster"] if mix else []
+    head.append("Note")
+    return make_table(
+        num.tables,
+        "Merged models of the chosen simplification",
+        head,
+        rows,
+        align="lrrlr" + ("l" if mix else "") + "l",
+        note="Each merged model is a multinomial logistic regression refitted on the training "
+        "samples of its cluster: one logit per class, the class probabilities by softmax, "
+        "the decision the most probable class. Dominant class: the most frequent observed "
+        "class among the cluster's training samples, with its share. Centres (mean inputs) "
+        "of clusters with enough samples are in results.json.",
+    )
+
+
+def _multiclass_coefficient_tables(
+    num: Numbering, block: SimplificationDone, features: Sequence[str], results: Results
+) -> list[dict[str, Any]]:
+    """One coefficient table per shown class (centred logit, one standard deviation)."""
+    clusters = block.clusters[:COEFFICIENT_COLUMNS]
+    n_classes = len(clusters[0].class_models or ()) if clusters else 0
+    names = _class_names(results, n_classes)
+    hidden = []
+    if len(block.clusters) > COEFFICIENT_COLUMNS:
+        hidden.append(f"{fmt_int(len(block.clusters) - COEFFICIENT_COLUMNS)} smaller models")
+    if len(features) > COEFFICIENT_ROWS:
+        hidden.append(f"{fmt_int(len(features) - COEFFICIENT_ROWS)} more features")
+    tables = []
+    for k, _name in shown(results):
+        if k >= n_classes:
+            continue
+        head = ["Feature"] + [f"M{fmt_int(c.cluster)}" for c in clusters]
+        models = [(c.class_models or ())[k] for c in clusters]
+        rows = [["(intercept)"] + [_signed(m.intercept) for m in models]]
+        for j, feature in enumerate(list(features)[:COEFFICIENT_ROWS]):
+            rows.append([feature] + [_signed(m.coefficients_per_std[j]) for m in models])
+        note = (
+            f"Change of the logit of {class_phrase(names[k])}, relative to the average of the "
+            "classes' logits, for one standard deviation of each feature (coefficient × the "
+            "feature's training standard deviation). A positive value moves probability "
+            "towards this class. The per-unit coefficients are in results.json."
+        )
+        if hidden:
+            note += f" Not shown here ({' and '.join(hidden)}): see results.json."
+        tables.append(
+            make_table(
+                num.tables,
+                f"Coefficients of the merged models, {class_phrase(names[k])} (effect of one "
+                "standard deviation)",
+                head,
+                rows,
+                align="l" + "r" * len(clusters),
+                note=note,
+            )
+        )
+    return tables
+
+
 def _coefficient_table(
     num: Numbering, block: SimplificationDone, features: Sequence[str]
 ) -> dict[str, Any]:
@@ -363,6 +513,16 @@ APPENDIX_RISK = (
     "iteration limit, and single-class clusters, are flagged in the table."
 )
 
+READING_MULTICLASS = {
+    "shows": "Whether a handful of ordinary multinomial logistic models, each for one group "
+    "of clients, can stand in for the network: how well they predict every class, how often "
+    "they predict the network's class compared with a model that always predicts the most "
+    "frequent one, and which class dominates each group.",
+    "todo": "Use the merged models as a readable summary of the network only when they "
+    "predict its class well beyond the constant baseline; otherwise read them as a rough "
+    "sketch, and do not offer them as a challenger model.",
+}
+
 READING = {
     "shows": "Whether a handful of ordinary linear models, each for one group of clients, "
     "can stand in for the network: how well they predict, how often they take the "
@@ -399,11 +559,14 @@ def verdict(block: SimplificationDone) -> str:
         )
     metrics = evaluation.metrics if evaluation else {}
     network = evaluation.network if evaluation else {}
-    auc, ref = metrics.get("auc"), network.get("auc")
+    key = "macro_auc" if _is_multiclass(block) else "auc"
+    auc, ref = metrics.get(key), network.get(key)
     if auc is not None and ref is not None and not is_missing(auc) and not is_missing(ref):
         loss = float(ref) - float(auc)
         if loss > 0.01:
-            reasons.append(f"they lose {fmt_metric(loss)} of AUC against the network")
+            reasons.append(
+                f"they lose {fmt_metric(loss)} of {metric_label(key)} against the network"
+            )
     breaks = sign_breaks(block)
     if breaks is not None and breaks[0] > 0:
         reasons.append(
@@ -419,6 +582,12 @@ def verdict(block: SimplificationDone) -> str:
         "In this validation the merged models follow the network closely and lose little "
         "performance"
     )
+    if breaks is None and _is_multiclass(block):
+        return (
+            text + "; the policy's sign expectations are checked on the network only, not on "
+            "multiclass merged models, so check their signs before offering them as a "
+            "challenger."
+        )
     if breaks is None:
         return (
             text + "; their sign behaviour was not checked, so check it before offering "
@@ -437,6 +606,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "has_data": False,
                 "absent": absent,
                 "reason": "",
+                "multiclass": False,
                 "reading": READING,
                 "appendix_risk": APPENDIX_RISK,
             }
@@ -447,6 +617,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "has_data": False,
                 "absent": [],
                 "reason": block.reason,
+                "multiclass": False,
                 "reading": READING,
                 "appendix_risk": APPENDIX_RISK,
             }
@@ -471,7 +642,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         )
     setup += (
         f" K = {fmt_int(block.chosen_k)} clusters gave the best held-out "
-        f"{'AUC' if block.selection_metric == 'auc' else 'MSE'}"
+        f"{_SELECTION_WORDS.get(block.selection_metric, 'MSE')}"
     )
     if block.absorbed:
         setup += (
@@ -494,11 +665,27 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     )
     figure = num.figure(spec)
     judgement = verdict(block)
+    multiclass = _is_multiclass(block)
+    comparison_table = _comparison_table(num, block)  # tables are numbered in this order
+    pd_delta_table = _pd_delta_table(num, block)
+    if multiclass:
+        names = _class_names(results, len(block.clusters[0].class_shares or ()))
+        setup += (
+            " Each region's local model is its class logits, centred over the classes and "
+            "stacked into one point; each merged cluster gets one multinomial logistic "
+            "regression."
+        )
+        cluster_table = _multiclass_cluster_table(num, block, names)
+        coefficient_tables = _multiclass_coefficient_tables(num, block, features, results)
+    else:
+        cluster_table = _cluster_table(num, block)
+        coefficient_tables = [_coefficient_table(num, block, features)]
     context = {
         "has_data": True,
         "absent": [],
         "reason": "",
-        "reading": READING,
+        "multiclass": multiclass,
+        "reading": READING_MULTICLASS if multiclass else READING,
         "setup": setup,
         "headline": summary_fact(results, num).removesuffix(
             f" See section {num.section('simplification')}."
@@ -508,10 +695,10 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "headline_dataset": name,
         "curve_table": curve_table,
         "figure": figure,
-        "comparison_table": _comparison_table(num, block),
-        "pd_delta_table": _pd_delta_table(num, block),
-        "cluster_table": _cluster_table(num, block),
-        "coefficient_table": _coefficient_table(num, block, features),
+        "comparison_table": comparison_table,
+        "pd_delta_table": pd_delta_table,
+        "cluster_table": cluster_table,
+        "coefficient_tables": coefficient_tables,
         "evaluated": evaluation is not None,
     }
     return {"simplification": context}, [spec]
