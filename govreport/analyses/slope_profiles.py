@@ -31,6 +31,7 @@ from typing import Literal
 
 import numpy as np
 
+from govreport import progress
 from govreport.analyses.context import AnalysisContext
 from govreport.analyses.importance import ImportanceResult, by_scaled_importance
 from govreport.disclosure import can_disclose
@@ -231,6 +232,7 @@ def slope_by_value(
         stop = min(start + chunk_size, n)
         codes[start:stop] = _bin_codes(values[start:stop], edges, discrete)
         slopes[start:stop] = weights[extraction.sample_regions[start:stop], 0, column]
+        progress.advance(stop - start)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n_bins + 1))
     bins = []
@@ -358,6 +360,7 @@ def run(ctx: AnalysisContext, importance: ImportanceResult) -> SlopeProfilesResu
     slopes = []
     ice = []
     for column, name, scaled in columns:
+        progress.part(name, x.shape[0])
         slopes.append(
             slope_by_value(
                 extraction,
