@@ -117,13 +117,18 @@ class Reporter:
 
     def _line(self) -> str:
         elapsed = time.perf_counter() - self._started
-        if self._total:
+        total = self._total
+        if total:
             width = BAR if self.columns >= 100 else BAR // 2
-            bar = "#" * int(min(1.0, self._done / self._total) * width)
-            tail = f" [{bar:<{width}}] {self._done:,}/{self._total:,} rows {elapsed:.0f} s"
+            bar = "#" * int(min(1.0, self._done / total) * width)
+            tail = f" [{bar:<{width}}] {self._done:,}/{total:,} rows {elapsed:.0f} s"
+            widest = f" [{bar:<{width}}] {total:,}/{total:,} rows 9999 s"
         else:
             tail = f" ... {elapsed:.0f} s"
-        room = self.columns - 1 - len(tail)  # the last column would wrap on some terminals
+            widest = " ... 9999 s"
+        # room for the words at the widest count, so that they do not shift as rows are done;
+        # the last column is left free (writing it wraps the line on some terminals)
+        room = self.columns - 1 - len(widest)
         return _fit(self._label, self._detail, room) + tail
 
     def _draw(self) -> None:

@@ -92,7 +92,7 @@ def test_a_terminal_sees_a_row_count_redrawn_in_place_and_cleared() -> None:
     with progress.reporting(reporter):
         _run_tiny(rows=300)
     text = stream.getvalue()
-    assert "govreport: activation regions of the" in text  # shortened to 80 columns
+    assert "\ractivation regions of the train data [" in text  # 80 columns: no prefix
     assert "0/300 rows" in text and "0/120 rows" in text
     # every stage line is cleared at its end: the stream ends with a carriage return
     assert text.endswith("\r") and "\n" not in text
@@ -221,13 +221,16 @@ def test_a_long_line_is_shortened_in_its_words_and_keeps_the_row_count(
     reporter = progress.Reporter(stream=stream, level="normal", interactive=True, columns=80)
     with progress.reporting(reporter), progress.stage("a stage with a rather long name in words"):
         progress.part("the test data", 1000)
-        progress.advance(1000)
+        for _ in range(4):
+            progress.advance(250)
     lines = [line.rstrip() for line in stream.getvalue().split("\r") if line.strip()]
     assert lines and all(len(line) <= 79 for line in lines)  # never wraps: redrawn in place
     # no room for the prefix; the stage's words are cut, the pass and the count are kept
     assert re.fullmatch(
-        r"a stage with a rather long na…: the test data \[#{10}\] 1,000/1,000 rows \d+ s", lines[-1]
+        r"a stage with a rather long…: the test data \[#{10}\] 1,000/1,000 rows \d+ s", lines[-1]
     )
+    words = {line.split(" [")[0] for line in lines if "/1,000 rows" in line}
+    assert words == {"a stage with a rather long…: the test data"}  # the same as rows are done
 
 
 def test_a_pass_outside_any_stage_draws_nothing() -> None:
