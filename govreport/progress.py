@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,9 @@ Level = Literal["quiet", "normal", "verbose"]
 #: Seconds between two redraws of a stage line (one per chunk would flood a slow terminal);
 #: a pass that reaches its last row is drawn at once, so its bar is seen full.
 REDRAW_SECONDS = 0.2
+#: Seconds between two redraws of a stage line that counts no rows (its elapsed time
+#: still moves: a long stage never looks frozen).
+TICK_SECONDS = 1.0
 #: Terminal width assumed when the terminal does not say.
 DEFAULT_COLUMNS = 80
 #: Characters of the bar (half on a terminal narrower than 100 columns).
@@ -77,43 +81,73 @@ class Reporter:
     _started: float = 0.0
     _drawn: float = 0.0
     _width: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _ticker: threading.Thread | None = None
+
+    def start(self) -> None:
+        """On a terminal, redraw the current line every :data:`TICK_SECONDS` from a
+        background thread until :meth:`close` (the stages themselves only count rows)."""
+        if not self.interactive or self.level == "quiet" or self._ticker is not None:
+            return
+        self._stop.clear()
+        self._ticker = threading.Thread(target=self._tick, name="govreport-progress", daemon=True)
+        self._ticker.start()
+
+    def close(self) -> None:
+        """Stop the redrawing thread (if any)."""
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            self._stop.set()
+            ticker.join()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            with self._lock:
+                if time.perf_counter() - self._drawn >= TICK_SECONDS:
+                    self._redraw()
 
     def begin(self, label: str, total_rows: int | None) -> None:
         """Start a stage of ``total_rows`` rows (None: not counted in rows)."""
-        self._label, self._detail, self._total, self._done = label, "", total_rows, 0
-        self._active = True
-        self._started = self._drawn = time.perf_counter()
-        self._draw()
+        with self._lock:
+            self._label, self._detail, self._total, self._done = label, "", total_rows, 0
+            self._active = True
+            self._started = time.perf_counter()
+            self._redraw()
 
     def part(self, detail: str, total_rows: int | None) -> None:
         """A new pass of the current stage: ``detail`` names it, its rows count from 0."""
-        if not self._active:  # outside any stage: nothing to attach the pass to
-            return
-        self._detail, self._total, self._done = detail, total_rows, 0
-        self._drawn = time.perf_counter()
-        self._draw()
+        with self._lock:
+            if not self._active:  # outside any stage: nothing to attach the pass to
+                return
+            self._detail, self._total, self._done = detail, total_rows, 0
+            self._redraw()
 
     def advance(self, rows: int) -> None:
         """``rows`` more rows of the current stage are done."""
-        self._done += rows
-        now = time.perf_counter()
-        total = self._total
-        finished = total is not None and self._done >= total > self._done - rows  # just now
-        if finished or now - self._drawn >= REDRAW_SECONDS:
-            self._drawn = now
-            self._draw()
+        with self._lock:
+            self._done += rows
+            total = self._total
+            finished = total is not None and self._done >= total > self._done - rows  # just now
+            if finished or time.perf_counter() - self._drawn >= REDRAW_SECONDS:
+                self._redraw()
 
     def end(self) -> None:
         """The current stage is done: record its time, finish its line."""
-        seconds = time.perf_counter() - self._started
-        self._active = False
-        self.timings.append(StageTiming(self._label, seconds))
-        if self.level == "verbose":
-            self._clear()
-            self.stream.write(f"govreport: {self._label}: {seconds:.1f} s\n")
-            self.stream.flush()
-        elif self.interactive:
-            self._clear()
+        with self._lock:
+            seconds = time.perf_counter() - self._started
+            self._active = False
+            self.timings.append(StageTiming(self._label, seconds))
+            if self.level == "verbose":
+                self._clear()
+                self.stream.write(f"govreport: {self._label}: {seconds:.1f} s\n")
+                self.stream.flush()
+            elif self.interactive:
+                self._clear()
+
+    def _redraw(self) -> None:
+        self._drawn = time.perf_counter()
+        self._draw()
 
     def _line(self) -> str:
         elapsed = time.perf_counter() - self._started
@@ -169,9 +203,13 @@ _REPORTER: ContextVar[Reporter | None] = ContextVar("govreport_progress", defaul
 def reporting(reporter: Reporter | None) -> Iterator[Reporter | None]:
     """Install ``reporter`` for the stages run inside the block (None: silent)."""
     token = _REPORTER.set(reporter)
+    if reporter is not None:
+        reporter.start()
     try:
         yield reporter
     finally:
+        if reporter is not None:
+            reporter.close()
         _REPORTER.reset(token)
 
 

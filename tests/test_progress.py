@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import numpy as np
@@ -297,3 +298,28 @@ def test_a_pseudo_terminal_with_quiet_sees_nothing(tmp_path: Path) -> None:
     code, terminal, stdout = _on_a_terminal(tmp_path, "-q")
     assert code in (0, 1) and "wrote" in stdout
     assert terminal == ""
+
+
+def test_a_stage_without_rows_is_still_redrawn_and_the_redrawing_stops_with_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(progress, "TICK_SECONDS", 0.01)
+    stream = _Terminal()
+    reporter = progress.Reporter(stream=stream, level="normal", interactive=True)
+    with progress.reporting(reporter), progress.stage("fitting"):
+        for _ in range(1000):  # wait (up to 10 s) for the background redraws
+            if stream.getvalue().count("\rgovreport: fitting ... ") >= 3:
+                break
+            time.sleep(0.01)
+    assert stream.getvalue().count("\rgovreport: fitting ... ") >= 3
+    assert reporter._ticker is None  # joined when the run ended
+    after = stream.getvalue()
+    time.sleep(0.05)
+    assert stream.getvalue() == after and after.endswith("\r")  # cleared, then silent
+
+
+def test_no_redrawing_thread_without_a_terminal() -> None:
+    reporter = progress.terminal_reporter(io.StringIO(), quiet=False, verbose=True)
+    assert reporter is not None
+    with progress.reporting(reporter):
+        assert reporter._ticker is None
