@@ -184,3 +184,26 @@ def test_a_fragmented_run_draws_the_all_client_views_instead_of_empty_profiles(
     assert not any(f.startswith("profile-") for f in figures)
     assert {"slope-by-value", "ice"} <= figures
     assert "No region profile is drawn" in html and "views of all clients" in html
+
+
+def test_a_net_with_extreme_logits_emits_no_overflow_warning(tmp_path: Path) -> None:
+    """Logits in the thousands: exp(-z) overflows unless the sigmoid is computed stably."""
+    model = tiny_module("binary")
+    with torch.no_grad():
+        model[4].weight.mul_(50000.0)  # the output layer: |logit| in the thousands
+    caught, out = _run(
+        tmp_path,
+        model,
+        tiny_frame("binary", rows=400),
+        tiny_frame("binary", rows=150, seed=12),
+        "--merge-clusters",
+        "2,3",
+    )
+    assert caught == [], _listed(caught)
+    assert (out / "report.html").is_file()
+    x = torch.tensor(
+        tiny_frame("binary", rows=400).drop(columns="y").to_numpy(), dtype=torch.float32
+    )
+    with torch.no_grad():
+        logits = model[:5](x)  # without the sigmoid
+    assert float(logits.min()) < -1000.0 and float(logits.max()) > 1000.0

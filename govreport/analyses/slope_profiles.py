@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from scipy.special import expit
 
 from govreport import progress
 from govreport.analyses.context import AnalysisContext
@@ -284,7 +285,7 @@ def network_output(network: Network, task: str, x: FloatArray) -> FloatArray:
     logits = network.forward_logits(x)
     if task == "binary":
         z = logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
-        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+        return np.asarray(expit(z), dtype=np.float64)  # no overflow for z << 0
     return np.asarray(logits[:, 0], dtype=np.float64)
 
 
