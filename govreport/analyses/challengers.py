@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from govreport import progress
 from govreport.analyses.context import AnalysisContext
 from govreport.analyses.performance import performance_metrics
 from govreport.analyses.uncertainty import stratified_subsample
@@ -229,6 +230,7 @@ def run(ctx: AnalysisContext) -> ChallengersResult:
             best="",
         )
     for name, model, settings, estimator in _models(ctx.task, seed):
+        progress.part(f"{name.lower()} on {rows.size:,} rows")
         estimator.fit(x_fit, y_fit)  # type: ignore[attr-defined]
         logits = _scores(ctx.task, estimator, holdout.dataset.x)
         if ctx.task == "multiclass" and logits.shape[1] != network_logits.shape[1]:

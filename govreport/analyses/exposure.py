@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from govreport import progress
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.analyses.performance import PerformanceResult, region_metric, region_metric_name
 from govreport.analyses.summary import best_region_observed, class_composition
@@ -280,6 +281,7 @@ def kth_neighbor_distances(
             d2[rows, start + rows] = -np.inf  # always the smallest: skipped by rank k
         kth = np.partition(d2, rank, axis=1)[:, rank]
         out[start : start + q.shape[0]] = np.sqrt(np.maximum(kth, 0.0))
+        progress.advance(q.shape[0])
     return out
 
 
@@ -313,7 +315,9 @@ def input_extrapolation(
     center = np.asarray(x_train, dtype=np.float64).mean(axis=0)
     ref = (np.asarray(x_train[ref_rows], dtype=np.float64) - center) / scale
     hold = (np.asarray(x_holdout[query_rows], dtype=np.float64) - center) / scale
+    progress.part("nearest training clients of each training client", ref.shape[0])
     train_d = kth_neighbor_distances(ref, ref, k, exclude_self=True, block_elements=block_elements)
+    progress.part("nearest training clients of each holdout client", hold.shape[0])
     hold_d = kth_neighbor_distances(hold, ref, k, block_elements=block_elements)
     threshold = float(np.percentile(train_d, percentile))
     levels = QUANTILE_LEVELS

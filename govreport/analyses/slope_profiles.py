@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from scipy.special import expit
 
+from govreport import progress
 from govreport.analyses.context import AnalysisContext
 from govreport.analyses.importance import ImportanceResult, by_scaled_importance
 from govreport.disclosure import can_disclose
@@ -231,6 +233,7 @@ def slope_by_value(
         stop = min(start + chunk_size, n)
         codes[start:stop] = _bin_codes(values[start:stop], edges, discrete)
         slopes[start:stop] = weights[extraction.sample_regions[start:stop], 0, column]
+        progress.advance(stop - start)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n_bins + 1))
     bins = []
@@ -282,7 +285,7 @@ def network_output(network: Network, task: str, x: FloatArray) -> FloatArray:
     logits = network.forward_logits(x)
     if task == "binary":
         z = logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
-        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+        return np.asarray(expit(z), dtype=np.float64)  # no overflow for z << 0
     return np.asarray(logits[:, 0], dtype=np.float64)
 
 
@@ -358,6 +361,7 @@ def run(ctx: AnalysisContext, importance: ImportanceResult) -> SlopeProfilesResu
     slopes = []
     ice = []
     for column, name, scaled in columns:
+        progress.part(name, x.shape[0])
         slopes.append(
             slope_by_value(
                 extraction,

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import torch
+from scipy.special import expit
 
 from govreport.inputs.data import Task
 from govreport.network import FloatArray
@@ -40,7 +41,7 @@ def _prediction_values(kind: PredictionKind, logits: FloatArray) -> FloatArray:
     if kind == "positive_share":
         # sigma(eta) > 0.5, computed as the definition says (not eta > 0, which differs
         # only where sigma rounds to exactly 0.5).
-        return (1.0 / (1.0 + np.exp(-logits[:, :1])) > 0.5).astype(np.float64)
+        return (expit(logits[:, :1]) > 0.5).astype(np.float64)  # no overflow for eta << 0
     if kind == "mean_prediction":
         return logits[:, :1].astype(np.float64)
     k = logits.shape[1]

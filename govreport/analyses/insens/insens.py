@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from govreport import progress
 from govreport.analyses.insens.projections import (
     DEFAULT_PROJECTION_CHUNK,
     iter_layer_projections,
@@ -197,6 +198,7 @@ def summarize_insens(
     used_sum = 0
     for start in range(0, n, max(1, chunk_size)):
         part = _chunk_insens(network, array[start : start + chunk_size], s, min_norm)
+        progress.advance(part.omega.shape[0])
         sum_abs += np.abs(part.omega).sum(axis=0)
         sum_signed += part.omega.sum(axis=0)
         if n_layers:

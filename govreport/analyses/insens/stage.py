@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from govreport import progress
 from govreport.analyses.context import AnalysisContext, feature_scale
 from govreport.analyses.insens.attribution import AttributionRobustness, attribution_robustness
 from govreport.analyses.insens.insens import (
@@ -215,8 +216,10 @@ def insens_stage(
     scale = feature_scale(train_x) if scale is None else scale
     chunk = max(1, min(chunk_size, DEFAULT_PROJECTION_CHUNK))
     check_rows(explain_rows, train_x.shape[0], "--explain-rows")
+    progress.part("training data", train_x.shape[0])
     summaries = {"train": summarize_insens(network, train_x, names, scale=scale, chunk_size=chunk)}
     if test_x is not None:
+        progress.part("test data", test_x.shape[0])
         summaries["test"] = summarize_insens(network, test_x, names, scale=scale, chunk_size=chunk)
 
     multiclass = task == "multiclass"
@@ -247,6 +250,7 @@ def insens_stage(
     )
 
     use_test = test_x is not None and test_y is not None
+    progress.part("robustness of the attribution methods")
     robust = attribution_robustness(
         network,
         test_x if use_test else train_x,  # type: ignore[arg-type]

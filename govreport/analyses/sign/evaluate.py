@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from govreport import progress
 from govreport.analyses.context import AnalysisContext
 from govreport.analyses.sign.rules import (
     DECILES,
@@ -226,6 +227,7 @@ def client_effects(
             effect[idx] = output_of(forward(x_hi), link, output) - output_of(
                 forward(x_lo), link, output
             )
+            progress.advance(idx.size)
         lower[tested] = lo[tested]
         upper[tested] = hi[tested]
     else:
@@ -236,6 +238,8 @@ def client_effects(
             idx = rows[start : start + chunk_size]
             slopes = data.table.weights[data.sample_regions[idx], :, j]
             effect[idx] = slope_effect(data.logits[idx], slopes, link, output, scale)
+            progress.advance(idx.size)
+    progress.advance(n - rows.size)  # rows outside the check's domain: nothing to evaluate
     return ClientEffects(
         tested=tested,
         effect=effect,
@@ -402,6 +406,7 @@ def evaluate_sign_checks(
         features = []
         for constraint, region_result in zip(plan.constraints, by_region, strict=True):
             scale = 1.0 if feature_std is None else float(feature_std[constraint.index])
+            progress.part(f"{constraint.feature} on the {plan.dataset} data", rows.x.shape[0])
             effects = client_effects(
                 constraint,
                 rows,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.special import expit
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from govreport.analyses.context import feature_scale
@@ -99,7 +100,7 @@ class MergedModel:
     def predict(self, x: FloatArray, theta_x: FloatArray, seen_region: Int64Array) -> FloatArray:
         """(n,) probability (binary) or prediction (regression) of the merged model."""
         z = self.logits(x, self.clusters(x, theta_x, seen_region))
-        return 1.0 / (1.0 + np.exp(-z)) if self.task == "binary" else z
+        return expit(z) if self.task == "binary" else z  # expit: no overflow for z << 0
 
 
 def _sample_groups(sample_clusters: Int64Array, n_clusters: int) -> list[Int64Array]:

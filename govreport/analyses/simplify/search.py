@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from govreport import progress
 from govreport.analyses.performance import auc_or_nan, performance_metrics
 from govreport.analyses.simplify.merging import (
     DEFAULT_MERGE_MIN_SAMPLES,
@@ -201,6 +202,7 @@ def _fit_and_score(
     network_logits: FloatArray,
     standardize: bool,
 ) -> CurvePoint:
+    progress.part(f"trying {n_clusters:,} merged models")
     raw = cut_tree(tree, n_clusters)[tree.region_leaf]
     merge = finalize_labels(regions.counts, regions.centers, raw, merge_min_samples)
     fit_codes = regions.lookup[sample_regions[fit_rows]]
@@ -260,6 +262,7 @@ def simplify(
     perm = np.random.default_rng(seed).permutation(n_rows)
     n_val = max(1, round(VALIDATION_SHARE * n_rows)) if n_rows > 1 else 0
     val_rows, fit_rows = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    progress.part(f"merging the regions of {fit_rows.size:,} fitting rows")
     fit_regions = _subset_regions(train.sample_regions, x, fit_rows, theta)
     fit_tree = build_tree(
         fit_regions.counts,
@@ -290,6 +293,7 @@ def simplify(
     )
     scores = [p.score if not math.isnan(p.score) else -math.inf for p in curve]
     chosen = curve[int(np.argmax(scores))].n_clusters  # first best: the smallest K on ties
+    progress.part(f"merging the regions of all rows into {chosen:,} models")
     tree = build_tree(
         table.counts, table.centers, theta, n_neighbors=n_neighbors, mode=run_mode, seed=seed
     )
@@ -310,6 +314,7 @@ def simplify(
         )
     ]
     for name, extraction, x_other, y_other, match in tests:
+        progress.part(f"the merged models on the {name} data")
         other_theta = region_theta(extraction.table.biases, extraction.table.weights)
         seen = match[extraction.sample_regions]
         clusters = model.clusters(x_other, other_theta[extraction.sample_regions], seen)

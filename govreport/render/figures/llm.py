@@ -35,7 +35,10 @@ def plot_diagperf(summary: SummaryTable, network_metric: float | None) -> Figure
     width = 0.4
     local = [_num(r.local_metric) for r in rows]
     glob = [_num(r.global_metric) for r in rows]
-    ax.bar([x - width / 2 for x in xs], local, width, color=OKABE_ITO[0], label=f"local {metric}")
+    if any(math.isfinite(v) for v in local):  # no empty legend entry when none has one
+        ax.bar(
+            [x - width / 2 for x in xs], local, width, color=OKABE_ITO[0], label=f"local {metric}"
+        )
     # DeLong intervals of the local AUC, where the table has them.
     ci = [
         (x - width / 2, v, _num(r.local_low), _num(r.local_high))

@@ -164,13 +164,19 @@ def region_views(results: Results, num: Numbering) -> tuple[dict[str, Any], list
             if any(not is_missing(r.local_low) for r in summary.rows)
             else ""
         )
+        local = (
+            f"Solid bars: local {metric}, the region's linear model on its own samples "
+            "(missing bar: not computed, see the table's note)"
+            if any(not is_missing(r.local_metric) for r in summary.rows)
+            else f"No region has a local {metric} (see the table's note), so only the global "
+            "bars are drawn"
+        )
         spec = FigureSpec(
             id="diagperf",
             kind="diagperf",
             data={"summary": summary, "network_metric": _network_metric(results, metric)},
             caption=f"Local versus global {metric} of the {fmt_int(n)} largest training regions "
-            f"(the rows of the table above). Solid bars: local {metric}, the region's linear "
-            f"model on its own samples (missing bar: not computed, see the table's note); "
+            f"(the rows of the table above). {local}; "
             f"hatched bars: global {metric}, the same model on all training samples.{interval} "
             f"Dashed line: the network's own {metric} on the training data, where available.",
             alt=f"Grouped bar chart of local and global {metric} per region",
