@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.analyses.profiles import FeatureProfile
-from govreport.analyses.slope_profiles import SlopeByValue, SlopeProfilesResult
+from govreport.analyses.slope_profiles import ClassViews, SlopeByValue, SlopeProfilesResult
 from govreport.render.figures.allclient import slope_unit
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.classes import class_phrase, is_multiclass
 from govreport.render.sections.regime import fragmented, why_appendix
 from govreport.render.sections.review import withheld_sentence
 from govreport.render.text import (
@@ -127,43 +128,50 @@ def _feature_sentence(feature: SlopeByValue, scale: str) -> str:
     )
 
 
-def all_client_views(
-    views: SlopeProfilesResult, num: Numbering, scale: str
-) -> tuple[dict[str, Any], list[FigureSpec]]:
-    """The slope-by-value and ICE figures of the all-client views, and one sentence per
-    feature; a feature with nothing to draw is left out (and said)."""
+def _class_views(
+    views: SlopeProfilesResult,
+    cls: ClassViews,
+    num: Numbering,
+    scale: str,
+    *,
+    suffix: str,
+    label: str,
+    key: str,
+) -> tuple[list[dict[str, Any]], list[str], list[FigureSpec]]:
+    """The slope-by-value and ICE figures of one output (``suffix``: ", class x" for a
+    class of a multiclass model, else empty) and one sentence per feature."""
     specs = []
-    slopes = [f for f in views.slopes if f.bins]
+    slopes = [f for f in cls.slopes if f.bins]
     figures = []
     if slopes:
         names = ", ".join(f.feature for f in slopes)
         spec = FigureSpec(
-            id="slope-by-value",
+            id=f"slope-by-value{key}",
             kind="slope-by-value",
             caption=(
                 f"Local slope of {names} against the feature's value, over all "
-                f"{fmt_int(views.clients)} training clients: each client's slope is the exact "
-                f"coefficient of its own linear model ({scale} per one-unit step for a "
+                f"{fmt_int(views.clients)} training clients{suffix}: each client's slope is the "
+                f"exact coefficient of its own linear model ({scale} per one-unit step for a "
                 f"feature with few distinct values, per standard deviation otherwise). Point: "
                 "median over the clients with that value (or in that decile of values); bar: "
                 "25th to 75th percentile. Above the dashed line the feature raises the "
                 f"{scale}, below it lowers it."
             ),
-            alt="Median and interquartile range of the local slope per feature value",
+            alt=f"Median and interquartile range of the local slope per feature value{suffix}",
             data={"features": slopes, "scale": scale},
         )
         figures.append(num.figure(spec))
         specs.append(spec)
-    curves = [c for c in views.ice if c.grid]
+    curves = [c for c in cls.ice if c.grid]
     ylabel = {
-        "probability": "predicted probability",
+        "probability": f"probability of {label}" if label else "predicted probability",
         "prediction": "prediction",
-        "logit": f"logit of {views.output}",
+        "logit": f"logit of {cls.output}",
     }[views.scale]
     if curves:
         names = ", ".join(c.feature for c in curves)
         spec = FigureSpec(
-            id="ice",
+            id=f"ice{key}",
             kind="ice",
             caption=(
                 f"Individual conditional expectation of {names}: for a random sample of "
@@ -174,18 +182,49 @@ def all_client_views(
                 "dashed: the mean, the partial dependence. Values held by fewer clients than "
                 "the disclosure threshold are left out."
             ),
-            alt="ICE curves of the network's output for the top features",
+            alt=f"ICE curves of the network's output for the top features{suffix}",
             data={"curves": curves, "ylabel": ylabel},
         )
         figures.append(num.figure(spec))
         specs.append(spec)
     sentences = [_feature_sentence(f, scale) for f in slopes]
-    missing = [f.feature for f in views.slopes if not f.bins]
+    missing = [f.feature for f in cls.slopes if not f.bins]
     if missing:
         sentences.append(
             f"No slope view for {', '.join(missing)}: every value is held by fewer clients "
             "than the disclosure threshold."
         )
+    if suffix:
+        sentences = [f"For {class_phrase(label)}, {s}" for s in sentences]
+    return figures, sentences, specs
+
+
+def all_client_views(
+    views: SlopeProfilesResult, num: Numbering, scale: str, results: Results | None = None
+) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """The slope-by-value and ICE figures of the all-client views, and one sentence per
+    feature, for every class the results hold (a multiclass model: one set per shown class,
+    named by its label); a feature with nothing to draw is left out (and said)."""
+    multiclass = results is not None and is_multiclass(results)
+    names = tuple(results.model.output_names) if results is not None else ()
+    figures: list[dict[str, Any]] = []
+    sentences: list[str] = []
+    specs: list[FigureSpec] = []
+    for cls in views.classes() if multiclass else (views.classes()[0],):
+        index = names.index(cls.output) if cls.output in names else 0
+        label = cls.output if multiclass else ""
+        class_figures, class_sentences, class_specs = _class_views(
+            views,
+            cls,
+            num,
+            f"logit of {label}" if multiclass else scale,
+            suffix=f", {class_phrase(label)}" if multiclass else "",
+            label=label,
+            key=f"-{index}" if multiclass and index else "",
+        )
+        figures += class_figures
+        sentences += class_sentences
+        specs += class_specs
     return {"figures": figures, "sentences": sentences}, specs
 
 
@@ -219,7 +258,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             )
     client: dict[str, Any] = {"figures": [], "sentences": []}
     if views is not None:
-        client, client_specs = all_client_views(views, num, scale)
+        client, client_specs = all_client_views(views, num, scale, results)
         specs += client_specs
     absent = (
         []
