@@ -85,9 +85,9 @@ def _quantile_table(
 def _class_plots(
     plots: ClassRegionPlots, output: str, *, key: str, suffix: str, multiclass: bool
 ) -> tuple[list[FigureSpec], str]:
-    """The parallel, pair and intercept figures of one output (``suffix``: ", class x" for a
-    class of a multiclass model), and a note when the pair and intercept plots have nothing
-    to draw."""
+    """The parallel, pair and intercept figures of one output (``suffix``: " (logit of class
+    x)" for a class of a multiclass model), and a note when the pair and intercept plots
+    have nothing to draw."""
     specs: list[FigureSpec] = []
     figures_note = ""
     if _has_parallel(plots):
@@ -193,7 +193,7 @@ def region_plots(
             cls,
             f"logit of {cls.output}" if multiclass else names[0],
             key=f"-{index}" if multiclass and index else "",
-            suffix=f", {class_phrase(cls.output)}" if multiclass else "",
+            suffix=f" (logit of {class_phrase(cls.output)})" if multiclass else "",
             multiclass=multiclass,
         )
         specs += class_specs

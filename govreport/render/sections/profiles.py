@@ -42,7 +42,9 @@ def _slope_sentence(profile: FeatureProfile) -> str:
     neg = sum(1 for s in slopes if s < 0)
     return (
         f"Of the {fmt_int(len(slopes))} regions drawn, {have(pos)} a positive and {have(neg)} "
-        f"a negative slope for {profile.feature} (slopes from {fmt_num(min(slopes))} to "
+        f"a negative slope for {profile.feature}"
+        + ("" if profile.output is None else f" on the logit of {class_phrase(profile.output)}")
+        + f" (slopes from {fmt_num(min(slopes))} to "
         f"{fmt_num(max(slopes))})."
     )
 
@@ -71,8 +73,9 @@ def region_profiles(
         lower = "Lower panel: distribution of the feature within each region (kernel density"
         if rug:
             lower += "; rug ticks at the distinct values of regions with too few for a density"
+        of_class = "" if p.output is None else f" on the logit of {class_phrase(p.output)}"
         caption = (
-            f"Local linear profile of {feature} (importance {fmt_pct(p.importance_pct)} "
+            f"Local linear profile of {feature}{of_class} (importance {fmt_pct(p.importance_pct)} "
             f"raw, {fmt_pct(p.scaled_importance_pct)} scale-aware). Upper panel: the "
             f"effect w·(x − x̄) of {feature} "
             f"inside each of the {fmt_int(p.regions_drawn)} largest of "
@@ -85,8 +88,8 @@ def region_profiles(
             id=f"profile-{i + 1}",
             kind="profile",
             caption=caption,
-            alt=f"Local linear profile of {feature}",
-            data={"profile": p, "scale": scale},
+            alt=f"Local linear profile of {feature}{of_class}",
+            data={"profile": p, "scale": scale if p.output is None else f"logit of {p.output}"},
         )
         profiles.append(
             {"feature": feature, "figure": num.figure(spec), "signs": _slope_sentence(p)}
@@ -138,8 +141,8 @@ def _class_views(
     label: str,
     key: str,
 ) -> tuple[list[dict[str, Any]], list[str], list[FigureSpec]]:
-    """The slope-by-value and ICE figures of one output (``suffix``: ", class x" for a
-    class of a multiclass model, else empty) and one sentence per feature."""
+    """The slope-by-value and ICE figures of one output (``suffix``: " on the logit of class
+    x" for a class of a multiclass model, else empty) and one sentence per feature."""
     specs = []
     slopes = [f for f in cls.slopes if f.bins]
     figures = []
@@ -149,8 +152,8 @@ def _class_views(
             id=f"slope-by-value{key}",
             kind="slope-by-value",
             caption=(
-                f"Local slope of {names} against the feature's value, over all "
-                f"{fmt_int(views.clients)} training clients{suffix}: each client's slope is the "
+                f"Local slope of {names}{suffix} against the feature's value, over all "
+                f"{fmt_int(views.clients)} training clients: each client's slope is the "
                 f"exact coefficient of its own linear model ({scale} per one-unit step for a "
                 f"feature with few distinct values, per standard deviation otherwise). Point: "
                 "median over the clients with that value (or in that decile of values); bar: "
@@ -182,7 +185,8 @@ def _class_views(
                 "dashed: the mean, the partial dependence. Values held by fewer clients than "
                 "the disclosure threshold are left out."
             ),
-            alt=f"ICE curves of the network's output for the top features{suffix}",
+            alt="ICE curves of the network's output for the top features"
+            + (f" of {class_phrase(label)}" if label else ""),
             data={"curves": curves, "ylabel": ylabel},
         )
         figures.append(num.figure(spec))
@@ -218,7 +222,7 @@ def all_client_views(
             cls,
             num,
             f"logit of {label}" if multiclass else scale,
-            suffix=f", {class_phrase(label)}" if multiclass else "",
+            suffix=f" on the logit of {class_phrase(label)}" if multiclass else "",
             label=label,
             key=f"-{index}" if multiclass and index else "",
         )
