@@ -232,10 +232,16 @@ def test_html_draws_every_class_with_its_label(html: str) -> None:
         for figure in ("importance", "slope-by-value", "ice", "coef-parallel", "coef-pair"):
             assert f'id="figure-{figure}{key}"' in html, (figure, name)
         assert f"probability of {name} when the feature alone is set" in html
-        assert f"Local slope of" in html and f"on the logit of class {name} against" in html
+        assert "Local slope of" in html and f"on the logit of class {name} against" in html
         assert f"Pair plot of the local linear models (logit of class {name})" in html
         assert f"Feature importance, class {name}" in html
-        assert f"Local linear profile of" in html and f"on the logit of class {name} (" in html
+        assert "Local linear profile of" in html and f"on the logit of class {name} (" in html
+    # each class's sentences follow its own figures, before the next class's
+    for k in (1, 2):
+        before = html.split(f'id="figure-slope-by-value-{k}"')[0]
+        assert (
+            f"For class {CLASSES[k - 1]}, " in before and f"For class {CLASSES[k]}, " not in before
+        )
 
 
 def test_classes_shown_limits_the_views_and_keeps_the_policy_score(tmp_path: Path) -> None:

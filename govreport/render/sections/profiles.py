@@ -207,12 +207,14 @@ def all_client_views(
     views: SlopeProfilesResult, num: Numbering, scale: str, results: Results | None = None
 ) -> tuple[dict[str, Any], list[FigureSpec]]:
     """The slope-by-value and ICE figures of the all-client views, and one sentence per
-    feature, for every class the results hold (a multiclass model: one set per shown class,
-    named by its label); a feature with nothing to draw is left out (and said)."""
+    feature, for every class the results hold (a multiclass model: one group of figures and
+    sentences per shown class, named by its label); a feature with nothing to draw is left
+    out (and said)."""
     multiclass = results is not None and is_multiclass(results)
     names = tuple(results.model.output_names) if results is not None else ()
     figures: list[dict[str, Any]] = []
     sentences: list[str] = []
+    groups: list[dict[str, Any]] = []
     specs: list[FigureSpec] = []
     for cls in views.classes() if multiclass else (views.classes()[0],):
         index = names.index(cls.output) if cls.output in names else 0
@@ -229,7 +231,8 @@ def all_client_views(
         figures += class_figures
         sentences += class_sentences
         specs += class_specs
-    return {"figures": figures, "sentences": sentences}, specs
+        groups.append({"figures": class_figures, "sentences": class_sentences})
+    return {"figures": figures, "sentences": sentences, "groups": groups}, specs
 
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
@@ -260,7 +263,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "which a region's input range is withheld. The views of all clients below "
                 "take their place."
             )
-    client: dict[str, Any] = {"figures": [], "sentences": []}
+    client: dict[str, Any] = {"figures": [], "sentences": [], "groups": []}
     if views is not None:
         client, client_specs = all_client_views(views, num, scale, results)
         specs += client_specs
