@@ -140,6 +140,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "reading": READING,
                 "tables": [],
                 "figures": [],
+                "figure": None,
                 "absent": [
                     {
                         "title": "Feature importance",
@@ -175,5 +176,11 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         tables = _importance_tables(num.tables, list(outputs), unit, None)
     figures = [num.figure(spec) for spec in specs]
     return {
-        "importance": {"reading": READING, "tables": tables, "figures": figures, "absent": []}
+        "importance": {
+            "reading": READING,
+            "tables": tables,
+            "figures": figures,
+            "figure": figures[0],  # the first output's: custom templates written before
+            "absent": [],
+        }
     }, specs

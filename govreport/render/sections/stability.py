@@ -141,10 +141,12 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "are used; nothing is subsampled.",
     )
     names = [label for label, _ in scores] + [f.name for f in comparisons[0].features]
+    per_class = scores[0][0].startswith("probability of ")
+    score_words = "the predicted probability of each class shown" if per_class else "the score"
     spec = FigureSpec(
         id="stability-psi",
         kind="psi",
-        caption="Population stability index of the score and of each feature against the "
+        caption=f"Population stability index of {score_words} and of each feature against the "
         "training data, log scale (values below 0.0001 drawn at 0.0001). Dashed: 0.1 "
         "(moderate shift); dotted: 0.25 (major shift).",
         alt="Bars of the PSI per feature and data set",
@@ -167,8 +169,8 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         score = (
             f"score PSI {fmt_small(c.score.psi)}"
             if not c.classes
-            else f"largest class-probability PSI {fmt_small(c.score.psi)} "
-            f"({class_phrase(c.score.name)})"
+            else f"largest class-probability PSI {fmt_small(c.score.psi)}, "
+            f"{class_phrase(c.score.name)},"
         )
         sentences.append(
             f"Training to {words} data ({c.rows:,} rows): largest feature PSI "
