@@ -336,16 +336,18 @@ _DATA_SPECS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "score.psi",
-        "population stability index of the network's score (first output before the link) "
-        "between the training data and the data set",
+        "population stability index of the network's score (first output before the link; "
+        "for a multiclass model, the class probability that shifted most) between the "
+        "training data and the data set",
         "PSI",
         "lower",
         True,
     ),
     MetricSpec(
         "score.ks",
-        "two-sample Kolmogorov-Smirnov statistic of the network's score between the training "
-        "data and the data set",
+        "two-sample Kolmogorov-Smirnov statistic of the network's score (for a multiclass "
+        "model, of the class probability that shifted most) between the training data and the "
+        "data set",
         "KS",
         "lower",
         True,

@@ -336,11 +336,12 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
     with progress.stage("checking the converted network against the model file"):
         logits = source_logits(inputs.model, train.x, config.chunk_size)
     conversion_error = float(np.abs(logits - train_regions.logits).max())
+    output_names = tuple(task_output_names(task, network.output_dim, train.class_labels))
     ctx = AnalysisContext(
         network=network,
         task=task,
         feature_names=train.feature_names,
-        output_names=tuple(task_output_names(task, network.output_dim, train.class_labels)),
+        output_names=output_names,
         feature_scale=feature_scale(train.x),
         train=DatasetRegions(train, train_regions),
         test=None
@@ -367,6 +368,9 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
         if oot is None or oot_regions is None
         else DatasetRegions(
             oot, oot_regions, match_patterns(train_regions.table, oot_regions.table)
+        ),
+        outputs_shown=shown_outputs(
+            output_names, config.classes_shown, multiclass=task == "multiclass"
         ),
     )
     return ctx, conversion_error

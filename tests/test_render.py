@@ -294,7 +294,7 @@ def test_a_multiclass_results_dict_renders(results: dict[str, Any]) -> None:
     first = r["importance"]["outputs"][0]
     r["importance"]["outputs"] = [dict(first, output=name) for name in names]
     text = visible_text(render_html(r))
-    assert "Feature importance, output class 2" in text
+    assert "Feature importance, class 2" in text and "Feature importance of class 2" in text
     assert "0: 50.0%, 1: 30.0%, 2: 20.0%" in text
     assert "Test Accuracy 0.700 (train 0.700)." in text
 

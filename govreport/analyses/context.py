@@ -74,6 +74,8 @@ class AnalysisContext:
 
     ``feature_scale``: (d,) :func:`feature_scale` of the training rows. ``oot``: the
     out-of-time data set (``--oot-data``), a third data set after the test set.
+    ``outputs_shown``: the outputs the per-class views are made for (every class of a
+    multiclass model or the user's ``--classes-shown``; output 0 otherwise).
     """
 
     network: Network
@@ -85,6 +87,7 @@ class AnalysisContext:
     test: DatasetRegions | None
     options: AnalysisOptions
     oot: DatasetRegions | None = None
+    outputs_shown: tuple[int, ...] = (0,)
 
     @property
     def datasets(self) -> tuple[DatasetRegions, ...]:

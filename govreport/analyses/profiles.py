@@ -14,6 +14,10 @@ Disclosure control (govreport.disclosure): a region with fewer samples than
 input statistics (range, segment end points, density, distinct values) are
 withheld (``None`` / empty): the range of a one-sample region *is* that
 sample's value. The shared density grid spans only the disclosed regions.
+
+For a multiclass model there is one profile per shown class (``--classes-shown``; all
+classes by default) and top feature of that class, the slope being the coefficient of the
+class's logit; ``output`` names the class (absent for other tasks).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from govreport.analyses.context import AnalysisContext
-from govreport.analyses.importance import ImportanceResult, by_scaled_importance
+from govreport.analyses.importance import ImportanceResult, by_scaled_importance, headline
 from govreport.disclosure import DEFAULT_DISCLOSURE_MIN_SAMPLES, can_disclose
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
@@ -72,7 +76,8 @@ class ProfileSegment:
 
 @dataclass(frozen=True, slots=True)
 class FeatureProfile:
-    """Profile of feature ``feature`` over the ``regions_drawn`` largest regions (output 0).
+    """Profile of feature ``feature`` over the ``regions_drawn`` largest regions (output 0,
+    or the class ``output`` of a multiclass model).
 
     ``importance_pct`` is Aletheia's raw importance, ``scaled_importance_pct`` the
     scale-aware one (coefficient × feature std), both in per cent.
@@ -86,6 +91,7 @@ class FeatureProfile:
     regions_drawn: int
     regions_total: int
     regions: tuple[ProfileSegment, ...]
+    output: str | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 def gaussian_kde(values: FloatArray, grid: FloatArray) -> FloatArray | None:
@@ -104,8 +110,11 @@ def profile_features(
     features: Sequence[tuple[int, str, float, float]],
     top_regions: int,
     disclosure_min_samples: int = DEFAULT_DISCLOSURE_MIN_SAMPLES,
+    output: int = 0,
+    output_name: str | None = None,
 ) -> tuple[FeatureProfile, ...]:
-    """Profiles of ``features`` over the largest regions.
+    """Profiles of ``features`` over the largest regions, slopes of output ``output``
+    (``output_name``: the class it is, recorded in each profile; None for one output).
 
     ``features``: (column index, name, raw importance %, scale-aware importance %).
     Regions with fewer than ``disclosure_min_samples`` samples get withheld segments.
@@ -141,7 +150,7 @@ def profile_features(
             grid = np.linspace(low - pad, high + pad, DENSITY_POINTS)
         segments = []
         for region in range(drawn):
-            slope = float(table.weights[region, 0, column])
+            slope = float(table.weights[region, output, column])
             if region not in disclosed:
                 segments.append(
                     ProfileSegment(
@@ -187,6 +196,7 @@ def profile_features(
                 regions_drawn=drawn,
                 regions_total=table.n_regions,
                 regions=tuple(segments),
+                output=output_name,
             )
         )
     return tuple(profiles)
@@ -197,19 +207,33 @@ ProfilesResult = tuple[FeatureProfile, ...]
 
 
 def run(ctx: AnalysisContext, importance: ImportanceResult) -> ProfilesResult:
-    """Profiles of the ``profile_features`` features of largest scale-aware importance.
+    """Profiles of the ``profile_features`` features of largest scale-aware importance,
+    for every shown output (a multiclass model: each class with its own top features).
 
     Scale-aware (coefficient × feature scale): raw coefficients depend on each
     feature's unit (ALGORITHMS.md §1.4).
     """
-    top = by_scaled_importance(importance)[: ctx.options.profile_features]
-    return profile_features(
-        ctx.train.extraction,
-        ctx.train.dataset.x,
-        features=[(ctx.feature_names.index(f.name), f.name, f.raw_pct, f.scaled_pct) for f in top],
-        top_regions=ctx.options.profile_regions,
-        disclosure_min_samples=ctx.options.disclosure_min_samples,
-    )
+    multiclass = ctx.task == "multiclass"
+    profiles: list[FeatureProfile] = []
+    for output in ctx.outputs_shown:
+        ranked = (
+            by_scaled_importance(importance)
+            if output == 0
+            else sorted(importance.outputs[output].features, key=lambda f: -headline(f))
+        )
+        top = ranked[: ctx.options.profile_features]
+        profiles += profile_features(
+            ctx.train.extraction,
+            ctx.train.dataset.x,
+            features=[
+                (ctx.feature_names.index(f.name), f.name, f.raw_pct, f.scaled_pct) for f in top
+            ],
+            top_regions=ctx.options.profile_regions,
+            disclosure_min_samples=ctx.options.disclosure_min_samples,
+            output=output,
+            output_name=ctx.output_names[output] if multiclass else None,
+        )
+    return tuple(profiles)
 
 
 def observed(result: ProfilesResult) -> dict[MetricKey, float]:

@@ -5,25 +5,30 @@ features), the pair plot (coefficient against region centre per feature, with a
 LOWESS curve fitted on the regions weighted by their counts: :func:`weighted_lowess`)
 and the intercept plot. The render layer only draws what :func:`region_plot_data`
 returns. Everything works on the region table (R rows).
+
+For a multiclass model the plots are made for every shown class (``--classes-shown``;
+all classes by default), each on that class's logit and its own top features: the first
+shown class in the top-level fields, the others in ``other_classes``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from govreport.analyses.coefficients import weighted_quantiles
 from govreport.analyses.context import AnalysisContext
-from govreport.analyses.importance import ImportanceResult, by_scaled_importance
+from govreport.analyses.importance import ImportanceResult, by_scaled_importance, headline
 from govreport.disclosure import can_disclose
-from govreport.jsontypes import JSON_CONFIG, Float
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 from govreport.regions import RegionTable
 
 __all__ = [
+    "ClassRegionPlots",
     "PairData",
     "PairFeature",
     "ParallelData",
@@ -179,14 +184,34 @@ class PairData:
 
 
 @dataclass(frozen=True, slots=True)
-class RegionPlots:
-    """Parallel-coordinate, pair and intercept plot data of output ``output``."""
+class ClassRegionPlots:
+    """The plot data of one more class of a multiclass model (``output``: its name)."""
 
     __pydantic_config__ = JSON_CONFIG
 
     output: str
     parallel: ParallelData
     pair: PairData
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPlots:
+    """Parallel-coordinate, pair and intercept plot data of output ``output``; for a
+    multiclass model, the other shown classes in ``other_classes``."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    output: str
+    parallel: ParallelData
+    pair: PairData
+    other_classes: tuple[ClassRegionPlots, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+
+    def classes(self) -> tuple[ClassRegionPlots, ...]:
+        """Every class's plot data, the top-level output first."""
+        return (
+            ClassRegionPlots(self.output, self.parallel, self.pair),
+            *(self.other_classes or ()),
+        )
 
 
 def region_plot_data(
@@ -200,8 +225,9 @@ def region_plot_data(
     pair_features: Sequence[tuple[int, float]],
     pair_regions: int,
     disclosure_min_samples: int,
+    output: int = 0,
 ) -> RegionPlots:
-    """Data of the three companion plots of §1.5 for output 0.
+    """Data of the three companion plots of §1.5 for output ``output``.
 
     ``parallel_features`` / ``pair_features``: (column, scaled importance %) in drawing
     order. The parallel plot draws the ``parallel_regions`` largest LLMs (coefficients are
@@ -215,9 +241,9 @@ def region_plot_data(
         ParallelLine(
             rank=r + 1,
             count=int(table.counts[r]),
-            raw=tuple(float(table.weights[r, 0, j]) for j in columns),
-            scaled=tuple(float(table.weights[r, 0, j] * std[j]) for j in columns),
-            intercept=float(table.biases[r, 0]),
+            raw=tuple(float(table.weights[r, output, j]) for j in columns),
+            scaled=tuple(float(table.weights[r, output, j] * std[j]) for j in columns),
+            intercept=float(table.biases[r, output]),
         )
         for r in range(n_parallel)
     )
@@ -234,7 +260,7 @@ def region_plot_data(
     features = []
     for j, importance in pair_features:
         centers = table.centers[drawn, j]
-        coefficients = table.weights[drawn, 0, j]
+        coefficients = table.weights[drawn, output, j]
         fitted = weighted_lowess(centers, coefficients, counts) if drawn.size else centers
         order = np.argsort(centers, kind="stable")
         curve_x, first = np.unique(centers[order], return_index=True)
@@ -256,7 +282,7 @@ def region_plot_data(
         disclosure_min_samples=disclosure_min_samples,
         ranks=tuple(int(r) + 1 for r in drawn),
         counts=tuple(int(c) for c in counts),
-        intercepts=tuple(float(table.biases[r, 0]) for r in drawn),
+        intercepts=tuple(float(table.biases[r, output]) for r in drawn),
         features=tuple(features),
         lowess_frac=LOWESS_FRAC,
         lowess_iterations=LOWESS_ITERATIONS,
@@ -272,21 +298,43 @@ def region_plot_data(
     )
 
 
+def _ranked(
+    importance: ImportanceResult, output: int, names: Sequence[str]
+) -> list[tuple[int, float]]:
+    """(column, scaled importance %) of output ``output``'s features, largest headline first."""
+    if output == 0:
+        features = by_scaled_importance(importance)
+    else:
+        features = sorted(importance.outputs[output].features, key=lambda f: -headline(f))
+    return [(list(names).index(f.name), f.scaled_pct) for f in features]
+
+
 def run(ctx: AnalysisContext, importance: ImportanceResult) -> RegionPlots:
-    """Plot data of the training regions for output 0, features by scaled importance."""
-    ranked = [
-        (ctx.feature_names.index(f.name), f.scaled_pct) for f in by_scaled_importance(importance)
-    ]
-    return region_plot_data(
-        ctx.train.extraction.table,
-        ctx.feature_scale,
-        ctx.feature_names,
-        output_name=ctx.output_names[0],
-        parallel_features=ranked[:PARALLEL_FEATURES],
-        parallel_regions=ctx.options.profile_regions,
-        pair_features=ranked[:PAIR_FEATURES],
-        pair_regions=ctx.options.top_regions,
-        disclosure_min_samples=ctx.options.disclosure_min_samples,
+    """Plot data of the training regions for every shown output, features by importance."""
+    plots = []
+    for output in ctx.outputs_shown:
+        ranked = _ranked(importance, output, ctx.feature_names)
+        plots.append(
+            region_plot_data(
+                ctx.train.extraction.table,
+                ctx.feature_scale,
+                ctx.feature_names,
+                output_name=ctx.output_names[output],
+                parallel_features=ranked[:PARALLEL_FEATURES],
+                parallel_regions=ctx.options.profile_regions,
+                pair_features=ranked[:PAIR_FEATURES],
+                pair_regions=ctx.options.top_regions,
+                disclosure_min_samples=ctx.options.disclosure_min_samples,
+                output=output,
+            )
+        )
+    first = plots[0]
+    return RegionPlots(
+        output=first.output,
+        parallel=first.parallel,
+        pair=first.pair,
+        other_classes=tuple(ClassRegionPlots(p.output, p.parallel, p.pair) for p in plots[1:])
+        or None,
     )
 
 

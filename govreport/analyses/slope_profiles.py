@@ -10,18 +10,24 @@ module makes the views that cover every client, and decides which regime the dat
   moves its region-level tables and plots to an appendix and leads with the views below.
 - **Local slope by feature value.** For each top feature j (by scale-aware importance)
   and each client i, the exact local slope w_{r(i), j} (the coefficient of the client's
-  region on output 0): its median, quartiles and sign shares per decile of x_j (per
+  region on the output drawn): its median, quartiles and sign shares per decile of x_j (per
   distinct value for a discrete feature, one with at most :data:`DISCRETE_MAX_VALUES`
   values). Computed over all clients in row chunks (``chunk_size``); the output is a
   few numbers per bin. A distinct value held by fewer clients than the disclosure
   threshold is not shown (its clients are counted in ``withheld_clients``).
 - **ICE curves.** For a seeded random sample of :data:`ICE_SAMPLE` clients (seed: the
   run's ``seed``), the network's output (probability for a binary model, the prediction
-  for a regression, the logit of the first output otherwise) as feature j alone moves
+  for a regression, the class's softmax probability for a multiclass model) as feature j
+  alone moves
   over a grid (its distinct values for a discrete feature, held by at least the
   disclosure threshold of clients; else the 1st to 99th percentiles). Stored: the mean
   over the sample (partial dependence) and the 10/25/50/75/90th percentiles of the
   individual curves at each grid point, never a single client's curve.
+- **Multiclass.** The views are made for every shown class (``--classes-shown``; all
+  classes by default), each for that class's own top features: the first shown class in
+  the top-level fields, the others in ``other_classes``. The slope is the coefficient of
+  the class's logit; the ICE curves show the class's probability. Binary and regression
+  results are unchanged (``other_classes`` empty and omitted).
 """
 
 from __future__ import annotations
@@ -30,11 +36,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 from govreport import progress
 from govreport.analyses.context import AnalysisContext
-from govreport.analyses.importance import ImportanceResult, by_scaled_importance
+from govreport.analyses.importance import ImportanceResult, by_scaled_importance, headline
 from govreport.disclosure import can_disclose
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
 from govreport.metrics import MetricKey
@@ -44,6 +50,7 @@ from govreport.regions import RegionExtraction
 __all__ = [
     "DISCRETE_MAX_VALUES",
     "ICE_SAMPLE",
+    "ClassViews",
     "IceCurves",
     "RegimeDecision",
     "SlopeBin",
@@ -144,8 +151,20 @@ class IceCurves:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassViews:
+    """The all-client views of one more class of a multiclass model (``output``: its name)."""
+
+    __pydantic_config__ = JSON_CONFIG
+
+    output: str
+    slopes: tuple[SlopeByValue, ...]
+    ice: tuple[IceCurves, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SlopeProfilesResult:
-    """The regime decision and the all-client views (slopes by value, ICE curves)."""
+    """The regime decision and the all-client views (slopes by value, ICE curves) of
+    ``output``; for a multiclass model, the other shown classes in ``other_classes``."""
 
     __pydantic_config__ = JSON_CONFIG
 
@@ -159,6 +178,11 @@ class SlopeProfilesResult:
     ice_seed: int
     ice_percentiles: tuple[int, ...] = ICE_PERCENTILES
     note: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    other_classes: tuple[ClassViews, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+
+    def classes(self) -> tuple[ClassViews, ...]:
+        """Every class's views, the top-level output first."""
+        return (ClassViews(self.output, self.slopes, self.ice), *(self.other_classes or ()))
 
 
 def decide_regime(
@@ -211,10 +235,11 @@ def slope_by_value(
     scale: float,
     chunk_size: int,
     disclosure_min_samples: int,
+    output: int = 0,
 ) -> SlopeByValue:
     """Median, quartiles and sign shares of the exact local slope of ``column`` per value bin.
 
-    Every client's slope is w_{r(i), column} of its region (output 0); rows are read in
+    Every client's slope is w_{r(i), output, column} of its region; rows are read in
     chunks of ``chunk_size``. Quantiles are numpy's default (linear) over the clients of
     the bin.
     """
@@ -232,7 +257,7 @@ def slope_by_value(
     for start in range(0, n, max(chunk_size, 1)):
         stop = min(start + chunk_size, n)
         codes[start:stop] = _bin_codes(values[start:stop], edges, discrete)
-        slopes[start:stop] = weights[extraction.sample_regions[start:stop], 0, column]
+        slopes[start:stop] = weights[extraction.sample_regions[start:stop], output, column]
         progress.advance(stop - start)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n_bins + 1))
@@ -271,22 +296,25 @@ def slope_by_value(
 
 
 def output_scale(task: str) -> Scale:
-    """What the ICE curves show: a probability (binary), the prediction (regression) or
-    the first logit (multiclass)."""
-    if task == "binary":
+    """What the ICE curves show: a probability (binary: of the positive class; multiclass:
+    of the class drawn), the prediction (regression), the logit otherwise."""
+    if task in ("binary", "multiclass"):
         return "probability"
     if task == "regression":
         return "prediction"
     return "logit"
 
 
-def network_output(network: Network, task: str, x: FloatArray) -> FloatArray:
-    """The network's output on ``x`` (N, d) on the ICE scale (:func:`output_scale`)."""
+def network_output(network: Network, task: str, x: FloatArray, output: int = 0) -> FloatArray:
+    """The network's output ``output`` on ``x`` (N, d) on the ICE scale (:func:`output_scale`);
+    for a multiclass model the softmax probability of class ``output``."""
     logits = network.forward_logits(x)
     if task == "binary":
         z = logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
         return np.asarray(expit(z), dtype=np.float64)  # no overflow for z << 0
-    return np.asarray(logits[:, 0], dtype=np.float64)
+    if task == "multiclass":
+        return np.asarray(softmax(logits, axis=1)[:, output], dtype=np.float64)
+    return np.asarray(logits[:, output], dtype=np.float64)
 
 
 def ice_grid(values: FloatArray, disclosure_min_samples: int) -> tuple[bool, FloatArray]:
@@ -309,14 +337,15 @@ def ice_curves(
     name: str,
     grid: FloatArray,
     discrete: bool,
+    output: int = 0,
 ) -> IceCurves:
-    """ICE summary of ``column`` over the rows of ``sample``: the output with the column set
-    to each grid value (one network pass per grid value over the sample)."""
+    """ICE summary of ``column`` over the rows of ``sample``: output ``output`` with the
+    column set to each grid value (one network pass per grid value over the sample)."""
     outputs = np.empty((grid.size, sample.shape[0]), dtype=np.float64)
     moved = np.array(sample, dtype=np.float64, copy=True)
     for g, value in enumerate(grid):
         moved[:, column] = value
-        outputs[g] = network_output(network, task, moved)
+        outputs[g] = network_output(network, task, moved, output)
     levels = np.percentile(outputs, ICE_PERCENTILES, axis=1) if grid.size else None
     return IceCurves(
         feature=name,
@@ -327,7 +356,7 @@ def ice_curves(
             f"p{p}": tuple(float(v) for v in levels[i]) if levels is not None else ()
             for i, p in enumerate(ICE_PERCENTILES)
         },
-        observed_mean=float(network_output(network, task, sample).mean())
+        observed_mean=float(network_output(network, task, sample, output).mean())
         if sample.shape[0]
         else None,
     )
@@ -341,9 +370,59 @@ def ice_sample_rows(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
+def _class_views(
+    ctx: AnalysisContext,
+    importance: ImportanceResult,
+    output: int,
+    sample: FloatArray,
+) -> ClassViews:
+    """Slopes by value and ICE curves of output ``output`` for its ``profile_features``
+    features of largest importance (the report's headline order of that output)."""
+    options = ctx.options
+    x = ctx.train.dataset.x
+    ranked = importance.outputs[output].features if output < len(importance.outputs) else ()
+    top = (
+        by_scaled_importance(importance)
+        if output == 0
+        else sorted(ranked, key=lambda f: -headline(f))
+    )[: options.profile_features]
+    slopes = []
+    ice = []
+    for f in top:
+        column = ctx.feature_names.index(f.name)
+        progress.part(f.name, x.shape[0])
+        slopes.append(
+            slope_by_value(
+                ctx.train.extraction,
+                x,
+                column=column,
+                name=f.name,
+                scaled_importance_pct=f.scaled_pct,
+                scale=float(ctx.feature_scale[column]),
+                chunk_size=options.chunk_size,
+                disclosure_min_samples=options.disclosure_min_samples,
+                output=output,
+            )
+        )
+        discrete, grid = ice_grid(x[:, column], options.disclosure_min_samples)
+        ice.append(
+            ice_curves(
+                ctx.network,
+                ctx.task,
+                sample,
+                column=column,
+                name=f.name,
+                grid=grid,
+                discrete=discrete,
+                output=output,
+            )
+        )
+    return ClassViews(ctx.output_names[output], tuple(slopes), tuple(ice))
+
+
 def run(ctx: AnalysisContext, importance: ImportanceResult) -> SlopeProfilesResult:
     """Regime decision and all-client views of the ``profile_features`` features of
-    largest scale-aware importance on the training data."""
+    largest scale-aware importance on the training data, for every shown output."""
     options = ctx.options
     extraction = ctx.train.extraction
     x = ctx.train.dataset.x
@@ -354,47 +433,20 @@ def run(ctx: AnalysisContext, importance: ImportanceResult) -> SlopeProfilesResu
         profile_regions=options.profile_regions,
         disclosure_min_samples=options.disclosure_min_samples,
     )
-    top = by_scaled_importance(importance)[: options.profile_features]
-    columns = [(ctx.feature_names.index(f.name), f.name, f.scaled_pct) for f in top]
     rows = ice_sample_rows(x.shape[0], ICE_SAMPLE, options.seed)
     sample = x[rows]
-    slopes = []
-    ice = []
-    for column, name, scaled in columns:
-        progress.part(name, x.shape[0])
-        slopes.append(
-            slope_by_value(
-                extraction,
-                x,
-                column=column,
-                name=name,
-                scaled_importance_pct=scaled,
-                scale=float(ctx.feature_scale[column]),
-                chunk_size=options.chunk_size,
-                disclosure_min_samples=options.disclosure_min_samples,
-            )
-        )
-        discrete, grid = ice_grid(x[:, column], options.disclosure_min_samples)
-        ice.append(
-            ice_curves(
-                ctx.network,
-                ctx.task,
-                sample,
-                column=column,
-                name=name,
-                grid=grid,
-                discrete=discrete,
-            )
-        )
+    views = [_class_views(ctx, importance, k, sample) for k in ctx.outputs_shown]
+    first = views[0]
     return SlopeProfilesResult(
         regime=regime,
-        output=ctx.output_names[0],
+        output=first.output,
         scale=output_scale(ctx.task),
         clients=int(x.shape[0]),
-        slopes=tuple(slopes),
-        ice=tuple(ice),
+        slopes=first.slopes,
+        ice=first.ice,
         ice_sample=int(rows.size),
         ice_seed=options.seed,
+        other_classes=tuple(views[1:]) or None,
     )
 
 

@@ -1,7 +1,7 @@
 """Stability: how far each other data set has moved from the training data.
 
 Per feature and for the score (the network's first output before the link: the
-logit of a classifier, which ranks like its probability), between the training
+logit of a binary classifier, which ranks like its probability), between the training
 data and each other data set (test, out-of-time):
 
 * PSI, the population stability index Σ (a − e) ln(a / e) over fixed bins, e
@@ -16,18 +16,24 @@ data and each other data set (test, out-of-time):
 * KS, the two-sample Kolmogorov–Smirnov statistic: the largest gap between the
   two empirical distribution functions (as ``scipy.stats.ks_2samp``).
 
+For a multiclass model the score of each class is its predicted (softmax) probability,
+compared for every class (``classes``); the ``score`` of a comparison, the one the policy
+reads, is the class whose probability shifted most (largest PSI). The first logit alone
+would say nothing about the other classes.
+
 Both are O(N log N) and streaming-friendly (histogram counts, sorted values);
 nothing is subsampled.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import logsumexp
 
 from govreport.analyses.context import AnalysisContext
-from govreport.jsontypes import JSON_CONFIG, Float
+from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
@@ -38,6 +44,7 @@ __all__ = [
     "StabilityComparison",
     "StabilityResult",
     "bin_edges",
+    "class_probability",
     "ks_statistic",
     "observed",
     "psi",
@@ -72,6 +79,9 @@ class StabilityComparison:
     rows: int
     score: ShiftResult
     features: tuple[ShiftResult, ...]
+    #: Multiclass: PSI and KS of each class's predicted probability (every class, output
+    #: order; ``score`` is the one with the largest PSI). None for other tasks.
+    classes: tuple[ShiftResult, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +146,27 @@ def _shift(name: str, reference: FloatArray, other: FloatArray) -> ShiftResult:
     )
 
 
+def class_probability(logits: FloatArray, output: int, log_norm: FloatArray) -> FloatArray:
+    """Softmax probability of class ``output`` from logits (N, K) and their logsumexp (N,)."""
+    return np.asarray(np.exp(logits[:, output] - log_norm), dtype=np.float64)
+
+
+def _class_shifts(ctx: AnalysisContext, other: FloatArray) -> tuple[ShiftResult, ...]:
+    """PSI and KS of every class's predicted probability, training against ``other`` logits.
+
+    One class at a time (two N-vectors live besides the logits)."""
+    train = ctx.train.extraction.logits
+    train_norm, other_norm = logsumexp(train, axis=1), logsumexp(other, axis=1)
+    return tuple(
+        _shift(
+            name,
+            class_probability(train, k, train_norm),
+            class_probability(other, k, other_norm),
+        )
+        for k, name in enumerate(ctx.output_names)
+    )
+
+
 def run(ctx: AnalysisContext) -> StabilityResult | None:
     """PSI and KS of every feature and of the score, training against each other data set.
 
@@ -147,20 +178,31 @@ def run(ctx: AnalysisContext) -> StabilityResult | None:
     train_x = ctx.train.dataset.x
     train_score = ctx.train.extraction.logits[:, 0]
     comparisons = []
+    multiclass = ctx.task == "multiclass"
     for data in others:
         x = data.dataset.x
+        classes = _class_shifts(ctx, data.extraction.logits) if multiclass else ()
+        score = (
+            max(classes, key=lambda c: c.psi)
+            if classes
+            else _shift(ctx.output_names[0], train_score, data.extraction.logits[:, 0])
+        )
         comparisons.append(
             StabilityComparison(
                 dataset=data.name,
                 rows=data.dataset.n_rows,
-                score=_shift(ctx.output_names[0], train_score, data.extraction.logits[:, 0]),
+                score=score,
                 features=tuple(
                     _shift(name, train_x[:, j], x[:, j]) for j, name in enumerate(ctx.feature_names)
                 ),
+                classes=classes or None,
             )
         )
     return StabilityResult(
-        bins=BINS, epsilon=EPSILON, score_name=ctx.output_names[0], comparisons=tuple(comparisons)
+        bins=BINS,
+        epsilon=EPSILON,
+        score_name="class probabilities" if multiclass else ctx.output_names[0],
+        comparisons=tuple(comparisons),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from govreport.analyses.coefficients import FeatureCoefficients
 from govreport.analyses.importance import ImportanceResult, by_headline_importance, headline
-from govreport.analyses.region_plots import RegionPlots
+from govreport.analyses.region_plots import ClassRegionPlots
 from govreport.render.figures.spec import FigureSpec
 from govreport.render.sections.classes import class_phrase, is_multiclass, shown
 from govreport.render.sections.regime import fragmented, why_appendix
@@ -43,12 +43,12 @@ BOX_FEATURES = 12
 COEFFICIENT_TABLE_ROWS = 30
 
 
-def _has_parallel(plots: RegionPlots | None) -> bool:
-    return plots is not None and bool(plots.parallel.lines) and bool(plots.parallel.features)
+def _has_parallel(plots: ClassRegionPlots) -> bool:
+    return bool(plots.parallel.lines) and bool(plots.parallel.features)
 
 
-def _has_pair(plots: RegionPlots | None) -> bool:
-    return plots is not None and bool(plots.pair.ranks) and bool(plots.pair.features)
+def _has_pair(plots: ClassRegionPlots) -> bool:
+    return bool(plots.pair.ranks) and bool(plots.pair.features)
 
 
 def _scaled_order(
@@ -82,22 +82,21 @@ def _quantile_table(
     )
 
 
-def region_plots(
-    results: Results, num: Numbering
-) -> tuple[list[dict[str, Any]], list[FigureSpec], str]:
-    """Aletheia's parallel, pair and intercept plots of the largest regions (numbered here),
-    and a note when the pair and intercept plots have nothing to draw."""
-    plots = results.aletheia_plots
-    model_output = (results.model.output_names or ("output",))[0]
+def _class_plots(
+    plots: ClassRegionPlots, output: str, *, key: str, suffix: str, multiclass: bool
+) -> tuple[list[FigureSpec], str]:
+    """The parallel, pair and intercept figures of one output (``suffix``: " (logit of class
+    x)" for a class of a multiclass model), and a note when the pair and intercept plots
+    have nothing to draw."""
     specs: list[FigureSpec] = []
     figures_note = ""
-    if plots is not None and _has_parallel(plots):
+    if _has_parallel(plots):
         parallel = plots.parallel
         specs.append(
             FigureSpec(
-                id="coef-parallel",
+                id=f"coef-parallel{key}",
                 kind="coef-parallel",
-                data={"parallel": parallel, "output": model_output},
+                data={"parallel": parallel, "output": output},
                 caption=(
                     f"Parallel coordinates of the local linear models: one line per region, the "
                     f"{fmt_int(len(parallel.lines))} largest of "
@@ -106,17 +105,12 @@ def region_plots(
                     "importance; y: the region's scale-aware coefficient w·std (raw coefficients "
                     "are in results.json), so features on different scales are comparable. "
                     "Lines that cross zero mark features whose effect changes sign between "
-                    "regions."
-                    + (
-                        f" Logit of {class_phrase(model_output)}."
-                        if results.model.task == "multiclass"
-                        else ""
-                    )
+                    "regions." + (f" Logit of {class_phrase(plots.output)}." if multiclass else "")
                 ),
-                alt="Parallel-coordinate plot of local coefficients",
+                alt=f"Parallel-coordinate plot of local coefficients{suffix}",
             )
         )
-    if plots is not None and _has_pair(plots):
+    if _has_pair(plots):
         pair = plots.pair
         withheld = pair.withheld
         privacy = (
@@ -139,14 +133,14 @@ def region_plots(
         n_feat = fmt_int(len(pair.features))
         specs.append(
             FigureSpec(
-                id="coef-pair",
+                id=f"coef-pair{key}",
                 kind="coef-pair",
                 data={"pair": pair},
                 caption=(
-                    f"Pair plot of the local linear models over {regions_text}, for the {n_feat} "
-                    "features of highest scale-aware importance. Diagonal cell j: region centre "
-                    "μ_j (mean of feature j in the region) against the raw coefficient w_j, with a "
-                    f"LOWESS curve (span {fmt_num(pair.lowess_frac)}, "
+                    f"Pair plot of the local linear models{suffix} over {regions_text}, for the "
+                    f"{n_feat} features of highest scale-aware importance. Diagonal cell j: region "
+                    "centre μ_j (mean of feature j in the region) against the raw coefficient w_j, "
+                    f"with a LOWESS curve (span {fmt_num(pair.lowess_frac)}, "
                     f"{fmt_int(pair.lowess_iterations)} robustness steps, each region "
                     "counted once per sample); a curved or sloped line means the effect of j "
                     "depends on the level of j (non-linearity). Off-diagonal cell (row j, column "
@@ -154,30 +148,58 @@ def region_plots(
                     "effect of j depends on feature k (interaction). Marker area grows with the "
                     f"region's sample count. {privacy}"
                 ),
-                alt="Pair plot of region centres against local coefficients",
+                alt=f"Pair plot of region centres against local coefficients{suffix}",
             )
         )
         specs.append(
             FigureSpec(
-                id="coef-intercept",
+                id=f"coef-intercept{key}",
                 kind="coef-intercept",
-                data={"pair": pair, "output": model_output},
+                data={"pair": pair, "output": output},
                 caption=(
-                    f"Intercept b of each local linear model against the region centre μ_j, for "
-                    f"{regions_text} and the same {n_feat} features. Marker area grows with the "
-                    f"region's sample count. {privacy}"
+                    f"Intercept b of each local linear model{suffix} against the region centre "
+                    f"μ_j, for {regions_text} and the same {n_feat} features. Marker area grows "
+                    f"with the region's sample count. {privacy}"
                 ),
-                alt="Scatter plots of region centres against intercepts",
+                alt=f"Scatter plots of region centres against intercepts{suffix}",
             )
         )
-    elif plots is not None:
+    else:
         pair = plots.pair
         figures_note = (
-            f"No pair or intercept plot: none of the {fmt_int(pair.considered)} largest "
-            f"regions holds at least {fmt_int(pair.disclosure_min_samples)} samples, "
+            f"No pair or intercept plot{suffix}: none of the {fmt_int(pair.considered)} "
+            f"largest regions holds at least {fmt_int(pair.disclosure_min_samples)} samples, "
             "and a region's centre (a mean of its inputs) is withheld below that count."
         )
-    return [num.figure(spec) for spec in specs], specs, figures_note
+    return specs, figures_note
+
+
+def region_plots(
+    results: Results, num: Numbering
+) -> tuple[list[dict[str, Any]], list[FigureSpec], str]:
+    """Aletheia's parallel, pair and intercept plots of the largest regions (numbered here),
+    one set per class the results hold for a multiclass model, and a note when the pair and
+    intercept plots have nothing to draw."""
+    plots = results.aletheia_plots
+    if plots is None:
+        return [], [], ""
+    names = tuple(results.model.output_names) or ("output",)
+    multiclass = is_multiclass(results)
+    specs: list[FigureSpec] = []
+    notes: list[str] = []
+    for cls in plots.classes() if multiclass else plots.classes()[:1]:
+        index = names.index(cls.output) if cls.output in names else 0
+        class_specs, note = _class_plots(
+            cls,
+            f"logit of {cls.output}" if multiclass else names[0],
+            key=f"-{index}" if multiclass and index else "",
+            suffix=f" (logit of {class_phrase(cls.output)})" if multiclass else "",
+            multiclass=multiclass,
+        )
+        specs += class_specs
+        if note:
+            notes.append(note)
+    return [num.figure(spec) for spec in specs], specs, " ".join(notes)
 
 
 def _scaled_order_of(

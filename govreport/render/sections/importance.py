@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from govreport.analyses.importance import FeatureImportance, ImportanceResult, headline
+from govreport.analyses.importance import FeatureImportance, OutputImportance, headline
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.classes import class_phrase, is_multiclass, shown
 from govreport.render.text import Numbering, TableCounter, fmt_int, is_missing, make_table
 from govreport.results.schema import Results
 
@@ -52,11 +53,14 @@ def ordered(features: tuple[FeatureImportance, ...]) -> list[FeatureImportance]:
 
 
 def _importance_tables(
-    counter: TableCounter, importance: ImportanceResult, unit: str
+    counter: TableCounter,
+    outputs: list[OutputImportance],
+    unit: str,
+    labels: list[str] | None,
 ) -> list[dict[str, Any]]:
+    """One table per output; ``labels``: the class of each (multiclass), else None."""
     tables = []
-    outputs = importance.outputs
-    for out in outputs:
+    for i, out in enumerate(outputs):
         feats = ordered(out.features)
         shown = feats[:IMPORTANCE_TABLE_ROWS]
         share = [f.share_pct if f.share_pct is not None else f.scaled_pct for f in shown]
@@ -64,7 +68,11 @@ def _importance_tables(
             [fmt_int(i + 1), f.name, _effect(headline(f)), fmt_share_pct(s)]
             for i, (f, s) in enumerate(zip(shown, share, strict=True))
         ]
-        title = "Feature importance" + (f", output {out.output}" if len(outputs) > 1 else "")
+        title = "Feature importance" + (
+            f", {labels[i]}"
+            if labels is not None
+            else (f", output {out.output}" if len(outputs) > 1 else "")
+        )
         note = (
             f"All {fmt_int(len(feats))} features, by importance."
             if len(shown) == len(feats)
@@ -98,8 +106,32 @@ READING = {
 }
 
 
+def _figure(
+    output: OutputImportance, unit: str, *, key: str, of: str, multiclass: bool
+) -> FigureSpec:
+    """The importance bar chart of one output (``of``: " for output y" or " of class x")."""
+    feats = ordered(output.features)
+    n_bars = min(len(feats), IMPORTANCE_FIGURE_BARS)
+    which = (
+        f"all {fmt_int(n_bars)} features"
+        if n_bars == len(feats)
+        else f"the {fmt_int(n_bars)} most important of {fmt_int(len(feats))} features"
+    )
+    return FigureSpec(
+        id=f"importance{key}",
+        kind="importance",
+        data={"features": tuple(feats[:n_bars]), "unit": unit},
+        caption=f"Feature importance{of}: {which}, in the order of "
+        "the table. Bar length: the average size, over all training clients, of the change in "
+        f"the output ({unit}) when the input moves by one standard deviation; the label gives "
+        "its share of the total over all features.",
+        alt="Horizontal bar chart of feature importance" + (of if multiclass else ""),
+    )
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
-    """Section 4.3: the importance figure (first output) and one table per output."""
+    """Section 4.3: the importance figure and table of each shown output (every class of a
+    multiclass model, or the user's choice; the one output otherwise)."""
     imp = results.importance
     outputs = imp.outputs
     if not outputs:
@@ -107,6 +139,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             "importance": {
                 "reading": READING,
                 "tables": [],
+                "figures": [],
                 "figure": None,
                 "absent": [
                     {
@@ -118,25 +151,36 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             }
         }, []
     unit = _unit(results)
-    feats = ordered(outputs[0].features)
-    n_bars = min(len(feats), IMPORTANCE_FIGURE_BARS)
-    shown = (
-        f"all {fmt_int(n_bars)} features"
-        if n_bars == len(feats)
-        else f"the {fmt_int(n_bars)} most important of {fmt_int(len(feats))} features"
-    )
-    spec = FigureSpec(
-        id="importance",
-        kind="importance",
-        data={"features": tuple(feats[:n_bars]), "unit": unit},
-        caption=f"Feature importance for output {outputs[0].output}: {shown}, in the order of "
-        "the table. Bar length: the average size, over all training clients, of the change in "
-        f"the output ({unit}) when the input moves by one standard deviation; the label gives "
-        "its share of the total over all features.",
-        alt="Horizontal bar chart of feature importance",
-    )
-    figure = num.figure(spec)
-    tables = _importance_tables(num.tables, imp, unit)
-    return {"importance": {"reading": READING, "tables": tables, "figure": figure, "absent": []}}, [
-        spec
-    ]
+    specs = []
+    if is_multiclass(results):
+        chosen = [(k, name) for k, name in shown(results) if k < len(outputs)]
+        for k, name in chosen:
+            specs.append(
+                _figure(
+                    outputs[k],
+                    f"logit of {name}",
+                    key=f"-{k}" if k else "",
+                    of=f" of {class_phrase(name)}",
+                    multiclass=True,
+                )
+            )
+        tables = _importance_tables(
+            num.tables,
+            [outputs[k] for k, _ in chosen],
+            "logit",
+            [class_phrase(name) for _, name in chosen],
+        )
+    else:
+        of = f" for output {outputs[0].output}"
+        specs.append(_figure(outputs[0], unit, key="", of=of, multiclass=False))
+        tables = _importance_tables(num.tables, list(outputs), unit, None)
+    figures = [num.figure(spec) for spec in specs]
+    return {
+        "importance": {
+            "reading": READING,
+            "tables": tables,
+            "figures": figures,
+            "figure": figures[0],  # the first output's: custom templates written before
+            "absent": [],
+        }
+    }, specs

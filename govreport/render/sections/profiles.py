@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.analyses.profiles import FeatureProfile
-from govreport.analyses.slope_profiles import SlopeByValue, SlopeProfilesResult
+from govreport.analyses.slope_profiles import ClassViews, SlopeByValue, SlopeProfilesResult
 from govreport.render.figures.allclient import slope_unit
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.classes import class_phrase, is_multiclass
 from govreport.render.sections.regime import fragmented, why_appendix
 from govreport.render.sections.review import withheld_sentence
 from govreport.render.text import (
@@ -41,7 +42,9 @@ def _slope_sentence(profile: FeatureProfile) -> str:
     neg = sum(1 for s in slopes if s < 0)
     return (
         f"Of the {fmt_int(len(slopes))} regions drawn, {have(pos)} a positive and {have(neg)} "
-        f"a negative slope for {profile.feature} (slopes from {fmt_num(min(slopes))} to "
+        f"a negative slope for {profile.feature}"
+        + ("" if profile.output is None else f" on the logit of {class_phrase(profile.output)}")
+        + f" (slopes from {fmt_num(min(slopes))} to "
         f"{fmt_num(max(slopes))})."
     )
 
@@ -70,8 +73,9 @@ def region_profiles(
         lower = "Lower panel: distribution of the feature within each region (kernel density"
         if rug:
             lower += "; rug ticks at the distinct values of regions with too few for a density"
+        of_class = "" if p.output is None else f" on the logit of {class_phrase(p.output)}"
         caption = (
-            f"Local linear profile of {feature} (importance {fmt_pct(p.importance_pct)} "
+            f"Local linear profile of {feature}{of_class} (importance {fmt_pct(p.importance_pct)} "
             f"raw, {fmt_pct(p.scaled_importance_pct)} scale-aware). Upper panel: the "
             f"effect w·(x − x̄) of {feature} "
             f"inside each of the {fmt_int(p.regions_drawn)} largest of "
@@ -84,8 +88,8 @@ def region_profiles(
             id=f"profile-{i + 1}",
             kind="profile",
             caption=caption,
-            alt=f"Local linear profile of {feature}",
-            data={"profile": p, "scale": scale},
+            alt=f"Local linear profile of {feature}{of_class}",
+            data={"profile": p, "scale": scale if p.output is None else f"logit of {p.output}"},
         )
         profiles.append(
             {"feature": feature, "figure": num.figure(spec), "signs": _slope_sentence(p)}
@@ -127,43 +131,50 @@ def _feature_sentence(feature: SlopeByValue, scale: str) -> str:
     )
 
 
-def all_client_views(
-    views: SlopeProfilesResult, num: Numbering, scale: str
-) -> tuple[dict[str, Any], list[FigureSpec]]:
-    """The slope-by-value and ICE figures of the all-client views, and one sentence per
-    feature; a feature with nothing to draw is left out (and said)."""
+def _class_views(
+    views: SlopeProfilesResult,
+    cls: ClassViews,
+    num: Numbering,
+    scale: str,
+    *,
+    suffix: str,
+    label: str,
+    key: str,
+) -> tuple[list[dict[str, Any]], list[str], list[FigureSpec]]:
+    """The slope-by-value and ICE figures of one output (``suffix``: " on the logit of class
+    x" for a class of a multiclass model, else empty) and one sentence per feature."""
     specs = []
-    slopes = [f for f in views.slopes if f.bins]
+    slopes = [f for f in cls.slopes if f.bins]
     figures = []
     if slopes:
         names = ", ".join(f.feature for f in slopes)
         spec = FigureSpec(
-            id="slope-by-value",
+            id=f"slope-by-value{key}",
             kind="slope-by-value",
             caption=(
-                f"Local slope of {names} against the feature's value, over all "
-                f"{fmt_int(views.clients)} training clients: each client's slope is the exact "
-                f"coefficient of its own linear model ({scale} per one-unit step for a "
+                f"Local slope of {names}{suffix} against the feature's value, over all "
+                f"{fmt_int(views.clients)} training clients: each client's slope is the "
+                f"exact coefficient of its own linear model ({scale} per one-unit step for a "
                 f"feature with few distinct values, per standard deviation otherwise). Point: "
                 "median over the clients with that value (or in that decile of values); bar: "
                 "25th to 75th percentile. Above the dashed line the feature raises the "
                 f"{scale}, below it lowers it."
             ),
-            alt="Median and interquartile range of the local slope per feature value",
+            alt=f"Median and interquartile range of the local slope per feature value{suffix}",
             data={"features": slopes, "scale": scale},
         )
         figures.append(num.figure(spec))
         specs.append(spec)
-    curves = [c for c in views.ice if c.grid]
+    curves = [c for c in cls.ice if c.grid]
     ylabel = {
-        "probability": "predicted probability",
+        "probability": f"probability of {label}" if label else "predicted probability",
         "prediction": "prediction",
-        "logit": f"logit of {views.output}",
+        "logit": f"logit of {cls.output}",
     }[views.scale]
     if curves:
         names = ", ".join(c.feature for c in curves)
         spec = FigureSpec(
-            id="ice",
+            id=f"ice{key}",
             kind="ice",
             caption=(
                 f"Individual conditional expectation of {names}: for a random sample of "
@@ -174,19 +185,54 @@ def all_client_views(
                 "dashed: the mean, the partial dependence. Values held by fewer clients than "
                 "the disclosure threshold are left out."
             ),
-            alt="ICE curves of the network's output for the top features",
+            alt="ICE curves of the network's output for the top features"
+            + (f" of {class_phrase(label)}" if label else ""),
             data={"curves": curves, "ylabel": ylabel},
         )
         figures.append(num.figure(spec))
         specs.append(spec)
     sentences = [_feature_sentence(f, scale) for f in slopes]
-    missing = [f.feature for f in views.slopes if not f.bins]
+    missing = [f.feature for f in cls.slopes if not f.bins]
     if missing:
         sentences.append(
             f"No slope view for {', '.join(missing)}: every value is held by fewer clients "
             "than the disclosure threshold."
         )
-    return {"figures": figures, "sentences": sentences}, specs
+    if suffix:
+        sentences = [f"For {class_phrase(label)}, {s}" for s in sentences]
+    return figures, sentences, specs
+
+
+def all_client_views(
+    views: SlopeProfilesResult, num: Numbering, scale: str, results: Results | None = None
+) -> tuple[dict[str, Any], list[FigureSpec]]:
+    """The slope-by-value and ICE figures of the all-client views, and one sentence per
+    feature, for every class the results hold (a multiclass model: one group of figures and
+    sentences per shown class, named by its label); a feature with nothing to draw is left
+    out (and said)."""
+    multiclass = results is not None and is_multiclass(results)
+    names = tuple(results.model.output_names) if results is not None else ()
+    figures: list[dict[str, Any]] = []
+    sentences: list[str] = []
+    groups: list[dict[str, Any]] = []
+    specs: list[FigureSpec] = []
+    for cls in views.classes() if multiclass else (views.classes()[0],):
+        index = names.index(cls.output) if cls.output in names else 0
+        label = cls.output if multiclass else ""
+        class_figures, class_sentences, class_specs = _class_views(
+            views,
+            cls,
+            num,
+            f"logit of {label}" if multiclass else scale,
+            suffix=f" on the logit of {class_phrase(label)}" if multiclass else "",
+            label=label,
+            key=f"-{index}" if multiclass and index else "",
+        )
+        figures += class_figures
+        sentences += class_sentences
+        specs += class_specs
+        groups.append({"figures": class_figures, "sentences": class_sentences})
+    return {"figures": figures, "sentences": sentences, "groups": groups}, specs
 
 
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
@@ -217,9 +263,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
                 "which a region's input range is withheld. The views of all clients below "
                 "take their place."
             )
-    client: dict[str, Any] = {"figures": [], "sentences": []}
+    client: dict[str, Any] = {"figures": [], "sentences": [], "groups": []}
     if views is not None:
-        client, client_specs = all_client_views(views, num, scale)
+        client, client_specs = all_client_views(views, num, scale, results)
         specs += client_specs
     absent = (
         []

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from govreport.analyses.stability import ShiftResult
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections.classes import class_phrase, is_multiclass, shown
 from govreport.render.sections.data_quality import DATASET_WORDS
 from govreport.render.text import Numbering, fmt_metric, fmt_num, fmt_small, make_table
 from govreport.results.schema import Results
@@ -54,6 +56,23 @@ def _reading(num: Numbering, *, none: bool, worst: float = 0.0) -> dict[str, str
     return {"shows": shows, "todo": todo}
 
 
+def _score_rows(results: Results) -> list[tuple[str, list[ShiftResult]]]:
+    """Row label and per-comparison shift of the score rows: the one score, or for a
+    multiclass model the predicted probability of each shown class."""
+    result = results.stability
+    assert result is not None
+    comparisons = result.comparisons
+    if not is_multiclass(results) or not all(c.classes for c in comparisons):
+        return [(f"score ({result.score_name})", [c.score for c in comparisons])]
+    rows = []
+    for _, name in shown(results):
+        shifts = [next((s for s in c.classes or () if s.name == name), None) for c in comparisons]
+        present = [s for s in shifts if s is not None]
+        if len(present) == len(shifts):
+            rows.append((f"probability of {class_phrase(name)}", present))
+    return rows or [(f"score ({result.score_name})", [c.score for c in comparisons])]
+
+
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 3.2: PSI and KS per feature and for the score, training against each data set."""
     result = results.stability
@@ -86,13 +105,15 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         words = DATASET_WORDS.get(c.dataset, c.dataset)
         head += [f"PSI {words}", f"KS {words}", "Reading"]
         align += "rrl"
+    scores = _score_rows(results)
     rows = [
-        [f"score ({result.score_name})"]
+        [label]
         + [
             v
-            for c in comparisons
-            for v in (fmt_small(c.score.psi), fmt_metric(c.score.ks), psi_reading(c.score.psi))
+            for shift in shifts
+            for v in (fmt_small(shift.psi), fmt_metric(shift.ks), psi_reading(shift.psi))
         ]
+        for label, shifts in scores
     ]
     for j, feature in enumerate(comparisons[0].features):
         rows.append(
@@ -119,11 +140,13 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "Reading: below 0.1 stable, 0.1–0.25 moderate shift, above 0.25 major shift. All rows "
         "are used; nothing is subsampled.",
     )
-    names = [f"score ({result.score_name})"] + [f.name for f in comparisons[0].features]
+    names = [label for label, _ in scores] + [f.name for f in comparisons[0].features]
+    per_class = scores[0][0].startswith("probability of ")
+    score_words = "the predicted probability of each class shown" if per_class else "the score"
     spec = FigureSpec(
         id="stability-psi",
         kind="psi",
-        caption="Population stability index of the score and of each feature against the "
+        caption=f"Population stability index of {score_words} and of each feature against the "
         "training data, log scale (values below 0.0001 drawn at 0.0001). Dashed: 0.1 "
         "(moderate shift); dotted: 0.25 (major shift).",
         alt="Bars of the PSI per feature and data set",
@@ -132,9 +155,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             "series": [
                 {
                     "label": DATASET_WORDS.get(c.dataset, c.dataset),
-                    "psi": [c.score.psi] + [f.psi for f in c.features],
+                    "psi": [shifts[i].psi for _, shifts in scores] + [f.psi for f in c.features],
                 }
-                for c in comparisons
+                for i, c in enumerate(comparisons)
             ],
         },
     )
@@ -143,10 +166,16 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     for c in comparisons:
         worst = max(c.features, key=lambda f: f.psi)
         words = DATASET_WORDS.get(c.dataset, c.dataset)
+        score = (
+            f"score PSI {fmt_small(c.score.psi)}"
+            if not c.classes
+            else f"largest class-probability PSI {fmt_small(c.score.psi)}, "
+            f"{class_phrase(c.score.name)},"
+        )
         sentences.append(
             f"Training to {words} data ({c.rows:,} rows): largest feature PSI "
-            f"{fmt_small(worst.psi)} ({worst.name}, {psi_reading(worst.psi)}); score PSI "
-            f"{fmt_small(c.score.psi)} ({psi_reading(c.score.psi)}), KS {fmt_metric(c.score.ks)}."
+            f"{fmt_small(worst.psi)} ({worst.name}, {psi_reading(worst.psi)}); {score} "
+            f"({psi_reading(c.score.psi)}), KS {fmt_metric(c.score.ks)}."
         )
     worst_psi = max(
         [c.score.psi for c in comparisons] + [f.psi for c in comparisons for f in c.features]
