@@ -35,7 +35,9 @@ is its own:
 - ``pipeline``: :func:`govreport.pipeline.run_pipeline` on the files: loading,
   region extraction and every analysis the pipeline runs (whatever other
   stages it holds when the benchmark runs), merging included, and the policy
-  evaluation; no rendering.
+  evaluation; no rendering. Each stage's wall time (the ``-v`` timings of
+  :mod:`govreport.progress`) is kept in the JSON (``stage_seconds``) and the
+  largest ones are printed.
 
 It prints seconds, ratios to the forward pass, peak RSS and bytes per row:
 ``B/row`` = peak RSS / rows (the process, rows read from Parquet included) and
@@ -47,6 +49,7 @@ PERFORMANCE.md).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import resource
@@ -181,6 +184,7 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
     elif part == "outcomes":
         out.update(_outcomes_part(model_path, data_path))
     else:
+        from govreport import progress
         from govreport.pipeline import RunConfig, run_pipeline
         from govreport.resources import default_policy_path
         from govreport.results import dump
@@ -194,9 +198,12 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
             command="benchmarks/analyses.py",
             chunk_size=FORWARD_CHUNK,
         )
+        reporter = progress.Reporter(stream=io.StringIO(), level="verbose", interactive=False)
         start = time.perf_counter()
-        result = run_pipeline(config)
+        with progress.reporting(reporter):
+            result = run_pipeline(config)
         out["seconds"] = time.perf_counter() - start
+        out["stage_seconds"] = {t.label: t.seconds for t in reporter.timings}
         out["rows"] = result.results.datasets[0].rows
         out["regions"] = result.results.regions["train"].census.regions
         simplification = result.results.simplification
@@ -342,6 +349,11 @@ def print_table(results: list[dict[str, Any]]) -> None:
                 )
             elif part == "pipeline":
                 notes = f"merge mode {r['merge_mode']}"
+                stages = sorted(r.get("stage_seconds", {}).items(), key=lambda kv: -kv[1])
+                if stages:
+                    notes += "; " + ", ".join(
+                        f"{label} {seconds:.1f} s" for label, seconds in stages[:6]
+                    )
             elif part == "data":
                 notes = (
                     f"quality {r['quality_seconds']:.1f} s, stability "

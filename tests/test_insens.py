@@ -19,12 +19,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from govreport.analyses.insens import insens as insens_module
 from govreport.analyses.insens.attribution import (
     attribute,
     attribution_robustness,
     standardized_module,
 )
-from govreport.analyses.insens.insens import insens, summarize_insens
+from govreport.analyses.insens.insens import insens, sample_rows, summarize_insens
 from govreport.analyses.insens.projections import (
     explain_samples,
     iter_layer_projections,
@@ -299,6 +300,61 @@ def test_output_projection_equals_region_local_linear_model() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("widths", "slopes"),
+    [([4, 6, 1], (0.0,)), ([5, 8, 7, 6, 2], (0.1, 0.0, 0.05)), ([3, 5, 4, 6, 5, 1], None)],
+)
+def test_fused_mlp_path_equals_slow_reference_on_deep_and_leaky_nets(
+    widths: list[int], slopes: tuple[float, ...] | None
+) -> None:
+    net = make_net(widths, seed=31, slopes=slopes)
+    d = widths[0]
+    x = np.random.default_rng(32).normal(size=(30, d)) * np.linspace(0.3, 3.0, d)
+    scale = x.std(axis=0)
+    got = insens(net, x, scale=scale)
+    np.testing.assert_allclose(got.omega, reference_insens(net, x, scale), atol=ATOL)
+    _, pres = torch_preactivations(net, x)
+    hidden_off = sum((p.detach().numpy() <= 0).sum(axis=1) for p in pres[:-1])
+    np.testing.assert_array_equal(got.all_inactive.sum(axis=1), hidden_off)
+
+
+def test_fused_mlp_path_equals_layer_projections_across_blocks_and_dead_paths() -> None:
+    net = make_net([6, 12, 10, 8, 1], seed=33, slopes=(0.0, 0.2, 0.0))
+    maps = list(net.affine_maps)  # neuron 0 of layer 2 reads only neuron 0 of layer 1
+    w1 = np.array(maps[1].weight)
+    w1[0, 1:] = 0.0
+    b1 = np.array(maps[1].bias)
+    b1[0] = -1.0  # off whenever that path is dead
+    maps[1] = AffineMap(readonly(w1), readonly(b1))
+    net = PiecewiseLinearNetwork(tuple(maps), net.negative_slopes, net.output_link)
+    n = insens_module.FUSED_BLOCK * 2 + 37
+    x = np.random.default_rng(34).normal(size=(n, 6))
+    scale = x.std(axis=0)
+    fused = insens_module._chunk_insens_mlp(net, x, scale, 1e-12)
+    general = insens_module._chunk_insens_general(net, x, scale, 1e-12)
+    np.testing.assert_allclose(fused.omega, general.omega, atol=1e-12)
+    for name in ("inactive", "all_inactive", "skipped", "empty"):
+        np.testing.assert_array_equal(getattr(fused, name), getattr(general, name))
+    assert fused.skipped[:, 1].sum() > 0  # the dead path was met and skipped
+
+
+def test_summary_on_a_seeded_sample_is_the_summary_of_those_rows() -> None:
+    net = make_net([4, 7, 6, 1], seed=35)
+    x = np.random.default_rng(36).normal(size=(500, 4))
+    names = ["a", "b", "c", "d"]
+    scale = x.std(axis=0)
+    got = summarize_insens(net, x, names, scale=scale, max_rows=120, seed=5)
+    again = summarize_insens(net, x, names, scale=scale, max_rows=120, seed=5)
+    rows = np.sort(np.random.default_rng(5).choice(500, size=120, replace=False))
+    want = summarize_insens(net, x[rows], names, scale=scale)
+    assert got == again and got.n_samples == 120 and got.data_rows == 500
+    assert got.mean_abs == want.mean_abs and got.skipped_neurons == want.skipped_neurons
+    np.testing.assert_array_equal(sample_rows(500, 120, 5), rows)
+    full = summarize_insens(net, x, names, scale=scale, max_rows=500, seed=5)
+    assert full.data_rows is None and full.n_samples == 500
+    assert got.mean_abs != full.mean_abs
+
+
 # ---------------------------------------------------------------------------
 # chunking
 
@@ -564,6 +620,27 @@ def test_section_4_8_renders_from_results(workdir: Path) -> None:
     assert 'id="gr-insens-global-svg"' in html and 'id="gr-insens-robustness-svg"' in html
     assert "&lt;gamma&gt;" in html and "<gamma>" not in html
     assert "This results file holds no Insens results" not in html
+    assert (
+        "fixed random sample" not in html
+        and "data_rows" not in results["insens"]["summaries"]["train"]
+    )
+    sampled = insens_stage(
+        net,
+        "binary",
+        ("alpha", "beta", "<gamma>"),
+        x,
+        y,
+        extraction.table,
+        disclosure_min_samples=5,
+        seed=0,
+        robustness_rows=40,
+        summary_max_rows=150,
+    )
+    results["insens"] = json.loads(json.dumps(to_jsonable(sampled), allow_nan=False))
+    assert results["insens"]["summaries"]["train"]["data_rows"] == 200
+    assert TypeAdapter(InsensResult).validate_json(json.dumps(results["insens"])) == sampled
+    html = render_html(results)
+    assert html.count("a fixed random sample of 150 of the 200 training rows") >= 3  # body too
     del results["insens"]
     assert "This results file holds no Insens results" in render_html(results)
 

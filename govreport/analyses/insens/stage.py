@@ -52,6 +52,10 @@ __all__ = [
 EXAMPLE_POINTS = 3
 #: Rows of the seeded subsample of the robustness table.
 ROBUSTNESS_ROWS = 2000
+#: Largest number of rows per data set the Insens summaries are computed on: above it, a
+#: seeded sample of this many rows (the summaries are means and shares; at this size their
+#: sampling error is far below the precision the report prints).
+SUMMARY_MAX_ROWS = 100_000
 #: The JSON writes a key with this metadata only when its value is not None.
 
 
@@ -205,22 +209,34 @@ def insens_stage(
     chunk_size: int = DEFAULT_PROJECTION_CHUNK,
     robustness_rows: int = ROBUSTNESS_ROWS,
     scale: FloatArray | None = None,
+    summary_max_rows: int | None = SUMMARY_MAX_ROWS,
 ) -> InsensResult:
     """Compute the Insens result (see the module docstring).
 
     Ω is computed in standard deviations of the training data (``scale``, default
     :func:`~govreport.analyses.context.feature_scale` of ``train_x``). The robustness
-    table uses the test data when given, else the training data.
+    table uses the test data when given, else the training data. Above
+    ``summary_max_rows`` rows (None: no limit) a data set's summaries come from a seeded
+    sample of that many rows (``seed``; see :func:`~.insens.summarize_insens`).
     """
     mean = np.asarray(train_x, dtype=np.float64).mean(axis=0)
     scale = feature_scale(train_x) if scale is None else scale
     chunk = max(1, min(chunk_size, DEFAULT_PROJECTION_CHUNK))
     check_rows(explain_rows, train_x.shape[0], "--explain-rows")
-    progress.part("training data", train_x.shape[0])
-    summaries = {"train": summarize_insens(network, train_x, names, scale=scale, chunk_size=chunk)}
+
+    def summary_rows(n: int) -> int:
+        return n if summary_max_rows is None else min(n, summary_max_rows)
+
+    def summary(x: FloatArray) -> InsensSummary:
+        return summarize_insens(
+            network, x, names, scale=scale, chunk_size=chunk, max_rows=summary_max_rows, seed=seed
+        )
+
+    progress.part("training data", summary_rows(train_x.shape[0]))
+    summaries = {"train": summary(train_x)}
     if test_x is not None:
-        progress.part("test data", test_x.shape[0])
-        summaries["test"] = summarize_insens(network, test_x, names, scale=scale, chunk_size=chunk)
+        progress.part("test data", summary_rows(test_x.shape[0]))
+        summaries["test"] = summary(test_x)
 
     multiclass = task == "multiclass"
     examples: list[WorkedExample] = []

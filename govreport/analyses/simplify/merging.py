@@ -45,7 +45,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import torch
 from scipy.sparse import csr_matrix
 from sklearn.cluster import ward_tree
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
@@ -137,20 +136,27 @@ def _weighted_means(
     return out
 
 
-def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
-    """(n,) index of the nearest row of ``centers`` to each row of ``points``, in chunks.
+#: Rows per block of the nearest-centre pass (a block's distances: rows x centres float64).
+NEAREST_BLOCK = 2_048
 
-    float64 throughout (torch's threaded matrix product); ~64 MiB of distances at a time.
+
+def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
+    """(n,) index of the nearest row of ``centers`` to each row of ``points``, in blocks.
+
+    One BLAS GEMM per block of :data:`NEAREST_BLOCK` rows into a reused buffer, float64:
+    |p - c|^2 / 2 - |p|^2 / 2 = |c|^2 / 2 - p.c has the same argmin (first on ties).
     """
     out = np.empty(points.shape[0], dtype=np.int64)
-    means = torch.from_numpy(np.ascontiguousarray(centers, dtype=np.float64))
-    norms = (means * means).sum(dim=1)
-    step = max(1, (1 << 23) // max(1, centers.shape[0]))
+    means = np.asarray(centers, dtype=np.float64)
+    half_norms = 0.5 * np.einsum("kd,kd->k", means, means)
+    transposed = np.ascontiguousarray(means.T)
+    step = max(1, min(NEAREST_BLOCK, (1 << 23) // max(1, means.shape[0])))
+    buffer = np.empty((step, means.shape[0]), dtype=np.float64)
     for start in range(0, points.shape[0], step):
-        block = torch.from_numpy(np.ascontiguousarray(points[start : start + step]))
-        # |p - c|^2 - |p|^2 = |c|^2 - 2 p.c: same argmin.
-        distances = torch.addmm(norms, block, means.t(), alpha=-2.0)
-        out[start : start + step] = distances.argmin(dim=1).numpy()
+        block = np.asarray(points[start : start + step], dtype=np.float64)
+        distances = np.matmul(block, transposed, out=buffer[: block.shape[0]])
+        np.subtract(half_norms, distances, out=distances)
+        out[start : start + block.shape[0]] = distances.argmin(axis=1)
     return out
 
 
@@ -341,6 +347,12 @@ def assign_unseen(
     ties). Leaves are regions (aletheia mode) or micro-clusters (scalable).
     x (n, d), theta_x (n, d + 1) -> (n,) int64. Queries run in chunks.
     """
+    return final_leaf_labels[nearest_leaves(tree, x, theta_x)]
+
+
+def nearest_leaves(tree: MergeTree, x: FloatArray, theta_x: FloatArray) -> Int64Array:
+    """(n,) the leaf :func:`assign_unseen` takes each sample to, whatever the cut of the tree:
+    computed once, it serves every K of a grid (the cluster is the leaf's label)."""
     n = int(x.shape[0])
     out = np.empty(n, dtype=np.int64)
     if n == 0:
@@ -352,7 +364,7 @@ def assign_unseen(
         neighbours = index.kneighbors(x[start:stop], return_distance=False)
         gaps = tree.leaf_theta[neighbours] - theta_x[start:stop, None, :]
         best = np.argmin(np.einsum("nkd,nkd->nk", gaps, gaps), axis=1)
-        out[start:stop] = final_leaf_labels[neighbours[np.arange(stop - start), best]]
+        out[start:stop] = neighbours[np.arange(stop - start), best]
     return out
 
 

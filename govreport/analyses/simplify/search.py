@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from govreport import progress
 from govreport.analyses.performance import auc_or_nan, performance_metrics
@@ -25,11 +26,13 @@ from govreport.analyses.simplify.merging import (
     DEFAULT_NEIGHBORS,
     SCALABLE_REGION_THRESHOLD,
     Int64Array,
+    MergeLabels,
     MergeMode,
     MergeTree,
     build_tree,
     cut_tree,
     finalize_labels,
+    nearest_leaves,
     region_theta,
 )
 from govreport.analyses.simplify.refit import (
@@ -201,12 +204,15 @@ def _fit_and_score(
     full_theta: FloatArray,
     network_logits: FloatArray,
     standardize: bool,
+    val_leaves: Int64Array,
 ) -> CurvePoint:
+    """One K of the grid. ``val_leaves``: :func:`nearest_leaves` of the validation rows
+    whose pattern the fitted rows lack (the same for every K; -1 elsewhere)."""
     progress.part(f"trying {n_clusters:,} merged models")
     raw = cut_tree(tree, n_clusters)[tree.region_leaf]
     merge = finalize_labels(regions.counts, regions.centers, raw, merge_min_samples)
     fit_codes = regions.lookup[sample_regions[fit_rows]]
-    model = fit_merged_model(
+    model = _fit(
         task,
         tree,
         merge,
@@ -215,11 +221,12 @@ def _fit_and_score(
         fit_codes,
         regions.counts,
         regions.theta,
-        standardize=standardize,
+        standardize,
     )
-    val_full = sample_regions[val_rows]
-    seen = regions.lookup[val_full]
-    clusters = model.clusters(x[val_rows], full_theta[val_full], seen)
+    seen = regions.lookup[sample_regions[val_rows]]
+    # What model.clusters gives, with the unseen rows' leaves found once for the whole grid.
+    clusters = np.where(seen >= 0, model.region_labels[np.maximum(seen, 0)], 0)
+    clusters[seen < 0] = model.leaf_labels[val_leaves[seen < 0]]
     z = model.logits(x[val_rows], clusters)
     return CurvePoint(
         n_clusters=n_clusters,
@@ -230,6 +237,26 @@ def _fit_and_score(
         metrics=performance_metrics(task, z[:, None], y[val_rows]),
         fidelity=fidelity(task, network_logits[val_rows], z),
     )
+
+
+def _fit(
+    task: Task,
+    tree: MergeTree,
+    merge: MergeLabels,
+    x: FloatArray,
+    y: FloatArray,
+    sample_regions: Int64Array,
+    counts: Int64Array,
+    theta: FloatArray,
+    standardize: bool,
+) -> MergedModel:
+    """:func:`fit_merged_model` with one BLAS/OpenMP thread: each refit is a small problem
+    (d + 1 coefficients) whose solver steps lose more to thread hand-offs than they gain,
+    and far more so on a busy machine (the same computation, up to rounding)."""
+    with threadpool_limits(limits=1):
+        return fit_merged_model(
+            task, tree, merge, x, y, sample_regions, counts, theta, standardize=standardize
+        )
 
 
 def simplify(
@@ -273,6 +300,12 @@ def simplify(
         seed=seed,
     )
     candidates = sorted({max(1, min(int(k), fit_tree.n_leaves)) for k in grid})
+    val_seen = fit_regions.lookup[train.sample_regions[val_rows]]
+    val_leaves = np.full(val_rows.shape[0], -1, dtype=np.int64)
+    unseen = np.flatnonzero(val_seen < 0)
+    val_leaves[unseen] = nearest_leaves(
+        fit_tree, x[val_rows[unseen]], theta[train.sample_regions[val_rows[unseen]]]
+    )
     curve = tuple(
         _fit_and_score(
             task,
@@ -288,6 +321,7 @@ def simplify(
             theta,
             network_logits,
             standardize,
+            val_leaves,
         )
         for k in candidates
     )
@@ -299,9 +333,7 @@ def simplify(
     )
     raw = cut_tree(tree, chosen)[tree.region_leaf]
     merge = finalize_labels(table.counts, table.centers, raw, merge_min_samples)
-    model = fit_merged_model(
-        task, tree, merge, x, y, train.sample_regions, table.counts, theta, standardize=standardize
-    )
+    model = _fit(task, tree, merge, x, y, train.sample_regions, table.counts, theta, standardize)
     z_train = model.logits(x, merge.labels[train.sample_regions])
     evaluations = [
         SimplificationEvaluation(

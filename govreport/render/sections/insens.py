@@ -326,6 +326,35 @@ def _output_name(names: tuple[str, ...], entry: WorkedExample, default: str) -> 
     return default
 
 
+def _sample_words(summary: InsensSummary, data: str) -> str | None:
+    """ "a fixed random sample of n of the N training rows", or None when every row was used."""
+    if summary.data_rows is None:
+        return None
+    return (
+        f"a fixed random sample of {fmt_int(summary.n_samples)} of the "
+        f"{fmt_int(summary.data_rows)} {data} rows"
+    )
+
+
+def _sample_sentence(summaries: Mapping[str, InsensSummary]) -> str:
+    """Where a sample stands in for the full data, in plain words ("" when nowhere)."""
+    parts = [
+        words
+        for name, summary in summaries.items()
+        if (words := _sample_words(summary, "training" if name == "train" else name))
+    ]
+    if not parts:
+        return ""
+    return (
+        " These averages come from "
+        + " and from ".join(parts)
+        + ", not from every row: the rows are drawn with a fixed seed, so every run uses the "
+        "same ones, and an average over this many rows is far more precise than the figures "
+        "shown. The counts of skipped (sample, neuron) pairs and of samples without an "
+        "inactive neuron are counts within the sample."
+    )
+
+
 def build_summary(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """The body's paragraph on Insens: what it tells the reader, what to do (section 4)."""
     doc = results.insens
@@ -385,8 +414,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         id="insens-global",
         kind="insens-global",
         data={"items": _figure_items(train)},
-        caption=f"Global Insens on the training data: mean |Ω_j| per feature over all "
-        f"{fmt_int(train.n_samples)} samples, in standard deviations of the feature "
+        caption="Global Insens on the training data: mean |Ω_j| per feature over "
+        + (_sample_words(train, "training") or f"all {fmt_int(train.n_samples)} samples")
+        + ", in standard deviations of the feature "
         f"({'all' if bars == n_feat else 'the largest'} {fmt_int(bars)} of "
         f"{fmt_int(n_feat)} features). Bars: mean |Ω_j|; diamonds: signed mean Ω_j "
         "(positive = increasing the feature keeps the inactive neurons off).",
@@ -395,15 +425,18 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
     global_figure = num.figure(global_spec)
     specs = [global_spec]
     feature_table = _feature_table(num, train)
+    rows_used = (
+        _sample_words(train, "training") or f"the {fmt_int(train.n_samples)} training samples"
+    )
     facts = (
-        f"On the {fmt_int(train.n_samples)} training samples, "
+        f"On {rows_used}, "
         f"{fmt_share(train.inactive_share)} of the hidden neurons are inactive on average "
         f"(v ≤ 0), so Insens averages over a mean of {fmt_num(train.mean_neurons_used)} "
         f"neurons per sample. {fmt_int(train.skipped_neurons)} (sample, neuron) pairs were "
         f"skipped for a zero switched projection ({fmt_int(train.samples_with_skipped)} "
         f"samples affected), and {fmt_int(train.empty_samples)} samples had no inactive "
         "neuron at all (Insens set to 0 and flagged)."
-    )
+    ) + _sample_sentence(summaries)
     ranked = _ranked_features(train)
     if ranked:
         facts += (
