@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from govreport.network import FloatArray
 from govreport.regions.forms import (
     _BLOCK_BYTES,
     BoolArray,
@@ -15,36 +16,55 @@ from govreport.regions.forms import (
 )
 from govreport.regions.partials import _pattern_words
 
+# Row blocks of the forward pass and of the local models (bytes of one layer's float64
+# block): small enough for the per-core L2 cache (see BENCHMARKS.md).
+_FORWARD_BLOCK_BYTES = _BLOCK_BYTES // 4
+_BACKWARD_BLOCK_BYTES = _BLOCK_BYTES // 4
 
-def _block_rows(net: TorchNetwork, n_out: int = 1) -> int:
+
+def _block_rows(net: TorchNetwork, n_out: int = 1, block_bytes: int = _BLOCK_BYTES) -> int:
     """Rows per block so that one layer's float64 block (rows x width x n_out) stays in cache."""
     widest = max((w.shape[1] for w in net.weights), default=1)
     widest = max(widest, net.weights[-1].shape[0])
-    return max(64, _BLOCK_BYTES // (8 * n_out * widest))
+    return max(64, block_bytes // (8 * n_out * widest))
 
 
-def _forward_with_patterns(net: TorchNetwork, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward pass recording the pattern. x: (n, d) -> (logits (n, K), on (n, H) bool)."""
-    n_rows = x.shape[0]
+def _forward_with_patterns(
+    net: TorchNetwork, x: FloatArray, logits: torch.Tensor | None = None
+) -> tuple[torch.Tensor, BoolArray]:
+    """Forward pass recording the pattern. x: (n, d) -> (logits (n, K), on (n, H) bool).
+
+    ``x`` may be read-only (each row block is copied into a reused buffer, which stays in
+    cache); ``logits``, if given, is the (n, K) float64 output to write into.
+    """
+    n_rows, n_in = x.shape
     on = np.empty((n_rows, sum(net.hidden_widths)), dtype=np.bool_)
     out_weight, out_bias = net.weights[-1], net.biases[-1]
-    logits = torch.empty((n_rows, out_weight.shape[0]), dtype=torch.float64)
-    block = _block_rows(net)
+    if logits is None:
+        logits = torch.empty((n_rows, out_weight.shape[0]), dtype=torch.float64)
+    block = min(_block_rows(net, block_bytes=_FORWARD_BLOCK_BYTES), max(n_rows, 1))
+    # Reused buffers: the block's input and each layer's pre-activations (no allocation
+    # per block, and the same memory stays in cache).
+    inputs = torch.empty((block, n_in), dtype=torch.float64)
+    buffers = [torch.empty((block, w.shape[0]), dtype=torch.float64) for w in net.weights[:-1]]
+    transposed = (w.t() for w in net.weights[:-1])
+    layers = list(zip(transposed, net.biases[:-1], net.negative_slopes, buffers, strict=True))
+    widths = net.hidden_widths
     # Row blocks keep each layer's activations in cache (BLAS is much faster on them).
     for start in range(0, n_rows, block):
         stop = min(start + block, n_rows)
-        activation = x[start:stop]
+        rows = stop - start
+        np.copyto(inputs.numpy()[:rows], x[start:stop])
+        activation = inputs[:rows]
         offset = 0
-        layers = zip(net.weights[:-1], net.biases[:-1], net.negative_slopes, strict=True)
-        for weight, bias, slope in layers:
-            pre = F.linear(activation, weight, bias)
-            width = pre.shape[1]
+        for (weight_t, bias, slope, buffer), width in zip(layers, widths, strict=True):
+            pre = torch.addmm(bias, activation, weight_t, out=buffer[:rows])
             # numpy's comparison writes the bools straight into the pattern (no temporary).
             np.greater(pre.numpy(), 0.0, out=on[start:stop, offset : offset + width])
             offset += width
             activation = pre.clamp_min_(0.0) if slope == 0.0 else F.leaky_relu_(pre, slope)
         torch.addmm(out_bias, activation, out_weight.t(), out=logits[start:stop])
-    return logits, torch.from_numpy(on)
+    return logits, on
 
 
 def local_models(net: TorchNetwork, on: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,50 +74,105 @@ def local_models(net: TorchNetwork, on: torch.Tensor) -> tuple[torch.Tensor, tor
     Cost: G * K multiply-adds of one backward pass.
     """
     n_patterns = on.shape[0]
+    n_out = net.weights[-1].shape[0]
+    n_in = net.weights[0].shape[1]
+    weights = torch.empty((n_patterns, n_out, n_in), dtype=torch.float64)
+    biases = torch.empty((n_patterns, n_out), dtype=torch.float64)
+    _local_models_into(net, on.numpy(), weights, biases)
+    return weights, biases
+
+
+def _local_models_into(
+    net: TorchNetwork,
+    on: BoolArray,
+    weights: torch.Tensor,
+    biases: torch.Tensor,
+    x: FloatArray | None = None,
+    logits: torch.Tensor | None = None,
+) -> float:
+    """The local models of the patterns ``on`` (G, H) written into ``weights`` (G, K, d) and
+    ``biases`` (G, K); with ``x`` (G, d) and ``logits`` (G, K) of the same rows, also the
+    exactness check max |W_r x + b_r - eta(x)|, per row block while it is in cache.
+
+    Returns the check's maximum (0.0 without ``x``).
+    """
+    n_patterns = on.shape[0]
     out_weight, out_bias = net.weights[-1], net.biases[-1]
     n_out = out_weight.shape[0]
     n_in = net.weights[0].shape[1]
+    worst = 0.0
+    if not n_patterns:
+        return worst
     # 0/1 bytes: numpy multiplies float64 by uint8 faster than by bool, same values.
-    masks = on.numpy().view(np.uint8)
+    masks = on.view(np.uint8)
     offsets = np.cumsum((0, *net.hidden_widths))
-    weights = torch.empty((n_patterns, n_out, n_in), dtype=torch.float64)
-    biases = torch.empty((n_patterns, n_out), dtype=torch.float64)
     if not net.hidden_widths:
-        weights.copy_(out_weight)
-        biases.copy_(out_bias)
-        return weights, biases
+        weights.copy_(out_weight.expand(n_patterns, n_out, n_in))
+        biases.copy_(out_bias.expand(n_patterns, n_out))
+        if x is not None and logits is not None:
+            worst = _check(weights.numpy(), biases.numpy(), x, logits.numpy())
+        return worst
     last = len(net.hidden_widths) - 1
     # G @ W^(l) as F.linear(G, W^(l)^T): BLAS prefers this layout (same products).
     transposed = [weight.t().contiguous() for weight in net.weights[:-1]]
-    block = max(1, min(_block_rows(net, n_out), n_patterns))
+    block = max(1, min(_block_rows(net, n_out, _BACKWARD_BLOCK_BYTES), n_patterns))
     masked_out = np.empty((block, n_out, net.hidden_widths[-1]), dtype=np.float64)
+    gradients = [
+        torch.empty((block * n_out, width), dtype=torch.float64)
+        for width in (n_in, *net.hidden_widths[:-1])
+    ]
+    product = torch.empty((n_in, block * n_out), dtype=torch.float64)
     # Row blocks keep the (rows, K, width) products in cache.
     for start in range(0, n_patterns, block):
         stop = min(start + block, n_patterns)
         rows = stop - start
-        bias = biases[start:stop].view(rows * n_out)  # accumulated in place
-        bias.copy_(out_bias.repeat(rows))
-        gradient = None
+        bias = biases[start:stop]  # accumulated in place
+        bias.copy_(out_bias.expand(rows, n_out))
+        bias = bias.view(rows * n_out)
+        values = masked_out[:rows]
         for layer in range(last, -1, -1):
             mask = masks[start:stop, None, offsets[layer] : offsets[layer + 1]]
             slope = net.negative_slopes[layer]
             # D^(l): 1 for active units, 0 (ReLU) or the slope in float64 (leaky) for
             # inactive ones.
             gate = mask if slope == 0.0 else np.where(mask, 1.0, slope)
-            if gradient is None:
-                values = np.multiply(out_weight.numpy(), gate, out=masked_out[:rows])
+            if layer == last:
+                np.multiply(out_weight.numpy(), gate, out=values)
             else:
-                values = gradient.numpy()
                 np.multiply(values, gate, out=values)
             flat = torch.from_numpy(values).view(rows * n_out, -1)  # (rows K, n_l)
             torch.addmv(bias, flat, net.biases[layer], out=bias)
             if layer:
-                gradient = F.linear(flat, transposed[layer]).view(rows, n_out, -1)
+                gradient = gradients[layer][: rows * n_out]
+                torch.mm(flat, transposed[layer].t(), out=gradient)
+                values = gradient.numpy().reshape(rows, n_out, -1)
             else:
                 # (d, rows K) then transposed into place: faster than a (rows K, d) product.
-                product = transposed[0] @ flat.t()
-                weights[start:stop].view(rows * n_out, n_in).copy_(product.t())
-    return weights, biases
+                if rows == block:
+                    torch.mm(transposed[0], flat.t(), out=product)
+                    done = product
+                else:
+                    done = transposed[0] @ flat.t()
+                weights[start:stop].view(rows * n_out, n_in).copy_(done.t())
+        if x is not None and logits is not None:
+            worst = max(
+                worst,
+                _check(
+                    weights[start:stop].numpy(),
+                    biases[start:stop].numpy(),
+                    x[start:stop],
+                    logits[start:stop].numpy(),
+                ),
+            )
+    return worst
+
+
+def _check(weights: FloatArray, biases: FloatArray, x: FloatArray, logits: FloatArray) -> float:
+    """max |W_r x + b_r - eta(x)| over rows: (n, K, d), (n, K), (n, d), (n, K)."""
+    predicted = np.einsum("nkd,nd->nk", weights, x)
+    predicted += biases
+    predicted -= logits
+    return float(np.abs(predicted).max()) if predicted.size else 0.0
 
 
 def _count_on(on: BoolArray) -> Int64Array:

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from govreport.regions.forms import _BLOCK_BYTES, TorchGraph
+from govreport.network import FloatArray
+from govreport.regions.forms import _BLOCK_BYTES, BoolArray, TorchGraph
 
 
 def _graph_block_rows(net: TorchGraph, n_out: int = 1) -> int:
@@ -37,26 +38,30 @@ def _graph_affine(net: TorchGraph, index: int, args: list[torch.Tensor | None]) 
 
 
 def _graph_forward_with_patterns(
-    net: TorchGraph, x: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+    net: TorchGraph, x: FloatArray, logits: torch.Tensor | None = None
+) -> tuple[torch.Tensor, BoolArray]:
     """The general path's forward: x (n, d) -> (logits (n, K), on (n, H) bool).
 
     Nodes are evaluated in order per row block; a value is freed after its last reader,
-    and a gate works in place when it is its input's only reader.
+    and a gate works in place when it is its input's only reader. ``x`` may be read-only
+    (each block is copied into a reused buffer); ``logits``, if given, is the output.
     """
     n_rows = x.shape[0]
     on = np.empty((n_rows, sum(net.hidden_widths)), dtype=np.bool_)
-    logits = torch.empty((n_rows, net.widths[net.output]), dtype=torch.float64)
+    if logits is None:
+        logits = torch.empty((n_rows, net.widths[net.output]), dtype=torch.float64)
     gate_offset = dict(zip(net.gates, net.gate_offsets, strict=True))
-    block = _graph_block_rows(net)
+    block = min(_graph_block_rows(net), max(n_rows, 1))
+    inputs = torch.empty((block, net.widths[0]), dtype=torch.float64)
     for start in range(0, n_rows, block):
         stop = min(start + block, n_rows)
+        np.copyto(inputs.numpy()[: stop - start], x[start:stop])
         values: list[torch.Tensor | None] = [None] * len(net.kinds)
         left = list(net.readers)
         for index, kind in enumerate(net.kinds):
             sources = net.inputs[index]
             if kind == "input":
-                value = x[start:stop]
+                value = inputs[: stop - start]
             elif kind == "gate":
                 (source,) = sources
                 pre = values[source]
@@ -81,7 +86,7 @@ def _graph_forward_with_patterns(
         result = values[net.output]
         assert result is not None
         logits[start:stop] = result
-    return logits, torch.from_numpy(on)
+    return logits, on
 
 
 def _accumulate(adjoint: dict[int, torch.Tensor], node: int, value: torch.Tensor) -> None:

@@ -16,6 +16,9 @@ from govreport.regions.forms import BoolArray, Int64Array, UInt8Array, UInt64Arr
 
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _HASH_SEED = np.uint64(0x243F6A8885A308D3)
+# "Few repeats": at most 1 / _FEW_REPEATS of the entries share a pattern with another one.
+# Grouping and merging then touch those entries only (see _group_few_repeats, _merge_few).
+_FEW_REPEATS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +159,20 @@ def group_patterns(patterns: UInt8Array, hashes: UInt64Array) -> tuple[Int64Arra
     """
     n_rows = hashes.shape[0]
     ordered = np.sort(hashes)  # a vectorised sort is ~7x faster than a hash table here
-    if not (ordered[1:] == ordered[:-1]).any():
+    repeated = ordered[1:] == ordered[:-1]
+    if not repeated.any():
         # All hashes distinct (usual with R ≈ N): every row is its own group, in order, and
         # rows with distinct hashes have distinct bytes, so there is nothing to verify.
         identity = np.arange(n_rows, dtype=np.int64)
         return identity, identity.copy()
-    del ordered
+    values = np.unique(ordered[1:][repeated])  # the hashes that occur more than once
+    del ordered, repeated
+    if values.size * _FEW_REPEATS <= n_rows:
+        slot = np.minimum(np.searchsorted(values, hashes), values.size - 1)
+        involved = np.flatnonzero(values[slot] == hashes)
+        del slot
+        if involved.size * _FEW_REPEATS <= n_rows:
+            return _group_few_repeats(patterns, hashes, involved)
     codes, _ = pd.factorize(hashes, sort=False)
     codes = codes.astype(np.int64, copy=False)
     n_groups = int(codes.max()) + 1
@@ -174,6 +185,27 @@ def group_patterns(patterns: UInt8Array, hashes: UInt64Array) -> tuple[Int64Arra
     if np.array_equal(patterns[rows], patterns[first[codes[rows]]]):
         return codes, first
     return _group_patterns_exactly(patterns)
+
+
+def _group_few_repeats(
+    patterns: UInt8Array, hashes: UInt64Array, involved: Int64Array
+) -> tuple[Int64Array, Int64Array]:
+    """group_patterns when only the rows ``involved`` (ascending) share a hash with others.
+
+    Groups those few rows exactly (group_patterns on them alone); every other row is its
+    own group. O(n) with small constants instead of a hash table over all rows.
+    """
+    n_rows = hashes.shape[0]
+    sub_codes, sub_first = group_patterns(patterns[involved], hashes[involved])
+    leaders = involved[sub_first[sub_codes]]  # the first row of each involved row's group
+    joins = leaders != involved
+    merged = involved[joins]  # rows that join an earlier row's group
+    keep = np.ones(n_rows, dtype=np.bool_)
+    keep[merged] = False
+    codes = np.cumsum(keep, dtype=np.int64)
+    codes -= 1
+    codes[merged] = codes[leaders[joins]]
+    return codes, np.flatnonzero(keep).astype(np.int64, copy=False)
 
 
 def _group_patterns_exactly(patterns: UInt8Array) -> tuple[Int64Array, Int64Array]:
@@ -223,6 +255,14 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
     if n_groups == codes_np.size:
         # No pattern occurs in two inputs (the usual case, R ≈ N): the merge is a concatenation.
         counts, first_rows, sum_x, mean, m2 = counts_in, first_rows_in, sum_x_in, mean_in, m2_in
+    elif (codes_np.size - n_groups) * _FEW_REPEATS <= codes_np.size:
+        # Few entries join another one's region: copy every field once (its first entries)
+        # and add the few joining entries in, instead of group sums over every entry.
+        counts, first_rows, sum_x, mean, m2 = _merge_few(
+            codes_np, first, counts_in, first_rows_in, sum_x_in, mean_in, m2_in
+        )
+        patterns, hashes = patterns[first], hashes[first]
+        weights, biases, constant = weights[first], biases[first], constant[first]
     else:
         codes = torch.from_numpy(codes_np)
         counts_t = torch.zeros(n_groups, dtype=torch.int64).index_add_(
@@ -266,31 +306,91 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
     return merged, maps
 
 
+def _merge_few(
+    codes: Int64Array,
+    first: Int64Array,
+    counts_in: Int64Array,
+    first_rows_in: Int64Array,
+    sum_x_in: FloatArray,
+    mean_in: FloatArray,
+    m2_in: FloatArray,
+) -> tuple[Int64Array, Int64Array, FloatArray, FloatArray, FloatArray]:
+    """Counts, first rows, sums, means and M2 of merged groups when few entries join others.
+
+    Same formulas as the general path of merge_partials (sums in entry order; Chan et al.
+    for M2), evaluated for the groups that receive a joining entry only.
+    """
+    is_first = np.zeros(codes.shape[0], dtype=np.bool_)
+    is_first[first] = True
+    joining = np.flatnonzero(~is_first)
+    targets = codes[joining]
+    counts = counts_in[first]
+    np.add.at(counts, targets, counts_in[joining])
+    first_rows = first_rows_in[first]
+    np.minimum.at(first_rows, targets, first_rows_in[joining])
+    sum_x = sum_x_in[first]
+    np.add.at(sum_x, targets, sum_x_in[joining])
+    mean, m2 = mean_in[first], m2_in[first]
+    if mean.shape[1]:
+        groups = np.unique(targets)
+        members = np.sort(np.concatenate((first[groups], joining)))  # entry order
+        local = np.searchsorted(groups, codes[members])
+        weight = counts_in[members].astype(np.float64)[:, None]
+        total = np.zeros((groups.size, mean.shape[1]), dtype=np.float64)
+        np.add.at(total, local, mean_in[members] * weight)
+        group_mean = total / counts[groups].astype(np.float64)[:, None]
+        # Chan et al.: M2 = sum M2_i + sum n_i (mean_i - mean)^2.
+        terms = m2_in[members] + weight * (mean_in[members] - group_mean[local]) ** 2
+        group_m2 = np.zeros_like(total)
+        np.add.at(group_m2, local, terms)
+        mean[groups], m2[groups] = group_mean, group_m2
+    return counts, first_rows, sum_x, mean, m2
+
+
 def order_regions(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
     """Order regions by count descending, ties by first row; derive centres and stds.
 
     Returns the table and an (G,) int64 map from partial index to table index.
     """
-    order = np.lexsort((partial.first_rows, -partial.counts))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
+    counts_in, first_rows_in = partial.counts, partial.first_rows
+    n_regions = counts_in.shape[0]
+    identity = np.arange(n_regions, dtype=np.int64)
+    if n_regions and bool((first_rows_in[1:] > first_rows_in[:-1]).all()):
+        # Entries in row order (as extract_regions and merge_partials make them): a stable
+        # sort by count alone is the same order, and an already sorted input (all counts
+        # equal, as at R = N) is recognised without sorting.
+        ties = bool((counts_in[1:] <= counts_in[:-1]).all())
+        order = identity if ties else np.argsort(-counts_in, kind="stable")
+    else:
+        order = np.lexsort((first_rows_in, -counts_in))
     # At R ≈ N every count is 1 and the order is usually the identity: then the table
     # takes the partial's arrays as they are instead of copying ~R * (K + 1) * d floats.
-    in_order = bool((rank == np.arange(order.size)).all())
+    in_order = order is identity or bool((order == identity).all())
+    if in_order:
+        order, rank = identity, identity
+    else:
+        rank = np.empty_like(order)
+        rank[order] = identity
 
     def take(array: np.ndarray) -> np.ndarray:
         return array if in_order else array[order]
 
-    counts = take(partial.counts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        std = np.sqrt(take(partial.response_m2) / (counts[:, None] - 1).astype(np.float64))
-    std[counts == 1] = np.nan
+    counts = take(counts_in)
+    singletons = bool(n_regions) and int(counts[0]) == 1  # counts descending: all are 1
+    if singletons:
+        std = np.full(partial.response_m2.shape, np.nan)
+        centers = take(partial.sum_x)  # x / 1 == x exactly: no division
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            std = np.sqrt(take(partial.response_m2) / (counts[:, None] - 1).astype(np.float64))
+        std[counts == 1] = np.nan
+        centers = take(partial.sum_x) / counts[:, None]
     table = RegionTable(
         patterns=take(partial.patterns),
         hashes=take(partial.hashes),
         counts=counts,
         first_rows=take(partial.first_rows),
-        centers=take(partial.sum_x) / counts[:, None],
+        centers=centers,
         response_mean=take(partial.response_mean),
         response_std=std,
         weights=take(partial.weights),
@@ -310,7 +410,7 @@ def order_regions(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
         table.constant,
     ):
         array.setflags(write=False)
-    return table, rank.astype(np.int64)
+    return table, rank.astype(np.int64, copy=False)
 
 
 def match_patterns(reference: RegionTable, query: RegionTable) -> Int64Array:
