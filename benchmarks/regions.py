@@ -22,6 +22,9 @@ round:
 - ``extract_regions(network, x, chunk_size=...)``: patterns, exact grouping,
   exact local models and the exactness check.
 
+With ``--repeats K`` the last K rows are copies of the first K (K regions of two
+samples, each across chunks, among otherwise distinct rows): the few-repeats case.
+
 It prints median seconds, the ratio extraction / float64 forward, the regions
 found, the exactness error (the extraction's own ``max_abs_error``, and an
 independent chunked recomputation of ``max |W_r x + b_r - f(x)|`` against the
@@ -192,6 +195,8 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     model64 = model64.double()
     model32 = build(name)[0].float()
     x = np.random.default_rng(DATA_SEED).standard_normal((args.rows, N_FEATURES))
+    if args.repeats:  # the last rows repeat the first ones: a few regions of two samples
+        x[-args.repeats :] = x[: args.repeats]
     x64 = torch.from_numpy(x)
     x32 = x64.float()
     baseline_chunks = sorted({args.chunk_size, *args.baseline_chunks})
@@ -230,6 +235,7 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "network": name,
         "residual": name in RESIDUAL,
+        "repeats": args.repeats,
         "widths": list(widths),
         "rows": args.rows,
         "regions": extraction.table.n_regions,
@@ -291,6 +297,12 @@ def main() -> None:
         default=[1024, 4096],
         help="extra chunk sizes for the float64 forward pass (the best one is reported too)",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=0,
+        help="copy the first REPEATS rows onto the last ones (a few regions of two samples)",
+    )
     parser.add_argument("--networks", nargs="+", choices=sorted(NETWORKS), default=list(NETWORKS))
     parser.add_argument("--json", action="store_true", help="print JSON results only")
     args = parser.parse_args()
@@ -304,6 +316,7 @@ def main() -> None:
             command += ["--rows", str(args.rows), "--rounds", str(args.rounds)]
             command += ["--threads", str(args.threads), "--chunk-size", str(args.chunk_size)]
             command += ["--baseline-chunks", *map(str, args.baseline_chunks)]
+            command += ["--repeats", str(args.repeats)]
             done = subprocess.run(
                 command, check=True, capture_output=True, text=True, env=os.environ
             )
@@ -315,6 +328,7 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, {threads} threads, chunk_size {args.chunk_size}, "
         f"median of {args.rounds} interleaved rounds, d = {N_FEATURES}, K = {N_OUTPUTS}"
+        + (f", last {args.repeats} rows repeat the first ones" if args.repeats else "")
     )
     print_table(results)
 

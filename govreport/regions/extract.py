@@ -26,9 +26,7 @@ from govreport.regions.chain import (
     _check,
     _constant_packed,
     _count_on,
-    _forward_with_patterns,
-    _local_models_into,
-    local_models,
+    _fused_pass,
 )
 from govreport.regions.forms import (
     AnyTorchNetwork,
@@ -124,60 +122,72 @@ def _as_array(array: FloatArray) -> FloatArray:
 
 
 def _run_chunk(net: AnyTorchNetwork, x: FloatArray, rows: _Rows) -> _ChunkRun:
-    """Forward with patterns, grouping and local models of one chunk, written into ``rows``."""
+    """Forward with patterns, grouping and local models of one chunk, written into ``rows``.
+
+    Chains take one fused pass per L2-sized row block (forward, pattern, local model and
+    check of every row while the block is in cache), then group the chunk; when its rows
+    repeat patterns often, the distinct patterns' models are taken from their first rows.
+    The general path groups first and computes one local model per distinct pattern.
+    """
     n_rows = x.shape[0]
-    general = isinstance(net, TorchGraph)
     with torch.no_grad():
-        if isinstance(net, TorchGraph):
-            _, on = _graph_forward_with_patterns(net, x, rows.logits)
-        else:
-            _, on = _forward_with_patterns(net, x, rows.logits)
+        if not isinstance(net, TorchGraph):
+            neuron_on_counts, max_abs_error = _fused_pass(
+                net, x, rows.logits, rows.patterns, rows.weights, rows.biases
+            )
+            patterns = rows.patterns
+            hashes = hash_patterns(patterns)
+            rows.hashes[...] = hashes
+            codes, first = group_patterns(patterns, hashes)
+            per_row = (n_rows - first.shape[0]) * _FEW_REPEATS <= n_rows
+            constant = _constant_packed(net, patterns if per_row else patterns[first])
+            if per_row:
+                rows.constant[...] = constant
+                return _ChunkRun(
+                    rows, codes, first, True, None, None, None, neuron_on_counts, max_abs_error
+                )
+            weights = torch.from_numpy(rows.weights.numpy()[first])
+            biases = torch.from_numpy(rows.biases.numpy()[first])
+            return _ChunkRun(
+                rows,
+                codes,
+                first,
+                False,
+                weights,
+                biases,
+                constant,
+                neuron_on_counts,
+                max_abs_error,
+            )
+        _, on = _graph_forward_with_patterns(net, x, rows.logits)
         patterns = np.packbits(on, axis=1)
         rows.patterns[...] = patterns
         hashes = hash_patterns(patterns)
         rows.hashes[...] = hashes
         codes, first = group_patterns(patterns, hashes)
-        n_groups = first.shape[0]
-        per_row = (n_rows - n_groups) * _FEW_REPEATS <= n_rows
-        weights = biases = constant = None
-        if per_row and not general:
-            max_abs_error = _local_models_into(
-                net,  # type: ignore[arg-type]
-                on,
-                rows.weights,
-                rows.biases,
-                x,
-                rows.logits,
+        per_row = (n_rows - first.shape[0]) * _FEW_REPEATS <= n_rows
+        unique_on = on if per_row else on[first]
+        weights, biases = _graph_local_models(net, torch.from_numpy(unique_on))
+        constant = (weights == 0).all(dim=2).all(dim=1).numpy()
+        if per_row:
+            rows.weights.copy_(weights)
+            rows.biases.copy_(biases)
+            rows.constant[...] = constant
+            max_abs_error = _check(
+                rows.weights.numpy(), rows.biases.numpy(), x, rows.logits.numpy()
             )
-            rows.constant[...] = _constant_packed(net, patterns)  # type: ignore[arg-type]
         else:
-            unique_on = on if per_row else on[first]
-            if isinstance(net, TorchGraph):
-                weights, biases = _graph_local_models(net, torch.from_numpy(unique_on))
-                constant = (weights == 0).all(dim=2).all(dim=1).numpy()
-            else:
-                weights, biases = local_models(net, torch.from_numpy(unique_on))
-                constant = _constant_packed(net, patterns[first])
-            if per_row:
-                rows.weights.copy_(weights)
-                rows.biases.copy_(biases)
-                rows.constant[...] = constant
-                max_abs_error = _check(
-                    rows.weights.numpy(), rows.biases.numpy(), x, rows.logits.numpy()
-                )
-                weights = biases = constant = None
-            else:
-                max_abs_error = _check(
-                    weights.numpy()[codes], biases.numpy()[codes], x, rows.logits.numpy()
-                )
+            max_abs_error = _check(
+                weights.numpy()[codes], biases.numpy()[codes], x, rows.logits.numpy()
+            )
     return _ChunkRun(
         rows=rows,
         codes=codes,
         first=first,
         per_row=per_row,
-        weights=weights,
-        biases=biases,
-        constant=constant,
+        weights=None if per_row else weights,
+        biases=None if per_row else biases,
+        constant=None if per_row else constant,
         neuron_on_counts=_count_on(on),
         max_abs_error=max_abs_error,
     )
