@@ -17,6 +17,7 @@ import torch
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import (
     TorchNetwork,
+    chain,
     extract_chunk,
     extract_regions,
     group_patterns,
@@ -148,6 +149,19 @@ def test_reference_patterns_of_the_network_match_the_streaming_capture(net_and_d
     patterns = network.activation_patterns(x)
     assert patterns.dtype == np.bool_
     np.testing.assert_array_equal(patterns, unpacked[extraction.sample_regions].astype(bool))
+
+
+@pytest.mark.parametrize("block_rows", [None, 2], ids=["default-blocks", "two-row-blocks"])
+def test_neuron_on_counts_match_the_reference_patterns(
+    net_and_data, block_rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network, x = net_and_data
+    if block_rows is not None:  # 300 blocks per chunk: the counts are flushed mid-chunk
+        monkeypatch.setattr(chain, "_fused_block_rows", lambda net, n_out: block_rows)
+    extraction = extract_regions(network, x, chunk_size=len(x))
+    np.testing.assert_array_equal(
+        extraction.neuron_on_counts, reference_patterns(network, x).sum(axis=0)
+    )
 
 
 def test_local_model_reproduces_every_logit(net_and_data) -> None:
