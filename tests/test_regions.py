@@ -16,6 +16,7 @@ import torch
 
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import (
+    RegionPartial,
     TorchNetwork,
     chain,
     extract_chunk,
@@ -23,6 +24,7 @@ from govreport.regions import (
     group_patterns,
     hash_patterns,
     match_patterns,
+    merge_and_order,
     merge_partials,
     order_regions,
 )
@@ -336,6 +338,29 @@ def test_merging_partials_with_a_few_repeats_matches_a_groupby_oracle() -> None:
     np.testing.assert_allclose(merged.response_m2, m2, rtol=1e-9, atol=1e-12)
     assert merged.n_regions == 400 - 4
     assert sorted(merged.counts[merged.counts > 1].tolist()) == [2, 4]
+    # The same entries as one unmerged partial (counts 2 inside, repeats across chunks):
+    # merge_and_order gives the table of merge_partials + order_regions.
+    fields = {
+        name: np.concatenate([getattr(c.partial, name) for c in chunks])
+        for name in RegionPartial.__dataclass_fields__
+        if name not in ("neuron_on_counts", "n_rows", "max_abs_error")
+    }
+    unmerged = RegionPartial(
+        **fields, neuron_on_counts=merged.neuron_on_counts, n_rows=400, max_abs_error=0.0
+    )
+    table, to_table = merge_and_order(unmerged)
+    expected, rank = order_regions(merged)
+    np.testing.assert_array_equal(to_table[fields_codes(chunks)], rank[regions])
+    for name in ("patterns", "hashes", "counts", "first_rows", "weights", "biases", "constant"):
+        np.testing.assert_array_equal(getattr(table, name), getattr(expected, name))
+    for name in ("centers", "response_mean", "response_std"):
+        np.testing.assert_allclose(getattr(table, name), getattr(expected, name), rtol=1e-12)
+
+
+def fields_codes(chunks: list) -> np.ndarray:
+    """Each row's entry in the concatenation of the chunks' partials."""
+    offsets = np.cumsum([0] + [c.partial.n_regions for c in chunks[:-1]])
+    return np.concatenate([c.row_regions + o for c, o in zip(chunks, offsets, strict=True)])
 
 
 def test_hash_distinguishes_patterns_that_differ_in_one_bit() -> None:

@@ -45,8 +45,7 @@ from govreport.regions.partials import (
     _group_sums,
     group_patterns,
     hash_patterns,
-    merge_partials,
-    order_regions,
+    merge_and_order,
 )
 
 #: Rows per chunk when the caller gives none: the run's default (govreport.config.DEFAULTS).
@@ -349,9 +348,10 @@ def extract_regions(
             segments.append((start, stop, partial))
             n_regions += partial.n_regions
         del run
-    # All chunks as one partial (repeated patterns not yet merged), then merged: the same
-    # result as merge_partials over the chunk partials, without copying the regions of the
-    # chunks that kept every row.
+    # All chunks as one partial (repeated patterns not yet merged), then merged and ordered:
+    # the same result as merge_partials over the chunk partials and order_regions, without
+    # copying the regions of the chunks that kept every row (and, with a few repeats,
+    # copying each field once, straight into table order).
     joined = RegionPartial(
         **_joined_fields(segments, outputs, x, values, n_response),
         neuron_on_counts=neuron_on_counts,
@@ -360,11 +360,9 @@ def extract_regions(
     )
     logits = outputs.logits.numpy()
     del segments, outputs
-    merged, (joined_to_merged,) = merge_partials([joined])
+    table, joined_to_table = merge_and_order(joined)
     del joined
-    table, rank = order_regions(merged)
-    del merged
-    sample_regions = np.take(rank[joined_to_merged], row_codes)
+    sample_regions = np.take(joined_to_table, row_codes)
     del row_codes
     for array in (sample_regions, logits):
         array.setflags(write=False)

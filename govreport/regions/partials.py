@@ -240,9 +240,20 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
         arrays = [getattr(p, field) for p in partials]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
+    return _merge(partials, *group_patterns(joined("patterns"), joined("hashes")))
+
+
+def _merge(
+    partials: Sequence[RegionPartial], codes_np: Int64Array, first: Int64Array
+) -> tuple[RegionPartial, list[Int64Array]]:
+    """merge_partials given the grouping ``(codes, first)`` of the joined entries."""
+
+    def joined(field: str) -> Any:  # the field's own array type
+        arrays = [getattr(p, field) for p in partials]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
     patterns = joined("patterns")
     hashes = joined("hashes")
-    codes_np, first = group_patterns(patterns, hashes)
     n_groups = first.shape[0]
     counts_in = joined("counts")
     first_rows_in = joined("first_rows")
@@ -258,9 +269,11 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
     elif (codes_np.size - n_groups) * _FEW_REPEATS <= codes_np.size:
         # Few entries join another one's region: copy every field once (its first entries)
         # and add the few joining entries in, instead of group sums over every entry.
-        counts, first_rows, sum_x, mean, m2 = _merge_few(
+        counts, first_rows, groups, group_sum_x, group_mean, group_m2 = _few_groups(
             codes_np, first, counts_in, first_rows_in, sum_x_in, mean_in, m2_in
         )
+        sum_x, mean, m2 = sum_x_in[first], mean_in[first], m2_in[first]
+        sum_x[groups], mean[groups], m2[groups] = group_sum_x, group_mean, group_m2
         patterns, hashes = patterns[first], hashes[first]
         weights, biases, constant = weights[first], biases[first], constant[first]
     else:
@@ -306,7 +319,7 @@ def merge_partials(partials: Sequence[RegionPartial]) -> tuple[RegionPartial, li
     return merged, maps
 
 
-def _merge_few(
+def _few_groups(
     codes: Int64Array,
     first: Int64Array,
     counts_in: Int64Array,
@@ -314,11 +327,12 @@ def _merge_few(
     sum_x_in: FloatArray,
     mean_in: FloatArray,
     m2_in: FloatArray,
-) -> tuple[Int64Array, Int64Array, FloatArray, FloatArray, FloatArray]:
-    """Counts, first rows, sums, means and M2 of merged groups when few entries join others.
+) -> tuple[Int64Array, Int64Array, Int64Array, FloatArray, FloatArray, FloatArray]:
+    """Merged counts and first rows of every group, and the sums, means and M2 of the
+    groups that some entry joins (``groups``, ascending), when few entries join others.
 
     Same formulas as the general path of merge_partials (sums in entry order; Chan et al.
-    for M2), evaluated for the groups that receive a joining entry only.
+    for M2), evaluated for those groups only; every other group keeps its first entry's.
     """
     is_first = np.zeros(codes.shape[0], dtype=np.bool_)
     is_first[first] = True
@@ -328,23 +342,111 @@ def _merge_few(
     np.add.at(counts, targets, counts_in[joining])
     first_rows = first_rows_in[first]
     np.minimum.at(first_rows, targets, first_rows_in[joining])
-    sum_x = sum_x_in[first]
-    np.add.at(sum_x, targets, sum_x_in[joining])
-    mean, m2 = mean_in[first], m2_in[first]
-    if mean.shape[1]:
-        groups = np.unique(targets)
-        members = np.sort(np.concatenate((first[groups], joining)))  # entry order
-        local = np.searchsorted(groups, codes[members])
-        weight = counts_in[members].astype(np.float64)[:, None]
-        total = np.zeros((groups.size, mean.shape[1]), dtype=np.float64)
-        np.add.at(total, local, mean_in[members] * weight)
-        group_mean = total / counts[groups].astype(np.float64)[:, None]
-        # Chan et al.: M2 = sum M2_i + sum n_i (mean_i - mean)^2.
-        terms = m2_in[members] + weight * (mean_in[members] - group_mean[local]) ** 2
-        group_m2 = np.zeros_like(total)
-        np.add.at(group_m2, local, terms)
-        mean[groups], m2[groups] = group_mean, group_m2
-    return counts, first_rows, sum_x, mean, m2
+    groups = np.unique(targets)
+    members = np.sort(np.concatenate((first[groups], joining)))  # entry order
+    local = np.searchsorted(groups, codes[members])
+    group_sum_x = np.zeros((groups.size, sum_x_in.shape[1]), dtype=np.float64)
+    np.add.at(group_sum_x, local, sum_x_in[members])
+    weight = counts_in[members].astype(np.float64)[:, None]
+    total = np.zeros((groups.size, mean_in.shape[1]), dtype=np.float64)
+    np.add.at(total, local, mean_in[members] * weight)
+    group_mean = total / counts[groups].astype(np.float64)[:, None]
+    # Chan et al.: M2 = sum M2_i + sum n_i (mean_i - mean)^2.
+    terms = m2_in[members] + weight * (mean_in[members] - group_mean[local]) ** 2
+    group_m2 = np.zeros_like(total)
+    np.add.at(group_m2, local, terms)
+    return counts, first_rows, groups, group_sum_x, group_mean, group_m2
+
+
+def _order(counts: Int64Array, first_rows: Int64Array) -> tuple[Int64Array, Int64Array, bool]:
+    """(order, rank, in_order): regions by count descending, ties by first row."""
+    n_regions = counts.shape[0]
+    identity = np.arange(n_regions, dtype=np.int64)
+    if n_regions and bool((first_rows[1:] > first_rows[:-1]).all()):
+        # Entries in row order (as extract_regions and merge_partials make them): a stable
+        # sort by count alone is the same order, and an already sorted input (all counts
+        # equal, as at R = N) is recognised without sorting.
+        ties = bool((counts[1:] <= counts[:-1]).all())
+        order = identity if ties else np.argsort(-counts, kind="stable")
+    else:
+        order = np.lexsort((first_rows, -counts))
+    # At R ≈ N every count is 1 and the order is usually the identity: then the table
+    # takes the partial's arrays as they are instead of copying ~R * (K + 1) * d floats.
+    if order is identity or bool((order == identity).all()):
+        return identity, identity, True
+    rank = np.empty_like(order)
+    rank[order] = identity
+    return order.astype(np.int64, copy=False), rank, False
+
+
+def _freeze(table: RegionTable) -> RegionTable:
+    for array in (
+        table.patterns,
+        table.hashes,
+        table.counts,
+        table.first_rows,
+        table.centers,
+        table.response_mean,
+        table.response_std,
+        table.weights,
+        table.biases,
+        table.constant,
+    ):
+        array.setflags(write=False)
+    return table
+
+
+def merge_and_order(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
+    """``order_regions(merge_partials([partial])[0])`` and the map from the partial's
+    entries to table rows, copying each per-region field at most once.
+
+    When few entries share a pattern (the few-repeats case), the merged fields are gathered
+    straight into table order and only the few merged regions' sums are computed.
+    """
+    codes, first = group_patterns(partial.patterns, partial.hashes)
+    n_entries, n_groups = codes.shape[0], first.shape[0]
+    if n_groups == n_entries or (n_entries - n_groups) * _FEW_REPEATS > n_entries:
+        merged, (to_merged,) = _merge([partial], codes, first)
+        table, rank = order_regions(merged)
+        return table, rank[to_merged]
+    counts, first_rows, groups, group_sum_x, group_mean, group_m2 = _few_groups(
+        codes,
+        first,
+        partial.counts,
+        partial.first_rows,
+        partial.sum_x,
+        partial.response_mean,
+        partial.response_m2,
+    )
+    order, rank, _ = _order(counts, first_rows)
+    source = first[order]  # table row -> its region's first entry
+    counts = counts[order]
+    places = rank[groups]  # table rows of the merged regions
+    group_counts = counts[places].astype(np.float64)[:, None]
+    centers = partial.sum_x[source]
+    if not (partial.counts == 1).all():
+        centers /= counts[:, None]
+    centers[places] = group_sum_x / group_counts
+    mean = partial.response_mean[source]
+    mean[places] = group_mean
+    m2 = partial.response_m2[source]
+    m2[places] = group_m2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.sqrt(m2 / (counts[:, None] - 1).astype(np.float64))
+    std[counts == 1] = np.nan
+    table = RegionTable(
+        patterns=partial.patterns[source],
+        hashes=partial.hashes[source],
+        counts=counts,
+        first_rows=first_rows[order],
+        centers=centers,
+        response_mean=mean,
+        response_std=std,
+        weights=partial.weights[source],
+        biases=partial.biases[source],
+        constant=partial.constant[source],
+    )
+    return _freeze(table), rank[codes]
 
 
 def order_regions(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
@@ -352,31 +454,14 @@ def order_regions(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
 
     Returns the table and an (G,) int64 map from partial index to table index.
     """
-    counts_in, first_rows_in = partial.counts, partial.first_rows
-    n_regions = counts_in.shape[0]
-    identity = np.arange(n_regions, dtype=np.int64)
-    if n_regions and bool((first_rows_in[1:] > first_rows_in[:-1]).all()):
-        # Entries in row order (as extract_regions and merge_partials make them): a stable
-        # sort by count alone is the same order, and an already sorted input (all counts
-        # equal, as at R = N) is recognised without sorting.
-        ties = bool((counts_in[1:] <= counts_in[:-1]).all())
-        order = identity if ties else np.argsort(-counts_in, kind="stable")
-    else:
-        order = np.lexsort((first_rows_in, -counts_in))
-    # At R ≈ N every count is 1 and the order is usually the identity: then the table
-    # takes the partial's arrays as they are instead of copying ~R * (K + 1) * d floats.
-    in_order = order is identity or bool((order == identity).all())
-    if in_order:
-        order, rank = identity, identity
-    else:
-        rank = np.empty_like(order)
-        rank[order] = identity
+    order, rank, in_order = _order(partial.counts, partial.first_rows)
+    counts_in = partial.counts
 
     def take(array: np.ndarray) -> np.ndarray:
         return array if in_order else array[order]
 
     counts = take(counts_in)
-    singletons = bool(n_regions) and int(counts[0]) == 1  # counts descending: all are 1
+    singletons = bool(counts.size) and int(counts[0]) == 1  # counts descending: all are 1
     if singletons:
         std = np.full(partial.response_m2.shape, np.nan)
         centers = take(partial.sum_x)  # x / 1 == x exactly: no division
@@ -397,20 +482,7 @@ def order_regions(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
         biases=take(partial.biases),
         constant=take(partial.constant),
     )
-    for array in (
-        table.patterns,
-        table.hashes,
-        table.counts,
-        table.first_rows,
-        table.centers,
-        table.response_mean,
-        table.response_std,
-        table.weights,
-        table.biases,
-        table.constant,
-    ):
-        array.setflags(write=False)
-    return table, rank.astype(np.int64, copy=False)
+    return _freeze(table), rank
 
 
 def match_patterns(reference: RegionTable, query: RegionTable) -> Int64Array:
