@@ -12,6 +12,16 @@ function, :func:`extract_chunk`, giving a :class:`RegionPartial` (per-region
 sums keyed by the packed pattern). :func:`merge_partials` combines partials
 (sums are a commutative monoid), so a distributed engine can map
 ``extract_chunk`` over partitions and reduce with ``merge_partials``.
+:func:`extract_regions` runs the same chunk work in place: chunks write their
+logits, patterns and (when few of their rows repeat a pattern) every row's
+local model straight into preallocated per-row arrays, which become the region
+table as they are when every region has one sample (R = N, the order is then
+the identity); :func:`merge_and_order` merges the few repeats, if any, and
+orders the table, copying each field at most once.
+
+For chains (the fast path, ``chain``) each chunk takes one fused pass per
+L2-sized row block: forward with pattern capture, packing, neuron counts, the
+block's local models and the exactness check, while the block is in cache.
 
 The local model of a pattern is accumulated from the output side,
 ``W_r = W^(L) D^(L) W^(L-1) ... D^(1) W^(0)``, with the bias alongside
@@ -26,6 +36,11 @@ local model is the adjoint of the logits propagated backwards through the
 graph's masked linear maps (affine terms, gate masks, concatenation splits),
 again from the pattern and the weights only. Everything after the local models
 (grouping, partials, tables) is shared, so every analysis works on both.
+
+Modules: ``forms`` (the network as torch tensors), ``chain`` and ``graph`` (the
+two paths' forward and local models), ``partials`` (hashing, exact grouping,
+merging, ordering, the result types), ``extract`` (the chunk and data-set
+drivers). The public names are re-exported here.
 """
 
 from govreport.regions.chain import local_models
