@@ -39,6 +39,7 @@ from govreport.regions.forms import (
 )
 from govreport.regions.graph import _graph_forward_with_patterns, _graph_local_models
 from govreport.regions.partials import (
+    _FEW_REPEATS,
     ChunkExtraction,
     RegionExtraction,
     RegionPartial,
@@ -50,9 +51,9 @@ from govreport.regions.partials import (
 
 #: Rows per chunk when the caller gives none: the run's default (govreport.config.DEFAULTS).
 DEFAULT_CHUNK_SIZE = DEFAULTS.chunk_size
-# A chunk whose rows repeat a pattern at most this share of the time (n - G <= n / 8) gets
-# the local model of every row (repeats are merged at the end); otherwise one per pattern.
-_FEW_REPEATS = 8
+# A chunk whose rows repeat a pattern at most 1 / _FEW_REPEATS of the time (n - G <= n / 8)
+# keeps the local model of every row (repeats are merged at the end); otherwise it returns
+# one per distinct pattern.
 
 
 @dataclass(frozen=True, slots=True)
