@@ -211,27 +211,36 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     f64: dict[int, list[float]] = {size: [] for size in baseline_chunks}
     f32: list[float] = []
     extract: list[float] = []
+    # CPU seconds of the process as well: on a shared machine with --threads 1 they are
+    # robust to being descheduled (wall-clock seconds are not); with more threads they
+    # include the thread pool's spinning.
+    f64_cpu: dict[int, list[float]] = {size: [] for size in baseline_chunks}
+    extract_cpu: list[float] = []
     rss_before = peak_rss_mib()
     extraction = None
     reference = forward_chunked(model64, x64, args.chunk_size).numpy()
     for _ in range(args.rounds):
         extraction = None  # free the previous round's result before timing again
         for size in baseline_chunks:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             forward_chunked(model64, x64, size)
             f64[size].append(time.perf_counter() - start)
+            f64_cpu[size].append(time.process_time() - cpu)
         start = time.perf_counter()
         forward_chunked(model32, x32, args.chunk_size)
         f32.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         extraction = extract_regions(network, x, chunk_size=args.chunk_size)
         extract.append(time.perf_counter() - start)
+        extract_cpu.append(time.process_time() - cpu)
     assert extraction is not None
     peak = peak_rss_mib()
     f64_median = {size: statistics.median(times) for size, times in f64.items()}
     best_size = min(f64_median, key=f64_median.__getitem__)
     extract_s = statistics.median(extract)
     same = f64_median[args.chunk_size]
+    cpu_median = {size: statistics.median(times) for size, times in f64_cpu.items()}
+    cpu_best = min(cpu_median, key=cpu_median.__getitem__)
     return {
         "network": name,
         "residual": name in RESIDUAL,
@@ -247,6 +256,10 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "best_f64_s": f64_median[best_size],
         "ratio_best": extract_s / f64_median[best_size],
         "f32_s": statistics.median(f32),
+        "cpu_best_f64_chunk": cpu_best,
+        "cpu_best_f64_s": cpu_median[cpu_best],
+        "cpu_extract_s": statistics.median(extract_cpu),
+        "cpu_ratio_best": statistics.median(extract_cpu) / cpu_median[cpu_best],
         "max_abs_error": extraction.max_abs_error,
         "independent_error": independent_error(extraction, x, reference, args.chunk_size),
         "rss_before_mib": rss_before,
@@ -272,6 +285,14 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"{r['extract_s']:>10.3f}{r['ratio']:>6.2f}x{best:>15}{r['ratio_best']:>6.2f}x"
             f"{r['max_abs_error']:>9.1e}{r['independent_error']:>10.1e}"
             f"{r['rss_before_mib']:>6.0f}MiB{r['peak_rss_mib']:>6.0f}MiB"
+        )
+    print()
+    print("CPU seconds of the process (medians; robust to a shared machine with --threads 1):")
+    for r in results:
+        label = ("res" if r.get("residual") else "") + "[" + ",".join(map(str, r["widths"])) + "]"
+        print(
+            f"  {label:<15} best fwd f64 {r['cpu_best_f64_s']:.3f} s @{r['cpu_best_f64_chunk']}, "
+            f"extraction {r['cpu_extract_s']:.3f} s, ratio {r['cpu_ratio_best']:.2f}x"
         )
     print()
     print("float32 forward, for context only (govreport computes in float64):")
