@@ -397,3 +397,16 @@ def test_test_patterns_are_matched_to_training_regions() -> None:
     train_keys = {bytes(row): i for i, row in enumerate(train.patterns)}
     expected = [train_keys.get(bytes(row), -1) for row in query.patterns]
     np.testing.assert_array_equal(found, expected)
+
+
+def test_copying_runs_of_a_few_repeats_equals_a_gather() -> None:
+    from govreport.regions.partials import _runs_taker
+
+    # Table order with two merged regions moved to the front and their entries removed.
+    source = np.concatenate(([5, 9], np.arange(0, 5), np.arange(6, 9), np.arange(10, 1000)))
+    array = np.random.default_rng(0).normal(size=(1000, 3, 2))
+    take = _runs_taker(source)
+    np.testing.assert_array_equal(take(array), array[source])
+    np.testing.assert_array_equal(take(array[:, 0, 0]), array[source, 0, 0])
+    scattered = np.random.default_rng(1).permutation(1000)  # many runs: a plain gather
+    np.testing.assert_array_equal(_runs_taker(scattered)(array), array[scattered])

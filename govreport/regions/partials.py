@@ -396,6 +396,24 @@ def _freeze(table: RegionTable) -> RegionTable:
     return table
 
 
+def _runs_taker(source: Int64Array) -> Any:
+    """A function ``array -> array[source]`` (a copy) that copies contiguous runs of
+    ``source`` as slices: with a few repeats ``source`` is a few long runs, and copying
+    slices is several times faster than gathering row by row."""
+    breaks = np.flatnonzero(np.diff(source) != 1) + 1
+    if breaks.size * 64 > source.size:
+        return lambda array: array[source]
+    bounds = [0, *breaks.tolist(), source.size]
+    runs = [(int(source[a]), int(source[a]) + b - a) for a, b in pairwise(bounds) if b > a]
+
+    def take(array: np.ndarray) -> np.ndarray:
+        if not runs:
+            return array[:0].copy()
+        return np.concatenate([array[a:b] for a, b in runs])
+
+    return take
+
+
 def merge_and_order(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
     """``order_regions(merge_partials([partial])[0])`` and the map from the partial's
     entries to table rows, copying each per-region field at most once.
@@ -419,32 +437,32 @@ def merge_and_order(partial: RegionPartial) -> tuple[RegionTable, Int64Array]:
         partial.response_m2,
     )
     order, rank, _ = _order(counts, first_rows)
-    source = first[order]  # table row -> its region's first entry
+    take = _runs_taker(first[order])  # table row -> its region's first entry
     counts = counts[order]
     places = rank[groups]  # table rows of the merged regions
     group_counts = counts[places].astype(np.float64)[:, None]
-    centers = partial.sum_x[source]
+    centers = take(partial.sum_x)
     if not (partial.counts == 1).all():
         centers /= counts[:, None]
     centers[places] = group_sum_x / group_counts
-    mean = partial.response_mean[source]
+    mean = take(partial.response_mean)
     mean[places] = group_mean
-    m2 = partial.response_m2[source]
+    m2 = take(partial.response_m2)
     m2[places] = group_m2
     with np.errstate(invalid="ignore", divide="ignore"):
         std = np.sqrt(m2 / (counts[:, None] - 1).astype(np.float64))
     std[counts == 1] = np.nan
     table = RegionTable(
-        patterns=partial.patterns[source],
-        hashes=partial.hashes[source],
+        patterns=take(partial.patterns),
+        hashes=take(partial.hashes),
         counts=counts,
         first_rows=first_rows[order],
         centers=centers,
         response_mean=mean,
         response_std=std,
-        weights=partial.weights[source],
-        biases=partial.biases[source],
-        constant=partial.constant[source],
+        weights=take(partial.weights),
+        biases=take(partial.biases),
+        constant=take(partial.constant),
     )
     return _freeze(table), rank[codes]
 
