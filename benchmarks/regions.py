@@ -22,6 +22,9 @@ round:
 - ``extract_regions(network, x, chunk_size=...)``: patterns, exact grouping,
   exact local models and the exactness check.
 
+With ``--repeats K`` the last K rows are copies of the first K (K regions of two
+samples, each across chunks, among otherwise distinct rows): the few-repeats case.
+
 It prints median seconds, the ratio extraction / float64 forward, the regions
 found, the exactness error (the extraction's own ``max_abs_error``, and an
 independent chunked recomputation of ``max |W_r x + b_r - f(x)|`` against the
@@ -192,6 +195,8 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     model64 = model64.double()
     model32 = build(name)[0].float()
     x = np.random.default_rng(DATA_SEED).standard_normal((args.rows, N_FEATURES))
+    if args.repeats:  # the last rows repeat the first ones: a few regions of two samples
+        x[-args.repeats :] = x[: args.repeats]
     x64 = torch.from_numpy(x)
     x32 = x64.float()
     baseline_chunks = sorted({args.chunk_size, *args.baseline_chunks})
@@ -206,30 +211,40 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
     f64: dict[int, list[float]] = {size: [] for size in baseline_chunks}
     f32: list[float] = []
     extract: list[float] = []
+    # CPU seconds of the process as well: on a shared machine with --threads 1 they are
+    # robust to being descheduled (wall-clock seconds are not); with more threads they
+    # include the thread pool's spinning.
+    f64_cpu: dict[int, list[float]] = {size: [] for size in baseline_chunks}
+    extract_cpu: list[float] = []
     rss_before = peak_rss_mib()
     extraction = None
     reference = forward_chunked(model64, x64, args.chunk_size).numpy()
     for _ in range(args.rounds):
         extraction = None  # free the previous round's result before timing again
         for size in baseline_chunks:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             forward_chunked(model64, x64, size)
             f64[size].append(time.perf_counter() - start)
+            f64_cpu[size].append(time.process_time() - cpu)
         start = time.perf_counter()
         forward_chunked(model32, x32, args.chunk_size)
         f32.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         extraction = extract_regions(network, x, chunk_size=args.chunk_size)
         extract.append(time.perf_counter() - start)
+        extract_cpu.append(time.process_time() - cpu)
     assert extraction is not None
     peak = peak_rss_mib()
     f64_median = {size: statistics.median(times) for size, times in f64.items()}
     best_size = min(f64_median, key=f64_median.__getitem__)
     extract_s = statistics.median(extract)
     same = f64_median[args.chunk_size]
+    cpu_median = {size: statistics.median(times) for size, times in f64_cpu.items()}
+    cpu_best = min(cpu_median, key=cpu_median.__getitem__)
     return {
         "network": name,
         "residual": name in RESIDUAL,
+        "repeats": args.repeats,
         "widths": list(widths),
         "rows": args.rows,
         "regions": extraction.table.n_regions,
@@ -241,6 +256,10 @@ def run_network(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "best_f64_s": f64_median[best_size],
         "ratio_best": extract_s / f64_median[best_size],
         "f32_s": statistics.median(f32),
+        "cpu_best_f64_chunk": cpu_best,
+        "cpu_best_f64_s": cpu_median[cpu_best],
+        "cpu_extract_s": statistics.median(extract_cpu),
+        "cpu_ratio_best": statistics.median(extract_cpu) / cpu_median[cpu_best],
         "max_abs_error": extraction.max_abs_error,
         "independent_error": independent_error(extraction, x, reference, args.chunk_size),
         "rss_before_mib": rss_before,
@@ -268,6 +287,14 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"{r['rss_before_mib']:>6.0f}MiB{r['peak_rss_mib']:>6.0f}MiB"
         )
     print()
+    print("CPU seconds of the process (medians; robust to a shared machine with --threads 1):")
+    for r in results:
+        label = ("res" if r.get("residual") else "") + "[" + ",".join(map(str, r["widths"])) + "]"
+        print(
+            f"  {label:<15} best fwd f64 {r['cpu_best_f64_s']:.3f} s @{r['cpu_best_f64_chunk']}, "
+            f"extraction {r['cpu_extract_s']:.3f} s, ratio {r['cpu_ratio_best']:.2f}x"
+        )
+    print()
     print("float32 forward, for context only (govreport computes in float64):")
     for r in results:
         label = ("res" if r.get("residual") else "") + "[" + ",".join(map(str, r["widths"])) + "]"
@@ -291,6 +318,12 @@ def main() -> None:
         default=[1024, 4096],
         help="extra chunk sizes for the float64 forward pass (the best one is reported too)",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=0,
+        help="copy the first REPEATS rows onto the last ones (a few regions of two samples)",
+    )
     parser.add_argument("--networks", nargs="+", choices=sorted(NETWORKS), default=list(NETWORKS))
     parser.add_argument("--json", action="store_true", help="print JSON results only")
     args = parser.parse_args()
@@ -304,6 +337,7 @@ def main() -> None:
             command += ["--rows", str(args.rows), "--rounds", str(args.rounds)]
             command += ["--threads", str(args.threads), "--chunk-size", str(args.chunk_size)]
             command += ["--baseline-chunks", *map(str, args.baseline_chunks)]
+            command += ["--repeats", str(args.repeats)]
             done = subprocess.run(
                 command, check=True, capture_output=True, text=True, env=os.environ
             )
@@ -315,6 +349,7 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, {threads} threads, chunk_size {args.chunk_size}, "
         f"median of {args.rounds} interleaved rounds, d = {N_FEATURES}, K = {N_OUTPUTS}"
+        + (f", last {args.repeats} rows repeat the first ones" if args.repeats else "")
     )
     print_table(results)
 

@@ -16,12 +16,15 @@ import torch
 
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly
 from govreport.regions import (
+    RegionPartial,
     TorchNetwork,
+    chain,
     extract_chunk,
     extract_regions,
     group_patterns,
     hash_patterns,
     match_patterns,
+    merge_and_order,
     merge_partials,
     order_regions,
 )
@@ -87,11 +90,25 @@ def reference_patterns(network: PiecewiseLinearNetwork, x: np.ndarray) -> np.nda
     return np.concatenate(patterns, axis=1)
 
 
-@pytest.fixture(params=[(0.0, 1), (0.1, 1), (0.0, 3)], ids=["relu", "leaky", "three-logits"])
+# Rows copied onto other rows in the "few repeats" data: within one chunk and across chunks
+# (chunk sizes 13-256 in the tests), so that most regions are singletons and a few are not.
+FEW_REPEATS = {5: (6, 100, 350, 599), 400: (401, 403), 17: (590,)}
+
+
+@pytest.fixture(
+    params=[(0.0, 1, False), (0.1, 1, False), (0.0, 3, False), (0.0, 1, True), (0.1, 3, True)],
+    ids=["relu", "leaky", "three-logits", "few-repeats", "few-repeats-leaky-three-logits"],
+)
 def net_and_data(request: pytest.FixtureRequest) -> tuple[PiecewiseLinearNetwork, np.ndarray]:
-    slope, k = request.param
-    network = random_network([7, 5, 4], d=3, k=k, slope=slope)
+    slope, k, few = request.param
     rng = np.random.default_rng(1)
+    if few:  # every row its own region (R = N: wide net, d = 8), plus a few repeated points
+        network = random_network([32, 24, 16], d=8, k=k, slope=slope)
+        x = rng.normal(size=(600, 8))
+        for source, copies in FEW_REPEATS.items():
+            x[list(copies)] = x[source]
+        return network, x
+    network = random_network([7, 5, 4], d=3, k=k, slope=slope)
     x = rng.normal(size=(600, 3))
     x[:300] = np.round(x[:300])  # repeated points give regions with several samples
     return network, x
@@ -134,6 +151,19 @@ def test_reference_patterns_of_the_network_match_the_streaming_capture(net_and_d
     patterns = network.activation_patterns(x)
     assert patterns.dtype == np.bool_
     np.testing.assert_array_equal(patterns, unpacked[extraction.sample_regions].astype(bool))
+
+
+@pytest.mark.parametrize("block_rows", [None, 2], ids=["default-blocks", "two-row-blocks"])
+def test_neuron_on_counts_match_the_reference_patterns(
+    net_and_data, block_rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network, x = net_and_data
+    if block_rows is not None:  # 300 blocks per chunk: the counts are flushed mid-chunk
+        monkeypatch.setattr(chain, "_fused_block_rows", lambda net, n_out: block_rows)
+    extraction = extract_regions(network, x, chunk_size=len(x))
+    np.testing.assert_array_equal(
+        extraction.neuron_on_counts, reference_patterns(network, x).sum(axis=0)
+    )
 
 
 def test_local_model_reproduces_every_logit(net_and_data) -> None:
@@ -265,6 +295,74 @@ def test_grouping_stays_exact_when_every_hash_collides() -> None:
     np.testing.assert_array_equal(first, [0, 1, 4])
 
 
+def test_grouping_of_a_few_repeats_among_distinct_rows_matches_a_dictionary_oracle() -> None:
+    rng = np.random.default_rng(3)
+    patterns = rng.integers(0, 256, size=(200, 3), dtype=np.uint8)
+    patterns[[20, 150]] = patterns[10]
+    patterns[199] = patterns[0]
+    hashes = hash_patterns(patterns)
+    hashes[[30, 77]] = hashes[10]  # collisions: same hash, different bytes
+    codes, first = group_patterns(patterns, hashes)
+    seen: dict[bytes, int] = {}
+    expected = [seen.setdefault(bytes(row), len(seen)) for row in patterns]
+    np.testing.assert_array_equal(codes, expected)
+    np.testing.assert_array_equal(first, [expected.index(g) for g in range(len(seen))])
+    assert len(seen) == 197
+
+
+def test_merging_partials_with_a_few_repeats_matches_a_groupby_oracle() -> None:
+    network = random_network([32, 24, 16], d=8, seed=4)  # every row its own region
+    x = np.random.default_rng(4).normal(size=(400, 8))
+    x[[60, 61, 250]] = x[3]  # one region of four rows across three partials
+    x[399] = x[398]  # and one of two within the last partial
+    y = np.random.default_rng(6).normal(size=(400, 2))
+    net = TorchNetwork.from_network(network)
+    chunks = [
+        extract_chunk(net, x[i : i + 50], y[i : i + 50], row_offset=i) for i in range(0, 400, 50)
+    ]
+    merged, maps = merge_partials([chunk.partial for chunk in chunks])
+    regions = np.concatenate([m[c.row_regions] for m, c in zip(maps, chunks, strict=True)])
+    bits = reference_patterns(network, x)
+    keys = [bytes(row) for row in np.packbits(bits, axis=1)]
+    frame = pd.DataFrame({"key": keys, "region": regions, "y0": y[:, 0], "y1": y[:, 1]})
+    # Same pattern <=> same merged region; regions numbered by first appearance.
+    assert (frame.groupby("key")["region"].nunique() == 1).all()
+    assert (frame.groupby("region")["key"].nunique() == 1).all()
+    np.testing.assert_array_equal(pd.unique(regions), np.arange(merged.n_regions))
+    grouped = frame.groupby("region")
+    np.testing.assert_array_equal(merged.counts, grouped.size())
+    np.testing.assert_array_equal(merged.first_rows, grouped.apply(lambda g: g.index.min()))
+    np.testing.assert_allclose(merged.sum_x, pd.DataFrame(x).groupby(regions).sum(), rtol=1e-12)
+    np.testing.assert_allclose(merged.response_mean, grouped[["y0", "y1"]].mean(), rtol=1e-12)
+    m2 = grouped[["y0", "y1"]].var(ddof=0).to_numpy() * merged.counts[:, None]
+    np.testing.assert_allclose(merged.response_m2, m2, rtol=1e-9, atol=1e-12)
+    assert merged.n_regions == 400 - 4
+    assert sorted(merged.counts[merged.counts > 1].tolist()) == [2, 4]
+    # The same entries as one unmerged partial (counts 2 inside, repeats across chunks):
+    # merge_and_order gives the table of merge_partials + order_regions.
+    fields = {
+        name: np.concatenate([getattr(c.partial, name) for c in chunks])
+        for name in RegionPartial.__dataclass_fields__
+        if name not in ("neuron_on_counts", "n_rows", "max_abs_error")
+    }
+    unmerged = RegionPartial(
+        **fields, neuron_on_counts=merged.neuron_on_counts, n_rows=400, max_abs_error=0.0
+    )
+    table, to_table = merge_and_order(unmerged)
+    expected, rank = order_regions(merged)
+    np.testing.assert_array_equal(to_table[fields_codes(chunks)], rank[regions])
+    for name in ("patterns", "hashes", "counts", "first_rows", "weights", "biases", "constant"):
+        np.testing.assert_array_equal(getattr(table, name), getattr(expected, name))
+    for name in ("centers", "response_mean", "response_std"):
+        np.testing.assert_allclose(getattr(table, name), getattr(expected, name), rtol=1e-12)
+
+
+def fields_codes(chunks: list) -> np.ndarray:
+    """Each row's entry in the concatenation of the chunks' partials."""
+    offsets = np.cumsum([0] + [c.partial.n_regions for c in chunks[:-1]])
+    return np.concatenate([c.row_regions + o for c, o in zip(chunks, offsets, strict=True)])
+
+
 def test_hash_distinguishes_patterns_that_differ_in_one_bit() -> None:
     base = np.zeros((1, 20), dtype=np.uint8)
     flipped = base.copy()
@@ -299,3 +397,16 @@ def test_test_patterns_are_matched_to_training_regions() -> None:
     train_keys = {bytes(row): i for i, row in enumerate(train.patterns)}
     expected = [train_keys.get(bytes(row), -1) for row in query.patterns]
     np.testing.assert_array_equal(found, expected)
+
+
+def test_copying_runs_of_a_few_repeats_equals_a_gather() -> None:
+    from govreport.regions.partials import _runs_taker
+
+    # Table order with two merged regions moved to the front and their entries removed.
+    source = np.concatenate(([5, 9], np.arange(0, 5), np.arange(6, 9), np.arange(10, 1000)))
+    array = np.random.default_rng(0).normal(size=(1000, 3, 2))
+    take = _runs_taker(source)
+    np.testing.assert_array_equal(take(array), array[source])
+    np.testing.assert_array_equal(take(array[:, 0, 0]), array[source, 0, 0])
+    scattered = np.random.default_rng(1).permutation(1000)  # many runs: a plain gather
+    np.testing.assert_array_equal(_runs_taker(scattered)(array), array[scattered])
