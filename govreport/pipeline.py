@@ -334,8 +334,12 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
     oot = inputs.oot
     oot_regions = None if oot is None else _regions(config, network, task, oot)
     with progress.stage("checking the converted network against the model file"):
-        logits = source_logits(inputs.model, train.x, config.chunk_size)
-    conversion_error = float(np.abs(logits - train_regions.logits).max())
+        differences = []  # per chunk: no second (N, K) array of logits
+        for start in range(0, train.n_rows, config.chunk_size):
+            rows = slice(start, start + config.chunk_size)
+            logits = source_logits(inputs.model, train.x[rows], config.chunk_size)
+            differences.append(np.abs(logits - train_regions.logits[rows]).max())
+    conversion_error = float(np.max(differences))  # NaN if any difference is NaN
     ctx = AnalysisContext(
         network=network,
         task=task,

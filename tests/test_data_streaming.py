@@ -137,3 +137,17 @@ def test_text_labels_across_chunks_are_encoded_in_sorted_order(
     np.testing.assert_array_equal(dataset.y, [order[label] for label in labels])
     ordered = load_dataset(path, name="train", target="y", classes=("low", "mid", "high"))
     np.testing.assert_array_equal(ordered.y, [["low", "mid", "high"].index(v) for v in labels])
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(1, 1), (7, 3), (5000, 9), (70_000, 20)])
+def test_the_feature_scale_by_column_blocks_is_numpys_std_to_the_last_bit(
+    rows: int, columns: int
+) -> None:
+    from govreport.analyses.context import feature_scale
+
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, columns)) * rng.random(columns) * 1e3 + rng.random(columns) * 1e5
+    x[:, 0] = 4.0  # a constant column: scale 1
+    expected = x.std(axis=0)
+    expected[0] = 1.0
+    np.testing.assert_array_equal(feature_scale(x), expected)
