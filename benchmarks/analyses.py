@@ -340,21 +340,26 @@ def _memory_part(model_path: Path, data_path: Path) -> dict[str, Any]:
     stages: list[dict[str, Any]] = []
     original = progress.stage
 
+    def reset_peak() -> None:
+        with open("/proc/self/clear_refs", "w") as clear:  # VmHWM := VmRSS
+            clear.write("5")
+
     @contextmanager
     def stage(label: str, total_rows: int | None = None) -> Any:
-        before = _status_mib()
-        with open("/proc/self/clear_refs", "w") as clear:  # reset VmHWM for this stage
-            clear.write("5")
+        before = _status_mib()  # its VmHWM: the peak between the previous stage and this one
+        reset_peak()
         began = time.perf_counter()
         with original(label, total_rows):
             yield
         after = _status_mib()
+        reset_peak()
         stages.append(
             {
                 "stage": label,
                 "seconds": time.perf_counter() - began,
                 "before_mib": before["VmRSS"],
-                "peak_mib": max(after["VmHWM"], before["VmHWM"]),
+                "gap_peak_mib": before["VmHWM"],
+                "peak_mib": after["VmHWM"],
                 "after_mib": after["VmRSS"],
             }
         )
@@ -368,7 +373,7 @@ def _memory_part(model_path: Path, data_path: Path) -> dict[str, Any]:
     out["part"] = "memory"
     out["start_mib"] = start_mib
     out["stages"] = stages
-    out["peak_rss_mib"] = max(s["peak_mib"] for s in stages)
+    out["peak_rss_mib"] = max(max(s["peak_mib"], s["gap_peak_mib"]) for s in stages)
     return out
 
 
