@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/analyses.py                       # 250k, 500k and 1M rows
     python benchmarks/analyses.py --rows 250000 500000  # chosen sizes
+    python benchmarks/analyses.py --memory-curve        # pipeline peak RSS at 1M, 2M, 5M rows
 
 For each size it writes N standard-normal rows of d = 20 features to a
 temporary Parquet file, with a binary target drawn from the network's own
@@ -44,6 +45,13 @@ It prints seconds, ratios to the forward pass, peak RSS and bytes per row:
 ``+B/row`` = (peak RSS - the baseline process's peak RSS) / rows, the memory
 the analysis adds to holding the data (aletheia-dnn needs 4.3-17.8 KB per row,
 PERFORMANCE.md).
+
+``--memory-curve`` runs only the ``pipeline`` part (at 1M, 2M and 5M rows unless
+``--rows`` says otherwise), each in its own child process that records, per stage
+of the pipeline, the resident memory before it and its peak (the kernel's
+high-water mark, reset at each stage start through ``/proc/self/clear_refs``;
+Linux only); it prints the peak RSS of each size, the MB it grows per extra
+million rows between sizes, and the memory held and peaked at the main stages.
 """
 
 from __future__ import annotations
@@ -319,6 +327,100 @@ def _outcomes_part(model_path: Path, data_path: Path) -> dict[str, Any]:
     return out
 
 
+def _status_mib() -> dict[str, float]:
+    """VmRSS and VmHWM (peak since the last reset) of this process, in MiB (Linux)."""
+    out = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) / 1024.0
+    return out
+
+
+def _memory_part(model_path: Path, data_path: Path) -> dict[str, Any]:
+    """The ``pipeline`` part with the resident memory of every stage (see the docstring)."""
+    from contextlib import contextmanager
+
+    from govreport import progress
+
+    stages: list[dict[str, Any]] = []
+    original = progress.stage
+
+    def reset_peak() -> None:
+        with open("/proc/self/clear_refs", "w") as clear:  # VmHWM := VmRSS
+            clear.write("5")
+
+    @contextmanager
+    def stage(label: str, total_rows: int | None = None) -> Any:
+        before = _status_mib()  # its VmHWM: the peak between the previous stage and this one
+        reset_peak()
+        began = time.perf_counter()
+        with original(label, total_rows):
+            yield
+        after = _status_mib()
+        reset_peak()
+        stages.append(
+            {
+                "stage": label,
+                "seconds": time.perf_counter() - began,
+                "before_mib": before["VmRSS"],
+                "gap_peak_mib": before["VmHWM"],
+                "peak_mib": after["VmHWM"],
+                "after_mib": after["VmRSS"],
+            }
+        )
+
+    start_mib = _status_mib()["VmRSS"]
+    progress.stage = stage  # type: ignore[assignment]
+    try:
+        out = run_part("pipeline", model_path, data_path)
+    finally:
+        progress.stage = original  # type: ignore[assignment]
+    out["part"] = "memory"
+    out["start_mib"] = start_mib
+    out["stages"] = stages
+    out["peak_rss_mib"] = max(max(s["peak_mib"], s["gap_peak_mib"]) for s in stages)
+    return out
+
+
+def memory_curve(rows_list: list[int]) -> None:
+    """Peak RSS of the whole pipeline at each size, and its growth per extra million rows."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="govreport-bench-") as tmp:
+        for rows in rows_list:
+            model_path, data_path = write_inputs(rows, Path(tmp))
+            command = [sys.executable, __file__, "--memory-part"]
+            command += ["--model", str(model_path), "--data", str(data_path)]
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"done: {rows:,} rows", file=sys.stderr, flush=True)
+            data_path.unlink()
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, d = {N_FEATURES}, "
+        f"network {list(WIDTHS)}, float64; whole pipeline (no rendering), one run per size"
+    )
+    print(f"{'rows':>10} {'seconds':>8} {'peak RSS':>10} {'B/row':>7} {'MB/extra M rows':>16}")
+    for index, r in enumerate(results):
+        growth = "—"
+        if index:
+            prev = results[index - 1]
+            extra = (r["peak_rss_mib"] - prev["peak_rss_mib"]) * 2**20 / 1e6
+            growth = f"{extra / ((r['rows'] - prev['rows']) / 1e6):.0f}"
+        print(
+            f"{r['rows']:>10,} {r['seconds']:8.0f} {r['peak_rss_mib']:6.0f} MiB "
+            f"{r['peak_rss_mib'] * 2**20 / r['rows']:7.0f} {growth:>16}"
+        )
+    for r in results:
+        print(f"\n{r['rows']:,} rows: start {r['start_mib']:.0f} MiB (interpreter, libraries)")
+        print(f"  {'stage':<52} {'before':>8} {'peak':>8} {'after':>8} {'seconds':>8}")
+        for s in r["stages"]:
+            print(
+                f"  {s['stage'][:52]:<52} {s['before_mib']:8.0f} {s['peak_mib']:8.0f} "
+                f"{s['after_mib']:8.0f} {s['seconds']:8.1f}"
+            )
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
         f"{'rows':>9} {'part':<9} {'seconds':>8} {'x fwd':>7} {'peak RSS':>10} "
@@ -380,9 +482,22 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print JSON results only")
+    parser.add_argument(
+        "--memory-curve",
+        action="store_true",
+        help="only the pipeline, at 1M, 2M and 5M rows (or --rows): peak RSS per stage",
+    )
+    parser.add_argument("--memory-part", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_part:  # child process of --memory-curve
+        print(json.dumps(_memory_part(args.model, args.data)))
+        return
     if args.part:
         print(json.dumps(run_part(args.part, args.model, args.data)))
+        return
+    if args.memory_curve:
+        given = "--rows" in sys.argv
+        memory_curve(args.rows if given else [1_000_000, 2_000_000, 5_000_000])
         return
     results = []
     with tempfile.TemporaryDirectory(prefix="govreport-bench-") as tmp:

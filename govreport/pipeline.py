@@ -79,6 +79,7 @@ from govreport.inputs.dictionary import DataDictionary, load_dictionary
 from govreport.inputs.model import LoadedModel, check_on_rows, load_model, source_logits
 from govreport.inputs.review import ReviewRecord, empty_review, load_review
 from govreport.inputs.task import binary_from_two_class_softmax, check_task, task_output_names
+from govreport.memory import release_free_memory
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray, Network
 from govreport.policy import Policy, PolicyEvaluation, evaluate_policy, load_policy
@@ -334,8 +335,13 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
     oot = inputs.oot
     oot_regions = None if oot is None else _regions(config, network, task, oot)
     with progress.stage("checking the converted network against the model file"):
-        logits = source_logits(inputs.model, train.x, config.chunk_size)
-    conversion_error = float(np.abs(logits - train_regions.logits).max())
+        differences = []  # per chunk: no second (N, K) array of logits
+        for start in range(0, train.n_rows, config.chunk_size):
+            rows = slice(start, start + config.chunk_size)
+            logits = source_logits(inputs.model, train.x[rows], config.chunk_size)
+            differences.append(np.abs(logits - train_regions.logits[rows]).max())
+    conversion_error = float(np.max(differences))  # NaN if any difference is NaN
+    release_free_memory()  # extraction's freed chunk buffers
     output_names = tuple(task_output_names(task, network.output_dim, train.class_labels))
     ctx = AnalysisContext(
         network=network,
@@ -379,7 +385,9 @@ def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, f
 def _step(label: str, run: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``run(*args, **kwargs)`` as one stage of the progress report (:mod:`govreport.progress`)."""
     with progress.stage(label):
-        return run(*args, **kwargs)
+        result = run(*args, **kwargs)
+    release_free_memory()  # the stage's freed temporaries, so they do not sit under the next
+    return result
 
 
 def analyse(

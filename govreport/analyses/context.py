@@ -18,6 +18,10 @@ from govreport.regions import Int64Array, RegionExtraction
 
 __all__ = ["AnalysisContext", "AnalysisOptions", "DatasetRegions", "feature_scale"]
 
+#: Columns per block of :func:`feature_scale` (at least 2: a one-column block is reduced
+#: by pairwise summation, not row by row like the whole array).
+_SCALE_COLUMNS = 4
+
 
 def feature_scale(x: FloatArray) -> FloatArray:
     """The one feature scale (d,): population std (ddof 0) of each column of x (N, d).
@@ -26,7 +30,16 @@ def feature_scale(x: FloatArray) -> FloatArray:
     reported per unit. Scale-aware importance, profiles, Insens distances and the
     sign checks' effect sizes all use this scale of the training data.
     """
-    sd = np.asarray(x, dtype=np.float64).std(axis=0)
+    data = np.asarray(x, dtype=np.float64)
+    # A few columns at a time: numpy's std makes a temporary copy of what it reduces, so
+    # this holds N x 4 numbers instead of a second x. Each column still sums its rows in
+    # the same order as the whole-array std, so the result is the same to the last bit.
+    width = data.shape[1]
+    blocks = []
+    for j in range(0, width, _SCALE_COLUMNS):
+        low = max(0, j - 1) if width - j == 1 else j  # a one-column tail: one more column
+        blocks.append(data[:, low : j + _SCALE_COLUMNS].std(axis=0)[j - low :])
+    sd = np.concatenate(blocks)
     return np.asarray(np.where(sd > 0, sd, 1.0), dtype=np.float64)
 
 

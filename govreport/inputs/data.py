@@ -11,16 +11,18 @@ from __future__ import annotations
 import csv
 import decimal
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from govreport.errors import DataError, shown
-from govreport.network import FloatArray, readonly
+from govreport.network import FloatArray
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -30,6 +32,10 @@ MAX_ABS_VALUE = 1e100
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+
+#: Rows per chunk read from a data file (a Parquet record batch or a CSV chunk): the
+#: memory of reading is this many rows of text or Arrow data, not the whole file.
+CHUNK_ROWS = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,9 @@ def fingerprint_file(path: Path) -> FileFingerprint:
     return FileFingerprint(file=path.name, sha256=digest.hexdigest(), bytes=size)
 
 
+_READ_ERRORS = (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pa.ArrowException)
+
+
 def _row_label(path: Path, row: int) -> str:
     """Human position of data row ``row`` (0-based) in ``path``."""
     if path.suffix.lower() in CSV_SUFFIXES:
@@ -89,42 +98,101 @@ def _csv_header(path: Path) -> list[str]:
             raise DataError(f"{path}: the file is empty; expected a header row and data") from None
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame, refusing duplicate column names."""
+def _check_path(path: Path) -> str:
+    """The lower-case suffix of a readable data file (DataError otherwise)."""
     if not path.is_file():
         if path.exists():
             raise DataError(f"{path}: not a regular file (a device, pipe or directory)")
         raise DataError(f"{path}: data file not found; check the path")
     suffix = path.suffix.lower()
-    try:
-        if suffix in CSV_SUFFIXES:
+    if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
+        raise DataError(
+            f"{path}: unsupported data file type '{suffix or '(none)'}'; use .csv or .parquet"
+        )
+    if suffix in CSV_SUFFIXES:
+        try:
             header = _csv_header(path)
-            duplicates = sorted({name for name in header if header.count(name) > 1})
-            if duplicates:
-                raise DataError(
-                    f"{path}: duplicate column name(s) {', '.join(map(repr, duplicates))} in the "
-                    "header; rename them so every column is unique"
-                )
-            frame = pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
-        elif suffix in PARQUET_SUFFIXES:
-            frame = pd.read_parquet(path, engine="pyarrow")
-        else:
+        except _READ_ERRORS as error:
+            raise _cannot_read(path, error) from None
+        duplicates = sorted({name for name in header if header.count(name) > 1})
+        if duplicates:
             raise DataError(
-                f"{path}: unsupported data file type '{suffix or '(none)'}'; use .csv or .parquet"
+                f"{path}: duplicate column name(s) {', '.join(map(repr, duplicates))} in the "
+                "header; rename them so every column is unique"
             )
-    except DataError:
-        raise
-    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise DataError(f"{path}: cannot read the file ({first_line}); check its format") from None
-    if frame.shape[0] == 0:
-        raise DataError(f"{path}: the file has no data rows")
-    frame.columns = [str(name) for name in frame.columns]
-    return frame
+    return suffix
+
+
+def _cannot_read(path: Path, error: BaseException) -> DataError:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+    return DataError(f"{path}: cannot read the file ({first_line}); check its format")
+
+
+class _Table:
+    """One data file read in chunks of at most :data:`CHUNK_ROWS` rows.
+
+    ``columns``: the file's column names (as pandas names them; a Parquet file's
+    stored pandas index is not a column); ``max_rows``: an upper bound on the data
+    rows, to preallocate the arrays (exact for Parquet; for CSV the line count).
+    :meth:`pieces` yields the chosen columns chunk by chunk; no chunk outlives the
+    next one, so memory holds one chunk of text or Arrow data at a time.
+    """
+
+    def __init__(self, path: Path, suffix: str, lines: int) -> None:
+        self.path = path
+        self._parquet: pq.ParquetFile | None = None
+        self._first: pd.DataFrame | None = None
+        self._reader: Iterator[pd.DataFrame] | None = None
+        try:
+            if suffix in PARQUET_SUFFIXES:
+                self._parquet = pq.ParquetFile(path)
+                metadata = self._parquet.schema_arrow.pandas_metadata or {}
+                index = {
+                    name for name in metadata.get("index_columns", []) if isinstance(name, str)
+                }
+                self.columns = [
+                    str(name) for name in self._parquet.schema_arrow.names if name not in index
+                ]
+                self.max_rows = int(self._parquet.metadata.num_rows)
+            else:
+                self._reader = iter(pd.read_csv(path, encoding="utf-8-sig", chunksize=CHUNK_ROWS))
+                self._first = next(self._reader, None)
+                first = self._first if self._first is not None else pd.DataFrame()
+                self.columns = [str(name) for name in first.columns]
+                self.max_rows = lines if self._first is not None and len(self._first) else 0
+        except _READ_ERRORS as error:
+            raise _cannot_read(path, error) from None
+
+    def pieces(self, columns: Sequence[str]) -> Iterator[tuple[str, int, pd.Series]]:
+        """``(column, first_row, values)`` for every chunk of every column in ``columns``.
+
+        Each column's chunks come in row order. Parquet is read column by column, one
+        record batch at a time (only that column of the row group is decoded); CSV
+        row chunk by row chunk, each chunk's columns in turn.
+        """
+        try:
+            if self._parquet is not None:
+                for name in columns:
+                    first_row = 0
+                    batches = self._parquet.iter_batches(batch_size=CHUNK_ROWS, columns=[name])
+                    for batch in batches:
+                        yield name, first_row, batch.column(0).to_pandas()
+                        first_row += batch.num_rows
+                return
+            assert self._reader is not None
+            frame, self._first, first_row = self._first, None, 0
+            while frame is not None:
+                frame.columns = [str(name) for name in frame.columns]
+                for name in columns:
+                    yield name, first_row, frame[name]
+                first_row += len(frame)
+                frame = next(self._reader, None)
+        except _READ_ERRORS as error:
+            raise _cannot_read(self.path, error) from None
 
 
 def select_features(
-    frame: pd.DataFrame,
+    columns: Sequence[str],
     path: Path,
     *,
     target: str,
@@ -133,20 +201,20 @@ def select_features(
     features_origin: str = "from --features",
 ) -> tuple[str, ...]:
     """The feature columns: ``features`` if given, else every column but target and ``drop``."""
-    columns = list(frame.columns)
+    columns = list(columns)
     shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
-    if target not in frame.columns:
+    if target not in columns:
         raise DataError(
             f"{path}: target column '{target}' not found; columns are: {shown} "
             "(pass the right name with --target)"
         )
     for name in drop:
-        if name not in frame.columns:
+        if name not in columns:
             raise DataError(f"{path}: --drop names column '{name}', which is not in the file")
         if name == target:
             raise DataError(f"{path}: --drop names the target column '{name}'")
     if features is not None:
-        missing = [name for name in features if name not in frame.columns]
+        missing = [name for name in features if name not in columns]
         if missing:
             raise DataError(
                 f"{path}: feature column '{missing[0]}' ({features_origin}) not found; "
@@ -163,9 +231,78 @@ def select_features(
     return tuple(name for name in columns if name != target and name not in drop)
 
 
-def _numeric_column(frame: pd.DataFrame, name: str, path: Path, role: str) -> FloatArray:
-    """Column ``name`` as float64, with one-line errors for non-numeric, NaN and inf values."""
-    column = frame[name]
+@dataclass(slots=True)
+class _ColumnProblems:
+    """The first problem of each kind in one column over the whole file, and counts.
+
+    A file is read once, in chunks; the error raised at the end is the one the
+    column-at-a-time check would raise: the first column (in feature order, the
+    target last) with a problem, and in it the first kind in the order of the
+    fields below, at its first row, with the count over the whole file.
+    """
+
+    dtype: str | None = None  # the whole message: the column holds dates, durations...
+    odd: str | None = None  # a non-number object inside an object column
+    text: str | None = None  # a text that is not a number
+    text_row: int = -1
+    #: A chunk that pandas read as true/false in a column whose other chunks hold numbers
+    #: (not only empty cells) or text: read whole, the column would be text, and its first
+    #: true/false a text that is not a number.
+    bool_row: int = -1
+    bool_value: bool = False
+    other_chunks: bool = False
+    nonfinite_row: int = -1
+    nonfinite_nan: bool = False
+    nonfinite_count: int = 0
+    huge_row: int = -1
+    huge_value: float = 0.0
+    huge_count: int = 0
+
+    def message(self, path: Path, name: str, role: str) -> str | None:
+        if self.dtype or self.odd:
+            return self.dtype or self.odd
+        mixed = self.bool_row >= 0 and self.other_chunks
+        if mixed and (self.text is None or self.bool_row < self.text_row):
+            return (
+                f"{path}: {role} column {shown(name)} is not numeric: "
+                f"{_row_label(path, self.bool_row)} holds {shown(str(self.bool_value))}; "
+                "encode it as numbers before running govreport"
+            )
+        if self.text:
+            return self.text
+        if self.nonfinite_count:
+            what = "a missing (NaN)" if self.nonfinite_nan else "an infinite"
+            return (
+                f"{path}: {role} column '{name}' has {what} value at "
+                f"{_row_label(path, self.nonfinite_row)} ({self.nonfinite_count} such row(s) "
+                "in all); impute or remove them before running govreport"
+            )
+        if self.huge_count:
+            return (
+                f"{path}: {role} column {shown(name)} has the value {self.huge_value:g} at "
+                f"{_row_label(path, self.huge_row)}, beyond ±{MAX_ABS_VALUE:g} (statistics of "
+                f"it would overflow; {self.huge_count} such row(s) in all); rescale the column"
+            )
+        return None
+
+
+def _numeric_chunk(
+    column: pd.Series,
+    out: FloatArray,
+    problems: _ColumnProblems,
+    *,
+    path: Path,
+    name: str,
+    role: str,
+    first_row: int,
+) -> None:
+    """Column chunk ``column`` (rows from ``first_row``) as float64 into ``out``.
+
+    Non-numeric types, text, NaN, inf and huge values are recorded in ``problems``
+    (the first of each kind over the file), never raised here nor dropped.
+    """
+    if problems.dtype is not None:
+        return
     dtype = column.dtype
     if (
         pd.api.types.is_datetime64_any_dtype(dtype)
@@ -173,50 +310,160 @@ def _numeric_column(frame: pd.DataFrame, name: str, path: Path, role: str) -> Fl
         or isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype)
         or pd.api.types.is_complex_dtype(dtype)
     ):
-        raise DataError(
+        problems.dtype = (
             f"{path}: {role} column {shown(name)} holds {dtype} values, not numbers; "
             "encode it as numbers (e.g. days since a date) before running govreport"
         )
+        return
     if pd.api.types.is_bool_dtype(column):
-        values = column.to_numpy(dtype=np.float64)
+        out[:] = column.to_numpy(dtype=np.float64)
+        if problems.bool_row < 0 and len(column):
+            problems.bool_row, problems.bool_value = first_row, bool(column.iloc[0])
     elif pd.api.types.is_numeric_dtype(column):
-        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        out[:] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        problems.other_chunks = problems.other_chunks or not np.isnan(out).all()
     else:
+        flags = np.fromiter((isinstance(v, bool | np.bool_) for v in column), bool, len(column))
+        if flags.any() and problems.bool_row < 0:  # true/false cells among empty ones
+            row = int(np.flatnonzero(flags)[0])
+            problems.bool_row, problems.bool_value = first_row + row, bool(column.iloc[row])
+        problems.other_chunks = problems.other_chunks or bool((column.notna() & ~flags).any())
         plain = str | int | float | np.number | decimal.Decimal
         odd = np.flatnonzero([v is not None and not isinstance(v, plain) for v in column])
         if odd.size:  # dates, times, durations, bytes… inside an object column
-            row = int(odd[0])
-            raise DataError(
-                f"{path}: {role} column {shown(name)} is not numeric: {_row_label(path, row)} "
-                f"holds a {type(column.iloc[row]).__name__} ({shown(column.iloc[row])}); "
-                "encode it as numbers before running govreport"
-            )
+            if problems.odd is None:
+                row = int(odd[0])
+                problems.odd = (
+                    f"{path}: {role} column {shown(name)} is not numeric: "
+                    f"{_row_label(path, first_row + row)} holds a "
+                    f"{type(column.iloc[row]).__name__} ({shown(column.iloc[row])}); "
+                    "encode it as numbers before running govreport"
+                )
+            return
         converted = pd.to_numeric(column, errors="coerce")
         bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
         if bad.size:
-            row = int(bad[0])
-            raise DataError(
-                f"{path}: {role} column {shown(name)} is not numeric: {_row_label(path, row)} "
-                f"holds {shown(column.iloc[row])}; encode it as numbers before running govreport"
-            )
-        values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
-    nonfinite = np.flatnonzero(~np.isfinite(values))
+            if problems.text is None:
+                row = int(bad[0])
+                problems.text_row = first_row + row
+                problems.text = (
+                    f"{path}: {role} column {shown(name)} is not numeric: "
+                    f"{_row_label(path, first_row + row)} holds {shown(column.iloc[row])}; "
+                    "encode it as numbers before running govreport"
+                )
+            return
+        out[:] = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    nonfinite = np.flatnonzero(~np.isfinite(out))
     if nonfinite.size:
-        row = int(nonfinite[0])
-        what = "a missing (NaN)" if np.isnan(values[row]) else "an infinite"
-        raise DataError(
-            f"{path}: {role} column '{name}' has {what} value at {_row_label(path, row)} "
-            f"({nonfinite.size} such row(s) in all); impute or remove them before running govreport"
-        )
-    huge = np.flatnonzero(np.abs(values) > MAX_ABS_VALUE)
+        if problems.nonfinite_row < 0:
+            problems.nonfinite_row = first_row + int(nonfinite[0])
+            problems.nonfinite_nan = bool(np.isnan(out[nonfinite[0]]))
+        problems.nonfinite_count += int(nonfinite.size)
+    huge = np.flatnonzero(np.abs(out) > MAX_ABS_VALUE)
     if huge.size:
-        row = int(huge[0])
-        raise DataError(
-            f"{path}: {role} column {shown(name)} has the value {values[row]:g} at "
-            f"{_row_label(path, row)}, beyond ±{MAX_ABS_VALUE:g} (statistics of it would "
-            f"overflow; {huge.size} such row(s) in all); rescale the column"
-        )
-    return values
+        if problems.huge_row < 0:
+            problems.huge_row = first_row + int(huge[0])
+            problems.huge_value = float(out[huge[0]])
+        problems.huge_count += int(huge.size)
+
+
+def _as_label(value: float, is_bool: bool) -> str:
+    """A value of a chunk of a text target that pandas read as numbers, as a label text.
+
+    Read whole, such a column is text and keeps each cell as written; a chunk read as
+    numbers has lost the spelling, so ``1.0`` and ``1`` both come back as ``"1"``.
+    """
+    if is_bool:
+        return str(bool(value))
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@dataclass(slots=True)
+class _Target:
+    """The target, chunk by chunk: numbers into ``y``, or text labels as chunk codes.
+
+    A text chunk stores its codes into ``y`` (indices into its own label list);
+    :meth:`finish` maps them to class indices once every label is known.
+    """
+
+    problems: _ColumnProblems = field(default_factory=_ColumnProblems)
+    text_chunks: list[tuple[int, int, list[str]]] = field(default_factory=list)
+    numeric_chunks: list[tuple[int, int, bool]] = field(default_factory=list)
+    missing_label_row: int = -1
+
+    def add(
+        self, column: pd.Series, out: FloatArray, *, path: Path, name: str, first_row: int
+    ) -> None:
+        from govreport.inputs.task import is_text_target
+
+        if is_text_target(column):
+            missing = column.isna().to_numpy()
+            if missing.any() and self.missing_label_row < 0:
+                self.missing_label_row = first_row + int(np.flatnonzero(missing)[0])
+            codes, uniques = pd.factorize(column.astype(str))
+            out[:] = codes
+            labels = [str(label) for label in uniques]
+            self.text_chunks.append((first_row, first_row + len(column), labels))
+        else:
+            _numeric_chunk(
+                column, out, self.problems, path=path, name=name, role="target", first_row=first_row
+            )
+            is_bool = pd.api.types.is_bool_dtype(column)
+            self.numeric_chunks.append((first_row, first_row + len(column), is_bool))
+
+    def finish(
+        self, y: FloatArray, classes: Sequence[str] | None, *, path: Path, name: str
+    ) -> tuple[str, ...] | None:
+        """Check the target (DataError) and encode text labels; the labels, or None."""
+        from govreport.inputs.task import label_order
+
+        if not self.text_chunks:
+            if classes is not None:
+                raise DataError(
+                    f"{path}: --classes orders text labels, but target '{name}' is numeric "
+                    "(class indices already); drop --classes"
+                )
+            message = self.problems.message(path, name, "target")
+            if message is not None:
+                raise DataError(message)
+            return None
+        # A text target: chunks read as numbers stand for their texts (a column mixing both).
+        for begin, end, _ in self.numeric_chunks:
+            values = y[begin:end]
+            missing = np.flatnonzero(np.isnan(values))
+            if missing.size and (self.missing_label_row < 0 or begin < self.missing_label_row):
+                self.missing_label_row = begin + int(missing[0])
+        if self.missing_label_row >= 0:
+            raise DataError(
+                f"{path}: target column '{name}' has a missing label at row "
+                f"{self.missing_label_row + 1}; fill or remove it before running govreport"
+            )
+        for begin, end, is_bool in self.numeric_chunks:
+            texts = [_as_label(v, is_bool) for v in y[begin:end]]
+            codes, uniques = pd.factorize(np.array(texts, dtype=object))
+            y[begin:end] = codes
+            self.text_chunks.append((begin, end, [str(label) for label in uniques]))
+        found = sorted({label for _, _, labels in self.text_chunks for label in labels})
+        order = label_order(found, classes, where=str(path), target=name)
+        index = {label: i for i, label in enumerate(order)}
+        for begin, end, labels in self.text_chunks:
+            mapping = np.array([index[label] for label in labels], dtype=np.float64)
+            y[begin:end] = mapping[y[begin:end].astype(np.intp)]
+        return order
+
+
+def _fingerprint_and_lines(path: Path) -> tuple[FileFingerprint, int]:
+    """:func:`fingerprint_file` and an upper bound on the file's lines (LF or CR ends)."""
+    digest = hashlib.sha256()
+    size = newlines = returns = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+            newlines += block.count(b"\n")
+            returns += block.count(b"\r")
+    fingerprint = FileFingerprint(file=path.name, sha256=digest.hexdigest(), bytes=size)
+    return fingerprint, max(newlines, returns) + 1
 
 
 def load_dataset(
@@ -229,42 +476,80 @@ def load_dataset(
     features_origin: str = "from --features",
     classes: Sequence[str] | None = None,
 ) -> Dataset:
-    """Read and check one data file.
+    """Read and check one data file, in chunks, straight into compact arrays.
 
     Returns a :class:`Dataset` whose ``x`` is (N, d) float64 in the order of the
-    selected features. Raises :class:`DataError` on any problem; ``features_origin``
-    says in error messages where an explicit feature list came from. A target of
-    text labels is encoded as class indices in ``classes`` order (else sorted;
-    :func:`govreport.inputs.task.encode_labels`).
+    selected features. The file is read in chunks of :data:`CHUNK_ROWS` rows
+    (Parquet by record batches, CSV by pandas chunks), only the selected columns
+    are converted, and each chunk goes straight into the preallocated ``x`` and
+    ``y``: no table of all rows is ever held. Raises :class:`DataError` on any
+    problem, the same one a whole-file check would raise (first column with a
+    problem, its first bad row, counts over the file); ``features_origin`` says in
+    error messages where an explicit feature list came from. A target of text
+    labels is encoded as class indices in ``classes`` order (else sorted).
     """
-    from govreport.inputs.task import encode_labels, is_text_target
-
-    frame = read_table(path)
+    suffix = _check_path(path)
+    fingerprint, lines = _fingerprint_and_lines(path)
+    table = _Table(path, suffix, lines)
+    if table.max_rows == 0:
+        raise DataError(f"{path}: the file has no data rows")
     feature_names = select_features(
-        frame, path, target=target, features=features, drop=drop, features_origin=features_origin
+        table.columns,
+        path,
+        target=target,
+        features=features,
+        drop=drop,
+        features_origin=features_origin,
     )
     if not feature_names:
         raise DataError(f"{path}: no feature columns are left after removing the target and --drop")
-    x = np.empty((frame.shape[0], len(feature_names)), dtype=np.float64)
-    for index, feature in enumerate(feature_names):
-        x[:, index] = _numeric_column(frame, feature, path, "feature")
-    labels: tuple[str, ...] | None = None
-    if is_text_target(frame[target]):
-        y, labels = encode_labels(frame[target], classes, where=str(path), target=target)
-    elif classes is not None:
-        raise DataError(
-            f"{path}: --classes orders text labels, but target '{target}' is numeric (class "
-            "indices already); drop --classes"
-        )
-    else:
-        y = _numeric_column(frame, target, path, "target")
+    x = np.empty((table.max_rows, len(feature_names)), dtype=np.float64)
+    y = np.empty(table.max_rows, dtype=np.float64)
+    problems = [_ColumnProblems() for _ in feature_names]
+    target_state = _Target()
+    index = {feature: j for j, feature in enumerate(feature_names)}
+    rows = 0
+    for column, first_row, values in table.pieces([*feature_names, target]):
+        end = first_row + len(values)
+        if end > x.shape[0]:  # more rows than the line count bound: grow
+            grown = max(2 * x.shape[0], end)
+            x = np.concatenate([x, np.empty((grown - x.shape[0], x.shape[1]))])
+            y = np.concatenate([y, np.empty(grown - y.shape[0])])
+        if column == target:
+            target_state.add(values, y[first_row:end], path=path, name=target, first_row=first_row)
+        else:
+            j = index[column]
+            out = x[first_row:end, j]
+            _numeric_chunk(
+                values,
+                out,
+                problems[j],
+                path=path,
+                name=column,
+                role="feature",
+                first_row=first_row,
+            )
+        rows = max(rows, end)
+        del values
+    pa.default_memory_pool().release_unused()  # Arrow keeps freed blocks for reuse otherwise
+    if rows == 0:
+        raise DataError(f"{path}: the file has no data rows")
+    for feature, column_problems in zip(feature_names, problems, strict=True):
+        message = column_problems.message(path, feature, "feature")
+        if message is not None:
+            raise DataError(message)
+    if rows < x.shape[0]:  # a CSV with fewer rows than lines: the unused tail was never touched
+        x, y = x[:rows], y[:rows]
+    labels = target_state.finish(y, classes, path=path, name=target)
+    x.setflags(write=False)
+    y.setflags(write=False)
     return Dataset(
         name=name,
-        fingerprint=fingerprint_file(path),
+        fingerprint=fingerprint,
         feature_names=feature_names,
         target_name=target,
-        x=readonly(x),
-        y=readonly(y),
+        x=x,
+        y=y,
         class_labels=labels,
     )
 

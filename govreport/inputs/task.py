@@ -46,6 +46,7 @@ __all__ = [
     "check_task",
     "encode_labels",
     "is_text_target",
+    "label_order",
     "task_output_names",
 ]
 
@@ -135,20 +136,31 @@ def encode_labels(
             "fill or remove it before running govreport"
         )
     values = column.astype(str).to_numpy()
-    found = sorted(set(values.tolist()))
-    labels = tuple(classes) if classes is not None else tuple(found)
+    labels = label_order(sorted(set(values.tolist())), classes, where=where, target=target)
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.array([index[v] for v in values], dtype=np.float64)
+    return y, labels
+
+
+def label_order(
+    found: Sequence[str], classes: Sequence[str] | None, *, where: str, target: str
+) -> tuple[str, ...]:
+    """The class labels in index order: ``classes`` if given, else the ``found`` labels sorted.
+
+    Refuses a class listed twice and a found label that ``classes`` lacks.
+    """
+    labels = tuple(classes) if classes is not None else tuple(sorted(found))
     if len(set(labels)) != len(labels):
         raise InputError(f"--classes lists a class twice ({', '.join(labels)}); list each once")
-    index = {label: i for i, label in enumerate(labels)}
-    unknown = [label for label in found if label not in index]
+    index = set(labels)
+    unknown = [label for label in sorted(found) if label not in index]
     if unknown:
         raise DataError(
             f"{where}: target column '{target}' holds label {unknown[0]!r}, which "
             f"{'--classes' if classes is not None else 'the training data'} does not list "
             f"({', '.join(labels)}); add it to --classes or recode the target"
         )
-    y = np.array([index[v] for v in values], dtype=np.float64)
-    return y, labels
+    return labels
 
 
 def check_task(task: Task, dataset: Dataset, n_outputs: int, *, link_given: bool) -> None:
