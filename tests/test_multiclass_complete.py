@@ -194,3 +194,8 @@ def test_integer_labels_are_named_by_index_or_default_name(tmp_path: Path) -> No
     assert "across samples, class 1<" in html and "across samples, class 2<" in html
     assert "across samples, class 0" not in html
     assert re.search(r"\bclass class\b", html.replace('class="', "")) is None
+
+
+def test_fairness_says_why_it_is_not_run_for_a_multiclass_model(html: str) -> None:
+    assert "this model is a multiclass classifier" in html
+    assert "No feature is marked protected" not in html  # the binary wording would mislead

@@ -218,6 +218,25 @@ def _policy_rows(results: Results) -> list[dict[str, Any]]:
 def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[FigureSpec]]:
     """Section 4.9: a summary table, then per protected feature a sentence and group table."""
     result = results.fairness
+    if result is None and results.model.task != "binary":
+        task = {"multiclass": "multiclass classifier", "regression": "regression model"}.get(
+            results.model.task, results.model.task
+        )
+        none = (
+            "No fairness analysis was run: govreport defines it for binary classifiers "
+            "(group rates at an operating cut-off, adverse impact, the counterfactual flip "
+            f"of a predicted probability), and this model is a {task}."
+        )
+        reading = {
+            "shows": "Nothing: the treatment of protected groups was not examined for this "
+            "kind of model, whether or not the data dictionary marks protected "
+            "characteristics.",
+            "todo": "If the model's outputs feed decisions about people, have the treatment of "
+            "protected groups assessed outside this report before approving it.",
+        }
+        return {
+            "fairness": {"available": True, "intro": _INTRO, "none": none, "reading": reading}
+        }, []
     if result is None:
         none = (
             "No feature is marked protected, so no fairness analysis was run. It needs a data "

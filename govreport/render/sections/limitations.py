@@ -48,7 +48,17 @@ def scope_limits(results: Results, num: Numbering) -> list[tuple[str, str]]:
         )
     )
     fairness = results.fairness
-    if fairness is None or not fairness.features:
+    if results.model.task != "binary":
+        limits.append(
+            (
+                "Fairness and disparate impact were not assessed: govreport's fairness "
+                f"analysis is defined for binary classifiers, and this is a {results.model.task} "
+                "model.",
+                "Have the treatment of protected groups assessed outside this report if the "
+                "model's outputs feed decisions about people.",
+            )
+        )
+    elif fairness is None or not fairness.features:
         limits.append(
             (
                 "No feature is marked protected in the data dictionary: fairness and "
