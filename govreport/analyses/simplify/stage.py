@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -253,6 +253,48 @@ class DataForMerge:
     match: Int64Array | None
 
 
+def _search_fields(result: Simplification | MulticlassSimplification) -> dict[str, Any]:
+    """The fields of :class:`SimplificationDone` that describe the search (both tasks)."""
+    model = result.model
+    return {
+        "status": "done",
+        "mode": result.mode,
+        "mode_reason": result.mode_reason,
+        "scalable_threshold": SCALABLE_REGION_THRESHOLD,
+        "regions": int(result.n_regions),
+        "leaves": int(model.tree.n_leaves),
+        "n_neighbors": int(result.n_neighbors),
+        "min_samples": int(result.merge_min_samples),
+        "graph_components": int(model.tree.n_components),
+        "validation_rows": int(result.validation_rows),
+        "validation_share": VALIDATION_SHARE,
+        "validation_network": dict(result.validation_network),
+    }
+
+
+def _model_fields(result: Simplification | MulticlassSimplification) -> dict[str, Any]:
+    """The fields of :class:`SimplificationDone` that describe the chosen K and the K grid."""
+    model = result.model
+    return {
+        "chosen_k": int(result.chosen_k),
+        "n_models": model.n_models,
+        "absorbed": int(model.merge.absorbed),
+        "fallback": bool(model.merge.fallback),
+        "curve": tuple(
+            CurveEntry(
+                k=p.n_clusters,
+                n_models=p.n_models,
+                absorbed=int(p.absorbed),
+                fallback=bool(p.fallback),
+                metrics=dict(p.metrics),
+                fidelity=dict(p.fidelity),
+            )
+            for p in result.curve
+        ),
+        "evaluation": result.evaluations,
+    }
+
+
 def _done(
     result: Simplification,
     feature_names: Sequence[str],
@@ -290,37 +332,11 @@ def _done(
         )
     features = tuple(str(f) for f in feature_names)
     return SimplificationDone(
-        status="done",
-        mode=result.mode,
-        mode_reason=result.mode_reason,
-        scalable_threshold=SCALABLE_REGION_THRESHOLD,
-        regions=int(result.n_regions),
-        leaves=int(model.tree.n_leaves),
-        n_neighbors=int(result.n_neighbors),
-        min_samples=int(result.merge_min_samples),
-        graph_components=int(model.tree.n_components),
-        validation_rows=int(result.validation_rows),
-        validation_share=VALIDATION_SHARE,
-        validation_network=dict(result.validation_network),
+        **_search_fields(result),
         selection_metric="auc" if model.task == "binary" else "mse",
-        chosen_k=int(result.chosen_k),
-        n_models=model.n_models,
-        absorbed=int(model.merge.absorbed),
-        fallback=bool(model.merge.fallback),
+        **_model_fields(result),
         features=features,
-        curve=tuple(
-            CurveEntry(
-                k=p.n_clusters,
-                n_models=p.n_models,
-                absorbed=int(p.absorbed),
-                fallback=bool(p.fallback),
-                metrics=dict(p.metrics),
-                fidelity=dict(p.fidelity),
-            )
-            for p in result.curve
-        ),
         clusters=tuple(clusters),
-        evaluation=result.evaluations,
         parameters=MergedParameters(
             task=model.task,
             features=features,
@@ -399,37 +415,11 @@ def _done_multiclass(
         )
     features = tuple(str(f) for f in feature_names)
     return SimplificationDone(
-        status="done",
-        mode=result.mode,
-        mode_reason=result.mode_reason,
-        scalable_threshold=SCALABLE_REGION_THRESHOLD,
-        regions=int(result.n_regions),
-        leaves=int(model.tree.n_leaves),
-        n_neighbors=int(result.n_neighbors),
-        min_samples=int(result.merge_min_samples),
-        graph_components=int(model.tree.n_components),
-        validation_rows=int(result.validation_rows),
-        validation_share=VALIDATION_SHARE,
-        validation_network=dict(result.validation_network),
+        **_search_fields(result),
         selection_metric="macro_auc",
-        chosen_k=int(result.chosen_k),
-        n_models=model.n_models,
-        absorbed=int(model.merge.absorbed),
-        fallback=bool(model.merge.fallback),
+        **_model_fields(result),
         features=features,
-        curve=tuple(
-            CurveEntry(
-                k=p.n_clusters,
-                n_models=p.n_models,
-                absorbed=int(p.absorbed),
-                fallback=bool(p.fallback),
-                metrics=dict(p.metrics),
-                fidelity=dict(p.fidelity),
-            )
-            for p in result.curve
-        ),
         clusters=tuple(clusters),
-        evaluation=result.evaluations,
         parameters=MergedParameters(task="multiclass", features=features, models=tuple(parameters)),
     )
 
