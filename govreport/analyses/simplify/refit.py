@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from scipy.special import expit
@@ -268,7 +268,17 @@ def _sigmoid(z: FloatArray) -> FloatArray:
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
 
 
-def cluster_centers(model: MergedModel, x: FloatArray, sample_regions: Int64Array) -> FloatArray:
+class ClusteredModel(Protocol):
+    """A merged model of either task: the cluster of each training region, and C."""
+
+    @property
+    def region_labels(self) -> Int64Array: ...
+
+    @property
+    def n_models(self) -> int: ...
+
+
+def cluster_centers(model: ClusteredModel, x: FloatArray, sample_regions: Int64Array) -> FloatArray:
     """(C, d) sample-mean x of each final cluster (computed over training rows)."""
     clusters = model.region_labels[sample_regions]
     counts = np.bincount(clusters, minlength=model.n_models).astype(np.float64)

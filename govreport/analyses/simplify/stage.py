@@ -449,18 +449,7 @@ def _run_multiclass(
         seed=seed,
     )
     labels = result.model.region_labels[train.extraction.sample_regions]
-    n_models = result.model.n_models
-    counts = np.bincount(labels, minlength=n_models).astype(np.float64)
-    centers = (
-        np.stack(
-            [
-                np.bincount(labels, weights=train.x[:, j], minlength=n_models)
-                for j in range(train.x.shape[1])
-            ],
-            axis=1,
-        )
-        / np.maximum(counts, 1.0)[:, None]
-    )
+    centers = cluster_centers(result.model, train.x, train.extraction.sample_regions)
     done = _done_multiclass(result, feature_names, centers, disclosure_min_samples, scale)
     merged = MergedClusters(
         sample_labels=labels, intercepts=result.model.intercepts, coefs=result.model.coefs
