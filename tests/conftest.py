@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import settings as hypothesis_settings
 
 TASKS = ("binary", "multiclass", "regression")
 FEATURES = ("x0", "x1", "x2")
@@ -77,3 +78,10 @@ def task_run(request: pytest.FixtureRequest) -> tuple[str, Any]:
         merge_clusters=(2, 3),
     )
     return task, outcome
+
+
+# Property tests draw the same examples on every run (CI must not pass or fail by chance);
+# ``pytest --hypothesis-profile=explore`` searches afresh, as benchmarks/fuzz.py does longer.
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile("deterministic")

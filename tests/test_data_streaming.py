@@ -9,6 +9,7 @@ whether it is read 1, 2 or 3 rows at a time.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -70,6 +71,34 @@ def test_csv_in_chunks_loads_like_the_whole_file(
                 assert len(chunked[2] or ()) == len(whole[2] or ())
                 continue
             assert _same(chunked, whole), (text, chunk_rows, chunked, whole)
+
+
+TARGET_CELLS = ["0", "1", "", "x", "True", "False", "2.5"]
+
+
+def test_every_short_target_column_loads_in_chunks_like_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exhaustive over target columns of up to 3 cells (399 files, 3 chunk sizes each).
+
+    Pandas types each chunk on its own: ``0`` then ``True`` is a number chunk and a
+    true/false chunk, while the whole column is text. Found by the property test above.
+    """
+    path = tmp_path / "d.csv"
+    checked = 0
+    for length in (1, 2, 3):
+        for cells in itertools.product(TARGET_CELLS, repeat=length):
+            path.write_text("a,y\n" + "".join(f"1,{c}\n" for c in cells))
+            whole = _load(path, 1000, monkeypatch)
+            for chunk_rows in (1, 2):
+                chunked = _load(path, chunk_rows, monkeypatch)
+                if isinstance(whole, tuple) and whole[2] is not None:
+                    assert isinstance(chunked, tuple), (cells, chunk_rows, chunked)
+                    assert chunked[0] == whole[0] and len(chunked[2] or ()) == len(whole[2]), cells
+                else:
+                    assert _same(chunked, whole), (cells, chunk_rows, chunked, whole)
+                checked += 1
+    assert checked == 2 * (7 + 49 + 343)
 
 
 def test_a_bad_value_late_in_the_file_is_found_with_its_row_and_count(

@@ -417,7 +417,11 @@ class _Target:
         """Check the target (DataError) and encode text labels; the labels, or None."""
         from govreport.inputs.task import label_order
 
-        if not self.text_chunks:
+        # True/false chunks beside chunks of numbers or empty cells: read whole, the
+        # column would be text (pandas keeps true/false as text beside anything else).
+        kinds = {is_bool for _, _, is_bool in self.numeric_chunks}
+        mixed_bool = kinds == {True, False} and self.problems.dtype is None
+        if not self.text_chunks and not mixed_bool:
             if classes is not None:
                 raise DataError(
                     f"{path}: --classes orders text labels, but target '{name}' is numeric "
