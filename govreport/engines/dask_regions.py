@@ -76,6 +76,28 @@ class DistributedRegions:
             future.release()
 
 
+_SIZEOF_REGISTERED = False
+
+
+def _register_sizeof() -> None:
+    """Tell Dask the memory size of region partials and partition totals (the sum of their
+    arrays): without it Dask counts each as ~100 bytes, and its memory management
+    (spilling, pausing, placing tasks) is blind to the region table. Runs on the client
+    and in each task (on the workers), once per process."""
+    global _SIZEOF_REGISTERED
+    if _SIZEOF_REGISTERED:
+        return
+    from dask.sizeof import sizeof
+
+    def size(value: RegionPartial | PartitionTotals) -> int:
+        arrays = [getattr(value, name) for name in value.__slots__]
+        return 64 + sum(int(a.nbytes) for a in arrays if hasattr(a, "nbytes"))
+
+    sizeof.register(RegionPartial)(size)
+    sizeof.register(PartitionTotals)(size)
+    _SIZEOF_REGISTERED = True
+
+
 def _map_task(
     frame: pd.DataFrame,
     network: Network,
@@ -85,6 +107,7 @@ def _map_task(
     split_out: int,
 ) -> tuple[PartitionTotals | RegionPartial, ...]:
     """map_partition on one Parquet partition: its totals, then its ``split_out`` pieces."""
+    _register_sizeof()
     x, response = frame_arrays(frame, features, response_columns)
     del frame
     totals, pieces = map_partition(
@@ -93,7 +116,13 @@ def _map_task(
     return (totals, *pieces)
 
 
+def _reduce_task(pieces: Sequence[RegionPartial], offsets: Sequence[int]) -> RegionPartial:
+    _register_sizeof()
+    return reduce_pieces(pieces, offsets)
+
+
 def _summary_task(block: RegionPartial, top: int) -> Any:
+    _register_sizeof()
     return summarize_block(block, top)
 
 
@@ -121,6 +150,8 @@ def distributed_regions(
     import dask
     import dask.dataframe as dd
 
+    _register_sizeof()
+
     if len(features) != network.input_dim:
         raise ValueError(f"{len(features)} feature columns for a network of {network.input_dim}")
     columns = list(dict.fromkeys([*features, *response_columns]))
@@ -138,7 +169,7 @@ def distributed_regions(
     totals = [m[0] for m in mapped]
     offsets = dask.delayed(offsets_of, pure=True)(totals)
     reduced = [
-        dask.delayed(reduce_pieces, pure=True)([m[1 + j] for m in mapped], offsets)
+        dask.delayed(_reduce_task, pure=True)([m[1 + j] for m in mapped], offsets)
         for j in range(n_blocks)
     ]
     futures = client.compute([*reduced, *totals], optimize_graph=False)
