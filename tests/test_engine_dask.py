@@ -255,6 +255,14 @@ def test_blocks_hold_complete_regions_split_by_hash(client: Client, tmp_path: Pa
     result.release()
 
 
+@pytest.mark.parametrize("option", [{"split_out": 0}, {"top": 0}, {"chunk_size": 0}])
+def test_bad_options_fail_on_the_client(client: Client, tmp_path: Path, option: Any) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        distributed_regions(client, HAND, str(tmp_path), ["x0", "x1"], **option)
+    with pytest.raises(ValueError, match="3 feature columns"):
+        distributed_regions(client, HAND, str(tmp_path), ["x0", "x1", "y"])
+
+
 def test_the_engine_module_imports_without_dask() -> None:
     code = (
         "import sys\n"

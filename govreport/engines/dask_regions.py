@@ -151,14 +151,21 @@ def distributed_regions(
     import dask.dataframe as dd
 
     _register_sizeof()
-
+    checked = {
+        "split_out": 1 if split_out is None else split_out,
+        "top": top,
+        "chunk_size": chunk_size,
+    }
+    for name, value in checked.items():
+        if value < 1:
+            raise ValueError(f"{name} must be positive, got {value}")
     if len(features) != network.input_dim:
         raise ValueError(f"{len(features)} feature columns for a network of {network.input_dim}")
     columns = list(dict.fromkeys([*features, *response_columns]))
     frame = dd.read_parquet(path, columns=columns, storage_options=dict(storage_options or {}))
     partitions = frame.to_delayed()
     n_partitions = len(partitions)
-    n_blocks = split_out or max(1, n_partitions * _BLOCKS_PER_PARTITION)
+    n_blocks = max(1, n_partitions * _BLOCKS_PER_PARTITION) if split_out is None else split_out
     net = dask.delayed(network, pure=True, traverse=False)
     mapped = [
         dask.delayed(_map_task, nout=n_blocks + 1, pure=True)(
