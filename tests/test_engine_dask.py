@@ -31,6 +31,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,40 @@ def test_taiwan_training_rows_match_the_single_process_path(client: Client, tmp_
     # singletons: both paths of the merge are exercised.
     assert single.table.counts[0] > 1 and single.table.counts[-1] == 1
     assert_summary_matches(result, single, top=25, min_samples=30)
+    assert_tables_match(single.table, gathered_table(client, result))
+    result.release()
+
+
+def random_network(widths: list[int], d: int, seed: int) -> PiecewiseLinearNetwork:
+    rng = np.random.default_rng(seed)
+    dims = [d, *widths, 1]
+    maps = tuple(
+        AffineMap(readonly(rng.normal(size=(b, a)) / np.sqrt(a)), readonly(rng.normal(size=b)))
+        for a, b in pairwise(dims)
+    )
+    return PiecewiseLinearNetwork(maps, (0.0,) * len(widths), "identity")
+
+
+def test_a_few_repeats_across_files_match_the_single_process_path(
+    client: Client, tmp_path: Path
+) -> None:
+    """Nearly one region per row, and 100 rows repeating rows of another file: fewer than
+    1 in 8 entries join another's region, the merges' few-repeats path (single process
+    and blocks alike; 2,888 regions)."""
+    network = random_network([64, 64], 5, seed=3)
+    x = np.random.default_rng(7).standard_normal((3_000, 5))
+    x[-100:] = x[:100]
+    y = (x[:, 0] > 0).astype(np.float64)
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(5)]).assign(y=y)
+    path = write_dataset(frame, tmp_path / "repeats", [1_000, 1_000, 1_000])
+    features = list(frame.columns[:5])
+    result = distributed_regions(
+        client, network, str(path), features, response_columns=["y"], split_out=2, top=150
+    )
+    single = extract_regions(network, x, y[:, None], chunk_size=1_000)
+    repeats = 3_000 - single.table.n_regions
+    assert repeats >= 100 and repeats * 8 <= 3_000  # the few-repeats case
+    assert_summary_matches(result, single, top=150, min_samples=2)
     assert_tables_match(single.table, gathered_table(client, result))
     result.release()
 
