@@ -158,14 +158,20 @@ def _integrated_gradients(
     the same order through the same module, the same float32 step sizes, the same sum over
     steps), without Captum's per-output backward bookkeeping."""
     step_sizes, alphas = gauss_legendre(n_steps)
-    baseline = torch.zeros_like(inputs)
-    with torch.no_grad():
-        scaled = torch.cat([baseline + alpha * (inputs - baseline) for alpha in alphas], dim=0)
-    grads = _gradients(module, scaled, torch.cat([target] * n_steps, dim=0))
+    # The scaled rows baseline + α (input − baseline) in numpy, the same IEEE operations
+    # (torch's many small elementwise calls stall on thread barriers on a busy machine).
+    u = inputs.numpy()
+    baseline = np.zeros_like(u)
+    scaled = np.empty((n_steps, *u.shape))
+    for k, alpha in enumerate(alphas):
+        np.add(baseline, np.multiply(alpha, np.subtract(u, baseline)), out=scaled[k])
+    grads = _gradients(
+        module, torch.from_numpy(scaled.reshape(-1, u.shape[1])), target.repeat(n_steps)
+    )
     steps = torch.tensor(step_sizes).float().view(n_steps, 1)
     scaled_grads = grads.contiguous().view(n_steps, -1) * steps
     total = torch.sum(scaled_grads.reshape((n_steps, *inputs.shape)), dim=0)
-    return total * (inputs - baseline)
+    return total * (inputs - torch.from_numpy(baseline))
 
 
 def attribute(
