@@ -213,3 +213,19 @@ def test_as_graph_of_a_chain_computes_the_same_logits() -> None:
     x = np.random.default_rng(36).normal(size=(30, 4))
     np.testing.assert_allclose(as_graph(net).forward_logits(x), net.forward_logits(x), atol=1e-13)
     np.testing.assert_array_equal(as_graph(net).activation_patterns(x), net.activation_patterns(x))
+
+
+def test_fused_insens_reuses_its_buffers_correctly_over_four_layers() -> None:
+    """Four hidden layers of unequal widths (the Jacobian buffers alternate 0, 1, 0) and a
+    short last block: the fused path equals the layer projections."""
+    from govreport.analyses.insens import insens as insens_module
+
+    net = make_net([5, 9, 11, 7, 13, 1], seed=37, slopes=(0.0, 0.1, 0.0, 0.0))
+    n = insens_module.FUSED_BLOCK + 45
+    x = np.random.default_rng(38).normal(size=(n, 5))
+    scale = x.std(axis=0)
+    fused = insens_module._chunk_insens_mlp(net, x, scale, 1e-12)
+    general = insens_module._chunk_insens_general(net, x, scale, 1e-12)
+    np.testing.assert_allclose(fused.omega, general.omega, atol=1e-12)
+    for name in ("inactive", "all_inactive", "skipped", "empty"):
+        np.testing.assert_array_equal(getattr(fused, name), getattr(general, name))
