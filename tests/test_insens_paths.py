@@ -229,3 +229,16 @@ def test_fused_insens_reuses_its_buffers_correctly_over_four_layers() -> None:
     np.testing.assert_allclose(fused.omega, general.omega, atol=1e-12)
     for name in ("inactive", "all_inactive", "skipped", "empty"):
         np.testing.assert_array_equal(getattr(fused, name), getattr(general, name))
+
+
+def test_in_place_relu_module_gives_the_same_attributions() -> None:
+    net, u, mean, scale, target = _case("chain")
+    module = standardized_module(net, mean, scale)
+    plain = standardized_module(net, mean, scale)
+    relus = [m for m in plain.modules() if isinstance(m, torch.nn.ReLU)]
+    assert relus and all(m.inplace for m in relus)
+    for m in relus:
+        m.inplace = False
+    for method in ("gradient", "gradient_x_input", "integrated_gradients"):
+        ours = attribute(method, net, module, u, mean, scale, target)
+        assert np.array_equal(ours, captum(method, plain, u, target))
