@@ -33,6 +33,14 @@ v at μ (a gate input exactly 0 counts as on if it grows along the path). The re
 exact up to floating-point rounding: completeness Σ_j IG_j = f(u) − f(0) holds to rounding
 (the quadrature error of a Riemann or Gauss–Legendre rule is gone), and the cost depends on
 the number of activation regions the path crosses rather than a step count.
+
+Where it is used: as the exact oracle of tests/test_insens_paths.py. The robustness table
+keeps Captum's 64-point Gauss–Legendre rule (its numbers unchanged): on the benchmark
+network (20 → [64, 64, 64] → 1, standard-normal rows) a path from the mean crosses 68.5
+regions on average (at most 100 over 2,000 rows), as many segments as the rule has points,
+each a forward and a backward pass, so the exact walk is not cheaper there (measured about
+2× slower than the batched quadrature, 2026-11-30); the rule's error on that network is up
+to 7e-4 per feature (mean completeness gap 2.6e-4 logit).
 """
 
 from __future__ import annotations
