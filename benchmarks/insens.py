@@ -13,7 +13,14 @@ fixed seed. In one process it times, round by round:
   ``nn.Sequential``) over the same rows, in chunks of 16,384 rows;
 - ``summarize_insens(network, x, names, scale=std, chunk_size=...)``: the exact
   switched projections of every hidden neuron of every row, Ω per row, and the
-  data-set summaries (govreport's Insens stage without the robustness table).
+  data-set summaries (govreport's Insens stage without the robustness table);
+- with ``--stage``: the whole Insens stage as the pipeline runs it
+  (``insens_stage``: the summaries on the seeded sample of at most
+  ``SUMMARY_MAX_ROWS`` rows, three worked examples at region centres of the first
+  2,000 rows, and the robustness table with its Integrated Gradients on 2,000 rows);
+  scikit-learn is imported before the clock starts, as the pipeline's earlier
+  stages have imported it. A "captum imported" line says whether the stage pulled in
+  Captum (it no longer does).
 
 It prints the median seconds of each, the ratio Insens / forward, the summary
 (inactive share, skipped neurons) and the peak RSS of the process
@@ -73,12 +80,46 @@ def forward(model: torch.nn.Sequential, x: torch.Tensor) -> float:
     return time.perf_counter() - start
 
 
+def stage(rows: int, rounds: int) -> None:
+    """Seconds of the whole Insens stage (``insens_stage``) against the forward pass."""
+    import sklearn.metrics  # noqa: F401  (imported by earlier stages of the pipeline)
+
+    from govreport.analyses.insens.stage import insens_stage
+    from govreport.regions import extract_regions
+
+    rng = np.random.default_rng(DATA_SEED)
+    x = rng.standard_normal((rows, N_FEATURES))
+    y = (rng.random(rows) < 0.5).astype(np.float64)
+    model, network = build(WIDTHS)
+    names = [f"x{j}" for j in range(N_FEATURES)]
+    table = extract_regions(network, x[:2000]).table
+    base_times, stage_times, cpu_times = [], [], []
+    for _ in range(rounds):
+        base_times.append(forward(model, torch.from_numpy(x)))
+        start, cpu = time.perf_counter(), time.process_time()
+        insens_stage(network, "binary", names, x, y, table, disclosure_min_samples=1, seed=0)
+        stage_times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu)
+    base, seconds = statistics.median(base_times), statistics.median(stage_times)
+    print(f"rows {rows:,} x {N_FEATURES} features, hidden {list(WIDTHS)}, ReLU, float64")
+    print(f"torch threads {torch.get_num_threads()}, rounds {rounds}")
+    print(f"plain float64 forward  : {base:8.3f} s (median)")
+    cpu = statistics.median(cpu_times)
+    print(f"Insens stage           : {seconds:8.3f} s (median; CPU {cpu:.3f} s)")
+    print(f"ratio stage / forward  : {seconds / base:8.1f}x")
+    print(f"captum imported        : {'captum' in sys.modules}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_PROJECTION_CHUNK)
+    parser.add_argument("--stage", action="store_true", help="time the whole Insens stage")
     args = parser.parse_args()
+    if args.stage:
+        stage(args.rows, args.rounds)
+        return
 
     x = np.random.default_rng(DATA_SEED).standard_normal((args.rows, N_FEATURES))
     x_t = torch.from_numpy(x)

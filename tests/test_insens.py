@@ -438,7 +438,6 @@ def test_captum_baselines_match_exact_gradient_and_integrated_gradients() -> Non
         scale,
         target,
         ig_steps=4000,
-        ig_method="riemann_trapezoid",
     )
     logit = net.forward_logits(x)[:, 0]
     base = net.forward_logits(mean[None, :])[0, 0]

@@ -125,6 +125,9 @@ def _chunk_insens_mlp(
         if n_layers > 1
         else None
     )  # (n1, d * n2): ŵ of the second layer = gate1 @ second
+    # Two reused Jacobian buffers (fresh 10 MB arrays per block cost page faults).
+    widest = max(network.hidden_widths[1:], default=0)
+    buffers = [np.empty(min(n, FUSED_BLOCK) * d * widest) for _ in range(2)]
     for start in range(0, n, FUSED_BLOCK):
         stop = min(start + FUSED_BLOCK, n)
         m = stop - start
@@ -132,6 +135,7 @@ def _chunk_insens_mlp(
         coefs: list[FloatArray] = []
         gates: list[FloatArray] = []
         jac: FloatArray | None = None
+        current = 0  # the buffer holding jac
         for h in range(n_layers):
             if h == 0:
                 norm2 = first_norm2
@@ -139,10 +143,14 @@ def _chunk_insens_mlp(
                 gate = gates[-1]
                 if jac is None:
                     assert second is not None
-                    jac = (gate @ second).reshape(m, d, -1)
+                    target = buffers[0][: m * second.shape[1]].reshape(m, -1)
+                    jac = np.matmul(gate, second, out=target).reshape(m, d, -1)
                 else:
-                    gated = (jac * gate[:, None, :]).reshape(m * d, -1)
-                    jac = (gated @ maps[h].weight.T).reshape(m, d, -1)
+                    # Gate in place, then one GEMM into the other buffer (no allocation).
+                    gated = np.multiply(jac, gate[:, None, :], out=jac).reshape(m * d, -1)
+                    current = 1 - current
+                    target = buffers[current][: m * d * maps[h].n_out].reshape(m * d, -1)
+                    jac = np.matmul(gated, maps[h].weight.T, out=target).reshape(m, d, -1)
                 v = (v * gate) @ maps[h].weight.T + maps[h].bias
                 norm2 = np.einsum("ndk,ndk->nk", jac, jac)
             small = norm2 < min2
