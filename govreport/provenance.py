@@ -64,7 +64,6 @@ PACKAGES = (
     "pyyaml",
     "click",
     "safetensors",
-    "captum",
 )
 
 
