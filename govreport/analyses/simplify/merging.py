@@ -40,6 +40,7 @@ are (N, ·), and queries run in chunks.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -121,16 +122,47 @@ def region_theta(biases: FloatArray, weights: FloatArray) -> FloatArray:
     return np.concatenate([biases[:, :1], weights[:, 0, :]], axis=1)
 
 
+#: Columns per block of the grouped sums: a block is transposed into contiguous rows once,
+#: so each bincount reads contiguous numbers instead of one column of a wide array.
+SUM_COLUMNS = 4
+
+
+def column_blocks(values: FloatArray, rows: Int64Array | None = None) -> Iterator[FloatArray]:
+    """Blocks of :data:`SUM_COLUMNS` columns of ``values[rows]`` (all rows if None), each
+    transposed to (columns, n) contiguous: one strided pass per block, not per column."""
+    for start in range(0, values.shape[1], SUM_COLUMNS):
+        columns = slice(start, start + SUM_COLUMNS)
+        block = values[:, columns] if rows is None else values[rows, columns]
+        yield np.ascontiguousarray(block.T, dtype=np.float64)
+
+
+def weighted_sums(
+    labels: Int64Array,
+    n_groups: int,
+    weights: FloatArray | None,
+    values: FloatArray,
+    rows: Int64Array | None = None,
+) -> FloatArray:
+    """Per-group sums of ``weights * values[rows]`` (n, m) -> (n_groups, m), column by
+    column with :func:`numpy.bincount` (rows in order: the same bits as one bincount of
+    each column)."""
+    out = np.empty((n_groups, values.shape[1]), dtype=np.float64)
+    column = 0
+    for block in column_blocks(values, rows):
+        for series in block:
+            out[:, column] = np.bincount(
+                labels, weights=series if weights is None else weights * series, minlength=n_groups
+            )
+            column += 1
+    return out
+
+
 def _weighted_means(
     labels: Int64Array, n_groups: int, weights: FloatArray, values: FloatArray
 ) -> FloatArray:
     """Per-group weighted means of the rows of ``values`` (n, m) -> (n_groups, m)."""
     totals = np.bincount(labels, weights=weights, minlength=n_groups)
-    out = np.empty((n_groups, values.shape[1]), dtype=np.float64)
-    for column in range(values.shape[1]):
-        out[:, column] = np.bincount(
-            labels, weights=weights * values[:, column], minlength=n_groups
-        )
+    out = weighted_sums(labels, n_groups, weights, values)
     with np.errstate(invalid="ignore", divide="ignore"):
         out /= totals[:, None]
     return out
