@@ -39,8 +39,10 @@ are (N, ·), and queries run in chunks.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,6 +51,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from sklearn.cluster import ward_tree
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
+from threadpoolctl import threadpool_limits
 
 from govreport.network import FloatArray
 
@@ -168,11 +171,19 @@ def _weighted_means(
     return out
 
 
-#: Rows per block of the nearest-centre pass (a block's distances: rows x centres float64).
+#: Rows per block of the nearest-centre pass (a block's distances: rows x centres).
 NEAREST_BLOCK = 2_048
+#: Rows per task of the screened nearest-centre pass (tasks run on a few threads).
+NEAREST_TASK = 32_768
+#: Relative error bound of a float32 distance of the screen, in units of
+#: (|p| max|c| + max |c|^2 / 2): float32 rounding of the inputs and of a (d + 2)-term
+#: dot product is about (d + 4) 2^-24; this allows d up to about 250 with margin. Wider
+#: problems take the float64 pass.
+SCREEN_TOLERANCE = 256 * 2.0**-24
+SCREEN_MAX_WIDTH = 250
 
 
-def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
+def _nearest_center_reference(points: FloatArray, centers: FloatArray) -> Int64Array:
     """(n,) index of the nearest row of ``centers`` to each row of ``points``, in blocks.
 
     One BLAS GEMM per block of :data:`NEAREST_BLOCK` rows into a reused buffer, float64:
@@ -189,6 +200,72 @@ def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
         distances = np.matmul(block, transposed, out=buffer[: block.shape[0]])
         np.subtract(half_norms, distances, out=distances)
         out[start : start + block.shape[0]] = distances.argmin(axis=1)
+    return out
+
+
+def _screen_threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
+
+
+def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
+    """What :func:`_nearest_center_reference` gives, about twice as fast.
+
+    A float32 screen finds each row's nearest centre and the gap to the second nearest
+    (one GEMM of [p, 1] against [-c, |c|^2 / 2], so no subtraction pass); a row whose gap
+    exceeds twice the screen's error bound (:data:`SCREEN_TOLERANCE`) has the same
+    nearest centre in float64, and the few others (near-ties) are recomputed by the
+    float64 reference on those rows alone. Blocks of rows run on a few threads with one
+    BLAS thread each (the passes after the GEMM are single-threaded numpy).
+    """
+    means = np.asarray(centers, dtype=np.float64)
+    n, width = int(points.shape[0]), int(means.shape[1])
+    if n == 0 or means.shape[0] < 2 or width > SCREEN_MAX_WIDTH:
+        return _nearest_center_reference(points, means)
+    half = 0.5 * np.einsum("kd,kd->k", means, means)
+    augmented = np.empty((width + 1, means.shape[0]), dtype=np.float32)
+    augmented[:width] = -means.T
+    augmented[width] = half
+    scale = float(np.sqrt(2.0 * half.max())), float(np.abs(half).max())
+    out = np.empty(n, dtype=np.int64)
+    step = max(1, min(NEAREST_BLOCK, (1 << 23) // max(1, means.shape[0])))
+
+    def screen(start: int) -> Int64Array:
+        stop = min(start + NEAREST_TASK, n)
+        rows = np.empty((step, width + 1), dtype=np.float32)
+        rows[:, width] = 1.0
+        buffer = np.empty((step, means.shape[0]), dtype=np.float32)
+        near_ties = []
+        for low in range(start, stop, step):
+            block = np.asarray(points[low : min(low + step, stop)], dtype=np.float64)
+            m = block.shape[0]
+            rows[:m, :width] = block
+            distances = np.matmul(rows[:m], augmented, out=buffer[:m])
+            best = distances.argmin(axis=1)
+            index = np.arange(m)
+            first = distances[index, best].astype(np.float64)
+            distances[index, best] = np.inf
+            gap = distances.min(axis=1).astype(np.float64) - first
+            norms = np.sqrt(np.einsum("nd,nd->n", block, block))
+            bound = SCREEN_TOLERANCE * (norms * scale[0] + scale[1])
+            out[low : low + m] = best
+            near_ties.append(low + np.flatnonzero(~(gap > 2.0 * bound)))
+        return np.concatenate(near_ties)
+
+    starts = range(0, n, NEAREST_TASK)
+    threads = min(_screen_threads(), len(starts))
+    with threadpool_limits(limits=1):
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                ties = list(pool.map(screen, starts))
+        else:
+            ties = [screen(start) for start in starts]
+    recheck = np.concatenate(ties)
+    if recheck.size:
+        out[recheck] = _nearest_center_reference(points[recheck], means)
     return out
 
 
