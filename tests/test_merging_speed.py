@@ -184,3 +184,20 @@ def test_refit_in_place_and_on_a_seeded_sample_equals_explicit_refits() -> None:
     assert sampled[4] == chosen.size < 3_000
     for a, b in zip(sampled[:4], explicit[:4], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["aletheia", "scalable"])
+def test_tree_reading_theta_in_place_equals_the_tree_of_the_copy(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(merging, "NEAREST_TASK", 300)
+    rng = np.random.default_rng(11)
+    theta = rng.normal(size=(3_000, 5))
+    rows = np.sort(rng.choice(3_000, size=2_000, replace=False))[::-1].copy()
+    counts = rng.integers(1, 9, size=2_000)
+    centres = rng.normal(size=(2_000, 4))
+    copied = build_tree(counts, centres, theta[rows], mode=mode, seed=2, micro_clusters=150)  # type: ignore[arg-type]
+    in_place = build_tree(counts, centres, theta, mode=mode, seed=2, micro_clusters=150, rows=rows)  # type: ignore[arg-type]
+    assert copied.mode == in_place.mode == mode
+    for name in ("children", "region_leaf", "leaf_centers", "leaf_theta"):
+        np.testing.assert_array_equal(getattr(copied, name), getattr(in_place, name))

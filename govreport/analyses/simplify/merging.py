@@ -161,11 +161,15 @@ def weighted_sums(
 
 
 def _weighted_means(
-    labels: Int64Array, n_groups: int, weights: FloatArray, values: FloatArray
+    labels: Int64Array,
+    n_groups: int,
+    weights: FloatArray,
+    values: FloatArray,
+    rows: Int64Array | None = None,
 ) -> FloatArray:
-    """Per-group weighted means of the rows of ``values`` (n, m) -> (n_groups, m)."""
+    """Per-group weighted means of the rows of ``values[rows]`` (n, m) -> (n_groups, m)."""
     totals = np.bincount(labels, weights=weights, minlength=n_groups)
-    out = weighted_sums(labels, n_groups, weights, values)
+    out = weighted_sums(labels, n_groups, weights, values, rows)
     with np.errstate(invalid="ignore", divide="ignore"):
         out /= totals[:, None]
     return out
@@ -183,20 +187,24 @@ SCREEN_TOLERANCE = 256 * 2.0**-24
 SCREEN_MAX_WIDTH = 250
 
 
-def _nearest_center_reference(points: FloatArray, centers: FloatArray) -> Int64Array:
+def _nearest_center_reference(
+    points: FloatArray, centers: FloatArray, rows: Int64Array | None = None
+) -> Int64Array:
     """(n,) index of the nearest row of ``centers`` to each row of ``points``, in blocks.
 
     One BLAS GEMM per block of :data:`NEAREST_BLOCK` rows into a reused buffer, float64:
     |p - c|^2 / 2 - |p|^2 / 2 = |c|^2 / 2 - p.c has the same argmin (first on ties).
+    ``rows``: the points are ``points[rows]`` (read block by block, not copied).
     """
-    out = np.empty(points.shape[0], dtype=np.int64)
+    n = int(points.shape[0] if rows is None else rows.shape[0])
+    out = np.empty(n, dtype=np.int64)
     means = np.asarray(centers, dtype=np.float64)
     half_norms = 0.5 * np.einsum("kd,kd->k", means, means)
     transposed = np.ascontiguousarray(means.T)
     step = max(1, min(NEAREST_BLOCK, (1 << 23) // max(1, means.shape[0])))
     buffer = np.empty((step, means.shape[0]), dtype=np.float64)
-    for start in range(0, points.shape[0], step):
-        block = np.asarray(points[start : start + step], dtype=np.float64)
+    for start in range(0, n, step):
+        block = _rows_of(points, rows, start, start + step)
         distances = np.matmul(block, transposed, out=buffer[: block.shape[0]])
         np.subtract(half_norms, distances, out=distances)
         out[start : start + block.shape[0]] = distances.argmin(axis=1)
@@ -211,7 +219,15 @@ def _screen_threads() -> int:
     return max(1, min(8, cores))
 
 
-def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
+def _rows_of(points: FloatArray, rows: Int64Array | None, start: int, stop: int) -> FloatArray:
+    """Rows start:stop of ``points`` (or of ``points[rows]``) as float64."""
+    block = points[start:stop] if rows is None else points[rows[start:stop]]
+    return np.asarray(block, dtype=np.float64)
+
+
+def _nearest_center(
+    points: FloatArray, centers: FloatArray, rows: Int64Array | None = None
+) -> Int64Array:
     """What :func:`_nearest_center_reference` gives, about twice as fast.
 
     A float32 screen finds each row's nearest centre and the gap to the second nearest
@@ -222,9 +238,9 @@ def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
     BLAS thread each (the passes after the GEMM are single-threaded numpy).
     """
     means = np.asarray(centers, dtype=np.float64)
-    n, width = int(points.shape[0]), int(means.shape[1])
+    n, width = int(points.shape[0] if rows is None else rows.shape[0]), int(means.shape[1])
     if n == 0 or means.shape[0] < 2 or width > SCREEN_MAX_WIDTH:
-        return _nearest_center_reference(points, means)
+        return _nearest_center_reference(points, means, rows)
     half = 0.5 * np.einsum("kd,kd->k", means, means)
     augmented = np.empty((width + 1, means.shape[0]), dtype=np.float32)
     augmented[:width] = -means.T
@@ -235,15 +251,15 @@ def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
 
     def screen(start: int) -> Int64Array:
         stop = min(start + NEAREST_TASK, n)
-        rows = np.empty((step, width + 1), dtype=np.float32)
-        rows[:, width] = 1.0
+        lifted = np.empty((step, width + 1), dtype=np.float32)  # [p, 1]
+        lifted[:, width] = 1.0
         buffer = np.empty((step, means.shape[0]), dtype=np.float32)
         near_ties = []
         for low in range(start, stop, step):
-            block = np.asarray(points[low : min(low + step, stop)], dtype=np.float64)
+            block = _rows_of(points, rows, low, min(low + step, stop))
             m = block.shape[0]
-            rows[:m, :width] = block
-            distances = np.matmul(rows[:m], augmented, out=buffer[:m])
+            lifted[:m, :width] = block
+            distances = np.matmul(lifted[:m], augmented, out=buffer[:m])
             best = distances.argmin(axis=1)
             index = np.arange(m)
             first = distances[index, best].astype(np.float64)
@@ -265,12 +281,19 @@ def _nearest_center(points: FloatArray, centers: FloatArray) -> Int64Array:
             ties = [screen(start) for start in starts]
     recheck = np.concatenate(ties)
     if recheck.size:
-        out[recheck] = _nearest_center_reference(points[recheck], means)
+        out[recheck] = _nearest_center_reference(
+            points, means, recheck if rows is None else rows[recheck]
+        )
     return out
 
 
 def _micro_clusters(
-    counts: Int64Array, centers: FloatArray, theta: FloatArray, n_micro: int, seed: int
+    counts: Int64Array,
+    centers: FloatArray,
+    theta: FloatArray,
+    n_micro: int,
+    seed: int,
+    rows: Int64Array | None = None,
 ) -> tuple[Int64Array, FloatArray, FloatArray]:
     """Weighted k-means of theta (weights n_r) -> (region -> micro, micro centres, micro theta).
 
@@ -279,10 +302,11 @@ def _micro_clusters(
     Empty micro-clusters are dropped; the rest are numbered in order of first region.
     """
     rng = np.random.default_rng(seed)
-    n_regions = theta.shape[0]
+    n_regions = int(counts.shape[0])
     n_sample = min(n_regions, SAMPLE_PER_MICRO * n_micro)
     sample = np.sort(rng.choice(n_regions, size=n_sample, replace=False))
-    points, weights = theta[sample], counts[sample].astype(np.float64)
+    points = theta[sample] if rows is None else theta[rows[sample]]
+    weights = counts[sample].astype(np.float64)
     means = points[rng.choice(n_sample, size=n_micro, replace=False)].copy()
     for _ in range(LLOYD_ITERATIONS):
         nearest = _nearest_center(points, means)
@@ -292,7 +316,7 @@ def _micro_clusters(
         if np.array_equal(updated, means):
             break
         means = updated
-    raw = _nearest_center(theta, means)
+    raw = _nearest_center(theta, means, rows)
     _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
@@ -303,7 +327,7 @@ def _micro_clusters(
     return (
         labels,
         _weighted_means(labels, n_groups, region_weights, centers),
-        _weighted_means(labels, n_groups, region_weights, theta),
+        _weighted_means(labels, n_groups, region_weights, theta, rows),
     )
 
 
@@ -316,20 +340,24 @@ def build_tree(
     mode: MergeMode = "aletheia",
     seed: int = 0,
     micro_clusters: int = MICRO_CLUSTERS,
+    rows: Int64Array | None = None,
 ) -> MergeTree:
     """The Ward tree of the regions (or of their micro-clusters), built once per region set.
 
-    counts (R,), centers (R, d), theta (R, d + 1). ``n_neighbors`` is capped at L - 1.
+    counts (R,), centers (R, d), theta (R, d + 1); with ``rows`` (R,) the regions' models
+    are ``theta[rows]`` (theta then a larger table, read in place: the same tree as with
+    the copy). ``n_neighbors`` is capped at L - 1.
     """
     n_regions = int(counts.shape[0])
     if mode == "scalable" and n_regions > micro_clusters:
         region_leaf, leaf_centers, leaf_theta = _micro_clusters(
-            counts, centers, theta, micro_clusters, seed
+            counts, centers, theta, micro_clusters, seed, rows
         )
     else:
         mode = "aletheia" if n_regions <= micro_clusters and mode == "scalable" else mode
         region_leaf = np.arange(n_regions, dtype=np.int64)
-        leaf_centers, leaf_theta = np.asarray(centers), np.asarray(theta)
+        leaf_centers = np.asarray(centers)
+        leaf_theta = np.asarray(theta) if rows is None else theta[rows]
     n_leaves = int(leaf_centers.shape[0])
     k = max(1, min(n_neighbors, n_leaves - 1))
     if n_leaves < 2:

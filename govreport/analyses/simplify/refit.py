@@ -234,7 +234,7 @@ def fit_merged_model(
     y: FloatArray,
     sample_regions: Int64Array,
     counts: Int64Array,
-    theta: FloatArray,
+    theta: FloatArray | None,
     *,
     refit: RefitKind = "sklearn",
     standardize: bool = True,
@@ -249,6 +249,8 @@ def fit_merged_model(
     n_rows = int(sample_regions.shape[0])
     sample_clusters = merge.labels[sample_regions]
     if refit == "mean":
+        if theta is None:
+            raise ValueError('refit="mean" needs the regions\' models theta')
         weights = counts.astype(np.float64)
         totals = np.bincount(merge.labels, weights=weights, minlength=n_models)
         mean_theta = (

@@ -70,16 +70,22 @@ def _score(task: Task, y: FloatArray, z: FloatArray) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _RegionSet:
-    """Regions restricted to some rows: counts (R',), centres (R', d), theta (R', d + 1).
+    """Regions restricted to some rows: counts (R',), centres (R', d), their models
+    ``all_theta[source]`` (``all_theta``: the full (R, d + 1) table, not copied).
 
     ``source`` (R',) index of each into the full table; ``lookup`` (R,) inverse (-1: absent).
     """
 
     counts: Int64Array
     centers: FloatArray
-    theta: FloatArray
+    all_theta: FloatArray
     source: Int64Array
     lookup: Int64Array
+
+    @property
+    def theta(self) -> FloatArray:
+        """(R', d + 1) the regions' models (a copy: the tree reads ``all_theta`` in place)."""
+        return self.all_theta[self.source]
 
 
 def _subset_regions(
@@ -106,7 +112,7 @@ def _subset_regions(
     return _RegionSet(
         counts=kept.astype(np.int64),
         centers=centers,
-        theta=theta[order],
+        all_theta=theta,
         source=order.astype(np.int64),
         lookup=lookup,
     )
@@ -245,7 +251,7 @@ def _fit_and_score(
         y,
         held.fit_codes,
         regions.counts,
-        regions.theta,
+        None,  # the models of the regions: only the "mean" refit reads them
         standardize,
         held.how,
     )
@@ -281,7 +287,7 @@ def _fit(
     y: FloatArray,
     sample_regions: Int64Array,
     counts: Int64Array,
-    theta: FloatArray,
+    theta: FloatArray | None,
     standardize: bool,
     how: RefitRows,
 ) -> MergedModel:
@@ -336,10 +342,11 @@ def simplify(
     fit_tree = build_tree(
         fit_regions.counts,
         fit_regions.centers,
-        fit_regions.theta,
+        theta,
         n_neighbors=n_neighbors,
         mode=run_mode,
         seed=seed,
+        rows=fit_regions.source,
     )
     candidates = sorted({max(1, min(int(k), fit_tree.n_leaves)) for k in grid})
     val_seen = fit_regions.lookup[train.sample_regions[val_rows]]
