@@ -125,18 +125,17 @@ def region_theta(biases: FloatArray, weights: FloatArray) -> FloatArray:
     return np.concatenate([biases[:, :1], weights[:, 0, :]], axis=1)
 
 
-#: Columns per block of the grouped sums: a block is transposed into contiguous rows once,
-#: so each bincount reads contiguous numbers instead of one column of a wide array.
+#: Columns per gathered block of the grouped sums over a subset of rows.
 SUM_COLUMNS = 4
 
 
 def column_blocks(values: FloatArray, rows: Int64Array | None = None) -> Iterator[FloatArray]:
-    """Blocks of :data:`SUM_COLUMNS` columns of ``values[rows]`` (all rows if None), each
-    transposed to (columns, n) contiguous: one strided pass per block, not per column."""
+    """The columns of ``values[rows]`` (all rows if None), (n,) each, in order; with rows,
+    gathered :data:`SUM_COLUMNS` columns at a time (one gather per block, not per column)."""
     for start in range(0, values.shape[1], SUM_COLUMNS):
         columns = slice(start, start + SUM_COLUMNS)
         block = values[:, columns] if rows is None else values[rows, columns]
-        yield np.ascontiguousarray(block.T, dtype=np.float64)
+        yield from block.T
 
 
 def weighted_sums(
@@ -147,16 +146,12 @@ def weighted_sums(
     rows: Int64Array | None = None,
 ) -> FloatArray:
     """Per-group sums of ``weights * values[rows]`` (n, m) -> (n_groups, m), column by
-    column with :func:`numpy.bincount` (rows in order: the same bits as one bincount of
-    each column)."""
+    column with :func:`numpy.bincount` (rows in order)."""
     out = np.empty((n_groups, values.shape[1]), dtype=np.float64)
-    column = 0
-    for block in column_blocks(values, rows):
-        for series in block:
-            out[:, column] = np.bincount(
-                labels, weights=series if weights is None else weights * series, minlength=n_groups
-            )
-            column += 1
+    for column, series in enumerate(column_blocks(values, rows)):
+        out[:, column] = np.bincount(
+            labels, weights=series if weights is None else weights * series, minlength=n_groups
+        )
     return out
 
 
@@ -417,7 +412,6 @@ def finalize_labels(
     n_raw = int(raw_labels.max()) + 1 if raw_labels.size else 0
     weights = counts.astype(np.float64)
     sizes = np.bincount(raw_labels, weights=weights, minlength=n_raw)
-    cluster_centers = _weighted_means(raw_labels, n_raw, weights, centers)
     large = np.flatnonzero(sizes > merge_min_samples)
     fallback = large.size == 0
     if fallback:
@@ -425,7 +419,8 @@ def finalize_labels(
     target = np.empty(n_raw, dtype=np.int64)
     target[large] = large
     small = np.setdiff1d(np.arange(n_raw), large)
-    if small.size:
+    if small.size:  # the clusters' centres matter only to absorb small clusters
+        cluster_centers = _weighted_means(raw_labels, n_raw, weights, centers)
         gaps = cluster_centers[small, None, :] - cluster_centers[None, large, :]
         target[small] = large[np.argmin(np.einsum("sld,sld->sl", gaps, gaps), axis=1)]
     merged = target[raw_labels]

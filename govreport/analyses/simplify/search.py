@@ -101,12 +101,9 @@ def _subset_regions(
     # Column by column (no (R, d) array of sums beside the centres): the same bits as
     # the sums of all columns, then the division.
     centers = np.empty((order.size, x.shape[1]), dtype=np.float64)
-    column = 0
-    for block in column_blocks(x, rows):
-        for series in block:
-            centers[:, column] = np.bincount(codes, weights=series, minlength=n_regions)[order]
-            centers[:, column] /= kept
-            column += 1
+    for column, series in enumerate(column_blocks(x, rows)):
+        centers[:, column] = np.bincount(codes, weights=series, minlength=n_regions)[order]
+        centers[:, column] /= kept
     lookup = np.full(n_regions, -1, dtype=np.int64)
     lookup[order] = np.arange(order.size)
     return _RegionSet(
