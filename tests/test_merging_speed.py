@@ -201,3 +201,26 @@ def test_tree_reading_theta_in_place_equals_the_tree_of_the_copy(
     assert copied.mode == in_place.mode == mode
     for name in ("children", "region_leaf", "leaf_centers", "leaf_theta"):
         np.testing.assert_array_equal(getattr(copied, name), getattr(in_place, name))
+
+
+def test_curve_refits_on_a_seeded_sample_only_above_the_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below the threshold every fitting row is refitted (refit_rows None); above it each K
+    records its sample, and the chosen model is still refitted on every row (the same
+    model as without the sample, when the same K is chosen)."""
+    net = _net([6, 32, 32, 1], seed=4)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3_000, 6))
+    y = (rng.random(3_000) < 1 / (1 + np.exp(-x[:, 0] - x[:, 1]))).astype(np.float64)
+    extraction = extract_regions(net, x, y[:, None])
+    full = simplify("binary", extraction, x, y, grid=(2, 5), seed=3)
+    assert all(p.refit_rows is None for p in full.curve)
+    monkeypatch.setattr(search, "CURVE_REFIT_MAX_ROWS", 1_000)
+    sampled = simplify("binary", extraction, x, y, grid=(2, 5), seed=3)
+    for point in sampled.curve:
+        assert point.refit_rows is not None
+        assert 1_000 <= point.refit_rows <= 1_000 + point.n_models
+    if sampled.chosen_k == full.chosen_k:
+        np.testing.assert_array_equal(sampled.model.coefs, full.model.coefs)
+        assert sampled.model.refit_rows == x.shape[0]

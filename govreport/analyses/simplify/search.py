@@ -369,9 +369,7 @@ def simplify(
         leaves=val_leaves,
     )
     curve = tuple(
-        _fit_and_score(
-            task, fit_tree, fit_regions, k, merge_min_samples, x, y, held, standardize
-        )
+        _fit_and_score(task, fit_tree, fit_regions, k, merge_min_samples, x, y, held, standardize)
         for k in candidates
     )
     del held, fit_tree, fit_regions, val_leaves  # before the tree of all rows: less memory
