@@ -224,3 +224,25 @@ def test_curve_refits_on_a_seeded_sample_only_above_the_threshold(
     if sampled.chosen_k == full.chosen_k:
         np.testing.assert_array_equal(sampled.model.coefs, full.model.coefs)
         assert sampled.model.refit_rows == x.shape[0]
+
+
+@pytest.mark.parametrize(("width", "seed"), [(3, 0), (21, 1), (21, 2)])
+def test_screened_k_nearest_equals_sklearns_search(width: int, seed: int) -> None:
+    """Duplicate centres, points midway between two centres and at centres: the screened
+    k nearest (set and order) are sklearn's on every row, and the screen alone is not."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(200, width)) * rng.random(width) + 30.0 * seed
+    centres[9] = centres[4]
+    x = rng.normal(size=(3_000, width)) * rng.random(width) + 30.0 * seed
+    a, b = rng.integers(0, 200, size=(2, 1_000))
+    t = 0.5 + rng.normal(size=(1_000, 1)) * 1e-9
+    x[:1_000] = t * centres[a] + (1 - t) * centres[b]
+    x[1_000:1_050] = centres[4]
+    index = NearestNeighbors(n_neighbors=5).fit(centres)
+    got = merging._k_nearest(index, merging._LeafScreen.of(centres), x, 5)
+    np.testing.assert_array_equal(got, index.kneighbors(x, return_distance=False))
+    lifted = np.c_[x, np.ones(len(x))].astype(np.float32)
+    screen = lifted @ merging._LeafScreen.of(centres).augmented
+    assert (np.argsort(screen, axis=1, kind="stable")[:, :5] != got).any()

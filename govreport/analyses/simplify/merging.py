@@ -484,19 +484,88 @@ def assign_unseen(
 
 def nearest_leaves(tree: MergeTree, x: FloatArray, theta_x: FloatArray) -> Int64Array:
     """(n,) the leaf :func:`assign_unseen` takes each sample to, whatever the cut of the tree:
-    computed once, it serves every K of a grid (the cluster is the leaf's label)."""
+    computed once, it serves every K of a grid (the cluster is the leaf's label).
+
+    The k nearest leaf centres are :func:`_k_nearest` (sklearn's, screened in float32);
+    blocks of :data:`QUERY_CHUNK` rows run on a few threads."""
     n = int(x.shape[0])
     out = np.empty(n, dtype=np.int64)
     if n == 0:
         return out
     k = max(1, min(tree.n_neighbors, tree.n_leaves))
     index = NearestNeighbors(n_neighbors=k).fit(tree.leaf_centers)
-    for start in range(0, n, QUERY_CHUNK):
+    screen = _LeafScreen.of(tree.leaf_centers)
+
+    def run(start: int) -> None:
         stop = min(start + QUERY_CHUNK, n)
-        neighbours = index.kneighbors(x[start:stop], return_distance=False)
+        neighbours = _k_nearest(index, screen, x[start:stop], k)
         gaps = tree.leaf_theta[neighbours] - theta_x[start:stop, None, :]
         best = np.argmin(np.einsum("nkd,nkd->nk", gaps, gaps), axis=1)
         out[start:stop] = neighbours[np.arange(stop - start), best]
+
+    starts = range(0, n, QUERY_CHUNK)
+    threads = min(_screen_threads(), len(starts))
+    with threadpool_limits(limits=1):
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(run, starts))
+        else:
+            for start in starts:
+                run(start)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _LeafScreen:
+    """The float32 screen of :func:`_k_nearest`: ``augmented`` (d + 1, L) = [-c, |c|^2 / 2]
+    as columns, and the scale of its error bound (max |c|, max |c|^2 / 2)."""
+
+    augmented: npt.NDArray[np.float32]
+    norm_max: float
+    half_max: float
+
+    @staticmethod
+    def of(centers: FloatArray) -> _LeafScreen:
+        means = np.asarray(centers, dtype=np.float64)
+        half = 0.5 * np.einsum("kd,kd->k", means, means)
+        augmented = np.empty((means.shape[1] + 1, means.shape[0]), dtype=np.float32)
+        augmented[:-1] = -means.T
+        augmented[-1] = half
+        top = float(half.max()) if half.size else 0.0
+        return _LeafScreen(augmented, float(np.sqrt(2.0 * top)), top)
+
+
+def _k_nearest(index: NearestNeighbors, screen: _LeafScreen, x: FloatArray, k: int) -> Int64Array:
+    """(n, k) what ``index.kneighbors(x, return_distance=False)`` gives, screened in float32.
+
+    The float32 distances (one GEMM, as in :func:`_nearest_center`) give each row's k + 1
+    nearest centres in order; a row whose k + 1 distances are all more than twice the
+    error bound apart has the same k nearest, in the same order, in exact arithmetic and
+    hence in sklearn's float64 search; the other rows (near-ties, duplicate centres) are
+    searched by sklearn itself.
+    """
+    n_leaves = int(screen.augmented.shape[1])
+    width = int(screen.augmented.shape[0]) - 1
+    if x.shape[0] == 0 or k + 1 > n_leaves or width > SCREEN_MAX_WIDTH:
+        return np.asarray(index.kneighbors(x, return_distance=False), dtype=np.int64)
+    block = np.asarray(x, dtype=np.float64)
+    lifted = np.empty((block.shape[0], width + 1), dtype=np.float32)
+    lifted[:, :width] = block
+    lifted[:, width] = 1.0
+    distances = lifted @ screen.augmented
+    nearest = np.argpartition(distances, k, axis=1)[:, : k + 1]
+    values = np.take_along_axis(distances, nearest, axis=1)
+    order = np.argsort(values, axis=1, kind="stable")
+    nearest = np.take_along_axis(nearest, order, axis=1)
+    values = np.take_along_axis(values, order, axis=1).astype(np.float64)
+    norms = np.sqrt(np.einsum("nd,nd->n", block, block))
+    bound = SCREEN_TOLERANCE * (norms * screen.norm_max + screen.half_max)
+    bound += 2.0**-40 * (norms**2 + screen.norm_max**2)  # sklearn's own float64 rounding
+    certain = (np.diff(values, axis=1) > 2.0 * bound[:, None]).all(axis=1)
+    out = np.ascontiguousarray(nearest[:, :k], dtype=np.int64)
+    doubt = np.flatnonzero(~certain)
+    if doubt.size:
+        out[doubt] = index.kneighbors(block[doubt], return_distance=False)
     return out
 
 
