@@ -68,8 +68,9 @@ LLOYD_ITERATIONS = 8
 #: Aletheia's defaults: neighbours in the connectivity graph, and the size filter m.
 DEFAULT_NEIGHBORS = 5
 DEFAULT_MERGE_MIN_SAMPLES = 30
-#: Rows per block of the neighbour queries.
-QUERY_CHUNK = 8_192
+#: Rows per block of the neighbour queries (a block holds rows x leaves float32 distances
+#: and their int64 partition on each thread).
+QUERY_CHUNK = 2_048
 
 
 @dataclass(frozen=True, slots=True)
