@@ -40,6 +40,7 @@ from govreport.analyses.simplify.merging import (
     MergeTree,
     assign_unseen,
     leaf_labels,
+    weighted_sums,
 )
 from govreport.inputs.data import Task
 from govreport.network import FloatArray
@@ -72,6 +73,8 @@ class MergedModel:
     constant: np.ndarray
     converged: np.ndarray
     response_mean: FloatArray
+    #: Rows the refits read (fewer than the rows given when ``RefitRows.max_rows`` sampled).
+    refit_rows: int = 0
 
     @property
     def n_models(self) -> int:
@@ -110,6 +113,48 @@ def _sample_groups(sample_clusters: Int64Array, n_clusters: int) -> list[Int64Ar
     return [order[bounds[c] : bounds[c + 1]] for c in range(n_clusters)]
 
 
+@dataclass(frozen=True, slots=True)
+class RefitRows:
+    """Which rows a refit reads, and how, without copying x.
+
+    ``rows``: (n,) the rows of x and y the sample clusters refer to (None: all rows, in
+    order); ``mean`` and ``scale``: (d,) the standardisation of those rows, when the
+    caller has computed it once for several refits (None: computed here);
+    ``max_rows``: refit each cluster on a seeded sample of its rows, in proportion, when
+    there are more than this many rows in all (None: every row); ``seed``: the sample's.
+    """
+
+    rows: Int64Array | None = None
+    mean: FloatArray | None = None
+    scale: FloatArray | None = None
+    max_rows: int | None = None
+    seed: int = 0
+
+
+def standardization(x: FloatArray, rows: Int64Array | None = None) -> tuple[FloatArray, FloatArray]:
+    """(mean, :func:`feature_scale`) of the rows ``rows`` of x (all rows if None), (d,) each:
+    the numbers :func:`refit_models` standardises by, to the last bit."""
+    data = x if rows is None else x[rows]
+    return data.mean(axis=0), feature_scale(data)
+
+
+def _sampled_groups(
+    groups: list[Int64Array], n_rows: int, max_rows: int | None, seed: int
+) -> list[Int64Array]:
+    """The groups themselves, or (more than ``max_rows`` rows in all) a seeded sample of
+    each in proportion: ceil(n_c * max_rows / n_rows) of its rows, in data order."""
+    if max_rows is None or n_rows <= max_rows:
+        return groups
+    rng = np.random.default_rng(seed)
+    out = []
+    for group in groups:
+        keep = math.ceil(group.size * max_rows / n_rows)
+        if keep < group.size:
+            group = group[np.sort(rng.choice(group.size, size=keep, replace=False))]
+        out.append(group)
+    return out
+
+
 def refit_models(
     task: Task,
     x: FloatArray,
@@ -118,21 +163,38 @@ def refit_models(
     n_clusters: int,
     *,
     standardize: bool = True,
-) -> tuple[FloatArray, FloatArray, np.ndarray, np.ndarray]:
-    """Per-cluster refit. Returns (intercepts (C,), coefs (C, d), constant (C,), converged (C,))."""
+    how: RefitRows = RefitRows(),
+) -> tuple[FloatArray, FloatArray, np.ndarray, np.ndarray, int]:
+    """Per-cluster refit. Returns (intercepts (C,), coefs (C, d), constant (C,), converged
+    (C,), rows fitted).
+
+    ``how.rows`` (n,): the rows of x and y that ``sample_clusters`` (n,) labels; x is
+    read row by row per cluster (no copy of the n rows: the same numbers as a refit of
+    ``x[how.rows]``).
+    """
     d = x.shape[1]
     intercepts = np.zeros(n_clusters, dtype=np.float64)
     coefs = np.zeros((n_clusters, d), dtype=np.float64)
     constant = np.zeros(n_clusters, dtype=np.bool_)
     converged = np.ones(n_clusters, dtype=np.bool_)
-    if standardize:
-        mean = x.mean(axis=0)
-        scale = feature_scale(x)
-    else:
+    if not standardize:
         mean, scale = np.zeros(d), np.ones(d)
-    for c, rows in enumerate(_sample_groups(sample_clusters, n_clusters)):
-        if rows.size == 0:
+    elif how.mean is not None and how.scale is not None:
+        mean, scale = how.mean, how.scale
+    else:
+        mean, scale = standardization(x, how.rows)
+    groups = _sampled_groups(
+        _sample_groups(sample_clusters, n_clusters),
+        int(sample_clusters.shape[0]),
+        how.max_rows,
+        how.seed,
+    )
+    fitted = 0
+    for c, group in enumerate(groups):
+        if group.size == 0:
             continue
+        fitted += int(group.size)
+        rows = group if how.rows is None else how.rows[group]
         xs = (x[rows] - mean) / scale
         yc = y[rows]
         if task == "binary":
@@ -158,9 +220,10 @@ def refit_models(
             model_r = LinearRegression().fit(xs, yc)
             w_std = np.asarray(model_r.coef_, dtype=np.float64).ravel()
             b_std = float(np.asarray(model_r.intercept_).ravel()[0])
+        del xs
         coefs[c] = w_std / scale
         intercepts[c] = b_std - float(np.dot(w_std, mean / scale))
-    return intercepts, coefs, constant, converged
+    return intercepts, coefs, constant, converged, fitted
 
 
 def fit_merged_model(
@@ -171,15 +234,23 @@ def fit_merged_model(
     y: FloatArray,
     sample_regions: Int64Array,
     counts: Int64Array,
-    theta: FloatArray,
+    theta: FloatArray | None,
     *,
     refit: RefitKind = "sklearn",
     standardize: bool = True,
+    how: RefitRows = RefitRows(),
 ) -> MergedModel:
-    """Refit the clusters of ``merge`` on the samples (x (N, d), y (N,), sample_regions (N,))."""
+    """Refit the clusters of ``merge`` on the samples (x (N, d), y (N,), sample_regions (N,)).
+
+    ``how``: which rows of x and y ``sample_regions`` labels (see :class:`RefitRows`); with
+    ``how.rows`` the response means are over those rows.
+    """
     n_models = merge.n_models
+    n_rows = int(sample_regions.shape[0])
     sample_clusters = merge.labels[sample_regions]
     if refit == "mean":
+        if theta is None:
+            raise ValueError('refit="mean" needs the regions\' models theta')
         weights = counts.astype(np.float64)
         totals = np.bincount(merge.labels, weights=weights, minlength=n_models)
         mean_theta = (
@@ -195,11 +266,13 @@ def fit_merged_model(
         intercepts, coefs = mean_theta[:, 0].copy(), mean_theta[:, 1:].copy()
         constant = np.zeros(n_models, dtype=np.bool_)
         converged = np.ones(n_models, dtype=np.bool_)
+        fitted = n_rows
     else:
-        intercepts, coefs, constant, converged = refit_models(
-            task, x, y, sample_clusters, n_models, standardize=standardize
+        intercepts, coefs, constant, converged, fitted = refit_models(
+            task, x, y, sample_clusters, n_models, standardize=standardize, how=how
         )
-    response = np.bincount(sample_clusters, weights=y, minlength=n_models) / np.maximum(
+    targets = y if how.rows is None else y[how.rows]
+    response = np.bincount(sample_clusters, weights=targets, minlength=n_models) / np.maximum(
         np.bincount(sample_clusters, minlength=n_models), 1
     )
     return MergedModel(
@@ -213,6 +286,7 @@ def fit_merged_model(
         constant=constant,
         converged=converged,
         response_mean=response,
+        refit_rows=fitted,
     )
 
 
@@ -282,11 +356,5 @@ def cluster_centers(model: ClusteredModel, x: FloatArray, sample_regions: Int64A
     """(C, d) sample-mean x of each final cluster (computed over training rows)."""
     clusters = model.region_labels[sample_regions]
     counts = np.bincount(clusters, minlength=model.n_models).astype(np.float64)
-    sums = np.stack(
-        [
-            np.bincount(clusters, weights=x[:, j], minlength=model.n_models)
-            for j in range(x.shape[1])
-        ],
-        axis=1,
-    )
+    sums = weighted_sums(clusters, model.n_models, None, x)
     return sums / np.maximum(counts, 1.0)[:, None]

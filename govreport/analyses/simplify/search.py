@@ -30,6 +30,7 @@ from govreport.analyses.simplify.merging import (
     MergeMode,
     MergeTree,
     build_tree,
+    column_blocks,
     cut_tree,
     finalize_labels,
     nearest_leaves,
@@ -38,9 +39,11 @@ from govreport.analyses.simplify.merging import (
 from govreport.analyses.simplify.refit import (
     PD_DELTA_LEVELS,
     MergedModel,
+    RefitRows,
     fidelity,
     fit_merged_model,
     pd_delta_quantiles,
+    standardization,
 )
 from govreport.inputs.data import Task
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Float, Number
@@ -52,6 +55,10 @@ ModeChoice = Literal["auto", "aletheia", "scalable"]
 #: Numbers of clusters tried by default (Aletheia's examples), capped by the region count.
 DEFAULT_GRID = (2, 4, 6, 8, 10, 15, 20)
 VALIDATION_SHARE = 0.2
+#: Above this many fitting rows, each K of the grid is refitted on a seeded sample of this
+#: many of them (each cluster in proportion to its rows; the merge itself and the
+#: held-out scores use every row). Far above the example and test sizes.
+CURVE_REFIT_MAX_ROWS = 200_000
 
 
 def _score(task: Task, y: FloatArray, z: FloatArray) -> float:
@@ -63,16 +70,22 @@ def _score(task: Task, y: FloatArray, z: FloatArray) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _RegionSet:
-    """Regions restricted to some rows: counts (R',), centres (R', d), theta (R', d + 1).
+    """Regions restricted to some rows: counts (R',), centres (R', d), their models
+    ``all_theta[source]`` (``all_theta``: the full (R, d + 1) table, not copied).
 
     ``source`` (R',) index of each into the full table; ``lookup`` (R,) inverse (-1: absent).
     """
 
     counts: Int64Array
     centers: FloatArray
-    theta: FloatArray
+    all_theta: FloatArray
     source: Int64Array
     lookup: Int64Array
+
+    @property
+    def theta(self) -> FloatArray:
+        """(R', d + 1) the regions' models (a copy: the tree reads ``all_theta`` in place)."""
+        return self.all_theta[self.source]
 
 
 def _subset_regions(
@@ -84,16 +97,19 @@ def _subset_regions(
     counts = np.bincount(codes, minlength=n_regions)
     present = np.flatnonzero(counts)
     order = present[np.lexsort((present, -counts[present]))]
-    sums = np.stack(
-        [np.bincount(codes, weights=x[rows, j], minlength=n_regions) for j in range(x.shape[1])],
-        axis=1,
-    )
+    kept = counts[order]
+    # Column by column (no (R, d) array of sums beside the centres): the same bits as
+    # the sums of all columns, then the division.
+    centers = np.empty((order.size, x.shape[1]), dtype=np.float64)
+    for column, series in enumerate(column_blocks(x, rows)):
+        centers[:, column] = np.bincount(codes, weights=series, minlength=n_regions)[order]
+        centers[:, column] /= kept
     lookup = np.full(n_regions, -1, dtype=np.int64)
     lookup[order] = np.arange(order.size)
     return _RegionSet(
-        counts=counts[order].astype(np.int64),
-        centers=sums[order] / counts[order, None],
-        theta=theta[order],
+        counts=kept.astype(np.int64),
+        centers=centers,
+        all_theta=theta,
         source=order.astype(np.int64),
         lookup=lookup,
     )
@@ -125,6 +141,8 @@ class CurvePoint:
     score: float
     metrics: dict[str, float]
     fidelity: dict[str, float]
+    #: Fitting rows the refits read (a seeded sample above :data:`CURVE_REFIT_MAX_ROWS`).
+    refit_rows: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +208,22 @@ class Simplification:
     validation_network: dict[str, float]
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """What every K of the grid shares (computed once): the fitting rows' region codes in
+    the fitted region set, their standardisation and sample (``how``), and the held-out
+    rows' x, y, network logits and cluster route (``seen``: fitted region or -1;
+    ``leaves``: :func:`nearest_leaves` of the unseen ones, -1 elsewhere)."""
+
+    fit_codes: Int64Array
+    how: RefitRows
+    x_val: FloatArray
+    y_val: FloatArray
+    logits_val: FloatArray
+    seen: Int64Array
+    leaves: Int64Array
+
+
 def _fit_and_score(
     task: Task,
     tree: MergeTree,
@@ -198,45 +232,48 @@ def _fit_and_score(
     merge_min_samples: int,
     x: FloatArray,
     y: FloatArray,
-    sample_regions: Int64Array,
-    fit_rows: Int64Array,
-    val_rows: Int64Array,
-    full_theta: FloatArray,
-    network_logits: FloatArray,
+    held: _Held,
     standardize: bool,
-    val_leaves: Int64Array,
 ) -> CurvePoint:
-    """One K of the grid. ``val_leaves``: :func:`nearest_leaves` of the validation rows
-    whose pattern the fitted rows lack (the same for every K; -1 elsewhere)."""
+    """One K of the grid, refitted on the fitting rows (``held.how``: which, without a copy)
+    and scored on the held-out rows."""
     progress.part(f"trying {n_clusters:,} merged models")
     raw = cut_tree(tree, n_clusters)[tree.region_leaf]
     merge = finalize_labels(regions.counts, regions.centers, raw, merge_min_samples)
-    fit_codes = regions.lookup[sample_regions[fit_rows]]
     model = _fit(
         task,
         tree,
         merge,
-        x[fit_rows],
-        y[fit_rows],
-        fit_codes,
+        x,
+        y,
+        held.fit_codes,
         regions.counts,
-        regions.theta,
+        None,  # the models of the regions: only the "mean" refit reads them
         standardize,
+        held.how,
     )
-    seen = regions.lookup[sample_regions[val_rows]]
+    seen = held.seen
     # What model.clusters gives, with the unseen rows' leaves found once for the whole grid.
     clusters = np.where(seen >= 0, model.region_labels[np.maximum(seen, 0)], 0)
-    clusters[seen < 0] = model.leaf_labels[val_leaves[seen < 0]]
-    z = model.logits(x[val_rows], clusters)
+    clusters[seen < 0] = model.leaf_labels[held.leaves[seen < 0]]
+    z = model.logits(held.x_val, clusters)
+    metrics = performance_metrics(task, z[:, None], held.y_val)
     return CurvePoint(
         n_clusters=n_clusters,
         n_models=model.n_models,
         absorbed=merge.absorbed,
         fallback=merge.fallback,
-        score=_score(task, y[val_rows], z),
-        metrics=performance_metrics(task, z[:, None], y[val_rows]),
-        fidelity=fidelity(task, network_logits[val_rows], z),
+        # The AUC of the metrics is _score's (the same call): not computed twice.
+        score=metrics["auc"] if task == "binary" else _score(task, held.y_val, z),
+        metrics=metrics,
+        fidelity=fidelity(task, held.logits_val, z),
+        refit_rows=model.refit_rows if _sampled(held.how, held.fit_codes.size) else None,
     )
+
+
+def _sampled(how: RefitRows, n_rows: int) -> bool:
+    """Whether the refits of ``how`` read a sample of the ``n_rows`` rows."""
+    return how.max_rows is not None and n_rows > how.max_rows
 
 
 def _fit(
@@ -247,15 +284,16 @@ def _fit(
     y: FloatArray,
     sample_regions: Int64Array,
     counts: Int64Array,
-    theta: FloatArray,
+    theta: FloatArray | None,
     standardize: bool,
+    how: RefitRows,
 ) -> MergedModel:
     """:func:`fit_merged_model` with one BLAS/OpenMP thread: each refit is a small problem
     (d + 1 coefficients) whose solver steps lose more to thread hand-offs than they gain,
     and far more so on a busy machine (the same computation, up to rounding)."""
     with threadpool_limits(limits=1):
         return fit_merged_model(
-            task, tree, merge, x, y, sample_regions, counts, theta, standardize=standardize
+            task, tree, merge, x, y, sample_regions, counts, theta, standardize=standardize, how=how
         )
 
 
@@ -272,8 +310,15 @@ def simplify(
     mode: ModeChoice = "auto",
     seed: int = 0,
     standardize: bool = True,
+    scale: FloatArray | None = None,
 ) -> Simplification:
     """Choose K on held-out training rows, merge and refit on all of them, evaluate.
+
+    ``scale``: :func:`~govreport.analyses.context.feature_scale` of x when the caller has
+    it (the final refit standardises by it; None: computed here). Above
+    :data:`CURVE_REFIT_MAX_ROWS` fitting rows, the K grid's refits read a seeded sample
+    of them (each cluster in proportion; ``CurvePoint.refit_rows``); the final refit
+    reads every row.
 
     ``train``: extraction of x (N, d) with targets y (N,). ``tests``: for each
     other data set, (name, extraction, x, y, region match) where the match
@@ -294,10 +339,11 @@ def simplify(
     fit_tree = build_tree(
         fit_regions.counts,
         fit_regions.centers,
-        fit_regions.theta,
+        theta,
         n_neighbors=n_neighbors,
         mode=run_mode,
         seed=seed,
+        rows=fit_regions.source,
     )
     candidates = sorted({max(1, min(int(k), fit_tree.n_leaves)) for k in grid})
     val_seen = fit_regions.lookup[train.sample_regions[val_rows]]
@@ -306,25 +352,27 @@ def simplify(
     val_leaves[unseen] = nearest_leaves(
         fit_tree, x[val_rows[unseen]], theta[train.sample_regions[val_rows[unseen]]]
     )
+    fit_mean, fit_scale = standardization(x, fit_rows) if standardize else (None, None)
+    held = _Held(
+        fit_codes=fit_regions.lookup[train.sample_regions[fit_rows]],
+        how=RefitRows(
+            rows=fit_rows,
+            mean=fit_mean,
+            scale=fit_scale,
+            max_rows=CURVE_REFIT_MAX_ROWS,
+            seed=seed,
+        ),
+        x_val=x[val_rows],
+        y_val=y[val_rows],
+        logits_val=network_logits[val_rows],
+        seen=val_seen,
+        leaves=val_leaves,
+    )
     curve = tuple(
-        _fit_and_score(
-            task,
-            fit_tree,
-            fit_regions,
-            k,
-            merge_min_samples,
-            x,
-            y,
-            train.sample_regions,
-            fit_rows,
-            val_rows,
-            theta,
-            network_logits,
-            standardize,
-            val_leaves,
-        )
+        _fit_and_score(task, fit_tree, fit_regions, k, merge_min_samples, x, y, held, standardize)
         for k in candidates
     )
+    del held, fit_tree, fit_regions, val_leaves  # before the tree of all rows: less memory
     scores = [p.score if not math.isnan(p.score) else -math.inf for p in curve]
     chosen = curve[int(np.argmax(scores))].n_clusters  # first best: the smallest K on ties
     progress.part(f"merging the regions of all rows into {chosen:,} models")
@@ -333,7 +381,13 @@ def simplify(
     )
     raw = cut_tree(tree, chosen)[tree.region_leaf]
     merge = finalize_labels(table.counts, table.centers, raw, merge_min_samples)
-    model = _fit(task, tree, merge, x, y, train.sample_regions, table.counts, theta, standardize)
+    how = RefitRows(
+        mean=x.mean(axis=0) if standardize and scale is not None else None,
+        scale=scale if standardize else None,
+    )
+    model = _fit(
+        task, tree, merge, x, y, train.sample_regions, table.counts, theta, standardize, how
+    )
     z_train = model.logits(x, merge.labels[train.sample_regions])
     evaluations = [
         SimplificationEvaluation(

@@ -86,6 +86,9 @@ class CurveEntry:
     fallback: bool
     metrics: dict[str, Number]
     fidelity: dict[str, Number]
+    #: Fitting rows this K's clusters were refitted on when that was a seeded sample of
+    #: them (more than ``search.CURVE_REFIT_MAX_ROWS`` fitting rows; None: every row).
+    refit_rows: int | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +291,7 @@ def _model_fields(result: Simplification | MulticlassSimplification) -> dict[str
                 fallback=bool(p.fallback),
                 metrics=dict(p.metrics),
                 fidelity=dict(p.fidelity),
+                refit_rows=p.refit_rows,
             )
             for p in result.curve
         ),
@@ -474,7 +478,8 @@ def run_simplification(
     """Merge, refit and evaluate; the typed result and the merged clusters.
 
     ``scale``: (d,) feature scale of the coefficients per standard deviation (default
-    :func:`~govreport.analyses.context.feature_scale` of the training rows).
+    :func:`~govreport.analyses.context.feature_scale` of the training rows; when given,
+    it must be that: the final binary/regression refit standardises by it).
     """
     if train.extraction.n_samples < MIN_TRAINING_ROWS:
         return SimplificationRun(
@@ -485,6 +490,7 @@ def run_simplification(
                 "to refit).",
             )
         )
+    scale = feature_scale(train.x) if scale is None else scale
     if task == "multiclass":
         return _run_multiclass(
             train,
@@ -496,7 +502,7 @@ def run_simplification(
             mode=mode,
             seed=seed,
             disclosure_min_samples=disclosure_min_samples,
-            scale=feature_scale(train.x) if scale is None else scale,
+            scale=scale,
         )
     result = simplify(
         task,
@@ -509,15 +515,10 @@ def run_simplification(
         merge_min_samples=merge_min_samples,
         mode=mode,
         seed=seed,
+        scale=scale,
     )
     centers = cluster_centers(result.model, train.x, train.extraction.sample_regions)
-    done = _done(
-        result,
-        feature_names,
-        centers,
-        disclosure_min_samples,
-        feature_scale(train.x) if scale is None else scale,
-    )
+    done = _done(result, feature_names, centers, disclosure_min_samples, scale)
     merged = MergedClusters(
         sample_labels=result.model.region_labels[train.extraction.sample_regions],
         intercepts=result.model.intercepts,

@@ -203,6 +203,9 @@ def _curve_table(num: Numbering, block: SimplificationDone) -> dict[str, Any]:
             " Decision agreement: share of samples where the merged model predicts the "
             "network's class. Logits are centred over the classes before they are compared."
         )
+    if sampled := [p.refit_rows for p in block.curve if p.refit_rows is not None]:
+        note += f" Refits per K: a seeded sample of {fmt_int(max(sampled))} fitting rows"
+        note += " (clusters in proportion); the chosen K is refitted on every training row."
     return make_table(
         num.tables,
         "Merging curve: merged models against held-out performance and fidelity to the network",
