@@ -1,0 +1,167 @@
+"""Fast paths of the performance, challenger, data-quality and uncertainty stages
+(issue 15 item 3) against their reference computations: to the last bit where the
+fast path claims the same numbers, to rounding where it claims an exact value that the
+reference only approximates."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from govreport.analyses import challengers, data_quality, performance
+
+
+def _binary(rng: np.random.Generator, n: int, ties: bool) -> tuple[np.ndarray, np.ndarray]:
+    y = (rng.random(n) < 0.3).astype(np.float64)
+    score = rng.standard_normal(n) + y
+    if ties:
+        score = np.round(score, 1)  # many tied scores, within and across the classes
+    return y, score
+
+
+def _exact_auc(y: np.ndarray, score: np.ndarray) -> Fraction:
+    """Brute force over every (positive, negative) pair, in exact arithmetic."""
+    pos, neg = score[y == 1], score[y == 0]
+    wins = sum(int((p > neg).sum()) * 2 + int((p == neg).sum()) for p in pos)
+    return Fraction(wins, 2 * pos.size * neg.size)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_rank_sum_auc_is_the_exact_auc_rounded_once(ties: bool) -> None:
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 10, 57, 400):
+        y, score = _binary(rng, n, ties)
+        if y.min() == y.max():
+            continue
+        fast = performance.rank_sum_auc(y, score)
+        assert fast == float(_exact_auc(y, score))  # exact, to the last bit
+        assert fast == pytest.approx(roc_auc_score(y, score), abs=1e-13)
+
+
+def test_rank_sum_auc_agrees_with_scikit_learn_on_many_rows() -> None:
+    rng = np.random.default_rng(5)
+    for ties in (False, True):
+        y, score = _binary(rng, 200_000, ties)
+        assert performance.rank_sum_auc(y, score) == pytest.approx(
+            roc_auc_score(y, score), abs=1e-12
+        )
+
+
+def test_auc_or_nan_uses_counts_from_the_threshold_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    y, score = _binary(rng, 500, ties=True)
+    reference = float(roc_auc_score(y, score))
+    assert performance.auc_or_nan(y, score) == reference  # below the threshold: scikit-learn
+    monkeypatch.setattr(performance, "RANK_AUC_MIN_ROWS", 1)
+    assert performance.auc_or_nan(y, score) == float(_exact_auc(y, score))
+    assert np.isnan(performance.auc_or_nan(np.ones(5), np.arange(5.0)))  # one class
+    assert np.isnan(performance.auc_or_nan(np.zeros(5), np.arange(5.0)))
+    with pytest.raises(ValueError):  # NaN scores: scikit-learn's error, as below the threshold
+        performance.auc_or_nan(y, np.where(score > 0, np.nan, score))
+    labels = np.where(y == 1, 2.0, 0.0)  # not 0/1: scikit-learn decides (2 is the positive)
+    assert performance.auc_or_nan(labels, score) == reference
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_delong_components_by_counts_equal_the_midrank_ones(ties: bool) -> None:
+    rng = np.random.default_rng(17)
+    for n in (4, 9, 100, 3_000):
+        y, score = _binary(rng, n, ties)
+        positive = y == 1
+        if positive.sum() < 2 or (~positive).sum() < 2:
+            continue
+        auc, v10, v01 = challengers._components(positive, score)
+        ref_auc, ref_v10, ref_v01 = challengers._components_by_ranks(positive, score)
+        assert auc == ref_auc
+        np.testing.assert_array_equal(v10, ref_v10)  # bit for bit
+        np.testing.assert_array_equal(v01, ref_v01)
+
+
+def test_delong_falls_back_to_ranks_with_non_finite_scores() -> None:
+    rng = np.random.default_rng(2)
+    y, score = _binary(rng, 50, ties=False)
+    score[3] = np.inf
+    positive = y == 1
+    auc, v10, v01 = challengers._components(positive, score)
+    ref = challengers._components_by_ranks(positive, score)
+    assert auc == ref[0]
+    np.testing.assert_array_equal(v10, ref[1])
+    np.testing.assert_array_equal(v01, ref[2])
+
+
+# --------------------------------------------------------------------------- data quality
+
+
+def _reference_feature_stats(present: np.ndarray) -> tuple[float, int, float]:
+    """(top value share, outliers, max |z|) as the stage computed them before (np.unique,
+    np.median twice)."""
+    top = float(np.unique(present, return_counts=True)[1].max()) / present.size
+    z = np.abs(data_quality.robust_z(present))
+    return top, int((z > data_quality.ROBUST_Z_LIMIT).sum()), float(z.max())
+
+
+def _columns(rng: np.random.Generator) -> list[np.ndarray]:
+    cols = []
+    for n in (1, 2, 3, 4, 7, 50, 501, 2_000):
+        cols.append(rng.standard_normal(n))
+        cols.append(np.round(rng.standard_normal(n) * 3))  # many ties
+        cols.append(np.where(rng.random(n) < 0.7, 5.0, rng.standard_normal(n)))  # MAD = 0
+        cols.append(rng.standard_t(2, n) * 1e3 - 7.0)
+        cols.append(np.where(rng.random(n) < 0.5, -0.0, 0.0) + (rng.random(n) < 0.2))
+    cols.append(np.array([1.0, np.inf, 2.0, -np.inf, 3.0]))
+    cols.append(np.array([np.inf, np.inf, np.inf, 1.0]))
+    return cols
+
+
+def test_feature_order_statistics_from_one_sort_equal_the_reference() -> None:
+    rng = np.random.default_rng(23)
+    for present in _columns(rng):
+        ascending = np.sort(present)
+        with np.errstate(invalid="ignore"):
+            top, outliers, max_z = _reference_feature_stats(present)
+            fast_outliers, fast_max_z = data_quality._outliers(present, ascending)
+        assert data_quality._top_count(ascending) / present.size == top
+        assert fast_outliers == outliers
+        np.testing.assert_array_equal(fast_max_z, max_z)  # bit for bit (NaN equal to NaN)
+        median = float(np.median(present))
+        assert data_quality._sorted_median(ascending) == median
+        if np.all(np.isfinite(present)):
+            assert data_quality._median_abs_deviation(ascending, median) == float(
+                np.median(np.abs(present - median))
+            )
+
+
+def test_kth_of_two_sorted_runs_is_the_kth_of_their_union() -> None:
+    rng = np.random.default_rng(29)
+    for _ in range(300):
+        a = np.sort(rng.integers(0, 6, rng.integers(0, 8)).astype(np.float64))
+        b = np.sort(rng.integers(0, 6, rng.integers(0, 8)).astype(np.float64))
+        union = np.sort(np.concatenate([a, b]))
+        for k in range(union.size):
+            assert data_quality._kth_of_two(a, b, k) == union[k]
+
+
+def _rows_with_repeats(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = np.round(rng.standard_normal((n, 3)), 1)
+    x[::7] = x[1::7][: x[::7].shape[0]]  # exact repeats
+    x[5, 0], x[12, 0] = -0.0, 0.0  # equal values, different bits
+    x[12, 1:] = x[5, 1:]
+    x[20, 2], x[30, 2] = np.nan, -np.nan
+    x[30, :2] = x[20, :2]
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    return x, y
+
+
+def test_duplicates_from_the_prefiltered_rows_equal_pandas_on_all_rows() -> None:
+    rng = np.random.default_rng(31)
+    for n in (1, 2, 40, 300, 5_000):
+        x, y = _rows_with_repeats(rng, max(n, 40))
+        reference = data_quality._duplicates_and_conflicts_all(x, y)
+        assert data_quality.duplicates_and_conflicts(x, y) == reference
+        assert reference[0] > 0 and reference[1] > 0  # the test data has both
+    x = rng.standard_normal((1_000, 4))  # no repeats at all
+    assert data_quality.duplicates_and_conflicts(x, np.zeros(1_000)) == (0, 0, 0)
+    assert data_quality._duplicates_and_conflicts_all(x, np.zeros(1_000)) == (0, 0, 0)
