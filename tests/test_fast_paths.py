@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from govreport.analyses import challengers, data_quality, performance
+from govreport.analyses import challengers, data_quality, performance, uncertainty
 
 
 def _binary(rng: np.random.Generator, n: int, ties: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -165,3 +165,44 @@ def test_duplicates_from_the_prefiltered_rows_equal_pandas_on_all_rows() -> None
     x = rng.standard_normal((1_000, 4))  # no repeats at all
     assert data_quality.duplicates_and_conflicts(x, np.zeros(1_000)) == (0, 0, 0)
     assert data_quality._duplicates_and_conflicts_all(x, np.zeros(1_000)) == (0, 0, 0)
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+
+def _reference_metrics(metrics: uncertainty._Metrics, w: np.ndarray) -> dict[str, float]:
+    """The metrics by the tie-group path, as the stage computed them before (bincounts,
+    :func:`weighted_auc`, :func:`weighted_ks` on float weights)."""
+    sorted_scores = metrics.sorted
+    saved = sorted_scores.ties
+    sorted_scores.ties = True  # the bincount path, whatever the data
+    try:
+        out = metrics(np.asarray(w, dtype=np.float64))
+        pos, neg = sorted_scores.class_weights(np.asarray(w, dtype=np.float64))
+    finally:
+        sorted_scores.ties = saved
+    assert out["performance.auc"] == uncertainty.weighted_auc(pos, neg) or np.isnan(
+        out["performance.auc"]
+    )
+    assert out["outcomes.ks"] == uncertainty.weighted_ks(pos, neg) or np.isnan(out["outcomes.ks"])
+    return out
+
+
+def test_bootstrap_metrics_from_class_runs_equal_the_tie_group_ones() -> None:
+    rng = np.random.default_rng(37)
+    for n in (2, 5, 30, 1_000, 20_000):
+        y = (rng.random(n) < 0.35).astype(np.float64)
+        z = (rng.standard_normal(n) + y)[:, None]
+        metrics = uncertainty._Metrics("binary", z, y)
+        assert not metrics.sorted.ties
+        for _ in range(20):
+            w = np.bincount(rng.integers(0, n, n), minlength=n)  # resample counts, some 0
+            fast = metrics(w)
+            reference = _reference_metrics(metrics, w)
+            assert fast.keys() == reference.keys()
+            for name, value in fast.items():
+                np.testing.assert_array_equal(value, reference[name])  # bit for bit, NaN too
+        np.testing.assert_array_equal(
+            list(metrics(np.ones(n)).values()),
+            list(_reference_metrics(metrics, np.ones(n)).values()),
+        )

@@ -102,11 +102,47 @@ class _SortedScores:
         self.group = np.cumsum(starts) - 1
         self.n_groups = int(self.group[-1]) + 1 if s.size else 0
         self.positive = positive[self.order]
+        self.negative = 1.0 - self.positive
+        self.ties = self.n_groups < s.size
+        if not self.ties:  # the counts :meth:`auc_ks` needs, fixed by the order
+            is_pos = self.positive == 1
+            is_neg = ~is_pos
+            self.pos_rows = self.order[is_pos]  # rows of the positives, by ascending score
+            self.neg_rows = self.order[is_neg]
+            self.neg_before = np.cumsum(is_neg)[is_pos]  # negatives below each positive
+            ends = is_neg & np.append(is_pos[1:], True)  # last negative of each run
+            self.end_negs = np.cumsum(is_neg)[ends]  # negatives up to the end
+            self.end_poss = np.cumsum(is_pos)[ends]  # positives up to the end
+
+    def auc_ks(self, w: np.ndarray) -> tuple[float, float]:
+        """:func:`_auc_and_ks` of :meth:`class_weights` for integer weights (counts)
+        without tied scores: the same numbers from cumulative weights of each class.
+
+        The AUC's numerator sums exact integers (positive weight × negative weight
+        below), so any summation gives its value; the gap TPR - FPR rises along a run
+        of negatives and falls along a run of positives, so its largest value is at the
+        end of a run of negatives (or 0), computed there by the same divisions.
+        """
+        w_pos, w_neg = w[self.pos_rows], w[self.neg_rows]
+        total_pos, total_neg = float(w_pos.sum()), float(w_neg.sum())
+        if total_pos == 0 or total_neg == 0:
+            return math.nan, math.nan
+        cumulative_neg = np.concatenate(([0], np.cumsum(w_neg)))
+        cumulative_pos = np.concatenate(([0], np.cumsum(w_pos)))
+        numerator = float(np.dot(w_pos, cumulative_neg[self.neg_before]))
+        auc = float(numerator / (total_pos * total_neg))
+        gap = (
+            cumulative_neg[self.end_negs].astype(np.float64) / total_neg
+            - cumulative_pos[self.end_poss].astype(np.float64) / total_pos
+        )
+        return auc, float(max(0.0, gap.max()))
 
     def class_weights(self, w: FloatArray) -> tuple[FloatArray, FloatArray]:
         ws = w[self.order]
+        if not self.ties:  # one row per group: the sums are the rows' own weights
+            return ws * self.positive, ws * self.negative
         pos = np.bincount(self.group, weights=ws * self.positive, minlength=self.n_groups)
-        neg = np.bincount(self.group, weights=ws * (1.0 - self.positive), minlength=self.n_groups)
+        neg = np.bincount(self.group, weights=ws * self.negative, minlength=self.n_groups)
         return np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
 
 
@@ -129,6 +165,19 @@ def weighted_ks(pos: FloatArray, neg: FloatArray) -> float:
         return math.nan
     gap = np.cumsum(neg) / total_neg - np.cumsum(pos) / total_pos
     return float(max(0.0, gap.max()))
+
+
+def _auc_and_ks(pos: FloatArray, neg: FloatArray) -> tuple[float, float]:
+    """(:func:`weighted_auc`, :func:`weighted_ks`): the same expressions, sharing the
+    class totals and the cumulative negative weight."""
+    total_pos, total_neg = float(pos.sum()), float(neg.sum())
+    if total_pos == 0 or total_neg == 0:
+        return math.nan, math.nan
+    cumulative_neg = np.cumsum(neg)
+    below = cumulative_neg - neg
+    auc = float(np.sum(pos * (below + 0.5 * neg)) / (total_pos * total_neg))
+    gap = cumulative_neg / total_neg - np.cumsum(pos) / total_pos
+    return auc, float(max(0.0, gap.max()))
 
 
 class _Metrics:
@@ -160,18 +209,20 @@ class _Metrics:
             residual = logits[:, 0] - y
             self.rows = {"sq": residual**2, "abs": np.abs(residual)}
 
-    def __call__(self, w: FloatArray) -> dict[str, float]:
+    def __call__(self, w: np.ndarray) -> dict[str, float]:
         total = float(w.sum())
         # Elementwise products, not BLAS dot products: under load on a shared machine a BLAS
         # call per resample costs milliseconds in thread wake-ups.
         means = {name: float(np.sum(w * values)) / total for name, values in self.rows.items()}
         if self.task == "binary":
-            pos, neg = self.sorted.class_weights(w)
-            auc = weighted_auc(pos, neg)
+            if self.sorted.ties:
+                auc, ks = _auc_and_ks(*self.sorted.class_weights(w))
+            else:
+                auc, ks = self.sorted.auc_ks(w)
             return {
                 "performance.auc": auc,
                 "outcomes.gini": 2.0 * auc - 1.0,
-                "outcomes.ks": weighted_ks(pos, neg),
+                "outcomes.ks": ks,
                 **means,
             }
         if self.task == "multiclass":
@@ -238,9 +289,9 @@ def bootstrap(
     strata = _strata(task, y[rows])
     draws: dict[str, list[float]] = {name: [] for name in point}
     for _ in range(resamples):
-        w = np.zeros(rows.size)
-        for stratum in strata:
-            w += np.bincount(rng.choice(stratum, size=stratum.size), minlength=rows.size)
+        # The strata are disjoint: one count over all draws gives each row its own count.
+        drawn = [rng.choice(stratum, size=stratum.size) for stratum in strata]
+        w = np.bincount(np.concatenate(drawn), minlength=rows.size)  # int: exact counts
         for name, value in sub(w).items():
             draws[name].append(value)
     return int(rows.size), [
