@@ -185,6 +185,10 @@ def _reference_metrics(metrics: uncertainty._Metrics, w: np.ndarray) -> dict[str
         out["performance.auc"]
     )
     assert out["outcomes.ks"] == uncertainty.weighted_ks(pos, neg) or np.isnan(out["outcomes.ks"])
+    weights = np.asarray(w, dtype=np.float64)
+    total = float(weights.sum())
+    for name, values in metrics.rows.items():  # one product and one sum per quantity
+        out[name] = float(np.sum(weights * values)) / total
     return out
 
 
@@ -206,3 +210,48 @@ def test_bootstrap_metrics_from_class_runs_equal_the_tie_group_ones() -> None:
             list(metrics(np.ones(n)).values()),
             list(_reference_metrics(metrics, np.ones(n)).values()),
         )
+
+
+def test_bootstrap_draws_are_those_of_generator_choice() -> None:
+    """The bootstrap draws ``stratum[rng.integers(0, k, k)]`` for ``rng.choice(stratum, k)``
+    (cheaper): the same numbers and the same generator state after."""
+    stratum = np.arange(7, 70_007) * 3
+    for size in (1, 10, stratum.size):
+        one, two = np.random.default_rng(4), np.random.default_rng(4)
+        np.testing.assert_array_equal(
+            one.choice(stratum, size=size), stratum[two.integers(0, stratum.size, size)]
+        )
+        assert one.random() == two.random()
+
+
+def test_bootstrap_means_of_multiclass_and_regression_are_per_quantity_sums() -> None:
+    """The multiclass and regression metrics keep their per-quantity sums too."""
+    rng = np.random.default_rng(41)
+    n = 3_000
+    for task, logits, y in (
+        ("multiclass", rng.standard_normal((n, 3)), rng.integers(0, 3, n).astype(np.float64)),
+        ("regression", rng.standard_normal((n, 1)), rng.standard_normal(n)),
+    ):
+        metrics = uncertainty._Metrics(task, logits, y)
+        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
+        got = metrics(w)
+        total = float(w.sum())
+        means = {name: float(np.sum(w * v)) / total for name, v in metrics.rows.items()}
+        if task == "multiclass":
+            assert got == means
+        else:
+            assert got["performance.mae"] == means["abs"]
+            assert got["performance.rmse"] == np.sqrt(means["sq"])
+
+
+def test_point_metrics_from_classes_sorted_apart_equal_the_unit_weight_ones() -> None:
+    rng = np.random.default_rng(43)
+    for n in (1, 2, 3, 17, 5_000):
+        for ties in (False, True):
+            y, score = _binary(rng, n, ties)
+            for labels in (y, np.ones(n), np.zeros(n)):
+                logits = score[:, None]
+                fast = uncertainty._point("binary", logits, labels)
+                reference = uncertainty._Metrics("binary", logits, labels)(np.ones(n))
+                assert list(fast) == list(reference)
+                np.testing.assert_array_equal(list(fast.values()), list(reference.values()))

@@ -201,22 +201,35 @@ def _row_hashes(x: FloatArray) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
 
 
+#: Rows hashed at a time by :func:`_bits_hash` (bounds its temporaries).
+HASH_CHUNK_ROWS = 65_536
+#: Odd multipliers of the bits hash (SplitMix64's).
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
 def _bits_hash(x: FloatArray) -> npt.NDArray[np.uint64]:
     """A 64-bit hash of each row's float64 bits, -0.0 and NaN made one bit pattern each as
     pandas does (rows that pandas hashes alike from equal values hash alike here): a
-    prefilter, not the pandas hash."""
+    prefilter, not the pandas hash. Each column's bits go through its own bijective mix
+    (so a row that differs in one column always hashes differently); the row's hash is
+    the exclusive or of its columns'."""
     x = np.asarray(x, dtype=np.float64)
-    out = np.full(x.shape[0], 0x9E3779B97F4A7C15, dtype=np.uint64)
-    column = np.empty(x.shape[0], dtype=np.float64)
-    bits = column.view(np.uint64)
-    for j in range(x.shape[1]):
-        np.add(x[:, j], 0.0, out=column)  # -0.0 + 0.0 = +0.0
-        nan = np.isnan(column)
+    n, d = x.shape
+    out = np.empty(n, dtype=np.uint64)
+    salt = (np.arange(1, d + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+    for start in range(0, n, HASH_CHUNK_ROWS):
+        block = x[start : start + HASH_CHUNK_ROWS] + 0.0  # a copy; -0.0 + 0.0 = +0.0
+        nan = np.isnan(block)
         if nan.any():
-            column[nan] = np.nan
-        out ^= bits
-        out *= np.uint64(0xBF58476D1CE4E5B9)
-        out ^= out >> np.uint64(31)
+            block[nan] = np.nan
+        bits = np.ascontiguousarray(block).view(np.uint64)
+        bits *= salt
+        bits ^= bits >> np.uint64(31)
+        bits *= _MIX_1
+        bits ^= bits >> np.uint64(29)
+        bits *= _MIX_2
+        out[start : start + bits.shape[0]] = np.bitwise_xor.reduce(bits, axis=1)
     return out
 
 
@@ -299,7 +312,7 @@ def _frequencies(
 def _feature(name: str, values: FloatArray, entry: FeatureEntry | None) -> FeatureQuality:
     n = values.size
     missing = np.isnan(values)
-    present = values[~missing] if missing.any() else np.ascontiguousarray(values)
+    present = values[~missing] if missing.any() else values
     outside = _outside(present, entry)
     examples = tuple(float(v) for v in np.unique(present[outside])[:EXAMPLES])
     if entry is not None and entry.values is None:
