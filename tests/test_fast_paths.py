@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from govreport.analyses import challengers, data_quality, performance, uncertainty
+from govreport.analyses import challengers, data_quality, exposure, performance, uncertainty
 
 
 def _binary(rng: np.random.Generator, n: int, ties: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -255,3 +255,92 @@ def test_point_metrics_from_classes_sorted_apart_equal_the_unit_weight_ones() ->
                 reference = uncertainty._Metrics("binary", logits, labels)(np.ones(n))
                 assert list(fast) == list(reference)
                 np.testing.assert_array_equal(list(fast.values()), list(reference.values()))
+
+
+# --------------------------------------------------------------------------- extrapolation
+
+
+def _reference_kth(
+    queries: np.ndarray, reference: np.ndarray, k: int, exclude_self: bool, block: int
+) -> np.ndarray:
+    """The k-th neighbour distances as the stage computed them before: fresh arrays per
+    block of rows (the same blocks: BLAS rounds a one-row product differently),
+    ``np.partition``."""
+    rank = k if exclude_self else k - 1
+    ref_sq = np.einsum("ij,ij->i", reference, reference)
+    step = max(1, block // reference.shape[0])
+    out = []
+    for start in range(0, queries.shape[0], step):
+        q = queries[start : start + step]
+        d2 = np.einsum("ij,ij->i", q, q)[:, None] + ref_sq[None, :] - 2.0 * (q @ reference.T)
+        if exclude_self:
+            rows = np.arange(q.shape[0])
+            d2[rows, start + rows] = -np.inf
+        out.append(np.sqrt(np.maximum(np.partition(d2, rank, axis=1)[:, rank], 0.0)))
+    return np.concatenate(out)
+
+
+def test_kth_neighbour_distances_with_reused_buffers_equal_fresh_arrays() -> None:
+    rng = np.random.default_rng(47)
+    reference = rng.standard_normal((700, 6))
+    queries = rng.standard_normal((333, 6))
+    reference[5] = reference[4]  # a duplicate: distance 0
+    for block in (700, 7_000, 10**9):  # one row, ten rows, all rows per block
+        np.testing.assert_array_equal(
+            exposure.kth_neighbor_distances(queries, reference, 5, block_elements=block),
+            _reference_kth(queries, reference, 5, False, block),
+        )
+        np.testing.assert_array_equal(
+            exposure.kth_neighbor_distances(
+                reference, reference, 5, exclude_self=True, block_elements=block
+            ),
+            _reference_kth(reference, reference, 5, True, block),
+        )
+
+
+def test_training_distances_are_computed_once_for_several_holdouts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(53)
+    train = rng.standard_normal((600, 4))
+    test, oot = rng.standard_normal((200, 4)), rng.standard_normal((150, 4)) + 0.5
+    scale = np.ones(4)
+    exposure._LAST_REFERENCE.clear()
+    fresh = []
+    for holdout in (test, oot):  # each computed afresh
+        exposure._LAST_REFERENCE.clear()
+        fresh.append(exposure.input_extrapolation(train, holdout, scale, seed=3, reference_max=300))
+    calls = []
+    original = exposure.kth_neighbor_distances
+
+    def counting(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(kwargs.get("exclude_self", False))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(exposure, "kth_neighbor_distances", counting)
+    exposure._LAST_REFERENCE.clear()
+    kept = [
+        exposure.input_extrapolation(train, h, scale, seed=3, reference_max=300)
+        for h in (test, oot)
+    ]
+    assert kept == fresh
+    assert calls == [True, False, False]  # the training distances once
+    other = train.copy()  # another array, even with equal values: computed again
+    exposure.input_extrapolation(other, test, scale, seed=3, reference_max=300)
+    exposure.input_extrapolation(train, test, scale, seed=4, reference_max=300)  # other rows
+    assert calls == [True, False, False, True, False, True, False]
+    exposure._LAST_REFERENCE.clear()
+
+
+def test_challenger_scores_by_blocks_equal_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(59)
+    x = rng.standard_normal((1_000, 4))
+    y = (x[:, 0] + rng.standard_normal(1_000) > 0).astype(np.float64)
+    for _name, _model, _settings, estimator in challengers._models("binary", 0):
+        estimator.fit(x, y)  # type: ignore[attr-defined]
+        whole = challengers._scores("binary", estimator, x)
+        monkeypatch.setattr(challengers, "SCORE_CHUNK_ROWS", 300)
+        blocks = challengers._scores("binary", estimator, x)
+        monkeypatch.setattr(challengers, "SCORE_CHUNK_ROWS", 65_536)
+        assert blocks.shape == whole.shape == (1_000, 1)
+        np.testing.assert_allclose(blocks, whole, rtol=1e-13, atol=1e-13)

@@ -52,6 +52,8 @@ __all__ = [
 MAX_TRAIN_ROWS = 200_000
 #: Level of DeLong's confidence interval for the AUC difference.
 LEVEL = 0.95
+#: Rows scored at a time by each challenger.
+SCORE_CHUNK_ROWS = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,12 +227,26 @@ def _models(task: Task, seed: int) -> list[tuple[str, str, str, object]]:
     ]
 
 
-def _scores(task: Task, estimator: object, x: FloatArray) -> FloatArray:
-    """The challenger's logits (N, K): decision function for classification, prediction else."""
+def _chunk_scores(task: Task, estimator: object, x: FloatArray) -> FloatArray:
+    """The challenger's logits (n, K) of the rows ``x``."""
     if task == "regression":
         return np.asarray(estimator.predict(x), dtype=np.float64)[:, None]  # type: ignore[attr-defined]
     raw = np.asarray(estimator.decision_function(x), dtype=np.float64)  # type: ignore[attr-defined]
     return raw[:, None] if raw.ndim == 1 else raw
+
+
+def _scores(task: Task, estimator: object, x: FloatArray) -> FloatArray:
+    """The challenger's logits (N, K): decision function for classification, prediction
+    else; by blocks of :data:`SCORE_CHUNK_ROWS` rows (the estimators' temporaries, e.g.
+    the standardised copy of the inputs, stay one block's size)."""
+    if x.shape[0] <= SCORE_CHUNK_ROWS:
+        return _chunk_scores(task, estimator, x)
+    return np.concatenate(
+        [
+            _chunk_scores(task, estimator, x[start : start + SCORE_CHUNK_ROWS])
+            for start in range(0, x.shape[0], SCORE_CHUNK_ROWS)
+        ]
+    )
 
 
 def _num(value: Any) -> float | None:
