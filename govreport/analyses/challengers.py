@@ -30,7 +30,7 @@ from sklearn.preprocessing import StandardScaler
 
 from govreport import progress
 from govreport.analyses.context import AnalysisContext
-from govreport.analyses.performance import performance_metrics
+from govreport.analyses.performance import negatives_below, performance_metrics
 from govreport.analyses.uncertainty import stratified_subsample
 from govreport.inputs.data import Task
 from govreport.jsontypes import JSON_CONFIG, OMIT_IF_NONE, Number
@@ -52,6 +52,8 @@ __all__ = [
 MAX_TRAIN_ROWS = 200_000
 #: Level of DeLong's confidence interval for the AUC difference.
 LEVEL = 0.95
+#: Rows scored at a time by each challenger.
+SCORE_CHUNK_ROWS = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,47 @@ def _midranks_fast(x: FloatArray) -> FloatArray:
     return np.asarray(stats.rankdata(x, method="average"), dtype=np.float64)
 
 
+def _components_by_ranks(
+    positive: np.ndarray, score: FloatArray
+) -> tuple[float, FloatArray, FloatArray]:
+    """(AUC, V10, V01) of ``score`` by midranks (Sun & Xu 2014): three rankings."""
+    m, n = int(positive.sum()), int((~positive).sum())
+    all_ranks = _midranks_fast(score)
+    pos_ranks = _midranks_fast(score[positive])
+    neg_ranks = _midranks_fast(score[~positive])
+    auc = float(all_ranks[positive].sum() - m * (m + 1) / 2) / (m * n)
+    v10 = (all_ranks[positive] - pos_ranks) / n
+    v01 = 1.0 - (all_ranks[~positive] - neg_ranks) / m
+    return auc, v10, v01
+
+
+def _twice_below(order: np.ndarray, keys: FloatArray, sorted_other: FloatArray) -> np.ndarray:
+    """:func:`negatives_below` of ``keys`` (rows in their own order) among ``sorted_other``."""
+    out = np.empty(keys.size, dtype=np.int64)
+    out[order] = negatives_below(sorted_other, keys[order])  # sorted keys: fast searches
+    return out
+
+
+def _components(positive: np.ndarray, score: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+    """:func:`_components_by_ranks` from counts: a rank difference (all rows minus own
+    class) is the number of the other class below, ties counted half, which a binary
+    search in the other class, sorted, gives as an integer. The same numbers to the last
+    bit (every rank sum and difference is an exact half-integer; each division is
+    rounded once either way), without ranking all rows."""
+    if not np.all(np.isfinite(score)):
+        return _components_by_ranks(positive, score)  # scipy's handling of NaN and inf
+    pos, neg = score[positive], score[~positive]
+    m, n = pos.size, neg.size
+    pos_order = np.argsort(pos, kind="stable")
+    neg_order = np.argsort(neg, kind="stable")
+    twice_pos = _twice_below(pos_order, pos, neg[neg_order])  # 2·#neg below each positive
+    twice_neg = _twice_below(neg_order, neg, pos[pos_order])  # 2·#pos below each negative
+    auc = int(twice_pos.sum(dtype=np.int64)) / (2 * m * n)  # exact quotient, rounded once
+    v10 = (0.5 * twice_pos) / n
+    v01 = 1.0 - (0.5 * twice_neg) / m
+    return auc, v10, v01
+
+
 def delong(y: FloatArray, score_a: FloatArray, score_b: FloatArray) -> DeLong:
     """DeLong, DeLong & Clarke-Pearson (1988) test of two correlated AUCs.
 
@@ -121,6 +164,7 @@ def delong(y: FloatArray, score_a: FloatArray, score_b: FloatArray) -> DeLong:
     positives and n negatives, V10 = (R_all - R_pos) / n over the positives and
     V01 = 1 - (R_all - R_neg) / m over the negatives (ranks within all rows minus ranks
     within the class); var(AUC_a - AUC_b) = c' (S10/m + S01/n) c with c = (1, -1).
+    The rank differences are counted by binary search (:func:`_components`).
     """
     positive = y == 1
     m, n = int(positive.sum()), int((~positive).sum())
@@ -129,12 +173,10 @@ def delong(y: FloatArray, score_a: FloatArray, score_b: FloatArray) -> DeLong:
         return DeLong(nan, nan, nan, nan, nan, nan)
     v10, v01, aucs = [], [], []
     for score in (score_a, score_b):
-        all_ranks = _midranks_fast(score)
-        pos_ranks = _midranks_fast(score[positive])
-        neg_ranks = _midranks_fast(score[~positive])
-        aucs.append(float(all_ranks[positive].sum() - m * (m + 1) / 2) / (m * n))
-        v10.append((all_ranks[positive] - pos_ranks) / n)
-        v01.append(1.0 - (all_ranks[~positive] - neg_ranks) / m)
+        auc, v10_score, v01_score = _components(positive, score)
+        aucs.append(auc)
+        v10.append(v10_score)
+        v01.append(v01_score)
     s10 = np.cov(np.vstack(v10))
     s01 = np.cov(np.vstack(v01))
     contrast = np.array([1.0, -1.0])
@@ -185,12 +227,26 @@ def _models(task: Task, seed: int) -> list[tuple[str, str, str, object]]:
     ]
 
 
-def _scores(task: Task, estimator: object, x: FloatArray) -> FloatArray:
-    """The challenger's logits (N, K): decision function for classification, prediction else."""
+def _chunk_scores(task: Task, estimator: object, x: FloatArray) -> FloatArray:
+    """The challenger's logits (n, K) of the rows ``x``."""
     if task == "regression":
         return np.asarray(estimator.predict(x), dtype=np.float64)[:, None]  # type: ignore[attr-defined]
     raw = np.asarray(estimator.decision_function(x), dtype=np.float64)  # type: ignore[attr-defined]
     return raw[:, None] if raw.ndim == 1 else raw
+
+
+def _scores(task: Task, estimator: object, x: FloatArray) -> FloatArray:
+    """The challenger's logits (N, K): decision function for classification, prediction
+    else; by blocks of :data:`SCORE_CHUNK_ROWS` rows (the estimators' temporaries, e.g.
+    the standardised copy of the inputs, stay one block's size)."""
+    if x.shape[0] <= SCORE_CHUNK_ROWS:
+        return _chunk_scores(task, estimator, x)
+    return np.concatenate(
+        [
+            _chunk_scores(task, estimator, x[start : start + SCORE_CHUNK_ROWS])
+            for start in range(0, x.shape[0], SCORE_CHUNK_ROWS)
+        ]
+    )
 
 
 def _num(value: Any) -> float | None:

@@ -5,6 +5,13 @@ loss; multiclass: macro one-vs-rest AUC, accuracy and log loss; regression:
 RMSE, MAE and R².
 Log losses are computed from the logits (softplus / log-sum-exp), never from
 clipped probabilities.
+
+AUCs of data sets of at least :data:`RANK_AUC_MIN_ROWS` rows are computed as the
+Mann-Whitney statistic from integer counts (:func:`rank_sum_auc`: one sort of each
+class, a binary search of each positive among the negatives; exact, rounded once),
+not through scikit-learn's ROC curve, which sorts every score and sums trapezoids
+(7-10 times slower on a million rows; it agrees to about 1e-15). Smaller data sets
+keep scikit-learn's value, so their results do not move.
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ from govreport.jsontypes import JSON_CONFIG, Number
 from govreport.metrics import MetricKey
 from govreport.network import FloatArray
 
+#: Rows from which :func:`auc_or_nan` counts ranks (:func:`rank_sum_auc`) instead of
+#: calling scikit-learn; far above the example data (Taiwan: 24,000 training rows).
+RANK_AUC_MIN_ROWS = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class PerformanceResult:
@@ -35,8 +46,47 @@ class PerformanceResult:
     metrics: dict[str, Number]
 
 
+def negatives_below(sorted_negatives: FloatArray, scores: FloatArray) -> npt.NDArray[np.int64]:
+    """Twice the number of ``sorted_negatives`` below each score, ties counted half:
+    ``2·#{n < s} + #{n = s}`` (int64; ``sorted_negatives`` ascending, no NaN)."""
+    below = np.searchsorted(sorted_negatives, scores, side="left")
+    at = np.minimum(below, max(sorted_negatives.size - 1, 0))
+    if sorted_negatives.size and np.any(sorted_negatives[at] == scores):  # ties: count them
+        return below + np.searchsorted(sorted_negatives, scores, side="right")
+    return 2 * below
+
+
+def rank_sum_auc(y: FloatArray, score: FloatArray) -> float | None:
+    """Exact ROC AUC (Mann-Whitney: P(positive > negative) + ½ P(tie)) of ``score`` for
+    0/1 ``y``, from integer counts rounded once; NaN with a single class. None when
+    ``y`` is not 0/1 or a score is not finite (the caller then asks scikit-learn, which
+    says what is wrong)."""
+    positive = y == 1
+    m = int(np.count_nonzero(positive))
+    n = int(y.size) - m
+    if int(np.count_nonzero(y == 0)) != n:
+        return None
+    pos = np.sort(score[positive])
+    neg = np.sort(score[~positive])
+    for part in (pos, neg):  # NaN sorts last, -inf first
+        if part.size and not (np.isfinite(part[0]) and np.isfinite(part[-1])):
+            return None
+    if m == 0 or n == 0:
+        return math.nan
+    twice = int(negatives_below(neg, pos).sum(dtype=np.int64))
+    return twice / (2 * m * n)  # Python integers: the exact quotient, rounded once
+
+
 def auc_or_nan(y: FloatArray, score: FloatArray) -> float:
-    """ROC AUC of ``score`` for binary ``y``; NaN if ``y`` holds a single class."""
+    """ROC AUC of ``score`` for binary ``y``; NaN if ``y`` holds a single class.
+
+    From :data:`RANK_AUC_MIN_ROWS` rows on, :func:`rank_sum_auc` (exact; scikit-learn's
+    trapezoids agree to rounding).
+    """
+    if y.size >= RANK_AUC_MIN_ROWS:
+        fast = rank_sum_auc(y, score)
+        if fast is not None:
+            return fast
     if np.unique(y).size < 2:
         return math.nan
     return float(roc_auc_score(y, score))

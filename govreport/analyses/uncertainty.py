@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
 from govreport.analyses.context import AnalysisContext, DatasetRegions
+from govreport.analyses.performance import negatives_below
 from govreport.inputs.data import Task
 from govreport.jsontypes import JSON_CONFIG, Float, Number
 from govreport.metrics import MetricKey
@@ -102,11 +103,47 @@ class _SortedScores:
         self.group = np.cumsum(starts) - 1
         self.n_groups = int(self.group[-1]) + 1 if s.size else 0
         self.positive = positive[self.order]
+        self.negative = 1.0 - self.positive
+        self.ties = self.n_groups < s.size
+        if not self.ties:  # the counts :meth:`auc_ks` needs, fixed by the order
+            is_pos = self.positive == 1
+            is_neg = ~is_pos
+            self.pos_rows = self.order[is_pos]  # rows of the positives, by ascending score
+            self.neg_rows = self.order[is_neg]
+            self.neg_before = np.cumsum(is_neg)[is_pos]  # negatives below each positive
+            ends = is_neg & np.append(is_pos[1:], True)  # last negative of each run
+            self.end_negs = np.cumsum(is_neg)[ends]  # negatives up to the end
+            self.end_poss = np.cumsum(is_pos)[ends]  # positives up to the end
+
+    def auc_ks(self, w: np.ndarray) -> tuple[float, float]:
+        """:func:`_auc_and_ks` of :meth:`class_weights` for integer-valued weights (counts)
+        without tied scores: the same numbers from cumulative weights of each class.
+
+        The AUC's numerator sums exact integers (positive weight × negative weight
+        below), so any summation gives its value; the gap TPR - FPR rises along a run
+        of negatives and falls along a run of positives, so its largest value is at the
+        end of a run of negatives (or 0), computed there by the same divisions.
+        """
+        w_pos, w_neg = w[self.pos_rows], w[self.neg_rows]
+        total_pos, total_neg = float(w_pos.sum()), float(w_neg.sum())
+        if total_pos == 0 or total_neg == 0:
+            return math.nan, math.nan
+        cumulative_neg = np.concatenate(([0], np.cumsum(w_neg)))
+        cumulative_pos = np.concatenate(([0], np.cumsum(w_pos)))
+        numerator = float(np.sum(w_pos * cumulative_neg[self.neg_before]))  # no BLAS call
+        auc = float(numerator / (total_pos * total_neg))
+        gap = (
+            cumulative_neg[self.end_negs].astype(np.float64) / total_neg
+            - cumulative_pos[self.end_poss].astype(np.float64) / total_pos
+        )
+        return auc, float(max(0.0, gap.max()))
 
     def class_weights(self, w: FloatArray) -> tuple[FloatArray, FloatArray]:
         ws = w[self.order]
+        if not self.ties:  # one row per group: the sums are the rows' own weights
+            return ws * self.positive, ws * self.negative
         pos = np.bincount(self.group, weights=ws * self.positive, minlength=self.n_groups)
-        neg = np.bincount(self.group, weights=ws * (1.0 - self.positive), minlength=self.n_groups)
+        neg = np.bincount(self.group, weights=ws * self.negative, minlength=self.n_groups)
         return np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
 
 
@@ -131,16 +168,30 @@ def weighted_ks(pos: FloatArray, neg: FloatArray) -> float:
     return float(max(0.0, gap.max()))
 
 
+def _auc_and_ks(pos: FloatArray, neg: FloatArray) -> tuple[float, float]:
+    """(:func:`weighted_auc`, :func:`weighted_ks`): the same expressions, sharing the
+    class totals and the cumulative negative weight."""
+    total_pos, total_neg = float(pos.sum()), float(neg.sum())
+    if total_pos == 0 or total_neg == 0:
+        return math.nan, math.nan
+    cumulative_neg = np.cumsum(neg)
+    below = cumulative_neg - neg
+    auc = float(np.sum(pos * (below + 0.5 * neg)) / (total_pos * total_neg))
+    gap = cumulative_neg / total_neg - np.cumsum(pos) / total_pos
+    return auc, float(max(0.0, gap.max()))
+
+
 class _Metrics:
     """Per-row quantities of one data set, and every headline metric for given row weights."""
 
-    def __init__(self, task: Task, logits: FloatArray, y: FloatArray) -> None:
+    def __init__(self, task: Task, logits: FloatArray, y: FloatArray, ranked: bool = True) -> None:
         self.task = task
         self.y = y
         if task == "binary":
             z = logits[:, 0]
             p = expit(z)
-            self.sorted = _SortedScores(z, (y == 1).astype(np.float64))
+            if ranked:  # (not needed by :func:`_point`)
+                self.sorted = _SortedScores(z, (y == 1).astype(np.float64))
             self.rows = {
                 "performance.accuracy": ((z > 0) == (y == 1)).astype(np.float64),
                 "performance.log_loss": np.logaddexp(0.0, z) - y * z,
@@ -160,18 +211,25 @@ class _Metrics:
             residual = logits[:, 0] - y
             self.rows = {"sq": residual**2, "abs": np.abs(residual)}
 
-    def __call__(self, w: FloatArray) -> dict[str, float]:
+        self.stacked = np.vstack(list(self.rows.values()))  # (quantities, rows)
+
+    def __call__(self, w: np.ndarray) -> dict[str, float]:
         total = float(w.sum())
         # Elementwise products, not BLAS dot products: under load on a shared machine a BLAS
         # call per resample costs milliseconds in thread wake-ups.
-        means = {name: float(np.sum(w * values)) / total for name, values in self.rows.items()}
+        # One product and one row-wise (pairwise) sum for all the per-row quantities: each
+        # row's sum is that of its own vector, the same bits as one sum per quantity.
+        sums = np.sum(w * self.stacked, axis=1)
+        means = {name: float(value) / total for name, value in zip(self.rows, sums, strict=True)}
         if self.task == "binary":
-            pos, neg = self.sorted.class_weights(w)
-            auc = weighted_auc(pos, neg)
+            if self.sorted.ties:
+                auc, ks = _auc_and_ks(*self.sorted.class_weights(w))
+            else:
+                auc, ks = self.sorted.auc_ks(w)
             return {
                 "performance.auc": auc,
                 "outcomes.gini": 2.0 * auc - 1.0,
-                "outcomes.ks": weighted_ks(pos, neg),
+                "outcomes.ks": ks,
                 **means,
             }
         if self.task == "multiclass":
@@ -183,6 +241,35 @@ class _Metrics:
             "performance.mae": means["abs"],
             "performance.r2": 1.0 - means["sq"] * total / spread if spread > 0 else math.nan,
         }
+
+
+def _point(task: Task, logits: FloatArray, y: FloatArray) -> dict[str, float]:
+    """The metrics on every row, ``_Metrics(task, logits, y)(np.ones(n))``: for a binary
+    task with finite logits, the AUC and KS come from the two classes sorted apart, by
+    counts (no sort of all rows): the same numbers.
+
+    With unit weights the AUC is an exact count rounded once (as
+    :func:`govreport.analyses.performance.rank_sum_auc` gives it) and the KS gap, which
+    can only rise along the negatives, is largest at a negative: there (i + 1 negatives
+    at or below it, the positives at or below it by binary search) the same divisions.
+    """
+    z = logits[:, 0]
+    if task != "binary" or not np.all(np.isfinite(z)):
+        return _Metrics(task, logits, y)(np.ones(y.size))
+    rows = _Metrics(task, logits, y, ranked=False).rows
+    total = float(y.size)
+    means = {name: float(np.sum(values)) / total for name, values in rows.items()}
+    positive = y == 1
+    pos, neg = np.sort(z[positive]), np.sort(z[~positive])
+    m, n = pos.size, neg.size
+    if m == 0 or n == 0:
+        auc = ks = math.nan
+    else:
+        auc = int(negatives_below(neg, pos).sum(dtype=np.int64)) / (2 * m * n)
+        pos_at_or_below = np.searchsorted(pos, neg, side="right").astype(np.float64)
+        gap = np.arange(1, n + 1, dtype=np.float64) / float(n) - pos_at_or_below / float(m)
+        ks = float(max(0.0, gap.max()))
+    return {"performance.auc": auc, "outcomes.gini": 2.0 * auc - 1.0, "outcomes.ks": ks, **means}
 
 
 # --------------------------------------------------------------------------- resampling
@@ -232,15 +319,16 @@ def bootstrap(
     max_rows: int = MAX_ROWS,
 ) -> tuple[int, list[Interval]]:
     """Rows used and the intervals of every headline metric of ``logits`` against ``y``."""
-    point = _Metrics(task, logits, y)(np.ones(y.size))
+    point = _point(task, logits, y)
     rows = stratified_subsample(task, y, max_rows, rng)
     sub = _Metrics(task, logits[rows], y[rows])
     strata = _strata(task, y[rows])
     draws: dict[str, list[float]] = {name: [] for name in point}
     for _ in range(resamples):
-        w = np.zeros(rows.size)
-        for stratum in strata:
-            w += np.bincount(rng.choice(stratum, size=stratum.size), minlength=rows.size)
+        # The strata are disjoint: one count over all draws gives each row its own count.
+        # stratum[rng.integers(0, k, k)] is rng.choice(stratum, size=k): the same draws.
+        drawn = [stratum[rng.integers(0, stratum.size, stratum.size)] for stratum in strata]
+        w = np.bincount(np.concatenate(drawn), minlength=rows.size).astype(np.float64)
         for name, value in sub(w).items():
             draws[name].append(value)
     return int(rows.size), [
