@@ -230,3 +230,33 @@ def test_regression_and_multiclass_performance_match_direct_formulas() -> None:
     multi = performance_metrics("multiclass", logits, labels)
     proba = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
     assert multi["log_loss"] == pytest.approx(log_loss(labels, proba, labels=[0, 1, 2]))
+
+
+@pytest.mark.parametrize("block", [1, 3, 1000])
+def test_importance_by_region_blocks_equals_the_whole_table_sums(
+    data, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count-weighted sums run block by block (no copy of all local weights); the
+    oracle is the one-shot sum over the whole table, with a plain loop over the regions."""
+    from govreport.analyses import importance
+
+    x, _ = data
+    table = extract_regions(small_network(), x).table
+    assert table.n_regions > 3
+    std = np.array([1.0, 10.0, 0.1])
+    counts = table.counts.astype(np.float64)
+    loop_raw = sum(c * w**2 for c, w in zip(counts, table.weights, strict=True))
+    loop_scaled = sum(c * (w * std) ** 2 for c, w in zip(counts, table.weights, strict=True))
+    loop_abs = sum(c * np.abs(w) for c, w in zip(counts, table.weights, strict=True))
+    monkeypatch.setattr(importance, "REGION_BLOCK", block)
+    np.testing.assert_allclose(
+        importance_percent(table), 100 * loop_raw / loop_raw.sum(axis=1, keepdims=True), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        importance_percent(table, std),
+        100 * loop_scaled / loop_scaled.sum(axis=1, keepdims=True),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        importance.scaled_effect(table, std), loop_abs * std / counts.sum(), rtol=1e-12
+    )

@@ -18,7 +18,7 @@ features' units) and the same with w_rj · s_j (``scaled_pct``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,10 +84,29 @@ def _percent(weighted_squares: FloatArray) -> FloatArray:
     return 100.0 * weighted_squares / total
 
 
+#: Regions per block of the count-weighted sums (bounds the temporaries: a block of
+#: squared or scaled weights, never a copy of the whole (R, K, d) table).
+REGION_BLOCK = 65_536
+
+
+def _count_weighted_sum(
+    table: RegionTable, per_block: Callable[[FloatArray], FloatArray]
+) -> FloatArray:
+    """Σ_r counts_r · per_block(weights)_r over the regions, block by block: (K, d)."""
+    counts = table.counts.astype(np.float64)
+    total = np.zeros(table.weights.shape[1:])
+    for start in range(0, len(counts), REGION_BLOCK):
+        stop = start + REGION_BLOCK
+        total += np.einsum("r,rkd->kd", counts[start:stop], per_block(table.weights[start:stop]))
+    return total
+
+
 def importance_percent(table: RegionTable, scale: FloatArray | None = None) -> FloatArray:
     """FI per output and feature: (K, d) per cent. ``scale``: (d,) multipliers of w, or None."""
-    weights = table.weights if scale is None else table.weights * scale
-    weighted = np.einsum("r,rkd->kd", table.counts.astype(np.float64), weights**2)
+    if scale is None:
+        weighted = _count_weighted_sum(table, lambda weights: weights**2)
+    else:
+        weighted = _count_weighted_sum(table, lambda weights: (weights * scale) ** 2)
     return np.stack([_percent(row) for row in weighted])
 
 
@@ -98,7 +117,7 @@ def scaled_effect(table: RegionTable, scale: FloatArray) -> FloatArray:
     total = counts.sum()
     if total == 0.0:
         return np.zeros(table.weights.shape[1:])
-    summed = np.einsum("r,rkd->kd", counts, np.abs(table.weights))
+    summed = _count_weighted_sum(table, np.abs)
     return np.asarray(summed * scale / total, dtype=np.float64)
 
 
