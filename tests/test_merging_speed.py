@@ -246,3 +246,25 @@ def test_screened_k_nearest_equals_sklearns_search(width: int, seed: int) -> Non
     lifted = np.c_[x, np.ones(len(x))].astype(np.float32)
     screen = lifted @ merging._LeafScreen.of(centres).augmented
     assert (np.argsort(screen, axis=1, kind="stable")[:, :5] != got).any()
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(1, 1), (7, 3), (5000, 21), (100_000, 20)])
+def test_standardization_of_chosen_rows_is_that_of_their_copy_to_the_last_bit(
+    rows: int, columns: int
+) -> None:
+    """Mean and scale of x[rows] read a few gathered columns at a time (no copy of the
+    rows); the oracle is numpy's mean and the feature scale of the copy."""
+    from govreport.analyses.context import feature_scale
+    from govreport.analyses.simplify.refit import standardization
+
+    rng = np.random.default_rng(rows + columns)
+    x = (
+        rng.standard_normal((2 * rows, columns)) * rng.random(columns) * 1e3
+        + rng.random(columns) * 1e5
+    )
+    if columns > 2:
+        x[:, 1] = 3.0  # a constant column: scale 1
+    chosen = np.sort(rng.choice(2 * rows, size=rows, replace=False))
+    mean, scale = standardization(x, chosen)
+    np.testing.assert_array_equal(mean, x[chosen].mean(axis=0))
+    np.testing.assert_array_equal(scale, feature_scale(x[chosen]))

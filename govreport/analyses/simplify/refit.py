@@ -131,11 +131,29 @@ class RefitRows:
     seed: int = 0
 
 
+#: Columns gathered at a time by :func:`standardization` (as ``feature_scale`` reads them).
+STANDARDIZE_COLUMNS = 4
+
+
 def standardization(x: FloatArray, rows: Int64Array | None = None) -> tuple[FloatArray, FloatArray]:
     """(mean, :func:`feature_scale`) of the rows ``rows`` of x (all rows if None), (d,) each:
     the numbers :func:`refit_models` standardises by, to the last bit."""
-    data = x if rows is None else x[rows]
-    return data.mean(axis=0), feature_scale(data)
+    if rows is None:
+        return x.mean(axis=0), feature_scale(x)
+    # A few gathered columns at a time (no copy of x[rows]); each column sums its rows in
+    # the same order as the reductions of x[rows], so the same numbers to the last bit.
+    width = x.shape[1]
+    means, scales = [], []
+    for j in range(0, width, STANDARDIZE_COLUMNS):
+        low = max(0, j - 1) if width - j == 1 else j  # a one-column tail: one more column
+        block = x[rows, low : j + STANDARDIZE_COLUMNS]
+        means.append(block.mean(axis=0)[j - low :])
+        scales.append(block.std(axis=0)[j - low :])
+        del block
+    if not means:
+        return np.zeros(0), np.zeros(0)
+    sd = np.concatenate(scales)
+    return np.concatenate(means), np.asarray(np.where(sd > 0, sd, 1.0), dtype=np.float64)
 
 
 def _sampled_groups(
