@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from govreport.config import DEFAULTS, MERGE_MODES, MINIMUMS, RunConfig
+from govreport.config import DEFAULTS, ENGINES, MERGE_MODES, MINIMUMS, RunConfig
 from govreport.errors import DataError, InputError, ModelError
 
 if TYPE_CHECKING:
@@ -44,7 +44,15 @@ _PATH_OPTIONS = {
     "previous_spec": "previous_spec_path",
 }
 _NAME_OPTIONS = ("features", "drop", "classes", "classes_shown")
-_PASSED_OPTIONS = ("allow_pickle", "link", "explain_rows", "run_time", "command")
+_PASSED_OPTIONS = (
+    "allow_pickle",
+    "link",
+    "explain_rows",
+    "run_time",
+    "command",
+    "engine",
+    "scheduler",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +279,10 @@ def _config_options(options: dict[str, Any]) -> dict[str, Any]:
             config[name] = _names(value, name)
         elif name == "merge_clusters":
             config[name] = merge_grid(value)
+        elif name == "engine":
+            if value not in ENGINES:
+                raise InputError(f"engine: {value!r} is not one of {', '.join(ENGINES)}")
+            config[name] = value
         elif name == "merge_mode":
             if value not in MERGE_MODES:
                 raise InputError(f"merge_mode: {value!r} is not one of {', '.join(MERGE_MODES)}")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from govreport.network import OutputLink
 
-__all__ = ["DEFAULTS", "MERGE_MODES", "MINIMUMS", "Defaults", "RunConfig"]
+__all__ = ["DEFAULTS", "ENGINES", "MERGE_MODES", "MINIMUMS", "Defaults", "RunConfig"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,10 @@ class Defaults:
     chunk_size: int = 65_536
     #: Seed of the run's random choices (passed to the stages; no global RNG).
     seed: int = 0
+    #: Rows a data set may have before the analyses use a seeded sample of this many rows
+    #: (govreport.inputs.sample); every row is still read and checked, and the training
+    #: data's region census covers all its rows (govreport.engines.census).
+    analysis_rows: int = 1_000_000
     #: Region merging: "auto" picks "scalable" above
     #: govreport.analyses.merging.SCALABLE_REGION_THRESHOLD training regions.
     merge_mode: str = "auto"
@@ -70,12 +74,16 @@ MINIMUMS: dict[str, int] = {
     "profile_regions": 1,
     "chunk_size": 1,
     "seed": 0,
+    "analysis_rows": 1,
     "merge_neighbors": 1,
     "merge_min_samples": 0,
 }
 
 #: The values of ``merge_mode``.
 MERGE_MODES = ("auto", "aletheia", "scalable")
+
+#: The values of ``engine``: one process, or a Dask cluster (the ``dask`` extra).
+ENGINES = ("local", "dask")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,11 @@ class RunConfig:
     profile_regions: int = DEFAULTS.profile_regions
     chunk_size: int = DEFAULTS.chunk_size
     seed: int = DEFAULTS.seed
+    analysis_rows: int = DEFAULTS.analysis_rows
+    #: Where the training data is read and its regions counted (see :data:`ENGINES`); with
+    #: "dask", ``scheduler`` is the address of a running scheduler (None: a LocalCluster).
+    engine: str = "local"
+    scheduler: str | None = None
     #: Review metadata (report id, model id, review type, sign-off; govreport.inputs.review).
     review_path: Path | None = None
     #: Training rows (0-based) the user chose to show as worked switched-projection examples.

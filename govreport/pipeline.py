@@ -54,6 +54,7 @@ from govreport.analyses.outcomes import OutcomesResult
 from govreport.analyses.performance import PerformanceResult
 from govreport.analyses.profiles import ProfilesResult
 from govreport.analyses.region_plots import RegionPlots
+from govreport.analyses.scale import ScaleResult, scale_result
 from govreport.analyses.sign import SignCheckPlan, SignConstraintsResult, plan_sign_checks
 from govreport.analyses.simplify import stage as simplification
 from govreport.analyses.simplify.stage import MergedClusters, SimplificationResult
@@ -65,10 +66,12 @@ from govreport.compare.models import headline as agreement_headline
 from govreport.compare.models import model_agreement
 from govreport.compare.review import compare_results, previous_metrics
 from govreport.config import RunConfig
+from govreport.engines.census import CensusSummary
 from govreport.errors import InputError, ModelError
 from govreport.inputs.data import (
     Dataset,
     FileFingerprint,
+    TargetRule,
     Task,
     check_dataset_for_model,
     fingerprint_file,
@@ -128,6 +131,9 @@ class LoadedInputs:
     previous: Results | None = None
     #: The previous review's model (``--previous-model``), its hash checked against them.
     previous_model: LoadedModel | None = None
+    #: The region census of all training rows when ``train`` is a sample, if the engine
+    #: counted it while reading (Dask); else :func:`extract` streams it.
+    train_census: CensusSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +158,7 @@ class AnalysisBlocks:
     uncertainty: UncertaintyResult
     challengers: ChallengersResult
     distributions: DistributionsResult | None = None
+    scale: ScaleResult | None = None
 
 
 def _response(task: Task, y: FloatArray, n_outputs: int) -> FloatArray:
@@ -213,7 +220,13 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
             drop=drop,
             features_origin=origin,
             classes=classes,
+            max_rows=config.analysis_rows,
+            seed=config.seed,
+            target_rule=TargetRule(task, network.output_dim, config.model_path.name),
         )
+        return checked(dataset)
+
+    def checked(dataset: Dataset) -> Dataset:
         check_task(task, dataset, network.output_dim, link_given=config.link is not None)
         check_dataset_for_model(
             dataset,
@@ -224,9 +237,22 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         )
         return dataset
 
-    train = load_checked(
-        config.data_path, "train", config.features, config.drop, "from --features", config.classes
-    )
+    train_census = None
+    if config.engine == "dask":
+        from govreport.engines.dask_run import load_train
+
+        with progress.stage("reading and counting the training data on the Dask cluster"):
+            loaded_train = load_train(config, network, task)
+        train, train_census = checked(loaded_train.dataset), loaded_train.census
+    else:
+        train = load_checked(
+            config.data_path,
+            "train",
+            config.features,
+            config.drop,
+            "from --features",
+            config.classes,
+        )
     loaded = check_on_rows(loaded, train.x)  # e.g. onnxruntime runs an ONNX file on the rows
     shown_outputs(  # a class name the model lacks is exit 2, before any analysis
         task_output_names(task, network.output_dim, train.class_labels),
@@ -283,6 +309,7 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         dictionary=dictionary,
         previous=previous,
         previous_model=previous_model,
+        train_census=train_census,
     )
 
 
@@ -325,6 +352,32 @@ def load_previous(path: Path, policy_id: str) -> Results:
             f"this run uses {policy_id!r}; only reviews under the same policy can be compared"
         )
     return previous
+
+
+def census_of_all_rows(config: RunConfig, inputs: LoadedInputs) -> CensusSummary | None:
+    """The region census of every training row when the analyses use a sample (else None):
+    the engine's (Dask), or streamed from the files here."""
+    train = inputs.train
+    if train.sample is None:
+        return None
+    if inputs.train_census is not None:
+        return inputs.train_census
+    from govreport.engines.census import dataset_census
+    from govreport.inputs.data import data_files
+    from govreport.regions import torch_network
+
+    network = inputs.model.network
+    suffix, files = data_files(config.data_path)
+    label = f"region census of all {train.rows_in_data:,} training rows"
+    with progress.stage(label, train.rows_in_data):
+        return dataset_census(
+            torch_network(network),
+            [str(file) for file in files],
+            suffix,
+            train.feature_names,
+            chunk_size=config.chunk_size,
+            hidden_widths=network.hidden_widths,
+        )
 
 
 def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, float]:
@@ -395,8 +448,12 @@ def analyse(
     sign_plans: tuple[SignCheckPlan, ...],
     dictionary: DataDictionary | None = None,
     previous: Results | None = None,
+    scale: ScaleResult | None = None,
 ) -> tuple[AnalysisBlocks, dict[MetricKey, float]]:
-    """Every analysis on the context, in order, and the policy metrics they observe."""
+    """Every analysis on the context, in order, and the policy metrics they observe.
+
+    ``scale``: where a sample stands in for the data (:mod:`govreport.analyses.scale`).
+    """
     with progress.stage("performance and region statistics"):
         performances = tuple(performance.run(ctx, data) for data in ctx.datasets)
         regions = {data.name: dataset_regions.run(ctx, data) for data in ctx.datasets}
@@ -451,6 +508,7 @@ def analyse(
         uncertainty=uncertainty_result,
         challengers=challengers_result,
         distributions=distributions_result,
+        scale=scale,
     )
     return blocks, observed
 
@@ -535,6 +593,7 @@ def assemble_results(
         uncertainty=blocks.uncertainty,
         challengers=blocks.challengers,
         distributions=blocks.distributions,
+        scale=blocks.scale,
     )
 
 
@@ -546,7 +605,14 @@ def run_pipeline(config: RunConfig) -> RunResult:
     with progress.stage("reading the policy, model and data"):
         inputs = load_inputs(config)
     ctx, conversion_error = extract(config, inputs)
-    blocks, observed = analyse(ctx, inputs.sign_plans, inputs.dictionary, inputs.previous)
+    census = census_of_all_rows(config, inputs)
+    scale = scale_result(
+        config.analysis_rows,
+        [data.dataset for data in ctx.datasets],
+        None if census is None else census.census(min_samples=config.min_samples),
+        None if census is None else census.neurons(),
+    )
+    blocks, observed = analyse(ctx, inputs.sign_plans, inputs.dictionary, inputs.previous, scale)
     observed = {("model.conversion_max_abs_error", ""): conversion_error} | observed
     with progress.stage("evaluating the policy"):
         evaluation = evaluate(config, inputs, blocks, observed)

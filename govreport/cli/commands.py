@@ -17,6 +17,7 @@ import click
 from govreport.cli.boundary import guarded, with_progress
 from govreport.cli.options import (
     ALLOW_PICKLE_OPTION,
+    ANALYSIS_ROWS_OPTION,
     CHUNK_SIZE_OPTION,
     CLASSES_OPTION,
     CLASSES_SHOWN_OPTION,
@@ -56,9 +57,10 @@ __all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
 @click.option(
     "--data",
     "data_path",
-    type=EXISTING_FILE,
+    type=click.Path(exists=True, path_type=Path),
     required=True,
-    help="Training (development) data: .csv or .parquet.",
+    help="Training (development) data: a .csv or .parquet file, or a directory of .parquet "
+    "files (a Parquet dataset, rows file after file in name order).",
 )
 @click.option(
     "--test-data",
@@ -87,6 +89,20 @@ __all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
 @PROFILE_FEATURES_OPTION
 @PROFILE_REGIONS_OPTION
 @CHUNK_SIZE_OPTION
+@ANALYSIS_ROWS_OPTION
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where the training data is read, checked and its regions counted: this process, "
+    "or a Dask cluster (pip install 'govreport[dask]'; --data a Parquet file or directory).",
+)
+@click.option(
+    "--scheduler",
+    help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) for --engine dask "
+    "(default: a local cluster of this machine's cores).",
+)
 @MERGE_MODE_OPTION
 @MERGE_CLUSTERS_OPTION
 @MERGE_NEIGHBORS_OPTION
@@ -151,6 +167,9 @@ def run(
     profile_features: int,
     profile_regions: int,
     chunk_size: int,
+    analysis_rows: int,
+    engine: str,
+    scheduler: str | None,
     merge_mode: str,
     merge_clusters: tuple[int, ...],
     merge_neighbors: int,
@@ -179,6 +198,8 @@ def run(
             "--previous-model needs --previous (the review it was validated in)",
             click.get_current_context(),
         )
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask", click.get_current_context())
     if previous_spec_path is not None and previous_model_path is None:
         raise click.UsageError(
             "--previous-spec needs --previous-model", click.get_current_context()
@@ -207,6 +228,9 @@ def run(
             profile_features=profile_features,
             profile_regions=profile_regions,
             chunk_size=chunk_size,
+            analysis_rows=analysis_rows,
+            engine=engine,
+            scheduler=scheduler,
             merge_mode=merge_mode,
             merge_clusters=merge_clusters,
             merge_neighbors=merge_neighbors,

@@ -148,6 +148,12 @@ DISCLOSURE_MIN_SAMPLES_OPTION = tunable(
 TOP_REGIONS_OPTION = tunable("top_regions", "Regions shown in the LLM summary table.")
 PROFILE_FEATURES_OPTION = tunable("profile_features", "Features with a local linear profile plot.")
 PROFILE_REGIONS_OPTION = tunable("profile_regions", "Regions drawn in each profile plot.")
+ANALYSIS_ROWS_OPTION = tunable(
+    "analysis_rows",
+    "Rows a data set may have before the analyses use a seeded sample of this many rows "
+    "(every row is still read and checked; the region census counts all training rows; "
+    "the report says so).",
+)
 CHUNK_SIZE_OPTION = tunable(
     "chunk_size",
     "Rows per block where the network is evaluated on the data (region extraction and the "

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from govreport.errors import DataError, shown
+from govreport.inputs.sample import RowSample, sample_rows
 from govreport.network import FloatArray
 
 Task = Literal["binary", "multiclass", "regression"]
@@ -63,10 +64,20 @@ class Dataset:
     y: FloatArray
     #: Text class labels in class-index order (y holds their indices); None for numeric targets.
     class_labels: tuple[str, ...] | None = None
+    #: The rows kept when the data has more rows than the analysis limit (``x`` and ``y``
+    #: hold those rows, in row order); None when every row is kept.
+    sample: RowSample | None = None
+    #: The data files read (one file, or a Parquet dataset's files in row order).
+    files: tuple[Path, ...] = ()
 
     @property
     def n_rows(self) -> int:
         return int(self.x.shape[0])
+
+    @property
+    def rows_in_data(self) -> int:
+        """Rows of the file(s): all read and checked, whether or not a sample is kept."""
+        return self.n_rows if self.sample is None else self.sample.rows_in_data
 
 
 def fingerprint_file(path: Path) -> FileFingerprint:
@@ -129,7 +140,8 @@ def _cannot_read(path: Path, error: BaseException) -> DataError:
 
 
 class _Table:
-    """One data file read in chunks of at most :data:`CHUNK_ROWS` rows.
+    """One data file (or the files of a Parquet dataset, one after another) read in
+    chunks of at most :data:`CHUNK_ROWS` rows.
 
     ``columns``: the file's column names (as pandas names them; a Parquet file's
     stored pandas index is not a column); ``max_rows``: an upper bound on the data
@@ -138,30 +150,45 @@ class _Table:
     next one, so memory holds one chunk of text or Arrow data at a time.
     """
 
-    def __init__(self, path: Path, suffix: str, lines: int) -> None:
-        self.path = path
-        self._parquet: pq.ParquetFile | None = None
+    def __init__(self, paths: Sequence[Path], suffix: str, lines: int) -> None:
+        self.path = paths[0]
+        self._parquet: list[pq.ParquetFile] = []
+        self._paths = tuple(paths)
         self._first: pd.DataFrame | None = None
         self._reader: Iterator[pd.DataFrame] | None = None
         try:
             if suffix in PARQUET_SUFFIXES:
-                self._parquet = pq.ParquetFile(path)
-                metadata = self._parquet.schema_arrow.pandas_metadata or {}
-                index = {
-                    name for name in metadata.get("index_columns", []) if isinstance(name, str)
-                }
-                self.columns = [
-                    str(name) for name in self._parquet.schema_arrow.names if name not in index
-                ]
-                self.max_rows = int(self._parquet.metadata.num_rows)
+                self.max_rows = 0
+                for file in paths:
+                    self.path = file
+                    parquet = pq.ParquetFile(file)
+                    metadata = parquet.schema_arrow.pandas_metadata or {}
+                    index = {
+                        name for name in metadata.get("index_columns", []) if isinstance(name, str)
+                    }
+                    columns = [
+                        str(name) for name in parquet.schema_arrow.names if name not in index
+                    ]
+                    if not self._parquet:
+                        self.columns = columns
+                    elif columns != self.columns:
+                        raise DataError(
+                            f"{file}: its columns ({', '.join(columns)}) are not those of "
+                            f"{paths[0].name} ({', '.join(self.columns)}); every file of a "
+                            "Parquet dataset must have the same columns in the same order"
+                        )
+                    self._parquet.append(parquet)
+                    self.max_rows += int(parquet.metadata.num_rows)
             else:
-                self._reader = iter(pd.read_csv(path, encoding="utf-8-sig", chunksize=CHUNK_ROWS))
+                self._reader = iter(
+                    pd.read_csv(self.path, encoding="utf-8-sig", chunksize=CHUNK_ROWS)
+                )
                 self._first = next(self._reader, None)
                 first = self._first if self._first is not None else pd.DataFrame()
                 self.columns = [str(name) for name in first.columns]
                 self.max_rows = lines if self._first is not None and len(self._first) else 0
         except _READ_ERRORS as error:
-            raise _cannot_read(path, error) from None
+            raise _cannot_read(self.path, error) from None
 
     def pieces(self, columns: Sequence[str]) -> Iterator[tuple[str, int, pd.Series]]:
         """``(column, first_row, values)`` for every chunk of every column in ``columns``.
@@ -171,13 +198,15 @@ class _Table:
         row chunk by row chunk, each chunk's columns in turn.
         """
         try:
-            if self._parquet is not None:
+            if self._parquet:
                 for name in columns:
                     first_row = 0
-                    batches = self._parquet.iter_batches(batch_size=CHUNK_ROWS, columns=[name])
-                    for batch in batches:
-                        yield name, first_row, batch.column(0).to_pandas()
-                        first_row += batch.num_rows
+                    for path, parquet in zip(self._paths, self._parquet, strict=True):
+                        self.path = path
+                        batches = parquet.iter_batches(batch_size=CHUNK_ROWS, columns=[name])
+                        for batch in batches:
+                            yield name, first_row, batch.column(0).to_pandas()
+                            first_row += batch.num_rows
                 return
             assert self._reader is not None
             frame, self._first, first_row = self._first, None, 0
@@ -470,6 +499,85 @@ def _fingerprint_and_lines(path: Path) -> tuple[FileFingerprint, int]:
     return fingerprint, max(newlines, returns) + 1
 
 
+def data_files(path: Path) -> tuple[str, tuple[Path, ...]]:
+    """``(suffix, files)``: one data file, or the Parquet files of a dataset directory.
+
+    A directory is a Parquet dataset: its ``.parquet``/``.pq`` files in name order, rows
+    numbered file after file (names starting with ``_`` or ``.``, such as ``_SUCCESS``,
+    are skipped, as Dask and Spark do). Raises DataError for anything else.
+    """
+    if not path.is_dir():
+        return _check_path(path), (path,)
+    entries = sorted(p for p in path.iterdir() if not p.name.startswith(("_", ".")))
+    nested = [p.name for p in entries if p.is_dir()]
+    if nested:
+        raise DataError(
+            f"{path}: the dataset directory holds a directory ({nested[0]!r}); partitioned "
+            "(nested) Parquet datasets are not supported: put the files in one directory"
+        )
+    if not entries:
+        raise DataError(f"{path}: the dataset directory holds no .parquet files")
+    other = [p.name for p in entries if p.suffix.lower() not in PARQUET_SUFFIXES]
+    if other:
+        raise DataError(
+            f"{path}: a data directory must hold only .parquet files (a Parquet dataset), "
+            f"but it holds {other[0]!r}; move other files out"
+        )
+    return ".parquet", tuple(entries)
+
+
+def combine_fingerprints(name: str, parts: Sequence[FileFingerprint]) -> FileFingerprint:
+    """The fingerprint of a dataset of several files: SHA-256 of its files' lines
+    ``name<TAB>sha256<TAB>bytes`` (in row order), and their total size."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(f"{part.file}\t{part.sha256}\t{part.bytes}\n".encode())
+    return FileFingerprint(
+        file=name, sha256=digest.hexdigest(), bytes=sum(part.bytes for part in parts)
+    )
+
+
+def _csv_rows(path: Path) -> int:
+    """The exact data rows of a CSV file as pandas reads it (a pass over one column)."""
+    try:
+        chunks = pd.read_csv(path, encoding="utf-8-sig", usecols=[0], chunksize=1 << 20)
+        return sum(len(chunk) for chunk in chunks)
+    except _READ_ERRORS as error:
+        raise _cannot_read(path, error) from None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRule:
+    """What a model needs of every target value (checked on all rows, sample or not)."""
+
+    task: Task
+    n_classes: int
+    model_file: str
+
+
+def check_target_values(
+    y: FloatArray, rule: TargetRule, *, where: str, target: str, row_offset: int = 0
+) -> None:
+    """DataError at the first target value the model cannot take (0/1, class indices)."""
+    if rule.task == "binary":
+        bad = np.flatnonzero((y != 0.0) & (y != 1.0))
+        if bad.size:
+            raise DataError(
+                f"{where}: target '{target}' must be 0 or 1 for a binary (sigmoid) "
+                f"model, but row {row_offset + int(bad[0]) + 1} holds {y[bad[0]]:g}; recode "
+                "the target"
+            )
+    elif rule.task == "multiclass":
+        n_classes = rule.n_classes
+        bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y >= n_classes))
+        if bad.size:
+            raise DataError(
+                f"{where}: target '{target}' must hold class indices "
+                f"0..{n_classes - 1} for a {n_classes}-class softmax model, but row "
+                f"{row_offset + int(bad[0]) + 1} holds {y[bad[0]]:g}; recode the target"
+            )
+
+
 def load_dataset(
     path: Path,
     *,
@@ -479,8 +587,13 @@ def load_dataset(
     drop: Sequence[str] = (),
     features_origin: str = "from --features",
     classes: Sequence[str] | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
+    target_rule: TargetRule | None = None,
+    keep_rows: Sequence[int] | None = None,
 ) -> Dataset:
-    """Read and check one data file, in chunks, straight into compact arrays.
+    """Read and check one data file (or a Parquet dataset directory), in chunks,
+    straight into compact arrays.
 
     Returns a :class:`Dataset` whose ``x`` is (N, d) float64 in the order of the
     selected features. The file is read in chunks of :data:`CHUNK_ROWS` rows
@@ -491,10 +604,21 @@ def load_dataset(
     problem, its first bad row, counts over the file); ``features_origin`` says in
     error messages where an explicit feature list came from. A target of text
     labels is encoded as class indices in ``classes`` order (else sorted).
+
+    ``max_rows``: when the data has more rows, ``x`` and ``y`` keep the seeded sample of
+    :func:`govreport.inputs.sample.sample_rows` (every row is still read and checked;
+    only the (N,) target is held whole). ``keep_rows``: keep these ascending 0-based
+    rows instead (a distributed engine's share of a global sample; ``sample`` is then
+    None). ``target_rule``: check every target value against the model (before any row
+    is left out).
     """
-    suffix = _check_path(path)
-    fingerprint, lines = _fingerprint_and_lines(path)
-    table = _Table(path, suffix, lines)
+    suffix, files = data_files(path)
+    if len(files) == 1 and files[0] == path:
+        fingerprint, lines = _fingerprint_and_lines(path)
+    else:
+        parts = [fingerprint_file(file) for file in files]
+        fingerprint, lines = combine_fingerprints(f"{path.name}/", parts), 0
+    table = _Table(files, suffix, lines)
     if table.max_rows == 0:
         raise DataError(f"{path}: the file has no data rows")
     feature_names = select_features(
@@ -507,23 +631,40 @@ def load_dataset(
     )
     if not feature_names:
         raise DataError(f"{path}: no feature columns are left after removing the target and --drop")
-    x = np.empty((table.max_rows, len(feature_names)), dtype=np.float64)
-    y = np.empty(table.max_rows, dtype=np.float64)
+    text_target_in_dataset = len(files) > 1 and classes is None  # needs --classes
+    sample: RowSample | None = None
+    kept: np.ndarray | None = None
+    if keep_rows is not None:
+        kept = np.asarray(keep_rows, dtype=np.int64)
+    elif max_rows is not None and table.max_rows > max_rows:
+        exact = table.max_rows if suffix in PARQUET_SUFFIXES else _csv_rows(path)
+        sample = sample_rows(exact, max_rows, seed)
+        kept = None if sample is None else sample.rows
+    n_alloc = table.max_rows
+    x = np.empty((n_alloc if kept is None else kept.size, len(feature_names)), dtype=np.float64)
+    y = np.empty(n_alloc, dtype=np.float64)
+    scratch = np.empty(CHUNK_ROWS, dtype=np.float64) if kept is not None else None
     problems = [_ColumnProblems() for _ in feature_names]
     target_state = _Target()
     index = {feature: j for j, feature in enumerate(feature_names)}
     rows = 0
     for column, first_row, values in table.pieces([*feature_names, target]):
         end = first_row + len(values)
-        if end > x.shape[0]:  # more rows than the line count bound: grow
-            grown = max(2 * x.shape[0], end)
-            x = np.concatenate([x, np.empty((grown - x.shape[0], x.shape[1]))])
+        if end > y.shape[0]:  # more rows than the line count bound: grow
+            grown = max(2 * y.shape[0], end)
             y = np.concatenate([y, np.empty(grown - y.shape[0])])
+            if kept is None:
+                x = np.concatenate([x, np.empty((grown - x.shape[0], x.shape[1]))])
         if column == target:
             target_state.add(values, y[first_row:end], path=path, name=target, first_row=first_row)
         else:
             j = index[column]
-            out = x[first_row:end, j]
+            if kept is None or scratch is None:
+                out = x[first_row:end, j]
+            else:
+                if scratch.shape[0] < len(values):
+                    scratch = np.empty(len(values), dtype=np.float64)
+                out = scratch[: len(values)]
             _numeric_chunk(
                 values,
                 out,
@@ -533,6 +674,9 @@ def load_dataset(
                 role="feature",
                 first_row=first_row,
             )
+            if kept is not None:
+                lo, hi = np.searchsorted(kept, [first_row, end])
+                x[lo:hi, j] = out[kept[lo:hi] - first_row]
         rows = max(rows, end)
         del values
     pa.default_memory_pool().release_unused()  # Arrow keeps freed blocks for reuse otherwise
@@ -542,9 +686,22 @@ def load_dataset(
         message = column_problems.message(path, feature, "feature")
         if message is not None:
             raise DataError(message)
-    if rows < x.shape[0]:  # a CSV with fewer rows than lines: the unused tail was never touched
-        x, y = x[:rows], y[:rows]
+    if rows < y.shape[0]:  # a CSV with fewer rows than lines: the unused tail was never touched
+        y = y[:rows]
+        if kept is None:
+            x = x[:rows]
+    if kept is not None and kept.size and int(kept[-1]) >= rows:
+        raise DataError(f"{path}: the file has {rows} data rows, fewer than its metadata says")
     labels = target_state.finish(y, classes, path=path, name=target)
+    if labels is not None and text_target_in_dataset:
+        raise DataError(
+            f"{path}: target '{target}' holds text labels in a dataset of several files; "
+            "give their order with --classes (or encode them as class indices)"
+        )
+    if target_rule is not None and kept is not None:  # rows are left out: check them all now
+        check_target_values(y, target_rule, where=str(path), target=target)
+    if kept is not None:
+        y = y[kept]
     x.setflags(write=False)
     y.setflags(write=False)
     return Dataset(
@@ -555,6 +712,8 @@ def load_dataset(
         x=x,
         y=y,
         class_labels=labels,
+        sample=sample,
+        files=files,
     )
 
 
@@ -569,22 +728,8 @@ def check_dataset_for_model(
             f"{path}: {width} feature column(s) selected but model '{model_file}' takes "
             f"{input_dim} inputs; choose the model's features with --features or --drop"
         )
-    y = dataset.y
-    if task == "binary":
-        bad = np.flatnonzero((y != 0.0) & (y != 1.0))
-        if bad.size:
-            raise DataError(
-                f"{path}: target '{dataset.target_name}' must be 0 or 1 for a binary (sigmoid) "
-                f"model, but row {int(bad[0]) + 1} holds {y[bad[0]]:g}; recode the target"
-            )
-    elif task == "multiclass":
-        bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y >= n_classes))
-        if bad.size:
-            raise DataError(
-                f"{path}: target '{dataset.target_name}' must hold class indices "
-                f"0..{n_classes - 1} for a {n_classes}-class softmax model, but row "
-                f"{int(bad[0]) + 1} holds {y[bad[0]]:g}; recode the target"
-            )
+    rule = TargetRule(task=task, n_classes=n_classes, model_file=model_file)
+    check_target_values(dataset.y, rule, where=path, target=dataset.target_name)
 
 
 def task_for_link(link: str, output_dim: int) -> Task:

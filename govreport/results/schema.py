@@ -30,6 +30,7 @@ from govreport.analyses.outcomes import OutcomesResult
 from govreport.analyses.performance import PerformanceResult
 from govreport.analyses.profiles import FeatureProfile
 from govreport.analyses.region_plots import RegionPlots
+from govreport.analyses.scale import ScaleResult
 from govreport.analyses.sign import SignConstraintsResult
 from govreport.analyses.simplify.stage import SimplificationResult
 from govreport.analyses.slope_profiles import SlopeProfilesResult
@@ -97,3 +98,6 @@ class Results:
     # comparison with the previous review (``govreport run --previous``).
     distributions: DistributionsResult | None = field(default=None, metadata=OMIT_IF_NONE)
     comparison: ReviewComparison | None = field(default=None, metadata=OMIT_IF_NONE)
+    # Issue 15: where a seeded sample stands in for data beyond --analysis-rows, and the
+    # training data's region census over all its rows.
+    scale: ScaleResult | None = field(default=None, metadata=OMIT_IF_NONE)

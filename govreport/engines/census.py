@@ -1,0 +1,320 @@
+"""The region census of every row of a data set too large to analyse whole.
+
+When the analyses use a seeded sample (:mod:`govreport.inputs.sample`), the census of
+regions is still taken over all N rows: the rows are streamed from the data files in
+chunks through the single-process chunk function (:func:`govreport.regions.extract_chunk`)
+and only a *compact* partial is kept per region: its packed pattern, 64-bit pattern hash,
+count, first row and constant flag (≈ 41 + H/8 bytes a region; the local models, centres
+and response statistics are dropped, the sample's analyses have them). Partials are merged
+exactly (pattern bytes compared, :func:`govreport.regions.merge_partials`) as they come.
+
+:class:`CensusSummary` is what the report needs of that table: the count histogram and
+totals, O(distinct counts) whatever N is. A distributed engine builds the same summary
+from hash blocks of the same compact partials (:func:`summarize_compact`,
+:func:`combine_summaries`), so both engines state the same census.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from govreport import progress
+from govreport.analyses.census import (
+    CURVE_POINTS,
+    TOP_K,
+    CoverageCurve,
+    CoveragePoint,
+    RegionCensus,
+    classify_regime,
+)
+from govreport.analyses.neurons import LayerActivity, NeuronsResult
+from govreport.inputs.data import (
+    CSV_SUFFIXES,
+    _ColumnProblems,
+    _numeric_chunk,
+)
+from govreport.network import FloatArray
+from govreport.regions import AnyTorchNetwork, Int64Array, RegionPartial, extract_chunk
+from govreport.regions import merge_partials as _merge_partials
+
+__all__ = [
+    "CensusSummary",
+    "combine_summaries",
+    "compact",
+    "file_census",
+    "summarize_compact",
+]
+
+#: Entries gathered before a merge (merging keeps one entry per region seen so far).
+_MERGE_EVERY = 1 << 20
+
+
+def compact(partial: RegionPartial) -> RegionPartial:
+    """``partial`` without its local models, centre sums and response statistics
+    (zero-width arrays): pattern, hash, count, first row and constant flag per region."""
+    n = partial.n_regions
+    return RegionPartial(
+        patterns=partial.patterns,
+        hashes=partial.hashes,
+        counts=partial.counts,
+        first_rows=partial.first_rows,
+        sum_x=np.empty((n, 0)),
+        response_mean=np.empty((n, 0)),
+        response_m2=np.empty((n, 0)),
+        weights=np.empty((n, 0, 0)),
+        biases=np.empty((n, 0)),
+        constant=partial.constant,
+        neuron_on_counts=partial.neuron_on_counts,
+        n_rows=partial.n_rows,
+        max_abs_error=partial.max_abs_error,
+    )
+
+
+def merge_compact(partials: Sequence[RegionPartial]) -> RegionPartial:
+    """Exact merge of compact partials of disjoint rows (regions by first appearance)."""
+    if len(partials) == 1:
+        return partials[0]
+    return _merge_partials(partials)[0]
+
+
+def _row_chunks(
+    path: str, suffix: str, features: Sequence[str], chunk_size: int
+) -> Iterator[FloatArray]:
+    """(n, d) float64 chunks of the feature columns of one data file, in row order.
+
+    The file was read and checked by :func:`govreport.inputs.data.load_dataset` first;
+    values are converted by the same function, so they are the same numbers.
+    """
+    if suffix in CSV_SUFFIXES:
+        frames: Iterator[pd.DataFrame] = iter(
+            pd.read_csv(path, encoding="utf-8-sig", usecols=list(features), chunksize=chunk_size)
+        )
+    else:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=list(features))
+        frames = (batch.to_pandas() for batch in batches)
+    for frame in frames:
+        frame.columns = [str(name) for name in frame.columns]
+        x = np.empty((len(frame), len(features)), dtype=np.float64)
+        for j, name in enumerate(features):
+            column = np.empty(len(frame), dtype=np.float64)
+            _numeric_chunk(
+                frame[name],
+                column,
+                _ColumnProblems(),
+                path=path,  # type: ignore[arg-type]  # only named in messages
+                name=name,
+                role="feature",
+                first_row=0,
+            )
+            x[:, j] = column
+        yield x
+
+
+def file_census(
+    net: AnyTorchNetwork,
+    path: str,
+    suffix: str,
+    features: Sequence[str],
+    *,
+    chunk_size: int,
+    row_offset: int = 0,
+) -> RegionPartial:
+    """The compact region partial of every row of one data file.
+
+    ``row_offset``: global row number of the file's first row. Chunks of ``chunk_size``
+    rows from the file's start (the same chunks whichever engine runs it).
+    """
+    pending: list[RegionPartial] = []
+    entries = 0
+    start = row_offset
+    for x in _row_chunks(path, suffix, features, chunk_size):
+        partial = compact(extract_chunk(net, x, None, row_offset=start).partial)
+        start += x.shape[0]
+        progress.advance(x.shape[0])  # a no-op without a terminal (and on a Dask worker)
+        pending.append(partial)
+        entries += partial.n_regions
+        if entries >= _MERGE_EVERY and len(pending) > 1:
+            pending = [merge_compact(pending)]
+            entries = pending[0].n_regions
+    if not pending:
+        n_hidden = sum(net.hidden_widths)
+        empty = extract_chunk(net, np.zeros((1, len(features))), None).partial
+        return RegionPartial(
+            **{
+                name: getattr(compact(empty), name)[:0]
+                for name in (
+                    "patterns",
+                    "hashes",
+                    "counts",
+                    "first_rows",
+                    "sum_x",
+                    "response_mean",
+                    "response_m2",
+                    "weights",
+                    "biases",
+                    "constant",
+                )
+            },
+            neuron_on_counts=np.zeros(n_hidden, dtype=np.int64),
+            n_rows=0,
+            max_abs_error=0.0,
+        )
+    return merge_compact(pending)
+
+
+@dataclass(frozen=True, slots=True)
+class CensusSummary:
+    """Bounded statistics of the region table of all rows.
+
+    ``count_values`` (V,) distinct region counts, descending; ``count_regions`` (V,) how
+    many regions have each; ``neuron_on_counts`` (H,) rows with each hidden neuron on;
+    ``max_abs_error``: max |W_r x + b_r - eta(x)| over every row (the exactness check).
+    """
+
+    n_rows: int
+    n_regions: int
+    count_values: Int64Array
+    count_regions: Int64Array
+    constant_regions: int
+    max_abs_error: float
+    neuron_on_counts: Int64Array
+    hidden_widths: tuple[int, ...]
+
+    def _samples_in_largest(self, k: Int64Array) -> Int64Array:
+        regions_before = np.concatenate(([0], np.cumsum(self.count_regions)))
+        samples_before = np.concatenate(([0], np.cumsum(self.count_values * self.count_regions)))
+        run = np.searchsorted(regions_before, k, side="left") - 1
+        return samples_before[run] + (k - regions_before[run]) * self.count_values[run]
+
+    def census(self, *, min_samples: int) -> RegionCensus:
+        """The census numbers of :func:`govreport.analyses.census.summarize_census` that do
+        not need the response (no pure-label counts), from the histogram: same formulas."""
+        n_samples, n_regions = self.n_rows, self.n_regions
+        singletons = int(self.count_regions[self.count_values == 1].sum())
+        large = self.count_values >= min_samples
+        ks = np.unique(np.geomspace(1, n_regions, num=min(CURVE_POINTS, n_regions)).round())
+        ks = ks.astype(np.int64)
+        curve = self._samples_in_largest(ks) / n_samples
+        tops = np.array([k for k in TOP_K if k <= n_regions], dtype=np.int64)
+        top_samples = self._samples_in_largest(tops)
+        return RegionCensus(
+            samples=n_samples,
+            regions=n_regions,
+            regions_per_sample=n_regions / n_samples,
+            regime=classify_regime(n_regions, n_samples),
+            singleton_regions=singletons,
+            singleton_share=singletons / n_regions,
+            samples_in_singletons_share=singletons / n_samples,
+            min_samples=min_samples,
+            regions_with_min_samples=int(self.count_regions[large].sum()),
+            min_samples_coverage=float(
+                (self.count_values[large] * self.count_regions[large]).sum() / n_samples
+            ),
+            constant_regions=self.constant_regions,
+            max_abs_error=self.max_abs_error,
+            top_coverage=tuple(
+                CoveragePoint(k=int(k), share=float(s / n_samples))
+                for k, s in zip(tops, top_samples, strict=True)
+            ),
+            coverage_curve=CoverageCurve(
+                k=tuple(int(k) for k in ks), share=tuple(float(s) for s in curve)
+            ),
+        )
+
+    def neurons(self) -> NeuronsResult:
+        """Dead and always-on neurons per hidden layer over every row."""
+        layers = []
+        offset = 0
+        for index, width in enumerate(self.hidden_widths, start=1):
+            on = self.neuron_on_counts[offset : offset + width]
+            offset += width
+            layers.append(
+                LayerActivity(
+                    layer=index,
+                    width=width,
+                    dead=int((on == 0).sum()),
+                    always_on=int((on == self.n_rows).sum()),
+                )
+            )
+        return tuple(layers)
+
+
+def summarize_compact(block: RegionPartial, hidden_widths: tuple[int, ...]) -> CensusSummary:
+    """:class:`CensusSummary` of a table of complete regions (a merged compact partial,
+    or one hash block of it: then the rows and neuron totals are the block's entries')."""
+    values, regions = np.unique(block.counts, return_counts=True)
+    return CensusSummary(
+        n_rows=int(block.counts.sum()),
+        n_regions=block.n_regions,
+        count_values=values[::-1].astype(np.int64),
+        count_regions=regions[::-1].astype(np.int64),
+        constant_regions=int(block.constant.sum()),
+        max_abs_error=float(block.max_abs_error),
+        neuron_on_counts=np.asarray(block.neuron_on_counts, dtype=np.int64),
+        hidden_widths=hidden_widths,
+    )
+
+
+def combine_summaries(
+    blocks: Sequence[CensusSummary],
+    *,
+    n_rows: int,
+    neuron_on_counts: Int64Array,
+    max_abs_error: float,
+) -> CensusSummary:
+    """The summary of a table split into hash blocks (each region in one block), with the
+    data's totals (rows, neuron on-counts, exactness error) given apart."""
+    values = np.concatenate([b.count_values for b in blocks])
+    regions = np.concatenate([b.count_regions for b in blocks])
+    distinct, where = np.unique(values, return_inverse=True)
+    histogram = np.zeros(distinct.size, dtype=np.int64)
+    np.add.at(histogram, where, regions)
+    if int((distinct * histogram).sum()) != n_rows:
+        raise RuntimeError("internal error: the census blocks do not add up to the rows")
+    return CensusSummary(
+        n_rows=n_rows,
+        n_regions=sum(b.n_regions for b in blocks),
+        count_values=distinct[::-1].astype(np.int64),
+        count_regions=histogram[::-1],
+        constant_regions=sum(b.constant_regions for b in blocks),
+        max_abs_error=max_abs_error if math.isfinite(max_abs_error) else math.nan,
+        neuron_on_counts=neuron_on_counts,
+        hidden_widths=blocks[0].hidden_widths if blocks else (),
+    )
+
+
+def file_rows(path: str, suffix: str) -> int:
+    """Data rows of one file: a Parquet file's metadata, or a count of a CSV's rows."""
+    if suffix in CSV_SUFFIXES:
+        chunks = pd.read_csv(path, encoding="utf-8-sig", usecols=[0], chunksize=1 << 20)
+        return sum(len(chunk) for chunk in chunks)
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def dataset_census(
+    net: AnyTorchNetwork,
+    files: Sequence[str],
+    suffix: str,
+    features: Sequence[str],
+    *,
+    chunk_size: int,
+    hidden_widths: tuple[int, ...],
+) -> CensusSummary:
+    """:class:`CensusSummary` of every row of a data set's files, streamed in one process.
+
+    Each file is read in chunks of ``chunk_size`` rows from its start, as a distributed
+    engine reads it (:func:`file_census`); progress advances by rows.
+    """
+    partials = []
+    offset = 0
+    for path in files:
+        partial = file_census(net, path, suffix, features, chunk_size=chunk_size, row_offset=offset)
+        offset += partial.n_rows
+        partials.append(partial)
+    return summarize_compact(merge_compact(partials), hidden_widths)

@@ -1,0 +1,282 @@
+"""``govreport run --engine dask``: the training data read, checked and counted on a cluster.
+
+The single-process path reads a data set file after file (:func:`load_dataset`) and, when
+it has more than ``--analysis-rows`` rows, keeps the seeded sample
+(:mod:`govreport.inputs.sample`) and streams the region census of all rows
+(:mod:`govreport.engines.census`). This engine runs the same functions as Dask tasks,
+one per data file:
+
+1. per file, its row count (a Parquet footer, or a CSV pass), so the client knows N, each
+   file's first global row and the sample (which depends on N, the limit and the seed
+   only);
+2. per file, :func:`load_dataset` on that file alone (every value checked: a bad value
+   is the same one-line error, naming the file and its row), keeping the file's share of
+   the sample; its SHA-256; and, when a sample is taken, the compact region partial of
+   all its rows (:func:`~govreport.engines.census.file_census`), split by pattern hash
+   into ``split_out`` pieces;
+3. per hash block, the pieces of every file merged into complete regions on a worker
+   (a task-based shuffle) and reduced to a :class:`CensusSummary` (a count histogram).
+
+Only bounded results reach the client: the sampled rows (at most ``--analysis-rows``),
+the files' fingerprints and totals, and one count histogram per block. The client then
+runs the analyses on the sample exactly as the single-process path does, so both
+engines write the same results.json for the same data, limit and seed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from govreport.config import RunConfig
+from govreport.engines.blocks import hash_partition
+from govreport.engines.census import (
+    CensusSummary,
+    combine_summaries,
+    file_census,
+    file_rows,
+    merge_compact,
+    summarize_compact,
+)
+from govreport.errors import InputError
+from govreport.inputs.data import (
+    Dataset,
+    FileFingerprint,
+    TargetRule,
+    Task,
+    combine_fingerprints,
+    data_files,
+    fingerprint_file,
+    load_dataset,
+)
+from govreport.inputs.sample import RowSample, sample_rows
+from govreport.network import FloatArray, Network
+from govreport.regions import Int64Array, RegionPartial, torch_network
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["LoadedTrain", "load_train"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTrain:
+    """The training data as the analyses take it, and the census of all its rows (None
+    when every row is analysed: the regions section's census is then of all rows)."""
+
+    dataset: Dataset
+    census: CensusSummary | None
+
+
+@dataclass(frozen=True, slots=True)
+class _FilePart:
+    """What one file's task returns: its fingerprint, rows, the kept rows' values."""
+
+    fingerprint: FileFingerprint
+    n_rows: int
+    feature_names: tuple[str, ...]
+    class_labels: tuple[str, ...] | None
+    x: FloatArray
+    y: FloatArray
+    neuron_on_counts: Int64Array | None
+    max_abs_error: float
+
+
+def _rows_task(path: str, suffix: str) -> int:
+    return file_rows(path, suffix)
+
+
+def _file_task(
+    path: str,
+    suffix: str,
+    offset: int,
+    keep: Int64Array | None,
+    load: dict[str, Any],
+    network: Network | None,
+    chunk_size: int,
+    split_out: int,
+) -> tuple[Any, ...]:
+    """Check one file and keep its share of the sample; its census pieces if asked."""
+    import torch
+
+    torch.set_num_threads(1)  # one torch thread per Dask thread
+    fingerprint = fingerprint_file(Path(path))
+    dataset = load_dataset(Path(path), keep_rows=keep, **load)
+    if network is None:  # no sample: every row is kept, and the client counts the regions
+        part = _FilePart(
+            fingerprint,
+            dataset.n_rows,
+            dataset.feature_names,
+            dataset.class_labels,
+            dataset.x,
+            dataset.y,
+            None,
+            0.0,
+        )
+        return (part,)
+    partial = file_census(
+        torch_network(network),
+        path,
+        suffix,
+        dataset.feature_names,
+        chunk_size=chunk_size,
+        row_offset=offset,
+    )
+    part = _FilePart(
+        fingerprint,
+        partial.n_rows,
+        dataset.feature_names,
+        dataset.class_labels,
+        dataset.x,
+        dataset.y,
+        np.asarray(partial.neuron_on_counts, dtype=np.int64),
+        float(partial.max_abs_error),
+    )
+    return (part, *hash_partition(partial, split_out))
+
+
+def _block_task(pieces: Sequence[RegionPartial], hidden_widths: tuple[int, ...]) -> CensusSummary:
+    """One hash block: its pieces merged into complete regions, summarised."""
+    return summarize_compact(merge_compact(list(pieces)), hidden_widths)
+
+
+def _client(config: RunConfig) -> tuple[Client, Any]:
+    """A client of ``config.scheduler``, or of a new LocalCluster (and the cluster)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError(
+            "--engine dask needs the dask extra: pip install 'govreport[dask]'"
+        ) from None
+    if config.scheduler is not None:
+        try:
+            return Client(config.scheduler, timeout="30s"), None
+        except (OSError, TimeoutError) as error:
+            raise InputError(
+                f"--scheduler {config.scheduler}: cannot connect ({error}); check the address "
+                "and that the scheduler is running"
+            ) from None
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return Client(cluster), cluster
+
+
+def load_train(config: RunConfig, network: Network, task: Task) -> LoadedTrain:
+    """The training data of ``config`` read on a Dask cluster (module doc)."""
+    import dask
+
+    suffix, files = data_files(config.data_path)
+    paths = [str(file.resolve()) for file in files]
+    load = {
+        "name": "train",
+        "target": config.target,
+        "features": config.features,
+        "drop": config.drop,
+        "features_origin": "from --features",
+        "classes": config.classes,
+        "target_rule": TargetRule(task, network.output_dim, config.model_path.name),
+    }
+    client, cluster = _client(config)
+    try:
+        counts = client.gather(client.map(_rows_task, paths, suffix=suffix, pure=False))
+        offsets = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+        n_rows = int(offsets[-1])
+        sample: RowSample | None = sample_rows(n_rows, config.analysis_rows, config.seed)
+        census_net = None if sample is None else network
+        split_out = max(1, len(paths))
+        tasks = []
+        for index, path in enumerate(paths):
+            keep = None
+            if sample is not None:
+                lo, hi = np.searchsorted(sample.rows, offsets[index : index + 2])
+                keep = sample.rows[lo:hi] - offsets[index]
+            nout = 1 if sample is None else 1 + split_out
+            tasks.append(
+                dask.delayed(_file_task, nout=nout, pure=False)(
+                    path,
+                    suffix,
+                    int(offsets[index]),
+                    keep,
+                    load,
+                    census_net,
+                    config.chunk_size,
+                    split_out,
+                )
+            )
+        parts_delayed = [t[0] for t in tasks]
+        blocks_delayed = []
+        if sample is not None:
+            blocks_delayed = [
+                dask.delayed(_block_task, pure=False)(
+                    [t[1 + j] for t in tasks], network.hidden_widths
+                )
+                for j in range(split_out)
+            ]
+        futures = client.compute([*parts_delayed, *blocks_delayed], optimize_graph=False)
+        results = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    parts: list[_FilePart] = results[: len(paths)]
+    block_summaries: list[CensusSummary] = results[len(paths) :]
+    return LoadedTrain(
+        dataset=_dataset(config, files, parts, sample),
+        census=None
+        if sample is None
+        else combine_summaries(
+            block_summaries,
+            n_rows=n_rows,
+            neuron_on_counts=np.sum([p.neuron_on_counts for p in parts], axis=0, dtype=np.int64),
+            max_abs_error=max(p.max_abs_error for p in parts),
+        ),
+    )
+
+
+def _dataset(
+    config: RunConfig,
+    files: Sequence[Path],
+    parts: Sequence[_FilePart],
+    sample: RowSample | None,
+) -> Dataset:
+    """The files' kept rows as one :class:`Dataset`, as :func:`load_dataset` gives it."""
+    names = {part.feature_names for part in parts}
+    if len(names) != 1:
+        raise InputError(
+            f"{config.data_path}: the files do not have the same feature columns; every file "
+            "of a Parquet dataset must have the same columns"
+        )
+    labels = {part.class_labels for part in parts}
+    if len(labels) != 1 or (len(parts) > 1 and None not in labels and config.classes is None):
+        raise InputError(
+            f"{config.data_path}: target '{config.target}' holds text labels in a dataset of "
+            "several files; give their order with --classes (or encode them as class indices)"
+        )
+    if len(files) == 1 and files[0] == config.data_path:
+        fingerprint = parts[0].fingerprint
+    else:
+        fingerprint = combine_fingerprints(
+            f"{config.data_path.name}/", [part.fingerprint for part in parts]
+        )
+    x = np.concatenate([part.x for part in parts])
+    y = np.concatenate([part.y for part in parts])
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return Dataset(
+        name="train",
+        fingerprint=fingerprint,
+        feature_names=parts[0].feature_names,
+        target_name=config.target,
+        x=x,
+        y=y,
+        class_labels=parts[0].class_labels,
+        sample=sample,
+        files=tuple(files),
+    )
