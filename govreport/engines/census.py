@@ -198,8 +198,8 @@ class CensusSummary:
         n_samples, n_regions = self.n_rows, self.n_regions
         singletons = int(self.count_regions[self.count_values == 1].sum())
         large = self.count_values >= min_samples
-        ks = np.unique(np.geomspace(1, n_regions, num=min(CURVE_POINTS, n_regions)).round())
-        ks = ks.astype(np.int64)
+        points = np.geomspace(1, n_regions, num=min(CURVE_POINTS, n_regions)).round()
+        ks: Int64Array = np.unique(points).astype(np.int64)
         curve = self._samples_in_largest(ks) / n_samples
         tops = np.array([k for k in TOP_K if k <= n_regions], dtype=np.int64)
         top_samples = self._samples_in_largest(tops)

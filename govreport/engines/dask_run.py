@@ -155,7 +155,7 @@ def _client(config: RunConfig) -> tuple[Client, Any]:
         ) from None
     if config.scheduler is not None:
         try:
-            return Client(config.scheduler, timeout="30s"), None
+            return Client(config.scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as error:
             raise InputError(
                 f"--scheduler {config.scheduler}: cannot connect ({error}); check the address "
@@ -163,7 +163,7 @@ def _client(config: RunConfig) -> tuple[Client, Any]:
             ) from None
     workers = max(1, min(os.cpu_count() or 1, 8))
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     )
     return Client(cluster), cluster
 
@@ -234,7 +234,9 @@ def load_train(config: RunConfig, network: Network, task: Task) -> LoadedTrain:
         else combine_summaries(
             block_summaries,
             n_rows=n_rows,
-            neuron_on_counts=np.sum([p.neuron_on_counts for p in parts], axis=0, dtype=np.int64),
+            neuron_on_counts=np.sum(
+                [p.neuron_on_counts for p in parts if p.neuron_on_counts is not None], axis=0
+            ).astype(np.int64),
             max_abs_error=max(p.max_abs_error for p in parts),
         ),
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -590,7 +591,7 @@ def load_dataset(
     max_rows: int | None = None,
     seed: int = 0,
     target_rule: TargetRule | None = None,
-    keep_rows: Sequence[int] | None = None,
+    keep_rows: Sequence[int] | npt.NDArray[np.int64] | None = None,
 ) -> Dataset:
     """Read and check one data file (or a Parquet dataset directory), in chunks,
     straight into compact arrays.
