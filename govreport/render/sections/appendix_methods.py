@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections import sampling
 from govreport.render.text import Numbering, fmt_int
 from govreport.results.schema import Results
 
@@ -19,6 +20,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "profile_regions": fmt_int(options.profile_regions),
         "top_regions": fmt_int(options.top_regions),
         "multiclass": results.model.task == "multiclass",
+        "sampling": sampling.methods_context(results.scale),
         "reading": {
             "shows": "How each analysis of the report works: its purpose, mechanism, what "
             "signals a risk, its limitations and its source, with the options and "

@@ -7,6 +7,7 @@ from typing import Any
 from govreport.analyses.census import RegionCensus
 from govreport.analyses.neurons import NeuronsResult
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections import sampling
 from govreport.render.sections.regime import regime_box
 from govreport.render.text import (
     DASH,
@@ -201,14 +202,18 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             f"{fmt_share(census.samples_in_singletons_share)} of the samples sit alone in a "
             "region of their own."
         )
+    all_rows = results.scale is not None and results.scale.census_all_rows is not None
     table = make_table(
         num.tables,
-        "Region census, training data",
+        "Region census, training data (analysed sample)"
+        if all_rows
+        else "Region census, training data",
         ["Quantity", "Value"],
         census_rows(census),
         align="lr",
         css="narrow",
     )
+    comparison = sampling.census_comparison(results, num)  # numbered before the oot table
     oot = results.regions.get("oot")
     oot_table = None
     if oot is not None:
@@ -236,6 +241,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "regime_box": regime_box(results, num),
         "oot_table": oot_table,
         "table": table,
+        "all_rows": comparison,
         "regime": regime,
         "figure": figure,
         "neurons_table": _neuron_table(num.tables, train.neurons, test.neurons if test else None),

@@ -12,6 +12,7 @@ from typing import Any
 
 from govreport.policy import check_status
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections import sampling
 from govreport.render.text import Numbering, fmt_int, make_table
 from govreport.results.schema import Results
 
@@ -86,6 +87,9 @@ def scope_limits(results: Results, num: Numbering) -> list[tuple[str, str]]:
                 "Supply the data dictionary and rerun.",
             )
         )
+    sample_limit = sampling.sample_limit(results, num)
+    if sample_limit is not None:
+        limits.append(sample_limit)
     train_rows = names["train"].rows if "train" in names else None
     census = results.regions["train"].census if "train" in results.regions else None
     if census is not None and train_rows is not None and census.samples < train_rows:

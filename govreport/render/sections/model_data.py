@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections import sampling
 from govreport.render.text import (
     DASH,
     Numbering,
@@ -186,7 +187,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             [
                 d.name,
                 short_hash(digest),
-                fmt_int(d.rows),
+                sampling.rows_cell(results, d.name, d.rows),
                 fmt_int(d.features),
                 d.target or DASH,
                 _target_balance(d.target_summary),
@@ -209,7 +210,15 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         ["Data set", "SHA-256", "Rows", "Features", "Target", "Target balance", "Missing values"],
         data_rows,
         align="lmrrlrr",
-        note=f"Full SHA-256 digests are in Appendix {num.section('app-repro')}.",
+        note=" ".join(
+            filter(
+                None,
+                [
+                    f"Full SHA-256 digests are in Appendix {num.section('app-repro')}.",
+                    sampling.rows_note(results),
+                ],
+            )
+        ),
     )
     # Coded features (data dictionary: ordinal, categorical) have no meaningful mean or std;
     # section 3.1 gives their code frequencies.
@@ -266,6 +275,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
         "facts": facts,
         "arch_table": arch_table,
         "data_table": data_table,
+        "sampling": sampling.sample_paragraph(results, num),
         "feature_tables": feature_tables,
         # The performance table is printed once, in section 5 (outcomes analysis).
         "performance_note": "The network's performance on each data set, with sampling "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections import sampling
 from govreport.render.sections.checks import check_dataset
 from govreport.render.sections.conclusion import check_titles
 from govreport.render.sections.review import data_window, review_context, traceability
-from govreport.render.text import DASH, Numbering, fmt_int, make_table
+from govreport.render.text import DASH, Numbering, make_table
 from govreport.results.schema import Results
 
 __all__ = ["READING", "build"]
@@ -38,7 +39,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             [
                 d.name,
                 file,
-                fmt_int(d.rows),
+                sampling.rows_cell(results, d.name, d.rows),
                 roles.get(d.name, "additional data"),
                 data_window(results, d.name),
             ]
@@ -56,8 +57,9 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             ["Data set", "File", "Rows", "Used for", "Window"],
             rows,
             align="llrll",
-            note=review["windows_note"],
+            note=" ".join(filter(None, [review["windows_note"], sampling.rows_note(results)])),
         ),
+        "sampling": sampling.sample_paragraph(results, num),
         "trace_table": make_table(
             num.tables,
             "Traceability: policy checks and the requirements they evidence",

@@ -8,6 +8,7 @@ from typing import Any
 from govreport.analyses.importance import by_headline_importance
 from govreport.policy.record import CheckRecord, PolicyRecord, WaiverRecord
 from govreport.render.figures.spec import FigureSpec
+from govreport.render.sections import sampling
 from govreport.render.sections.census import regime_sentence
 from govreport.render.sections.checks import check_status, checks_word, parse_date
 from govreport.render.sections.conclusion import conclusion_of, rating_badge
@@ -222,6 +223,7 @@ def build(results: Results, num: Numbering) -> tuple[dict[str, Any], list[Figure
             else {},
         ),
         "key_facts": [
+            *sampling.summary_fact(results, num),  # only when a sample stands in for the data
             ("Regions", regime_sentence(census)),
             ("Exactness", exactness),
             ("Top drivers", drivers),
