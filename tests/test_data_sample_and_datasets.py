@@ -4,6 +4,7 @@ dataset directories (several files, rows file after file)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,7 @@ def test_text_labels_are_encoded_over_every_row_not_only_the_sample(tmp_path: Pa
 
 def _split(frame: pd.DataFrame, directory: Path, cuts: list[int]) -> None:
     directory.mkdir()
-    for index, (start, stop) in enumerate(zip(cuts, cuts[1:], strict=False)):
+    for index, (start, stop) in enumerate(itertools.pairwise(cuts)):
         frame.iloc[start:stop].to_parquet(directory / f"part-{index:02d}.parquet", index=False)
 
 

@@ -115,7 +115,9 @@ def test_an_unreachable_scheduler_is_bad_input(taiwan_files: Path) -> None:
         _results_json(taiwan_files, engine="dask", scheduler="tcp://127.0.0.1:9")
 
 
-def test_the_cli_runs_the_dask_engine_on_a_local_cluster(taiwan_files: Path, tmp_path: Path) -> None:
+def test_the_cli_runs_the_dask_engine_on_a_local_cluster(
+    taiwan_files: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     command = [
         sys.executable, "-m", "govreport", "run",
