@@ -212,7 +212,9 @@ def run_part(part: str, model_path: Path, data_path: Path) -> dict[str, Any]:
             result = run_pipeline(config)
         out["seconds"] = time.perf_counter() - start
         out["stage_seconds"] = {t.label: t.seconds for t in reporter.timings}
-        out["rows"] = result.results.datasets[0].rows
+        scale = result.results.scale  # above the analysis limit: a seeded sample is analysed
+        out["analysed_rows"] = result.results.datasets[0].rows
+        out["rows"] = scale.sampled[0].rows_in_data if scale is not None else out["analysed_rows"]
         out["regions"] = result.results.regions["train"].census.regions
         simplification = result.results.simplification
         out["merge_mode"] = getattr(simplification, "mode", None)  # None: not applicable
@@ -400,7 +402,10 @@ def memory_curve(rows_list: list[int]) -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, d = {N_FEATURES}, "
         f"network {list(WIDTHS)}, float64; whole pipeline (no rendering), one run per size"
     )
-    print(f"{'rows':>10} {'seconds':>8} {'peak RSS':>10} {'B/row':>7} {'MB/extra M rows':>16}")
+    print(
+        f"{'rows':>10} {'analysed':>10} {'seconds':>8} {'peak RSS':>10} {'B/row':>7} "
+        f"{'MB/extra M rows':>16}"
+    )
     for index, r in enumerate(results):
         growth = "—"
         if index:
@@ -408,7 +413,8 @@ def memory_curve(rows_list: list[int]) -> None:
             extra = (r["peak_rss_mib"] - prev["peak_rss_mib"]) * 2**20 / 1e6
             growth = f"{extra / ((r['rows'] - prev['rows']) / 1e6):.0f}"
         print(
-            f"{r['rows']:>10,} {r['seconds']:8.0f} {r['peak_rss_mib']:6.0f} MiB "
+            f"{r['rows']:>10,} {r['analysed_rows']:>10,} {r['seconds']:8.0f} "
+            f"{r['peak_rss_mib']:6.0f} MiB "
             f"{r['peak_rss_mib'] * 2**20 / r['rows']:7.0f} {growth:>16}"
         )
     for r in results:
