@@ -115,9 +115,11 @@ def run(
             settings = _config_options(options)
             if _is_instance(model, "torch.nn", "Module"):
                 model = _export(model, where, settings)
+            url = data if isinstance(data, str) and "://" in data else None
             config = RunConfig(
                 model_path=_path(model, "model"),
-                data_path=_data_file(data, where, "data"),
+                data_path=Path(url.split("://", 1)[1]) if url else _data_file(data, where, "data"),
+                data_url=url,
                 test_data_path=None
                 if test_data is None
                 else _data_file(test_data, where, "test_data"),

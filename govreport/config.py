@@ -120,6 +120,9 @@ class RunConfig:
     #: "dask", ``scheduler`` is the address of a running scheduler (None: a LocalCluster).
     engine: str = "local"
     scheduler: str | None = None
+    #: ``--data`` as an fsspec URL (``s3://bucket/train/``), read by the Dask engine only;
+    #: ``data_path`` then holds the URL's path part, for names in messages.
+    data_url: str | None = None
     #: Review metadata (report id, model id, review type, sign-off; govreport.inputs.review).
     review_path: Path | None = None
     #: Training rows (0-based) the user chose to show as worked switched-projection examples.

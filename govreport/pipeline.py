@@ -238,6 +238,11 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         return dataset
 
     train_census = None
+    if config.data_url is not None and config.engine != "dask":
+        raise InputError(
+            f"--data {config.data_url}: a URL is read by --engine dask only; run with "
+            "--engine dask, or copy the files to a local directory"
+        )
     if config.engine == "dask":
         from govreport.engines.dask_run import load_train
 
@@ -259,6 +264,12 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
         config.classes_shown,
         multiclass=task == "multiclass",
     )
+    if config.explain_rows and train.sample is not None:  # rows of the file, not of the sample
+        raise InputError(
+            f"--explain-rows names rows of the training data, but its {train.rows_in_data:,} "
+            f"rows are more than --analysis-rows {config.analysis_rows:,} and the analyses use "
+            "a sample; raise --analysis-rows to the number of rows to explain them"
+        )
     check_rows(config.explain_rows, train.n_rows, "--explain-rows")
     # The test file must carry the training features; its other columns are not used.
     test = None

@@ -115,6 +115,11 @@ def test_a_dataset_directory_reads_as_its_files_one_after_another(tmp_path: Path
     assert parts.fingerprint.sha256 == hashlib.sha256(lines.encode()).hexdigest()
     assert parts.fingerprint.file == "train/"
     assert parts.fingerprint.bytes == sum(file.stat().st_size for file in parts.files)
+    pattern = load_dataset(directory / "part-0*.parquet", name="train", target="y")
+    np.testing.assert_array_equal(pattern.x, whole.x)
+    assert pattern.fingerprint.file == "part-0*.parquet"
+    assert pattern.fingerprint.sha256 == parts.fingerprint.sha256  # the same files
+    assert "no file matches" in _error(directory / "nothing-*.parquet")
     sampled = load_dataset(directory, name="train", target="y", max_rows=500, seed=1)
     assert sampled.sample is not None
     np.testing.assert_array_equal(sampled.x, whole.x[sampled.sample.rows])
@@ -143,3 +148,23 @@ def test_dataset_directories_that_cannot_be_read_are_refused(tmp_path: Path) -> 
     assert "--classes" in _error(labels)
     dataset = load_dataset(labels, name="train", target="y", classes=("good", "bad"))
     np.testing.assert_array_equal(dataset.y, (frame["y"] == "bad").to_numpy(dtype=float))
+
+
+def test_explain_rows_are_refused_when_the_training_data_is_sampled(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import govreport.api
+    from govreport.errors import InputError
+
+    repo = Path(__file__).resolve().parent.parent
+    with pytest.raises(InputError, match="--explain-rows names rows of the training data"):
+        govreport.api.run(
+            model=repo / "examples" / "taiwan_credit" / "model.pt",
+            data=repo / "examples" / "taiwan_credit" / "train.csv",
+            target="default.payment.next.month",
+            drop=("ID",),
+            analysis_rows=1000,
+            explain_rows=(3,),
+            run_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            command="test",
+        )

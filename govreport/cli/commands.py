@@ -57,10 +57,10 @@ __all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
 @click.option(
     "--data",
     "data_path",
-    type=click.Path(exists=True, path_type=Path),
     required=True,
-    help="Training (development) data: a .csv or .parquet file, or a directory of .parquet "
-    "files (a Parquet dataset, rows file after file in name order).",
+    help="Training (development) data: a .csv or .parquet file, or a Parquet dataset (a "
+    "directory of .parquet files or a glob such as 'data/part-*.parquet'; rows file after "
+    "file in name order); with --engine dask also an fsspec URL (s3://bucket/train/).",
 )
 @click.option(
     "--test-data",
@@ -149,7 +149,7 @@ __all__ = ["check_policy", "diff", "explain", "list_metrics", "render", "run"]
 def run(
     model_path: Path,
     spec_path: Path | None,
-    data_path: Path,
+    data_path: str,
     test_data_path: Path | None,
     oot_data_path: Path | None,
     target: str,

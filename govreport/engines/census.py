@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,11 +35,7 @@ from govreport.analyses.census import (
     classify_regime,
 )
 from govreport.analyses.neurons import LayerActivity, NeuronsResult
-from govreport.inputs.data import (
-    CSV_SUFFIXES,
-    _ColumnProblems,
-    _numeric_chunk,
-)
+from govreport.inputs.data import CSV_SUFFIXES, checked_column_values
 from govreport.network import FloatArray
 from govreport.regions import AnyTorchNetwork, Int64Array, RegionPartial, extract_chunk
 from govreport.regions import merge_partials as _merge_partials
@@ -103,15 +100,7 @@ def _row_chunks(
         x = np.empty((len(frame), len(features)), dtype=np.float64)
         for j, name in enumerate(features):
             column = np.empty(len(frame), dtype=np.float64)
-            _numeric_chunk(
-                frame[name],
-                column,
-                _ColumnProblems(),
-                path=path,  # type: ignore[arg-type]  # only named in messages
-                name=name,
-                role="feature",
-                first_row=0,
-            )
+            checked_column_values(frame[name], column, path=Path(path), name=name)
             x[:, j] = column
         yield x
 
@@ -131,7 +120,7 @@ def file_census(
     rows from the file's start (the same chunks whichever engine runs it).
     """
     pending: list[RegionPartial] = []
-    entries = 0
+    entries = merged_entries = 0
     start = row_offset
     for x in _row_chunks(path, suffix, features, chunk_size):
         partial = compact(extract_chunk(net, x, None, row_offset=start).partial)
@@ -139,9 +128,12 @@ def file_census(
         progress.advance(x.shape[0])  # a no-op without a terminal (and on a Dask worker)
         pending.append(partial)
         entries += partial.n_regions
-        if entries >= _MERGE_EVERY and len(pending) > 1:
+        # Merge when the entries have doubled since the last merge: repeated patterns are
+        # folded in as they come, and at one region per row (nothing to fold) the copying
+        # stays O(N log N).
+        if entries >= max(_MERGE_EVERY, 2 * merged_entries) and len(pending) > 1:
             pending = [merge_compact(pending)]
-            entries = pending[0].n_regions
+            entries = merged_entries = pending[0].n_regions
     if not pending:
         n_hidden = sum(net.hidden_widths)
         empty = extract_chunk(net, np.zeros((1, len(features))), None).partial

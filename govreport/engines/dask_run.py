@@ -26,7 +26,10 @@ engines write the same results.json for the same data, limit and seed.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,16 +46,21 @@ from govreport.engines.census import (
     merge_compact,
     summarize_compact,
 )
-from govreport.errors import InputError
+from govreport.errors import DataError, InputError
 from govreport.inputs.data import (
+    CSV_SUFFIXES,
+    GLOB_CHARACTERS,
+    PARQUET_SUFFIXES,
     Dataset,
     FileFingerprint,
     TargetRule,
     Task,
     combine_fingerprints,
     data_files,
+    dataset_name,
     fingerprint_file,
     load_dataset,
+    parquet_dataset_files,
 )
 from govreport.inputs.sample import RowSample, sample_rows
 from govreport.network import FloatArray, Network
@@ -87,8 +95,66 @@ class _FilePart:
     max_abs_error: float
 
 
-def _rows_task(path: str, suffix: str) -> int:
-    return file_rows(path, suffix)
+def is_url(location: str) -> bool:
+    """Whether ``--data`` is an fsspec URL (``s3://...``, ``file://...``), not a local path."""
+    return "://" in location
+
+
+@contextmanager
+def _local(file: str) -> Iterator[str]:
+    """A local path holding ``file``: the path itself, or a copy of a URL's file in a
+    temporary directory (same name), removed afterwards."""
+    if not is_url(file):
+        yield file
+        return
+    import fsspec
+
+    filesystem, path = fsspec.core.url_to_fs(file)
+    folder = tempfile.mkdtemp(prefix="govreport-")
+    try:
+        local = os.path.join(folder, path.rstrip("/").rsplit("/", 1)[-1])
+        filesystem.get(path, local)
+        yield local
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _rows_task(file: str, suffix: str) -> int:
+    if is_url(file) and suffix not in CSV_SUFFIXES:  # a Parquet footer, without a copy
+        import fsspec
+        import pyarrow.parquet as pq
+
+        with fsspec.open(file, "rb") as handle:
+            return int(pq.ParquetFile(handle).metadata.num_rows)
+    with _local(file) as path:
+        return file_rows(path, suffix)
+
+
+def _dataset_files(location: str) -> tuple[str, list[str]]:
+    """``(suffix, files)`` of ``--data``: a local path as the single-process loader takes
+    it, or an fsspec URL of a file, a directory of Parquet files or a glob pattern."""
+    if not is_url(location):
+        suffix, files = data_files(Path(location))
+        return suffix, [str(file.resolve()) for file in files]
+    import fsspec
+
+    try:
+        filesystem, path = fsspec.core.url_to_fs(location)
+        if GLOB_CHARACTERS & set(path):
+            names = filesystem.glob(path)
+        elif filesystem.isdir(path):
+            names = [p for p in filesystem.ls(path, detail=False) if filesystem.isfile(p)]
+        elif filesystem.isfile(path):
+            suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+            if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
+                raise DataError(f"{location}: unsupported data file type; use .csv or .parquet")
+            return suffix, [location]
+        else:
+            raise DataError(f"{location}: no such file or directory; check the URL")
+    except (ImportError, ValueError, OSError) as error:
+        raise DataError(f"{location}: cannot list the data ({error}); check the URL") from None
+    kept = parquet_dataset_files([str(n) for n in names], location)
+    return ".parquet", [filesystem.unstrip_protocol(name) for name in kept]
 
 
 def _file_task(
@@ -105,6 +171,20 @@ def _file_task(
     import torch
 
     torch.set_num_threads(1)  # one torch thread per Dask thread
+    with _local(path) as local:
+        return _checked_file(local, suffix, offset, keep, load, network, chunk_size, split_out)
+
+
+def _checked_file(
+    path: str,
+    suffix: str,
+    offset: int,
+    keep: Int64Array | None,
+    load: dict[str, Any],
+    network: Network | None,
+    chunk_size: int,
+    split_out: int,
+) -> tuple[Any, ...]:
     fingerprint = fingerprint_file(Path(path))
     dataset = load_dataset(Path(path), keep_rows=keep, **load)
     if network is None:  # no sample: every row is kept, and the client counts the regions
@@ -172,8 +252,8 @@ def load_train(config: RunConfig, network: Network, task: Task) -> LoadedTrain:
     """The training data of ``config`` read on a Dask cluster (module doc)."""
     import dask
 
-    suffix, files = data_files(config.data_path)
-    paths = [str(file.resolve()) for file in files]
+    location = config.data_url or str(config.data_path)
+    suffix, paths = _dataset_files(location)
     load = {
         "name": "train",
         "target": config.target,
@@ -228,7 +308,7 @@ def load_train(config: RunConfig, network: Network, task: Task) -> LoadedTrain:
     parts: list[_FilePart] = results[: len(paths)]
     block_summaries: list[CensusSummary] = results[len(paths) :]
     return LoadedTrain(
-        dataset=_dataset(config, files, parts, sample),
+        dataset=_dataset(config, location, paths, parts, sample),
         census=None
         if sample is None
         else combine_summaries(
@@ -244,7 +324,8 @@ def load_train(config: RunConfig, network: Network, task: Task) -> LoadedTrain:
 
 def _dataset(
     config: RunConfig,
-    files: Sequence[Path],
+    location: str,
+    files: Sequence[str],
     parts: Sequence[_FilePart],
     sample: RowSample | None,
 ) -> Dataset:
@@ -252,20 +333,25 @@ def _dataset(
     names = {part.feature_names for part in parts}
     if len(names) != 1:
         raise InputError(
-            f"{config.data_path}: the files do not have the same feature columns; every file "
+            f"{location}: the files do not have the same feature columns; every file "
             "of a Parquet dataset must have the same columns"
         )
     labels = {part.class_labels for part in parts}
     if len(labels) != 1 or (len(parts) > 1 and None not in labels and config.classes is None):
         raise InputError(
-            f"{config.data_path}: target '{config.target}' holds text labels in a dataset of "
+            f"{location}: target '{config.target}' holds text labels in a dataset of "
             "several files; give their order with --classes (or encode them as class indices)"
         )
-    if len(files) == 1 and files[0] == config.data_path:
-        fingerprint = parts[0].fingerprint
+
+    def last(name: str) -> str:
+        return name.rstrip("/").rsplit("/", 1)[-1]
+
+    single = len(files) == 1 and last(files[0]) == last(location)
+    if single and not GLOB_CHARACTERS & set(location):
+        fingerprint = parts[0].fingerprint  # one data file, as the single-process run names it
     else:
         fingerprint = combine_fingerprints(
-            f"{config.data_path.name}/", [part.fingerprint for part in parts]
+            dataset_name(location), [part.fingerprint for part in parts]
         )
     x = np.concatenate([part.x for part in parts])
     y = np.concatenate([part.y for part in parts])
@@ -280,5 +366,5 @@ def _dataset(
         y=y,
         class_labels=parts[0].class_labels,
         sample=sample,
-        files=tuple(files),
+        files=tuple(Path(file) for file in files),
     )

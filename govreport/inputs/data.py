@@ -397,6 +397,15 @@ def _numeric_chunk(
         problems.huge_count += int(huge.size)
 
 
+def checked_column_values(column: pd.Series, out: FloatArray, *, path: Path, name: str) -> None:
+    """A feature column chunk of a file :func:`load_dataset` has already checked, as
+    float64 into ``out``: the same conversion, so the same numbers (a second pass over
+    the file, e.g. the region census of all rows)."""
+    _numeric_chunk(
+        column, out, _ColumnProblems(), path=path, name=name, role="feature", first_row=0
+    )
+
+
 def _as_label(value: float, is_bool: bool) -> str:
     """A value of a chunk of a text target that pandas read as numbers, as a label text.
 
@@ -500,13 +509,39 @@ def _fingerprint_and_lines(path: Path) -> tuple[FileFingerprint, int]:
     return fingerprint, max(newlines, returns) + 1
 
 
-def data_files(path: Path) -> tuple[str, tuple[Path, ...]]:
-    """``(suffix, files)``: one data file, or the Parquet files of a dataset directory.
+GLOB_CHARACTERS = frozenset("*?[")
 
-    A directory is a Parquet dataset: its ``.parquet``/``.pq`` files in name order, rows
-    numbered file after file (names starting with ``_`` or ``.``, such as ``_SUCCESS``,
-    are skipped, as Dask and Spark do). Raises DataError for anything else.
+
+def parquet_dataset_files(names: Sequence[str], where: str) -> list[str]:
+    """The Parquet files among a dataset's entries (file names or paths), in name order.
+
+    Names starting with ``_`` or ``.`` (``_SUCCESS``, ``.crc``) are skipped, as Dask and
+    Spark skip them; any other file that is not ``.parquet``/``.pq`` is refused.
     """
+    kept = sorted(n for n in names if not n.rstrip("/").rsplit("/", 1)[-1].startswith(("_", ".")))
+    if not kept:
+        raise DataError(f"{where}: the dataset holds no .parquet files")
+    other = [n for n in kept if not n.lower().endswith(PARQUET_SUFFIXES)]
+    if other:
+        raise DataError(
+            f"{where}: a dataset must hold only .parquet files (a Parquet dataset), but it "
+            f"holds {other[0].rsplit('/', 1)[-1]!r}; move other files out"
+        )
+    return kept
+
+
+def data_files(path: Path) -> tuple[str, tuple[Path, ...]]:
+    """``(suffix, files)``: one data file, or the Parquet files of a dataset.
+
+    A dataset is a directory of ``.parquet``/``.pq`` files or a glob pattern matching
+    them (``data/part-*.parquet``): its files in name order, rows numbered file after
+    file (:func:`parquet_dataset_files`). Raises DataError for anything else.
+    """
+    if not path.exists() and GLOB_CHARACTERS & set(path.name):
+        matches = [str(p) for p in path.parent.glob(path.name) if p.is_file()]
+        if not matches:
+            raise DataError(f"{path}: no file matches the pattern; check the path")
+        return ".parquet", tuple(Path(p) for p in parquet_dataset_files(matches, str(path)))
     if not path.is_dir():
         return _check_path(path), (path,)
     entries = sorted(p for p in path.iterdir() if not p.name.startswith(("_", ".")))
@@ -516,15 +551,15 @@ def data_files(path: Path) -> tuple[str, tuple[Path, ...]]:
             f"{path}: the dataset directory holds a directory ({nested[0]!r}); partitioned "
             "(nested) Parquet datasets are not supported: put the files in one directory"
         )
-    if not entries:
-        raise DataError(f"{path}: the dataset directory holds no .parquet files")
-    other = [p.name for p in entries if p.suffix.lower() not in PARQUET_SUFFIXES]
-    if other:
-        raise DataError(
-            f"{path}: a data directory must hold only .parquet files (a Parquet dataset), "
-            f"but it holds {other[0]!r}; move other files out"
-        )
-    return ".parquet", tuple(entries)
+    kept = parquet_dataset_files([str(p) for p in entries], str(path))
+    return ".parquet", tuple(Path(p) for p in kept)
+
+
+def dataset_name(location: str) -> str:
+    """How a dataset of several files is named in the report: its directory name and a
+    slash, or the pattern's last part (``part-*.parquet``)."""
+    last = location.rstrip("/").rsplit("/", 1)[-1]
+    return last if GLOB_CHARACTERS & set(last) else f"{last}/"
 
 
 def combine_fingerprints(name: str, parts: Sequence[FileFingerprint]) -> FileFingerprint:
@@ -618,7 +653,7 @@ def load_dataset(
         fingerprint, lines = _fingerprint_and_lines(path)
     else:
         parts = [fingerprint_file(file) for file in files]
-        fingerprint, lines = combine_fingerprints(f"{path.name}/", parts), 0
+        fingerprint, lines = combine_fingerprints(dataset_name(str(path)), parts), 0
     table = _Table(files, suffix, lines)
     if table.max_rows == 0:
         raise DataError(f"{path}: the file has no data rows")

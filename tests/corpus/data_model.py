@@ -93,7 +93,7 @@ _data(HEADER + ROW, "feature column 'nope'", name="features-unknown", features="
 _data(HEADER + ROW, "--drop names the target", name="drop-target", drop="y")
 case("data-dev-zero", "data", run_with(data="/dev/zero"), "/dev/zero")
 case("data-fifo", "data", run_with(data=lambda _i, t: fifo(t, "d.csv")), "not a regular file")
-case("data-directory", "data", run_with(data=lambda _i, t: t), "Invalid value for '--data'")
+case("data-directory", "data", run_with(data=lambda _i, t: t), "{tmp}: the dataset directory holds")
 case(
     "data-test-missing-feature",
     "data",
