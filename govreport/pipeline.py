@@ -381,7 +381,7 @@ def census_of_all_rows(config: RunConfig, inputs: LoadedInputs) -> CensusSummary
     suffix, files = data_files(config.data_path)
     label = f"region census of all {train.rows_in_data:,} training rows"
     with progress.stage(label, train.rows_in_data):
-        return dataset_census(
+        census = dataset_census(
             torch_network(network),
             [str(file) for file in files],
             suffix,
@@ -389,6 +389,8 @@ def census_of_all_rows(config: RunConfig, inputs: LoadedInputs) -> CensusSummary
             chunk_size=config.chunk_size,
             hidden_widths=network.hidden_widths,
         )
+    release_free_memory()  # the pass's freed chunk buffers
+    return census
 
 
 def extract(config: RunConfig, inputs: LoadedInputs) -> tuple[AnalysisContext, float]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from govreport import progress
@@ -48,8 +49,9 @@ __all__ = [
     "summarize_compact",
 ]
 
-#: Entries gathered before a merge (merging keeps one entry per region seen so far).
-_MERGE_EVERY = 1 << 20
+
+#: Bytes read at a time from a Parquet column chunk in the census pass.
+_READ_BUFFER = 1 << 20
 
 
 def compact(partial: RegionPartial) -> RegionPartial:
@@ -74,9 +76,8 @@ def compact(partial: RegionPartial) -> RegionPartial:
 
 
 def merge_compact(partials: Sequence[RegionPartial]) -> RegionPartial:
-    """Exact merge of compact partials of disjoint rows (regions by first appearance)."""
-    if len(partials) == 1:
-        return partials[0]
+    """Exact merge of compact partials of disjoint rows (regions by first appearance); the
+    entries of one partial need not be distinct (a pattern seen in several chunks)."""
     return _merge_partials(partials)[0]
 
 
@@ -93,7 +94,10 @@ def _row_chunks(
             pd.read_csv(path, encoding="utf-8-sig", usecols=list(features), chunksize=chunk_size)
         )
     else:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=list(features))
+        # Buffered reads of the column chunks: without them Arrow holds whole row groups of
+        # every feature column (≈ 400 MB for a 1M-row group of 20 float64 columns).
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=_READ_BUFFER)
+        batches = parquet.iter_batches(batch_size=chunk_size, columns=list(features))
         frames = (batch.to_pandas() for batch in batches)
     for frame in frames:
         frame.columns = [str(name) for name in frame.columns]
@@ -105,6 +109,56 @@ def _row_chunks(
         yield x
 
 
+class _CompactBuffer:
+    """The compact partials of a file's chunks, appended into one array per field.
+
+    Grown by doubling from ``capacity`` (a Parquet file's exact row count, so usually
+    never): a few large arrays instead of thousands of small ones, which the allocator
+    would scatter among the chunks' temporaries and not give back.
+    """
+
+    def __init__(self, capacity: int, n_bytes: int) -> None:
+        capacity = max(capacity, 1)
+        self.size = 0
+        self.patterns = np.empty((capacity, n_bytes), dtype=np.uint8)
+        self.hashes = np.empty(capacity, dtype=np.uint64)
+        self.counts = np.empty(capacity, dtype=np.int64)
+        self.first_rows = np.empty(capacity, dtype=np.int64)
+        self.constant = np.empty(capacity, dtype=np.bool_)
+
+    def append(self, partial: RegionPartial) -> None:
+        end = self.size + partial.n_regions
+        if end > self.hashes.shape[0]:
+            grown = max(end, 2 * self.hashes.shape[0])
+            for name in ("patterns", "hashes", "counts", "first_rows", "constant"):
+                old = getattr(self, name)
+                new = np.empty((grown, *old.shape[1:]), dtype=old.dtype)
+                new[: self.size] = old[: self.size]
+                setattr(self, name, new)
+        for name in ("patterns", "hashes", "counts", "first_rows", "constant"):
+            getattr(self, name)[self.size : end] = getattr(partial, name)
+        self.size = end
+
+    def partial(self, neuron_on_counts: Int64Array, n_rows: int, error: float) -> RegionPartial:
+        """The entries as one (unmerged) compact partial."""
+        n = self.size
+        return RegionPartial(
+            patterns=self.patterns[:n],
+            hashes=self.hashes[:n],
+            counts=self.counts[:n],
+            first_rows=self.first_rows[:n],
+            sum_x=np.empty((n, 0)),
+            response_mean=np.empty((n, 0)),
+            response_m2=np.empty((n, 0)),
+            weights=np.empty((n, 0, 0)),
+            biases=np.empty((n, 0)),
+            constant=self.constant[:n],
+            neuron_on_counts=neuron_on_counts,
+            n_rows=n_rows,
+            max_abs_error=error,
+        )
+
+
 def file_census(
     net: AnyTorchNetwork,
     path: str,
@@ -114,50 +168,32 @@ def file_census(
     chunk_size: int,
     row_offset: int = 0,
 ) -> RegionPartial:
-    """The compact region partial of every row of one data file.
+    """The compact region partial of every row of one data file (regions merged exactly).
 
     ``row_offset``: global row number of the file's first row. Chunks of ``chunk_size``
-    rows from the file's start (the same chunks whichever engine runs it).
+    rows from the file's start (the same chunks whichever engine runs it). Memory: one
+    entry per region of each chunk, ≈ (33 + H/8) bytes, in :class:`_CompactBuffer`.
     """
-    pending: list[RegionPartial] = []
-    entries = merged_entries = 0
+    capacity = 1 << 16 if suffix in CSV_SUFFIXES else file_rows(path, suffix)
+    buffer = _CompactBuffer(capacity, (sum(net.hidden_widths) + 7) // 8)
+    on_counts = np.zeros(sum(net.hidden_widths), dtype=np.int64)
+    error = 0.0
     start = row_offset
     for x in _row_chunks(path, suffix, features, chunk_size):
-        partial = compact(extract_chunk(net, x, None, row_offset=start).partial)
+        partial = extract_chunk(net, x, None, row_offset=start).partial
+        buffer.append(partial)
+        on_counts += partial.neuron_on_counts
+        error = max(error, float(partial.max_abs_error))  # NaN-safe below
+        if math.isnan(partial.max_abs_error):
+            error = math.nan
         start += x.shape[0]
         progress.advance(x.shape[0])  # a no-op without a terminal (and on a Dask worker)
-        pending.append(partial)
-        entries += partial.n_regions
-        # Merge when the entries have doubled since the last merge: repeated patterns are
-        # folded in as they come, and at one region per row (nothing to fold) the copying
-        # stays O(N log N).
-        if entries >= max(_MERGE_EVERY, 2 * merged_entries) and len(pending) > 1:
-            pending = [merge_compact(pending)]
-            entries = merged_entries = pending[0].n_regions
-    if not pending:
-        n_hidden = sum(net.hidden_widths)
-        empty = extract_chunk(net, np.zeros((1, len(features))), None).partial
-        return RegionPartial(
-            **{
-                name: getattr(compact(empty), name)[:0]
-                for name in (
-                    "patterns",
-                    "hashes",
-                    "counts",
-                    "first_rows",
-                    "sum_x",
-                    "response_mean",
-                    "response_m2",
-                    "weights",
-                    "biases",
-                    "constant",
-                )
-            },
-            neuron_on_counts=np.zeros(n_hidden, dtype=np.int64),
-            n_rows=0,
-            max_abs_error=0.0,
-        )
-    return merge_compact(pending)
+        del partial
+    pa.default_memory_pool().release_unused()  # Arrow keeps freed blocks for reuse otherwise
+    joined = buffer.partial(on_counts, start - row_offset, error)
+    if buffer.size == 0:
+        return joined
+    return merge_compact([joined])
 
 
 @dataclass(frozen=True, slots=True)
