@@ -70,7 +70,8 @@ def files(folder: Path) -> list[Path]:
 
 
 def model_path(folder: Path) -> Path:
-    return folder / "model.pt"
+    """Beside the dataset directory (which must hold only Parquet files)."""
+    return folder.with_name(f"{folder.name}-model.pt")
 
 
 def write_data(folder: Path, rows: int, n_files: int) -> None:

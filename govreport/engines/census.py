@@ -159,6 +159,38 @@ class _CompactBuffer:
         )
 
 
+def _census_into(
+    buffer: _CompactBuffer,
+    net: AnyTorchNetwork,
+    path: str,
+    suffix: str,
+    features: Sequence[str],
+    *,
+    chunk_size: int,
+    row_offset: int,
+) -> tuple[int, Int64Array, float]:
+    """Append the chunk partials of one file to ``buffer``: (rows, on-counts, error)."""
+    on_counts = np.zeros(sum(net.hidden_widths), dtype=np.int64)
+    error = 0.0
+    start = row_offset
+    for x in _row_chunks(path, suffix, features, chunk_size):
+        partial = extract_chunk(net, x, None, row_offset=start).partial
+        buffer.append(partial)
+        on_counts += partial.neuron_on_counts
+        # max() keeps a NaN once seen (a NaN never compares greater)
+        error = math.nan if math.isnan(partial.max_abs_error) else max(error, partial.max_abs_error)
+        start += x.shape[0]
+        progress.advance(x.shape[0])  # a no-op without a terminal (and on a Dask worker)
+        del partial
+    pa.default_memory_pool().release_unused()  # Arrow keeps freed blocks for reuse otherwise
+    return start - row_offset, on_counts, error
+
+
+def _capacity(path: str, suffix: str) -> int:
+    """Entries to allocate for a file: its rows (Parquet footer), or a start for a CSV."""
+    return 1 << 16 if suffix in CSV_SUFFIXES else file_rows(path, suffix)
+
+
 def file_census(
     net: AnyTorchNetwork,
     path: str,
@@ -174,26 +206,11 @@ def file_census(
     rows from the file's start (the same chunks whichever engine runs it). Memory: one
     entry per region of each chunk, ≈ (33 + H/8) bytes, in :class:`_CompactBuffer`.
     """
-    capacity = 1 << 16 if suffix in CSV_SUFFIXES else file_rows(path, suffix)
-    buffer = _CompactBuffer(capacity, (sum(net.hidden_widths) + 7) // 8)
-    on_counts = np.zeros(sum(net.hidden_widths), dtype=np.int64)
-    error = 0.0
-    start = row_offset
-    for x in _row_chunks(path, suffix, features, chunk_size):
-        partial = extract_chunk(net, x, None, row_offset=start).partial
-        buffer.append(partial)
-        on_counts += partial.neuron_on_counts
-        error = max(error, float(partial.max_abs_error))  # NaN-safe below
-        if math.isnan(partial.max_abs_error):
-            error = math.nan
-        start += x.shape[0]
-        progress.advance(x.shape[0])  # a no-op without a terminal (and on a Dask worker)
-        del partial
-    pa.default_memory_pool().release_unused()  # Arrow keeps freed blocks for reuse otherwise
-    joined = buffer.partial(on_counts, start - row_offset, error)
-    if buffer.size == 0:
-        return joined
-    return merge_compact([joined])
+    buffer = _CompactBuffer(_capacity(path, suffix), (sum(net.hidden_widths) + 7) // 8)
+    rows, on_counts, error = _census_into(
+        buffer, net, path, suffix, features, chunk_size=chunk_size, row_offset=row_offset
+    )
+    return merge_compact([buffer.partial(on_counts, rows, error)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,10 +356,18 @@ def dataset_census(
     Each file is read in chunks of ``chunk_size`` rows from its start, as a distributed
     engine reads it (:func:`file_census`); progress advances by rows.
     """
-    partials = []
-    offset = 0
-    for path in files:
-        partial = file_census(net, path, suffix, features, chunk_size=chunk_size, row_offset=offset)
-        offset += partial.n_rows
-        partials.append(partial)
-    return summarize_compact(merge_compact(partials), hidden_widths)
+    capacity = sum(_capacity(path, suffix) for path in files)
+    buffer = _CompactBuffer(capacity, (sum(net.hidden_widths) + 7) // 8)
+    total = 0
+    on_counts = np.zeros(sum(net.hidden_widths), dtype=np.int64)
+    error = 0.0
+    for path in files:  # every file's chunks into one buffer, merged once (no second copy)
+        rows, counts, file_error = _census_into(
+            buffer, net, path, suffix, features, chunk_size=chunk_size, row_offset=total
+        )
+        total += rows
+        on_counts += counts
+        error = math.nan if math.isnan(file_error) else max(error, file_error)
+    merged = merge_compact([buffer.partial(on_counts, total, error)])
+    del buffer
+    return summarize_compact(merged, hidden_widths)
