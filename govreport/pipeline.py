@@ -246,7 +246,7 @@ def load_inputs(config: RunConfig) -> LoadedInputs:
     if config.engine == "dask":
         from govreport.engines.dask_run import load_train
 
-        with progress.stage("reading and counting the training data on the Dask cluster"):
+        with progress.stage("training data on the Dask cluster"):
             loaded_train = load_train(config, network, task)
         train, train_census = checked(loaded_train.dataset), loaded_train.census
     else:

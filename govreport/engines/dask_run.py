@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from govreport import progress
 from govreport.config import RunConfig
 from govreport.engines.blocks import hash_partition
 from govreport.engines.census import (
@@ -251,6 +252,7 @@ def _client(config: RunConfig) -> tuple[Client, Any]:
 def load_train(config: RunConfig, network: Network, task: Task) -> LoadedTrain:
     """The training data of ``config`` read on a Dask cluster (module doc)."""
     import dask
+    from distributed import as_completed
 
     location = config.data_url or str(config.data_path)
     suffix, paths = _dataset_files(location)
@@ -300,6 +302,10 @@ def load_train(config: RunConfig, network: Network, task: Task) -> LoadedTrain:
                 for j in range(split_out)
             ]
         futures = client.compute([*parts_delayed, *blocks_delayed], optimize_graph=False)
+        progress.part("rows checked and counted", n_rows)
+        rows_of = {future.key: int(rows) for future, rows in zip(futures, counts, strict=False)}
+        for done in as_completed(futures[: len(paths)]):  # rows done, file by file
+            progress.advance(rows_of[done.key])
         results = client.gather(futures)
     finally:
         client.close()
