@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from govreport.analyses.context import AnalysisContext, DatasetRegions
 from govreport.jsontypes import JSON_CONFIG
 from govreport.metrics import MetricKey
@@ -30,12 +32,14 @@ class LayerActivity:
 NeuronsResult = tuple[LayerActivity, ...]
 
 
-def summarize_neurons(extraction: RegionExtraction) -> NeuronsResult:
-    """Dead (never on) and always-on neurons per hidden layer, over the data set."""
-    on_counts = extraction.neuron_on_counts
+def neurons_from_counts(
+    on_counts: np.ndarray, hidden_widths: tuple[int, ...], n_rows: int
+) -> NeuronsResult:
+    """Dead (never on) and always-on neurons per hidden layer, from ``on_counts`` (H,):
+    the rows (of ``n_rows``) on which each hidden neuron is on, layer 1 first."""
     layers = []
     offset = 0
-    for index, width in enumerate(extraction.hidden_widths, start=1):
+    for index, width in enumerate(hidden_widths, start=1):
         layer_counts = on_counts[offset : offset + width]
         offset += width
         layers.append(
@@ -43,10 +47,17 @@ def summarize_neurons(extraction: RegionExtraction) -> NeuronsResult:
                 layer=index,
                 width=width,
                 dead=int((layer_counts == 0).sum()),
-                always_on=int((layer_counts == extraction.n_samples).sum()),
+                always_on=int((layer_counts == n_rows).sum()),
             )
         )
     return tuple(layers)
+
+
+def summarize_neurons(extraction: RegionExtraction) -> NeuronsResult:
+    """Dead (never on) and always-on neurons per hidden layer, over the data set."""
+    return neurons_from_counts(
+        extraction.neuron_on_counts, extraction.hidden_widths, extraction.n_samples
+    )
 
 
 def dead_neuron_share(layers: NeuronsResult) -> float:

@@ -27,21 +27,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from govreport.analyses.census import (
-    CURVE_POINTS,
-    TOP_K,
-    CoverageCurve,
-    CoveragePoint,
     RegionCensus,
-    classify_regime,
 )
 from govreport.analyses.dummies import dummy_mask
-from govreport.analyses.neurons import LayerActivity, NeuronsResult
+from govreport.analyses.neurons import NeuronsResult
+from govreport.engines.census import CensusSummary
 from govreport.network import FloatArray
 from govreport.regions import (
     AnyTorchNetwork,
@@ -314,53 +310,34 @@ class RegionSummary:
         """Share of the regions that hold one sample."""
         return self.singleton_regions / self.n_regions
 
+    def census_summary(self) -> CensusSummary:
+        """The count histogram and totals, as the census of all rows states them."""
+        return CensusSummary(
+            n_rows=self.n_rows,
+            n_regions=self.n_regions,
+            count_values=self.count_values,
+            count_regions=self.count_regions,
+            constant_regions=self.constant_regions,
+            max_abs_error=self.max_abs_error,
+            neuron_on_counts=self.neuron_on_counts,
+            hidden_widths=self.hidden_widths,
+        )
+
     def samples_in_largest(self, k: Int64Array) -> Int64Array:
         """Samples in the ``k`` largest regions, for each k in 1..R (exact integers)."""
-        regions_before = np.concatenate(([0], np.cumsum(self.count_regions)))
-        samples_before = np.concatenate(([0], np.cumsum(self.count_values * self.count_regions)))
-        run = np.searchsorted(regions_before, k, side="left") - 1  # the run holding region k
-        return samples_before[run] + (k - regions_before[run]) * self.count_values[run]
+        return self.census_summary().samples_in_largest(k)
 
     def census(self, *, min_samples: int) -> RegionCensus:
         """The region census, equal to :func:`govreport.analyses.census.summarize_census`
         of the single-process extraction of the same rows (same formulas, exact counts)."""
-        n_samples, n_regions = self.n_rows, self.n_regions
-        singletons = self.singleton_regions
-        large = self.count_values >= min_samples
-        ks = np.unique(np.geomspace(1, n_regions, num=min(CURVE_POINTS, n_regions)).round()).astype(
-            int
-        )
-        total = int((self.count_values * self.count_regions).sum())
-        curve = self.samples_in_largest(ks.astype(np.int64)) / total
-        tops = np.array([k for k in TOP_K if k <= n_regions], dtype=np.int64)
-        top_samples = self.samples_in_largest(tops)
         multi, n_dummy = self.multi_sample_regions, self.dummy_regions
-        return RegionCensus(
-            samples=n_samples,
-            regions=n_regions,
-            regions_per_sample=n_regions / n_samples,
-            regime=classify_regime(n_regions, n_samples),
-            singleton_regions=singletons,
-            singleton_share=singletons / n_regions,
-            samples_in_singletons_share=float(np.int64(singletons) / n_samples),
-            min_samples=min_samples,
-            regions_with_min_samples=int(self.count_regions[large].sum()),
-            min_samples_coverage=float(
-                (self.count_values[large] * self.count_regions[large]).sum() / n_samples
-            ),
-            constant_regions=self.constant_regions,
-            max_abs_error=self.max_abs_error,
-            top_coverage=tuple(
-                CoveragePoint(k=int(k), share=float(s / n_samples))
-                for k, s in zip(tops, top_samples, strict=True)
-            ),
-            coverage_curve=CoverageCurve(
-                k=tuple(int(k) for k in ks), share=tuple(float(s) for s in curve)
-            ),
+        total = self.n_rows
+        return replace(
+            self.census_summary().census(min_samples=min_samples),
             multi_sample_regions=multi,
             dummy_regions=n_dummy,
             dummy_share=n_dummy / multi if multi else math.nan,
-            dummy_share_all_regions=n_dummy / n_regions if n_regions else math.nan,
+            dummy_share_all_regions=n_dummy / self.n_regions if self.n_regions else math.nan,
             samples_in_dummy_share=float(np.int64(self.samples_in_dummy) / total)
             if total
             else math.nan,
@@ -369,20 +346,7 @@ class RegionSummary:
     def neurons(self) -> NeuronsResult:
         """Dead and always-on neurons per hidden layer, equal to
         :func:`govreport.analyses.neurons.summarize_neurons` of the single-process run."""
-        layers = []
-        offset = 0
-        for index, width in enumerate(self.hidden_widths, start=1):
-            on = self.neuron_on_counts[offset : offset + width]
-            offset += width
-            layers.append(
-                LayerActivity(
-                    layer=index,
-                    width=width,
-                    dead=int((on == 0).sum()),
-                    always_on=int((on == self.n_rows).sum()),
-                )
-            )
-        return tuple(layers)
+        return self.census_summary().neurons()
 
 
 def _join_tables(tables: Sequence[RegionTable], top: int) -> RegionTable:

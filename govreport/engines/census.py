@@ -35,7 +35,7 @@ from govreport.analyses.census import (
     RegionCensus,
     classify_regime,
 )
-from govreport.analyses.neurons import LayerActivity, NeuronsResult
+from govreport.analyses.neurons import NeuronsResult, neurons_from_counts
 from govreport.inputs.data import CSV_SUFFIXES, checked_column_values
 from govreport.network import FloatArray
 from govreport.regions import AnyTorchNetwork, Int64Array, RegionPartial, extract_chunk
@@ -231,7 +231,8 @@ class CensusSummary:
     neuron_on_counts: Int64Array
     hidden_widths: tuple[int, ...]
 
-    def _samples_in_largest(self, k: Int64Array) -> Int64Array:
+    def samples_in_largest(self, k: Int64Array) -> Int64Array:
+        """Rows in the ``k`` largest regions, for each k in 1..R (exact integers)."""
         regions_before = np.concatenate(([0], np.cumsum(self.count_regions)))
         samples_before = np.concatenate(([0], np.cumsum(self.count_values * self.count_regions)))
         run = np.searchsorted(regions_before, k, side="left") - 1
@@ -245,9 +246,9 @@ class CensusSummary:
         large = self.count_values >= min_samples
         points = np.geomspace(1, n_regions, num=min(CURVE_POINTS, n_regions)).round()
         ks: Int64Array = np.unique(points).astype(np.int64)
-        curve = self._samples_in_largest(ks) / n_samples
+        curve = self.samples_in_largest(ks) / n_samples
         tops = np.array([k for k in TOP_K if k <= n_regions], dtype=np.int64)
-        top_samples = self._samples_in_largest(tops)
+        top_samples = self.samples_in_largest(tops)
         return RegionCensus(
             samples=n_samples,
             regions=n_regions,
@@ -274,20 +275,7 @@ class CensusSummary:
 
     def neurons(self) -> NeuronsResult:
         """Dead and always-on neurons per hidden layer over every row."""
-        layers = []
-        offset = 0
-        for index, width in enumerate(self.hidden_widths, start=1):
-            on = self.neuron_on_counts[offset : offset + width]
-            offset += width
-            layers.append(
-                LayerActivity(
-                    layer=index,
-                    width=width,
-                    dead=int((on == 0).sum()),
-                    always_on=int((on == self.n_rows).sum()),
-                )
-            )
-        return tuple(layers)
+        return neurons_from_counts(self.neuron_on_counts, self.hidden_widths, self.n_rows)
 
 
 def summarize_compact(block: RegionPartial, hidden_widths: tuple[int, ...]) -> CensusSummary:

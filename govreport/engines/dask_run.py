@@ -168,57 +168,35 @@ def _file_task(
     chunk_size: int,
     split_out: int,
 ) -> tuple[Any, ...]:
-    """Check one file and keep its share of the sample; its census pieces if asked."""
+    """Check one file and keep its share of the sample: (its part,), or with ``network``
+    (a sample is taken) (its part, *its census pieces by hash block)."""
     import torch
 
     torch.set_num_threads(1)  # one torch thread per Dask thread
     with _local(path) as local:
-        return _checked_file(local, suffix, offset, keep, load, network, chunk_size, split_out)
-
-
-def _checked_file(
-    path: str,
-    suffix: str,
-    offset: int,
-    keep: Int64Array | None,
-    load: dict[str, Any],
-    network: Network | None,
-    chunk_size: int,
-    split_out: int,
-) -> tuple[Any, ...]:
-    fingerprint = fingerprint_file(Path(path))
-    dataset = load_dataset(Path(path), keep_rows=keep, **load)
-    if network is None:  # no sample: every row is kept, and the client counts the regions
-        part = _FilePart(
-            fingerprint,
-            dataset.n_rows,
-            dataset.feature_names,
-            dataset.class_labels,
-            dataset.x,
-            dataset.y,
-            None,
-            0.0,
-        )
-        return (part,)
-    partial = file_census(
-        torch_network(network),
-        path,
-        suffix,
-        dataset.feature_names,
-        chunk_size=chunk_size,
-        row_offset=offset,
-    )
+        fingerprint = fingerprint_file(Path(local))
+        dataset = load_dataset(Path(local), keep_rows=keep, **load)
+        partial = None  # no sample: every row is kept, and the client counts the regions
+        if network is not None:
+            partial = file_census(
+                torch_network(network),
+                local,
+                suffix,
+                dataset.feature_names,
+                chunk_size=chunk_size,
+                row_offset=offset,
+            )
     part = _FilePart(
         fingerprint,
-        partial.n_rows,
+        dataset.n_rows if partial is None else partial.n_rows,
         dataset.feature_names,
         dataset.class_labels,
         dataset.x,
         dataset.y,
-        np.asarray(partial.neuron_on_counts, dtype=np.int64),
-        float(partial.max_abs_error),
+        None if partial is None else np.asarray(partial.neuron_on_counts, dtype=np.int64),
+        0.0 if partial is None else float(partial.max_abs_error),
     )
-    return (part, *hash_partition(partial, split_out))
+    return (part,) if partial is None else (part, *hash_partition(partial, split_out))
 
 
 def _block_task(pieces: Sequence[RegionPartial], hidden_widths: tuple[int, ...]) -> CensusSummary:
