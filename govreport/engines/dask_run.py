@@ -155,7 +155,8 @@ def _dataset_files(location: str) -> tuple[str, list[str]]:
     except (ImportError, ValueError, OSError) as error:
         raise DataError(f"{location}: cannot list the data ({error}); check the URL") from None
     kept = parquet_dataset_files([str(n) for n in names], location)
-    return ".parquet", [filesystem.unstrip_protocol(name) for name in kept]
+    protocol = location.split("://", 1)[0]  # names come back without it (all fsspec versions)
+    return ".parquet", [f"{protocol}://{name.removeprefix(f'{protocol}://')}" for name in kept]
 
 
 def _file_task(
