@@ -158,7 +158,7 @@ def render(
     and SHA-256). Nothing is written unless everything rendered; the set in
     ``out_dir`` is replaced as a whole (:mod:`govreport.outputs`). Returns the written paths.
     """
-    from govreport.inputs.data import fingerprint_file
+    from govreport.inputs.files import fingerprint_file
     from govreport.outputs import write_outputs
     from govreport.pipeline import render_outputs
     from govreport.render.sections.appendix_repro import Rerendered

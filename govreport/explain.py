@@ -22,7 +22,8 @@ from govreport.analyses.insens.insens import insens
 from govreport.analyses.insens.projections import explain_samples, parse_neuron
 from govreport.analyses.insens.stage import ExplainRowsError, check_rows
 from govreport.errors import shown
-from govreport.inputs.data import check_dataset_for_model, load_dataset, task_for_link
+from govreport.inputs.checks import check_dataset_for_model, task_for_link
+from govreport.inputs.data import load_dataset
 from govreport.inputs.model import load_model
 from govreport.inputs.task import binary_from_two_class_softmax
 from govreport.network import OutputLink

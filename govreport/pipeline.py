@@ -66,19 +66,12 @@ from govreport.compare.models import headline as agreement_headline
 from govreport.compare.models import model_agreement
 from govreport.compare.review import compare_results, previous_metrics
 from govreport.config import RunConfig
-from govreport.engines.census import CensusSummary
+from govreport.engines.census import CensusSummary, training_census
 from govreport.errors import InputError, ModelError
-from govreport.inputs.data import (
-    Dataset,
-    FileFingerprint,
-    TargetRule,
-    Task,
-    check_dataset_for_model,
-    fingerprint_file,
-    load_dataset,
-    task_for_link,
-)
+from govreport.inputs.checks import TargetRule, check_dataset_for_model, task_for_link
+from govreport.inputs.data import Dataset, Task, load_dataset
 from govreport.inputs.dictionary import DataDictionary, load_dictionary
+from govreport.inputs.files import FileFingerprint, fingerprint_file
 from govreport.inputs.model import LoadedModel, check_on_rows, load_model, source_logits
 from govreport.inputs.review import ReviewRecord, empty_review, load_review
 from govreport.inputs.task import binary_from_two_class_softmax, check_task, task_output_names
@@ -369,26 +362,11 @@ def census_of_all_rows(config: RunConfig, inputs: LoadedInputs) -> CensusSummary
     """The region census of every training row when the analyses use a sample (else None):
     the engine's (Dask), or streamed from the files here."""
     train = inputs.train
-    if train.sample is None:
-        return None
-    if inputs.train_census is not None:
+    if train.sample is None or inputs.train_census is not None:
         return inputs.train_census
-    from govreport.engines.census import dataset_census
-    from govreport.inputs.data import data_files
-    from govreport.regions import torch_network
-
-    network = inputs.model.network
-    suffix, files = data_files(config.data_path)
     label = f"region census of all {train.rows_in_data:,} training rows"
     with progress.stage(label, train.rows_in_data):
-        census = dataset_census(
-            torch_network(network),
-            [str(file) for file in files],
-            suffix,
-            train.feature_names,
-            chunk_size=config.chunk_size,
-            hidden_widths=network.hidden_widths,
-        )
+        census = training_census(inputs.model.network, train, chunk_size=config.chunk_size)
     release_free_memory()  # the pass's freed chunk buffers
     return census
 

@@ -16,7 +16,8 @@ from importlib import metadata
 import numpy as np
 
 from govreport.config import RunConfig
-from govreport.inputs.data import Dataset, FileFingerprint, Task
+from govreport.inputs.data import Dataset, Task
+from govreport.inputs.files import FileFingerprint
 from govreport.inputs.model import LoadedModel
 from govreport.network import FloatArray, PiecewiseLinearGraph
 from govreport.results.jsonable import to_jsonable

@@ -625,7 +625,8 @@ def test_stage_results_dump_to_the_blocks_the_old_pipeline_composed() -> None:
     from govreport.analyses.importance import feature_importance
     from govreport.analyses.neurons import dead_neuron_share, summarize_neurons
     from govreport.analyses.performance import performance_metrics
-    from govreport.inputs.data import Dataset, FileFingerprint
+    from govreport.inputs.data import Dataset
+    from govreport.inputs.files import FileFingerprint
     from govreport.regions import match_patterns
 
     net = network(seed=2)

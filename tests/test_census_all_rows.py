@@ -13,7 +13,8 @@ import pytest
 from govreport.analyses.census import summarize_census
 from govreport.analyses.neurons import summarize_neurons
 from govreport.engines.census import dataset_census
-from govreport.inputs.data import data_files, load_dataset
+from govreport.inputs.data import load_dataset
+from govreport.inputs.files import data_files
 from govreport.inputs.model import load_model
 from govreport.inputs.task import binary_from_two_class_softmax
 from govreport.network import AffineMap, PiecewiseLinearNetwork, readonly

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from govreport.errors import DataError
-from govreport.inputs.data import check_dataset_for_model, load_dataset
+from govreport.inputs.checks import check_dataset_for_model
+from govreport.inputs.data import load_dataset
 
 
 def write_csv(path: Path, text: str) -> Path:

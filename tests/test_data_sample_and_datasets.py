@@ -13,7 +13,8 @@ import pytest
 
 from govreport.errors import DataError
 from govreport.inputs import data as data_module
-from govreport.inputs.data import TargetRule, load_dataset
+from govreport.inputs.checks import TargetRule
+from govreport.inputs.data import load_dataset
 from govreport.inputs.sample import sample_rows
 
 

@@ -36,9 +36,16 @@ from govreport.analyses.census import (
     classify_regime,
 )
 from govreport.analyses.neurons import NeuronsResult, neurons_from_counts
-from govreport.inputs.data import CSV_SUFFIXES, checked_column_values
-from govreport.network import FloatArray
-from govreport.regions import AnyTorchNetwork, Int64Array, RegionPartial, extract_chunk
+from govreport.inputs.data import Dataset, checked_column_values
+from govreport.inputs.files import CSV_SUFFIXES
+from govreport.network import FloatArray, Network
+from govreport.regions import (
+    AnyTorchNetwork,
+    Int64Array,
+    RegionPartial,
+    extract_chunk,
+    torch_network,
+)
 from govreport.regions import merge_partials as _merge_partials
 
 __all__ = [
@@ -359,3 +366,17 @@ def dataset_census(
     merged = merge_compact([buffer.partial(on_counts, total, error)])
     del buffer
     return summarize_compact(merged, hidden_widths)
+
+
+def training_census(network: Network, dataset: Dataset, *, chunk_size: int) -> CensusSummary:
+    """:func:`dataset_census` of every row of the files ``dataset`` was read from."""
+    files = [str(file) for file in dataset.files]
+    suffix = dataset.files[0].suffix.lower()
+    return dataset_census(
+        torch_network(network),
+        files,
+        suffix,
+        dataset.feature_names,
+        chunk_size=chunk_size,
+        hidden_widths=network.hidden_widths,
+    )

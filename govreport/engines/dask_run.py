@@ -48,19 +48,17 @@ from govreport.engines.census import (
     summarize_compact,
 )
 from govreport.errors import DataError, InputError
-from govreport.inputs.data import (
+from govreport.inputs.checks import TargetRule
+from govreport.inputs.data import Dataset, Task, load_dataset
+from govreport.inputs.files import (
     CSV_SUFFIXES,
     GLOB_CHARACTERS,
     PARQUET_SUFFIXES,
-    Dataset,
     FileFingerprint,
-    TargetRule,
-    Task,
     combine_fingerprints,
     data_files,
     dataset_name,
     fingerprint_file,
-    load_dataset,
     parquet_dataset_files,
 )
 from govreport.inputs.sample import RowSample, sample_rows

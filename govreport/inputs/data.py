@@ -8,9 +8,7 @@ it in ``drop`` or leaves it out of ``features``.
 
 from __future__ import annotations
 
-import csv
 import decimal
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from govreport.errors import DataError, shown
+from govreport.inputs.checks import TargetRule, check_target_values
+from govreport.inputs.files import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    READ_ERRORS,
+    FileFingerprint,
+    cannot_read,
+    combine_fingerprints,
+    csv_rows,
+    data_files,
+    dataset_name,
+    fingerprint_and_lines,
+    fingerprint_file,
+)
 from govreport.inputs.sample import RowSample, sample_rows
 from govreport.network import FloatArray
 
@@ -32,21 +44,9 @@ Task = Literal["binary", "multiclass", "regression"]
 #: values stay finite, so means, standard deviations and the network's outputs do.
 MAX_ABS_VALUE = 1e100
 
-CSV_SUFFIXES = (".csv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
 #: Rows per chunk read from a data file (a Parquet record batch or a CSV chunk): the
 #: memory of reading is this many rows of text or Arrow data, not the whole file.
 CHUNK_ROWS = 65_536
-
-
-@dataclass(frozen=True, slots=True)
-class FileFingerprint:
-    """Name, SHA-256 and size of an input file, as recorded in every report."""
-
-    file: str
-    sha256: str
-    bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,63 +81,11 @@ class Dataset:
         return self.n_rows if self.sample is None else self.sample.rows_in_data
 
 
-def fingerprint_file(path: Path) -> FileFingerprint:
-    """SHA-256 and size of ``path``, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return FileFingerprint(file=path.name, sha256=digest.hexdigest(), bytes=size)
-
-
-_READ_ERRORS = (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pa.ArrowException)
-
-
 def _row_label(path: Path, row: int) -> str:
     """Human position of data row ``row`` (0-based) in ``path``."""
     if path.suffix.lower() in CSV_SUFFIXES:
         return f"row {row + 1} (line {row + 2})"
     return f"row {row + 1}"
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        try:
-            return next(csv.reader(handle))
-        except StopIteration:
-            raise DataError(f"{path}: the file is empty; expected a header row and data") from None
-
-
-def _check_path(path: Path) -> str:
-    """The lower-case suffix of a readable data file (DataError otherwise)."""
-    if not path.is_file():
-        if path.exists():
-            raise DataError(f"{path}: not a regular file (a device, pipe or directory)")
-        raise DataError(f"{path}: data file not found; check the path")
-    suffix = path.suffix.lower()
-    if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
-        raise DataError(
-            f"{path}: unsupported data file type '{suffix or '(none)'}'; use .csv or .parquet"
-        )
-    if suffix in CSV_SUFFIXES:
-        try:
-            header = _csv_header(path)
-        except _READ_ERRORS as error:
-            raise _cannot_read(path, error) from None
-        duplicates = sorted({name for name in header if header.count(name) > 1})
-        if duplicates:
-            raise DataError(
-                f"{path}: duplicate column name(s) {', '.join(map(repr, duplicates))} in the "
-                "header; rename them so every column is unique"
-            )
-    return suffix
-
-
-def _cannot_read(path: Path, error: BaseException) -> DataError:
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-    return DataError(f"{path}: cannot read the file ({first_line}); check its format")
 
 
 class _Table:
@@ -188,8 +136,8 @@ class _Table:
                 first = self._first if self._first is not None else pd.DataFrame()
                 self.columns = [str(name) for name in first.columns]
                 self.max_rows = lines if self._first is not None and len(self._first) else 0
-        except _READ_ERRORS as error:
-            raise _cannot_read(self.path, error) from None
+        except READ_ERRORS as error:
+            raise cannot_read(self.path, error) from None
 
     def pieces(self, columns: Sequence[str]) -> Iterator[tuple[str, int, pd.Series]]:
         """``(column, first_row, values)`` for every chunk of every column in ``columns``.
@@ -217,8 +165,8 @@ class _Table:
                     yield name, first_row, frame[name]
                 first_row += len(frame)
                 frame = next(self._reader, None)
-        except _READ_ERRORS as error:
-            raise _cannot_read(self.path, error) from None
+        except READ_ERRORS as error:
+            raise cannot_read(self.path, error) from None
 
 
 def select_features(
@@ -495,125 +443,6 @@ class _Target:
         return order
 
 
-def _fingerprint_and_lines(path: Path) -> tuple[FileFingerprint, int]:
-    """:func:`fingerprint_file` and an upper bound on the file's lines (LF or CR ends)."""
-    digest = hashlib.sha256()
-    size = newlines = returns = 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-            newlines += block.count(b"\n")
-            returns += block.count(b"\r")
-    fingerprint = FileFingerprint(file=path.name, sha256=digest.hexdigest(), bytes=size)
-    return fingerprint, max(newlines, returns) + 1
-
-
-GLOB_CHARACTERS = frozenset("*?[")
-
-
-def parquet_dataset_files(names: Sequence[str], where: str) -> list[str]:
-    """The Parquet files among a dataset's entries (file names or paths), in name order.
-
-    Names starting with ``_`` or ``.`` (``_SUCCESS``, ``.crc``) are skipped, as Dask and
-    Spark skip them; any other file that is not ``.parquet``/``.pq`` is refused.
-    """
-    kept = sorted(n for n in names if not n.rstrip("/").rsplit("/", 1)[-1].startswith(("_", ".")))
-    if not kept:
-        raise DataError(f"{where}: the dataset holds no .parquet files")
-    other = [n for n in kept if not n.lower().endswith(PARQUET_SUFFIXES)]
-    if other:
-        raise DataError(
-            f"{where}: a dataset must hold only .parquet files (a Parquet dataset), but it "
-            f"holds {other[0].rsplit('/', 1)[-1]!r}; move other files out"
-        )
-    return kept
-
-
-def data_files(path: Path) -> tuple[str, tuple[Path, ...]]:
-    """``(suffix, files)``: one data file, or the Parquet files of a dataset.
-
-    A dataset is a directory of ``.parquet``/``.pq`` files or a glob pattern matching
-    them (``data/part-*.parquet``): its files in name order, rows numbered file after
-    file (:func:`parquet_dataset_files`). Raises DataError for anything else.
-    """
-    if not path.exists() and GLOB_CHARACTERS & set(path.name):
-        matches = [str(p) for p in path.parent.glob(path.name) if p.is_file()]
-        if not matches:
-            raise DataError(f"{path}: no file matches the pattern; check the path")
-        return ".parquet", tuple(Path(p) for p in parquet_dataset_files(matches, str(path)))
-    if not path.is_dir():
-        return _check_path(path), (path,)
-    entries = sorted(p for p in path.iterdir() if not p.name.startswith(("_", ".")))
-    nested = [p.name for p in entries if p.is_dir()]
-    if nested:
-        raise DataError(
-            f"{path}: the dataset directory holds a directory ({nested[0]!r}); partitioned "
-            "(nested) Parquet datasets are not supported: put the files in one directory"
-        )
-    kept = parquet_dataset_files([str(p) for p in entries], str(path))
-    return ".parquet", tuple(Path(p) for p in kept)
-
-
-def dataset_name(location: str) -> str:
-    """How a dataset of several files is named in the report: its directory name and a
-    slash, or the pattern's last part (``part-*.parquet``)."""
-    last = location.rstrip("/").rsplit("/", 1)[-1]
-    return last if GLOB_CHARACTERS & set(last) else f"{last}/"
-
-
-def combine_fingerprints(name: str, parts: Sequence[FileFingerprint]) -> FileFingerprint:
-    """The fingerprint of a dataset of several files: SHA-256 of its files' lines
-    ``name<TAB>sha256<TAB>bytes`` (in row order), and their total size."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(f"{part.file}\t{part.sha256}\t{part.bytes}\n".encode())
-    return FileFingerprint(
-        file=name, sha256=digest.hexdigest(), bytes=sum(part.bytes for part in parts)
-    )
-
-
-def _csv_rows(path: Path) -> int:
-    """The exact data rows of a CSV file as pandas reads it (a pass over one column)."""
-    try:
-        chunks = pd.read_csv(path, encoding="utf-8-sig", usecols=[0], chunksize=1 << 20)
-        return sum(len(chunk) for chunk in chunks)
-    except _READ_ERRORS as error:
-        raise _cannot_read(path, error) from None
-
-
-@dataclass(frozen=True, slots=True)
-class TargetRule:
-    """What a model needs of every target value (checked on all rows, sample or not)."""
-
-    task: Task
-    n_classes: int
-    model_file: str
-
-
-def check_target_values(
-    y: FloatArray, rule: TargetRule, *, where: str, target: str, row_offset: int = 0
-) -> None:
-    """DataError at the first target value the model cannot take (0/1, class indices)."""
-    if rule.task == "binary":
-        bad = np.flatnonzero((y != 0.0) & (y != 1.0))
-        if bad.size:
-            raise DataError(
-                f"{where}: target '{target}' must be 0 or 1 for a binary (sigmoid) "
-                f"model, but row {row_offset + int(bad[0]) + 1} holds {y[bad[0]]:g}; recode "
-                "the target"
-            )
-    elif rule.task == "multiclass":
-        n_classes = rule.n_classes
-        bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y >= n_classes))
-        if bad.size:
-            raise DataError(
-                f"{where}: target '{target}' must hold class indices "
-                f"0..{n_classes - 1} for a {n_classes}-class softmax model, but row "
-                f"{row_offset + int(bad[0]) + 1} holds {y[bad[0]]:g}; recode the target"
-            )
-
-
 def load_dataset(
     path: Path,
     *,
@@ -650,7 +479,7 @@ def load_dataset(
     """
     suffix, files = data_files(path)
     if len(files) == 1 and files[0] == path:
-        fingerprint, lines = _fingerprint_and_lines(path)
+        fingerprint, lines = fingerprint_and_lines(path)
     else:
         parts = [fingerprint_file(file) for file in files]
         fingerprint, lines = combine_fingerprints(dataset_name(str(path)), parts), 0
@@ -673,7 +502,7 @@ def load_dataset(
     if keep_rows is not None:
         kept = np.asarray(keep_rows, dtype=np.int64)
     elif max_rows is not None and table.max_rows > max_rows:
-        exact = table.max_rows if suffix in PARQUET_SUFFIXES else _csv_rows(path)
+        exact = table.max_rows if suffix in PARQUET_SUFFIXES else csv_rows(path)
         sample = sample_rows(exact, max_rows, seed)
         kept = None if sample is None else sample.rows
     n_alloc = table.max_rows
@@ -751,27 +580,3 @@ def load_dataset(
         sample=sample,
         files=files,
     )
-
-
-def check_dataset_for_model(
-    dataset: Dataset, *, input_dim: int, task: Task, n_classes: int, model_file: str
-) -> None:
-    """Check that ``dataset`` fits a model with ``input_dim`` inputs and the given task."""
-    path = dataset.fingerprint.file
-    width = len(dataset.feature_names)
-    if width != input_dim:
-        raise DataError(
-            f"{path}: {width} feature column(s) selected but model '{model_file}' takes "
-            f"{input_dim} inputs; choose the model's features with --features or --drop"
-        )
-    rule = TargetRule(task=task, n_classes=n_classes, model_file=model_file)
-    check_target_values(dataset.y, rule, where=path, target=dataset.target_name)
-
-
-def task_for_link(link: str, output_dim: int) -> Task:
-    """The prediction task implied by the model's output link."""
-    if link == "sigmoid":
-        return "binary"
-    if link == "softmax":
-        return "multiclass"
-    return "regression"
